@@ -1,0 +1,3 @@
+"""ifrl.evals: Evaluate models: IFEval, IFBench, BFCL, GSM8K, PRM."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""ifrl.rltrain: Train: SFT, GRPO, DPO/SimPO, MCTS preference pairs, iTool."""
+
+__version__ = "0.1.0"
