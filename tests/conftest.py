@@ -1,0 +1,39 @@
+"""Shared fixtures: the seeded tiny model and, for ``vllm`` tests, a vLLM OpenAI server on it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ``../shared/data``; skips the calling test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"benchmark data not found at {path} (../shared/data is not beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """The seeded tiny Qwen2-architecture model (built once, then reused from the cache)."""
+    pytest.importorskip("torch", reason="the tiny model needs torch (ifrl-core[hf])")
+    from ifrl.core.tiny import build_tiny_model
+
+    return build_tiny_model(arch="qwen2", seed=0)
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_model_dir: Path) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT/v1``) of a vLLM OpenAI-compatible server on the tiny model."""
+    from vllm_server import serve  # tests/support/vllm_server.py
+
+    with serve(tiny_model_dir) as base_url:
+        yield base_url
