@@ -92,17 +92,18 @@ def read_jsonl(
         convert = record
     st = stats if stats is not None else ReadStats()
     name = os.fspath(path)
-    with open(name, encoding="utf-8", errors="strict", newline="\n") as fh:
-        lineno = 0
-        while True:
-            try:
-                raw = fh.readline()
-            except UnicodeDecodeError as err:
-                raise JSONLError(name, lineno + 1, "", f"not UTF-8 text ({err.reason})") from err
-            if not raw:
-                break
-            lineno += 1
+    with open(name, "rb") as fh:
+        for lineno, raw_bytes in enumerate(fh, start=1):
             st.lines += 1
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as err:
+                bad = JSONLError(name, lineno, "", f"not UTF-8 text ({err.reason} at byte {err.start})")
+                if not skip_bad:
+                    raise bad from err
+                st.skipped += 1
+                st.errors.append(str(bad))
+                continue
             if not raw.strip():
                 continue
             try:
@@ -123,9 +124,10 @@ def _parse_line(
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
-        truncated = err.pos >= len(raw.rstrip("\n")) - 1
+        content = raw.rstrip("\r\n")
+        truncated = err.pos >= len(content) - 1 or err.msg.startswith("Unterminated")
         what = "truncated JSON" if truncated else "invalid JSON"
-        raise JSONLError(name, lineno, "", f"{what}: {err.msg} at column {err.colno}") from err
+        raise JSONLError(name, lineno, "", f"{what}: {err.msg} (column {err.colno})") from err
     if not isinstance(data, dict):
         raise JSONLError(name, lineno, "", f"expected a JSON object, got {type(data).__name__}")
     if convert is None:

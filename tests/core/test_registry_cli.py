@@ -1,0 +1,46 @@
+"""The registry's suggestions and the ifrl CLI shell."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from ifrl.core import Registry, UnknownNameError
+from ifrl.core.cli import installed_members, main
+
+
+def test_registry_register_get_and_suggest() -> None:
+    reg: Registry[int] = Registry("widget")
+    reg.register("alpha")(1)
+    reg.add("beta", 2)
+    assert reg.get("alpha") == 1 and "beta" in reg and reg.names() == ["alpha", "beta"]
+    with pytest.raises(UnknownNameError, match=r"unknown widget 'alpah'; did you mean 'alpha'"):
+        reg.get("alpah")
+    with pytest.raises(Exception, match="already registered"):
+        reg.add("alpha", 3)
+
+
+def test_cli_lists_groups_and_versions() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for group in ("constraints", "toolgen", "prm", "rl", "eval", "pipeline", "demo", "version"):
+        assert group in result.output
+    result = runner.invoke(main, ["version"])
+    assert result.exit_code == 0
+    for member in installed_members():
+        assert member in result.output
+    assert "ifrl-core" in result.output
+
+
+def test_cli_suggests_nearest_command() -> None:
+    result = CliRunner().invoke(main, ["contraints"])
+    assert result.exit_code == 2
+    assert "Did you mean 'constraints'?" in result.output
+
+
+def test_backend_registry_suggests() -> None:
+    from ifrl.core.generation import make_generator
+
+    with pytest.raises(UnknownNameError, match="did you mean 'vllm'"):
+        make_generator("vlm")
