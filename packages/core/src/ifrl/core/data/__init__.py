@@ -1,0 +1,1 @@
+"""Package data for ifrl.core: the tokenizer training corpus of the tiny models."""
