@@ -1,0 +1,162 @@
+"""Atomic checkpoints: trainable weights, optimizer, scheduler, RNG states, data position, step.
+
+A checkpoint is a directory ``<output_dir>/checkpoints/step-<k>``. It is written under a
+temporary name and renamed into place once complete, and ``checkpoints/latest`` (written
+atomically) names the newest one, so a crash at any moment leaves either the previous or the new
+checkpoint, never a half-written one. Each process saves its own RNG state and trainer state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ifrl.core.jsonl import write_text
+
+STATE_FILE = "state.json"
+
+
+def checkpoints_dir(output_dir: str | Path) -> Path:
+    return Path(output_dir) / "checkpoints"
+
+
+def rng_state() -> dict[str, Any]:
+    """The RNG states of python, numpy and torch (CPU and CUDA when present)."""
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Copies of the parameters that require gradients (the adapter alone with LoRA)."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Copy saved trainable parameters back into ``model``; every trainable one must be present."""
+    params = dict(model.named_parameters())
+    missing = [n for n, p in params.items() if p.requires_grad and n not in state]
+    if missing:
+        raise ValueError(f"checkpoint lacks trainable parameters: {missing[:5]}")
+    with torch.no_grad():
+        for name, tensor in state.items():
+            if name not in params:
+                raise ValueError(f"checkpoint has unknown parameter {name!r}")
+            params[name].copy_(tensor)
+
+
+def save_checkpoint(
+    output_dir: str | Path,
+    step: int,
+    *,
+    rank: int,
+    world_size: int,
+    model: torch.nn.Module,
+    optimizer: Any,
+    scheduler: Any,
+    trainer_state: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    barrier: Callable[[], None],
+    keep: int = 0,
+) -> Path:
+    """Write checkpoint ``step`` (every rank calls this; rank 0 writes the shared files)."""
+    root = checkpoints_dir(output_dir)
+    final = root / f"step-{step:08d}"
+    tmp = root / f".tmp-step-{step:08d}"
+    if rank == 0:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+    barrier()
+    torch.save(rng_state(), tmp / f"rng-{rank}.pt")
+    torch.save(dict(trainer_state), tmp / f"trainer-{rank}.pt")
+    if rank == 0:
+        torch.save(trainable_state(model), tmp / "trainable.pt")
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    barrier()
+    if rank == 0:
+        meta = {"step": step, "world_size": world_size, **extra}
+        (tmp / STATE_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        _fsync_dir(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        write_text(root / "latest", final.name)
+        if keep > 0:
+            for old in list_checkpoints(output_dir)[:-keep]:
+                shutil.rmtree(old, ignore_errors=True)
+    barrier()
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    for child in path.iterdir():
+        with open(child, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def list_checkpoints(output_dir: str | Path) -> list[Path]:
+    """Complete checkpoints, oldest first."""
+    root = checkpoints_dir(output_dir)
+    if not root.is_dir():
+        return []
+    done = [p for p in root.glob("step-*") if (p / STATE_FILE).is_file()]
+    return sorted(done, key=lambda p: p.name)
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint, or ``None``."""
+    root = checkpoints_dir(output_dir)
+    pointer = root / "latest"
+    if pointer.is_file():
+        cand = root / pointer.read_text(encoding="utf-8").strip()
+        if (cand / STATE_FILE).is_file():
+            return cand
+    found = list_checkpoints(output_dir)
+    return found[-1] if found else None
+
+
+def load_checkpoint(
+    path: Path,
+    *,
+    rank: int,
+    world_size: int,
+    model: torch.nn.Module,
+    optimizer: Any,
+    scheduler: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Restore weights, optimizer, scheduler and this rank's RNG; return (meta, trainer state)."""
+    meta = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+    if meta.get("world_size", 1) != world_size:
+        raise ValueError(
+            f"{path}: saved with {meta.get('world_size')} processes, resuming with {world_size}"
+        )
+    load_trainable_state(model, torch.load(path / "trainable.pt", weights_only=True))
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
+    set_rng_state(torch.load(path / f"rng-{rank}.pt", weights_only=False))
+    trainer_state = torch.load(path / f"trainer-{rank}.pt", weights_only=False)
+    return meta, trainer_state
