@@ -1,0 +1,143 @@
+"""HFGenerator: exact logprobs/entropies, n samples, seeds, stop strings, greedy decoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from ifrl.core.backends.hf import HFGenerator  # noqa: E402
+from ifrl.core.generation import make_generator  # noqa: E402
+from ifrl.core.records import Conversation, Message, SamplingParams  # noqa: E402
+
+PROMPTS = ["Question: Ana has 3 apples.", "Hi", "The river ran slowly past the old mill, and"]
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_model_dir: Path) -> HFGenerator:
+    return HFGenerator(tiny_model_dir, batch_size=4)
+
+
+def _reference(gen: HFGenerator, prompt_ids: list[int], new_ids: tuple[int, ...]) -> Any:
+    """Log-softmax rows predicting each generated token, from one unpadded, uncached forward."""
+    ids = torch.tensor([list(prompt_ids) + list(new_ids)])
+    with torch.no_grad():
+        logits = gen.model(ids).logits[0].double()
+    return torch.log_softmax(logits, -1)[len(prompt_ids) - 1 : ids.shape[1] - 1]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        SamplingParams(n=3, temperature=1.0, max_new_tokens=12, seed=1),
+        SamplingParams(n=2, temperature=0.7, top_k=20, top_p=0.9, max_new_tokens=10, seed=2),
+        SamplingParams(n=1, temperature=0.0, max_new_tokens=10),
+    ],
+)
+def test_logprobs_and_entropies_match_a_direct_forward_pass(
+    gen: HFGenerator, params: SamplingParams
+) -> None:
+    results = gen.generate(PROMPTS, params)
+    assert [len(r) for r in results] == [params.n] * len(PROMPTS)
+    for prompt, completions in zip(PROMPTS, results):
+        prompt_ids = gen.encode(prompt)
+        for c in completions:
+            assert len(c.token_ids) == len(c.logprobs) == len(c.entropies) > 0
+            ref = _reference(gen, prompt_ids, c.token_ids)
+            want_lp = ref.gather(-1, torch.tensor(c.token_ids)[:, None])[:, 0]
+            want_ent = -(ref.exp() * ref).sum(-1)
+            assert torch.allclose(torch.tensor(c.logprobs, dtype=torch.float64), want_lp, atol=1e-5)
+            assert torch.allclose(
+                torch.tensor(c.entropies, dtype=torch.float64), want_ent, atol=1e-5
+            )
+            # Entropy of the *full* distribution: far above 0 and at most log |V| on a random model.
+            assert all(
+                0.0 < e <= float(torch.log(torch.tensor(ref.shape[-1]))) + 1e-6 for e in c.entropies
+            )
+            if params.greedy:
+                assert list(c.token_ids) == ref.argmax(-1).tolist()
+            assert c.text == gen.tokenizer.decode(
+                [t for t in c.token_ids if t not in gen.eos_ids], skip_special_tokens=True
+            )
+
+
+def test_same_seed_same_outputs_independent_of_batch_size(tiny_model_dir: Path) -> None:
+    params = SamplingParams(n=3, temperature=1.0, max_new_tokens=8, seed=5)
+    a = HFGenerator(tiny_model_dir, batch_size=2).generate(PROMPTS, params)
+    b = HFGenerator(tiny_model_dir, batch_size=16).generate(PROMPTS, params)
+    assert [[c.token_ids for c in r] for r in a] == [[c.token_ids for c in r] for r in b]
+    other = HFGenerator(tiny_model_dir).generate(PROMPTS, params.replace(seed=6))
+    assert [[c.token_ids for c in r] for r in other] != [[c.token_ids for c in r] for r in a]
+    # The n samples of one prompt differ from each other (a random model is far from peaked).
+    assert len({c.token_ids for c in a[0]}) == 3
+
+
+def test_greedy_is_deterministic_and_ignores_seed(gen: HFGenerator) -> None:
+    p1 = SamplingParams(n=2, temperature=0.0, max_new_tokens=8, seed=1)
+    p2 = p1.replace(seed=99)
+    r1, r2 = gen.generate(PROMPTS[:1], p1), gen.generate(PROMPTS[:1], p2)
+    assert r1[0][0].token_ids == r1[0][1].token_ids == r2[0][0].token_ids
+    assert r1[0][0].finish_reason == "length" and len(r1[0][0].token_ids) == 8
+
+
+def test_stop_strings_truncate_text_and_tokens(gen: HFGenerator) -> None:
+    free = gen.generate(["Question:"], SamplingParams(temperature=0.0, max_new_tokens=16))[0][0]
+    assert len(free.text) > 4
+    stop = free.text[3:5]  # a string the greedy output is known to contain
+    first = free.text.find(stop)
+    cut = gen.generate(
+        ["Question:"], SamplingParams(temperature=0.0, max_new_tokens=16, stop=(stop,))
+    )[0][0]
+    assert cut.finish_reason == "stop"
+    assert cut.text == free.text[:first]
+    k = len(cut.token_ids)
+    assert cut.token_ids == free.token_ids[:k] and k < len(free.token_ids)
+    assert cut.logprobs == free.logprobs[:k] and cut.entropies == free.entropies[:k]
+    # The kept tokens are exactly the shortest prefix whose text contains the stop string.
+    decode = gen.tokenizer.decode
+    assert stop in decode(list(cut.token_ids)) and stop not in decode(list(cut.token_ids[:-1]))
+
+
+def test_eos_ends_a_row_and_is_kept_in_tokens_not_text(gen: HFGenerator) -> None:
+    eos = gen.tokenizer.eos_token_id
+    # Force the end: bias the model's output layer so that eos is always the top token.
+    model = gen.model
+    head = model.get_output_embeddings()
+    saved = head.weight.detach().clone()
+    try:
+        with torch.no_grad():
+            head.weight[eos] += (
+                50.0 * model.model.norm(torch.ones(1, 1, head.weight.shape[1]))[0, 0]
+            )
+        got = gen.generate(["Hi"], SamplingParams(temperature=0.0, max_new_tokens=5))[0][0]
+    finally:
+        with torch.no_grad():
+            head.weight.copy_(saved)
+    assert got.token_ids == (eos,)
+    assert got.text == "" and got.finish_reason == "stop"
+
+
+def test_conversations_use_the_chat_template_and_registry(tiny_model_dir: Path) -> None:
+    gen = make_generator("hf", model=tiny_model_dir)
+    assert isinstance(gen, HFGenerator)
+    conv = Conversation(messages=(Message("user", "Hi"),))
+    ids = gen.encode(conv)
+    assert gen.tokenizer.decode(ids) == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    out = gen.generate([conv], SamplingParams(temperature=0.0, max_new_tokens=4))
+    assert len(out) == 1 and len(out[0][0].token_ids) >= 1
+
+
+def test_top_n_alternatives_are_sorted_and_contain_the_greedy_token(gen: HFGenerator) -> None:
+    ids = gen.encode("Step 1:")
+    trace = gen.generate_ids([ids], SamplingParams(temperature=0.0, max_new_tokens=5), top_n=3)[0][
+        0
+    ]
+    assert len(trace.top) == len(trace.completion.token_ids)
+    for pos, (tok, lp) in enumerate(zip(trace.completion.token_ids, trace.completion.logprobs)):
+        alts = trace.top[pos]
+        assert len(alts) == 3 and alts[0] == (tok, lp)
+        assert [v for _, v in alts] == sorted((v for _, v in alts), reverse=True)
