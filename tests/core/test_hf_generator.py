@@ -141,3 +141,15 @@ def test_top_n_alternatives_are_sorted_and_contain_the_greedy_token(gen: HFGener
         alts = trace.top[pos]
         assert len(alts) == 3 and alts[0] == (tok, lp)
         assert [v for _, v in alts] == sorted((v for _, v in alts), reverse=True)
+
+
+def test_per_prompt_budgets_cap_each_row(gen: HFGenerator) -> None:
+    ids = [gen.encode("Hi"), gen.encode("Step 1:")]
+    params = SamplingParams(temperature=0.0, max_new_tokens=6)
+    out = gen.generate_ids(ids, params, max_new_tokens=[2, 9])
+    assert [len(r[0].completion.token_ids) for r in out] == [2, 6]
+    assert out[0][0].completion.finish_reason == "length"
+    full = gen.generate_ids(ids[:1], params)[0][0]
+    assert out[0][0].completion.token_ids == full.completion.token_ids[:2]
+    with pytest.raises(ValueError, match="entries"):
+        gen.generate_ids(ids, params, max_new_tokens=[2])

@@ -123,12 +123,34 @@ class HFGenerator:
         return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
 
     def generate_ids(
-        self, prompt_ids: Sequence[Sequence[int]], params: SamplingParams, top_n: int = 0
+        self,
+        prompt_ids: Sequence[Sequence[int]],
+        params: SamplingParams,
+        top_n: int = 0,
+        max_new_tokens: Sequence[int] | None = None,
     ) -> list[list[Trace]]:
-        """Like :meth:`generate`, from token ids, also returning the ``top_n`` tokens per position."""
+        """Like :meth:`generate`, from token ids, also returning the ``top_n`` tokens per position.
+
+        ``max_new_tokens`` optionally gives each prompt its own budget (at most
+        ``params.max_new_tokens`` is used; each entry must be >= 1).
+        """
         for i, p in enumerate(prompt_ids):
             if not p:
                 raise ValueError(f"prompt {i} has no tokens")
+        if max_new_tokens is not None:
+            if len(max_new_tokens) != len(prompt_ids):
+                raise ValueError(
+                    f"max_new_tokens has {len(max_new_tokens)} entries for {len(prompt_ids)} prompts"
+                )
+            if any(b < 1 for b in max_new_tokens):
+                raise ValueError("every max_new_tokens entry must be at least 1")
+        budgets = [
+            min(
+                params.max_new_tokens,
+                max_new_tokens[i] if max_new_tokens else params.max_new_tokens,
+            )
+            for i in range(len(prompt_ids))
+        ]
         base_seed = params.seed if params.seed is not None else secrets.randbits(63)
         rows = [(i, j) for i in range(len(prompt_ids)) for j in range(params.n)]
         out: list[list[Trace | None]] = [[None] * params.n for _ in prompt_ids]
@@ -139,6 +161,7 @@ class HFGenerator:
                 [_row_seed(base_seed, i, j) for i, j in chunk],
                 params,
                 top_n,
+                [budgets[i] for i, _ in chunk],
             )
             for (i, j), trace in zip(chunk, traces):
                 out[i][j] = trace
@@ -147,7 +170,12 @@ class HFGenerator:
     # ------------------------------------------------------------------------------ internals
 
     def _generate_batch(
-        self, prompts: list[list[int]], seeds: list[int], params: SamplingParams, top_n: int
+        self,
+        prompts: list[list[int]],
+        seeds: list[int],
+        params: SamplingParams,
+        top_n: int,
+        budgets: list[int],
     ) -> list[Trace]:
         torch = _import_torch()
         width = max(len(p) for p in prompts)
@@ -171,7 +199,7 @@ class HFGenerator:
         step_ids = input_ids
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         with torch.inference_mode():
-            for _ in range(params.max_new_tokens):
+            for _ in range(max(budgets)):
                 outputs = self.model(
                     input_ids=step_ids,
                     attention_mask=mask,
@@ -215,6 +243,10 @@ class HFGenerator:
                         if cut is not None:
                             reasons[r] = "stop"
                             texts[r] = text[:cut]
+                            continue
+                    if len(tokens[r]) >= budgets[r]:
+                        reasons[r] = "length"
+                        texts[r] = self._decode(tokens[r])
                 if all(r is not None for r in reasons):
                     break
                 step_ids = next_ids[:, None].to(self.device)
