@@ -1,10 +1,203 @@
-"""The ``ifrl eval`` command group."""
+"""The ``ifrl eval`` command group: one command per benchmark, plus ``compare``.
+
+Every benchmark command either rescores a file of existing responses (``--responses F``) or
+generates with a model (``--model PATH --backend hf|vllm|openai``), then writes
+``results.json``, ``samples.jsonl`` and ``report.md`` (with plots) to ``--out DIR`` and prints
+the headline metrics.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
 import click
+
+from ifrl.core.errors import IfrlError
+
+__all__ = ["cli"]
 
 
 @click.group(name="eval")
 def cli() -> None:
     """Evaluate models: IFEval, IFBench, BFCL, GSM8K, PRM."""
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--out", "-o", required=True, type=click.Path(file_okay=False), help="Output directory."
+        ),
+        click.option(
+            "--responses",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="Rescore this JSONL file of existing responses instead of generating.",
+        ),
+        click.option(
+            "--model",
+            default=None,
+            help="Model to generate with (local path or hub id; the served name for openai).",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(["hf", "vllm", "openai"]),
+            default="hf",
+            show_default=True,
+        ),
+        click.option("--base-url", default=None, help="openai backend: the server's /v1 URL."),
+        click.option(
+            "--limit",
+            type=int,
+            default=None,
+            help="Evaluate the first N examples (per category for BFCL).",
+        ),
+        click.option(
+            "--n", "n", type=int, default=1, show_default=True, help="Samples per prompt."
+        ),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option(
+            "--temperature", type=float, default=0.0, show_default=True, help="0 = greedy."
+        ),
+        click.option("--top-p", type=float, default=1.0, show_default=True),
+        click.option("--max-new-tokens", type=int, default=512, show_default=True),
+        click.option(
+            "--batch-size",
+            type=int,
+            default=64,
+            show_default=True,
+            help="Prompts per generate() call.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _generator(opts: dict[str, Any]) -> Any:
+    from ifrl.core.generation import make_generator
+
+    if opts["model"] is None:
+        raise click.UsageError("give --responses FILE to rescore, or --model to generate")
+    backend = opts["backend"]
+    if backend == "openai":
+        if not opts["base_url"]:
+            raise click.UsageError("--backend openai needs --base-url")
+        return make_generator(
+            "openai",
+            base_url=opts["base_url"],
+            model=opts["model"],
+            api_key=os.environ.get("OPENAI_API_KEY"),
+            mode="chat",
+        )
+    return make_generator(backend, model=opts["model"])
+
+
+def _execute(benchmark: Any, opts: dict[str, Any], extra_config: dict[str, Any]) -> None:
+    from ifrl.core.records import SamplingParams
+    from ifrl.evals.benchmark import run
+    from ifrl.evals.report import metric_row
+
+    config = {
+        "model": opts["model"],
+        "backend": None if opts["responses"] else opts["backend"],
+        "responses": opts["responses"],
+        **extra_config,
+    }
+    if opts["responses"]:
+        result = run(benchmark, opts["out"], responses=opts["responses"], config=config)
+    else:
+        params = SamplingParams(
+            n=opts["n"],
+            temperature=opts["temperature"],
+            top_p=opts["top_p"],
+            max_new_tokens=opts["max_new_tokens"],
+            seed=opts["seed"],
+            logprobs=False,
+        )
+        config.update(
+            n=opts["n"], seed=opts["seed"], temperature=opts["temperature"], limit=opts["limit"]
+        )
+        result = run(
+            benchmark,
+            opts["out"],
+            generator=_generator(opts),
+            params=params,
+            batch_size=opts["batch_size"],
+            config=config,
+        )
+    click.echo(f"{result.benchmark}: wrote {opts['out']}/results.json, samples.jsonl, report.md")
+    click.echo("| metric | value (%) | 95% CI | n |")
+    for name, metric in result.metrics.items():
+        click.echo(metric_row(name, metric))
+
+
+def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (IfrlError, FileNotFoundError, ValueError) as err:
+            raise click.ClickException(str(err)) from err
+
+    return wrapper
+
+
+@cli.command()
+@_common
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="BFCL category (repeatable); default: all, or those in --responses.",
+)
+@click.option(
+    "--data-dir",
+    default=None,
+    help="BFCL data directory (default: the installed bfcl-eval package).",
+)
+@click.option(
+    "--style",
+    type=click.Choice(["python", "json", "hermes"]),
+    default="python",
+    show_default=True,
+    help="python: BFCL's prompting format; json/hermes: native tool calls.",
+)
+@click.option(
+    "--underscore-to-dot",
+    is_flag=True,
+    help="Expect a_b for functions named a.b (APIs without dots in names).",
+)
+@click.option(
+    "--system-prompt",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="File with the system prompt for the python style ({functions} is replaced).",
+)
+@_errors
+def bfcl(
+    categories: tuple[str, ...],
+    data_dir: str | None,
+    style: str,
+    underscore_to_dot: bool,
+    system_prompt: str | None,
+    **opts: Any,
+) -> None:
+    """BFCL v4 AST and relevance categories (rescore BFCL result files with --responses)."""
+    from ifrl.evals.bfcl import BFCLBenchmark
+
+    prompt = None
+    if system_prompt:
+        with open(system_prompt, encoding="utf-8") as fh:
+            prompt = fh.read()
+    bench = BFCLBenchmark(
+        list(categories) or None,
+        data_dir=data_dir,
+        limit=opts["limit"],
+        style=style,  # type: ignore[arg-type]
+        underscore_to_dot=underscore_to_dot,
+        system_prompt=prompt,
+    )
+    _execute(bench, opts, {})

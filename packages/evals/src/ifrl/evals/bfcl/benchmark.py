@@ -1,0 +1,153 @@
+"""The ``bfcl`` benchmark: BFCL v4 AST and relevance categories, scored by our AST checker."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from ifrl.core.errors import JSONLError
+from ifrl.core.jsonl import read_jsonl
+from ifrl.evals.benchmark import Example, Responses, register_benchmark
+from ifrl.evals.bfcl.data import CATEGORIES, BFCLEntry, load_category
+from ifrl.evals.bfcl.decode import STYLES, Style
+from ifrl.evals.bfcl.prompts import build_prompt
+from ifrl.evals.bfcl.score import score_output
+from ifrl.evals.results import EvalResult
+from ifrl.evals.stats import proportion
+
+__all__ = ["BFCLBenchmark", "category_of"]
+
+
+def category_of(entry_id: str) -> str | None:
+    """The category an entry id belongs to (``live_simple_3-2-0`` → ``live_simple``)."""
+    best = None
+    for category in CATEGORIES:
+        if entry_id.startswith(category + "_") and (best is None or len(category) > len(best)):
+            best = category
+    return best
+
+
+@register_benchmark("bfcl")
+class BFCLBenchmark:
+    """BFCL categories (all AST + relevance categories by default) in one prompt style.
+
+    ``categories``: which to run (``None`` = all, or those of the response file's ids);
+    ``data_dir``: BFCL data (default: an installed ``bfcl-eval``); ``limit``: first N entries per
+    category; ``style``: ``python`` (prompting), ``json`` or ``hermes`` (native tool calls);
+    ``underscore_to_dot``: expect ``a_b`` for a function named ``a.b``.
+    """
+
+    name = "bfcl"
+
+    def __init__(
+        self,
+        categories: Sequence[str] | None = None,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        limit: int | None = None,
+        style: Style = "python",
+        underscore_to_dot: bool = False,
+        system_prompt: str | None = None,
+    ) -> None:
+        if style not in STYLES:
+            raise ValueError(f"unknown BFCL prompt style {style!r}; choose from {list(STYLES)}")
+        for category in categories or ():
+            if category not in CATEGORIES:
+                from ifrl.core.registry import UnknownNameError
+
+                raise UnknownNameError("BFCL category", category, list(CATEGORIES))
+        self.categories = list(categories) if categories else None
+        self.data_dir = data_dir
+        self.limit = limit
+        self.style: Style = style
+        self.underscore_to_dot = underscore_to_dot
+        self.system_prompt = system_prompt
+
+    def examples(self) -> list[Example]:
+        out = []
+        for category in self.categories or CATEGORIES:
+            entries = load_category(category, self.data_dir)
+            if self.limit is not None:
+                entries = entries[: self.limit]
+            out += [
+                Example(e.id, build_prompt(e, self.style, system_prompt=self.system_prompt), e)
+                for e in entries
+            ]
+        return out
+
+    def read_responses(self, path: str | os.PathLike[str]) -> dict[str, list[Any]]:
+        """BFCL result lines ``{"id": ..., "result": <raw output or decoded call list>}``."""
+        got: dict[str, list[Any]] = defaultdict(list)
+        name = os.fspath(path)
+        for lineno, row in enumerate(read_jsonl(path), start=1):
+            ident = row.get("id")
+            if not isinstance(ident, str):
+                raise JSONLError(name, lineno, "id", "missing or not a string")
+            if "result" not in row:
+                raise JSONLError(name, lineno, "result", "missing (BFCL's model output field)")
+            result = row["result"]
+            if not isinstance(result, (str, list)):
+                raise JSONLError(name, lineno, "result", "must be a string or a list of calls")
+            got[ident].append(result)
+        if self.categories is None:
+            found = {category_of(i) for i in got}
+            self.categories = [c for c in CATEGORIES if c in found]
+            if not self.categories:
+                raise JSONLError(name, 1, "id", "no id belongs to a known BFCL category")
+        return dict(got)
+
+    def score(
+        self, examples: Sequence[Example], responses: Responses
+    ) -> tuple[EvalResult, list[dict[str, Any]]]:
+        samples: list[dict[str, Any]] = []
+        per_category: dict[str, list[bool]] = defaultdict(list)
+        errors: Counter[str] = Counter()
+        for example in examples:
+            entry: BFCLEntry = example.data
+            category = category_of(entry.id) or ""
+            for k, response in enumerate(responses.get(example.id, [])):
+                verdict = score_output(
+                    entry,
+                    response,
+                    category,
+                    style=self.style,
+                    underscore_to_dot=self.underscore_to_dot,
+                )
+                per_category[category].append(verdict.valid)
+                if not verdict.valid:
+                    errors[verdict.error_type] += 1
+                samples.append(
+                    {
+                        "id": entry.id,
+                        "category": category,
+                        "sample": k,
+                        "prompt": entry.messages,
+                        "response": response,
+                        "valid": verdict.valid,
+                        "error_type": verdict.error_type or None,
+                        "reason": verdict.error,
+                    }
+                )
+        total = sum(len(v) for v in per_category.values())
+        passed = sum(sum(v) for v in per_category.values())
+        by_category = {c: proportion(sum(v), len(v)) for c, v in per_category.items()}
+        metrics = {"accuracy": proportion(passed, total)}
+        result = EvalResult(
+            benchmark="bfcl",
+            metrics=metrics,
+            breakdowns={
+                "category": by_category,
+                "error_type": {e: proportion(c, total) for e, c in errors.most_common()},
+            },
+            config={
+                "categories": sorted(per_category),
+                "style": self.style,
+                "underscore_to_dot": self.underscore_to_dot,
+                "limit": self.limit,
+            },
+            info={"samples": total},
+            primary="accuracy",
+        )
+        return result, samples

@@ -1,0 +1,88 @@
+"""Turn BFCL model outputs into tool calls, through :mod:`ifrl.core.toolcalls`.
+
+* ``python`` (BFCL's prompting format): like the leaderboard, surrounding backticks, spaces and
+  line breaks are stripped and a missing ``[`` / ``]`` is added before the text is parsed as a
+  Python-style call list. A function name must then be a (dotted) Python identifier and argument
+  names must not be Python keywords, as BFCL's decoder (Python's own parser) requires.
+* ``json`` / ``hermes`` (native tool calls): parsed as such.
+* A result that is already decoded (BFCL's function-calling result files store a list of
+  ``{name: arguments}`` with arguments as an object or a JSON string) is read as is.
+
+Every decoding failure raises :class:`~ifrl.core.toolcalls.ToolCallParseError`.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from ifrl.core.records import ToolCall
+from ifrl.core.toolcalls import ToolCallParseError, parse_tool_calls
+
+__all__ = ["STYLES", "Style", "contains_call", "decode_output"]
+
+Style = Literal["python", "json", "hermes"]
+STYLES: tuple[Style, ...] = ("python", "json", "hermes")
+
+
+def _is_dotted_identifier(name: str) -> bool:
+    parts = name.split(".")
+    return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
+
+
+def _decode_python(text: str) -> list[ToolCall]:
+    body = text.strip("`\n ")
+    if not body.startswith("["):
+        body = "[" + body
+    if not body.endswith("]"):
+        body = body + "]"
+    calls = parse_tool_calls(body, format="python")
+    for i, call in enumerate(calls):
+        if not _is_dotted_identifier(call.name):
+            raise ToolCallParseError(
+                "python", f"call {i}", f"{call.name!r} is not a Python function name"
+            )
+        for key in call.arguments:
+            if keyword.iskeyword(key):
+                raise ToolCallParseError(
+                    "python", f"call {i}", f"argument name {key!r} is a Python keyword"
+                )
+    return calls
+
+
+def _decode_structured(result: list[Any]) -> list[ToolCall]:
+    calls = []
+    for i, item in enumerate(result):
+        if not isinstance(item, Mapping) or len(item) != 1:
+            raise ToolCallParseError("json", f"[{i}]", "expected an object {name: arguments}")
+        name, args = next(iter(item.items()))
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except json.JSONDecodeError as err:
+                raise ToolCallParseError("json", f"[{i}].{name}", f"invalid JSON: {err}") from None
+        if not isinstance(args, dict) or not isinstance(name, str) or not name.strip():
+            raise ToolCallParseError("json", f"[{i}]", "expected {name: {argument: value}}")
+        calls.append(ToolCall(name, args))
+    return calls
+
+
+def decode_output(result: str | list[Any], style: Style = "python") -> list[ToolCall]:
+    """The tool calls of one model output; :class:`ToolCallParseError` when it has none."""
+    if isinstance(result, list):
+        return _decode_structured(result)
+    if not isinstance(result, str):
+        raise ToolCallParseError(style, "<result>", f"expected text, got {type(result).__name__}")
+    if style == "python":
+        return _decode_python(result)
+    return parse_tool_calls(result, format=style)
+
+
+def contains_call(result: str | list[Any], style: Style = "python") -> bool:
+    """BFCL's relevance rule: the output decodes and holds at least one call."""
+    try:
+        return len(decode_output(result, style)) > 0
+    except ToolCallParseError:
+        return False

@@ -1,0 +1,48 @@
+"""Score one BFCL model output: decode it, then apply the AST or the relevance rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ifrl.core.toolcalls import ToolCallParseError
+from ifrl.evals.bfcl.checker import CheckResult, check_ast
+from ifrl.evals.bfcl.data import RELEVANCE_CATEGORIES, BFCLEntry
+from ifrl.evals.bfcl.decode import Style, contains_call, decode_output
+
+__all__ = ["score_output"]
+
+
+def score_output(
+    entry: BFCLEntry,
+    result: str | list[Any],
+    category: str,
+    *,
+    style: Style = "python",
+    underscore_to_dot: bool = False,
+) -> CheckResult:
+    """The verdict on ``result`` (a raw model output, or BFCL's decoded call list) for ``entry``.
+
+    Relevance categories: ``irrelevance``/``live_irrelevance`` pass when the output holds no
+    call, ``live_relevance`` when it holds at least one. AST categories: a decoding failure is
+    ``ast_decoder:decoder_failed``; otherwise :func:`~ifrl.evals.bfcl.checker.check_ast` decides.
+    """
+    if category in RELEVANCE_CATEGORIES:
+        has_call = contains_call(result, style)
+        if "irrelevance" in category:
+            if has_call:
+                return CheckResult(
+                    False, "irrelevance_error:decoder_success", "made a call where none was due"
+                )
+            return CheckResult(True)
+        if not has_call:
+            return CheckResult(False, "relevance_error:decoder_failed", "made no function call")
+        return CheckResult(True)
+    if entry.ground_truth is None:
+        raise ValueError(f"{entry.id}: no ground truth for AST category {category!r}")
+    try:
+        calls = decode_output(result, style)
+    except ToolCallParseError as err:
+        return CheckResult(False, "ast_decoder:decoder_failed", str(err))
+    return check_ast(
+        entry.functions, calls, entry.ground_truth, category, underscore_to_dot=underscore_to_dot
+    )

@@ -1,0 +1,89 @@
+"""Metrics with sample counts and 95% confidence intervals, and majority voting.
+
+* :func:`proportion` — an accuracy ``k / n`` with its Wilson score interval (well behaved at
+  0% and 100% and for small ``n``, unlike the normal approximation).
+* :func:`bootstrap` — any statistic of per-item values with a seeded percentile bootstrap interval.
+* :func:`majority_vote` — the most frequent answer (ties go to the answer seen first).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = ["Metric", "bootstrap", "majority_vote", "proportion", "wilson_interval"]
+
+T = TypeVar("T", bound=Hashable)
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A metric value over ``n`` samples with a 95% interval ``[ci_low, ci_high]``."""
+
+    value: float
+    n: int
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "n": self.n, "ci95": [self.ci_low, self.ci_high]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Metric:
+        low, high = data.get("ci95", [data["value"], data["value"]])
+        return cls(float(data["value"]), int(data["n"]), float(low), float(high))
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion (``(0, 0)`` when ``n == 0``)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion(successes: int, n: int) -> Metric:
+    """``successes / n`` (0 when ``n == 0``) with its Wilson 95% interval."""
+    low, high = wilson_interval(successes, n)
+    return Metric(successes / n if n else 0.0, n, low, high)
+
+
+def bootstrap(
+    values: Sequence[Any],
+    statistic: Callable[[Sequence[Any]], float],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> Metric:
+    """``statistic(values)`` with a seeded percentile-bootstrap 95% interval over items."""
+    n = len(values)
+    value = statistic(values) if n else 0.0
+    if n == 0:
+        return Metric(0.0, 0, 0.0, 0.0)
+    rng = random.Random(seed)
+    stats = sorted(
+        statistic([values[rng.randrange(n)] for _ in range(n)]) for _ in range(resamples)
+    )
+    low = stats[int(0.025 * (resamples - 1))]
+    high = stats[math.ceil(0.975 * (resamples - 1))]
+    return Metric(value, n, min(low, value), max(high, value))
+
+
+def majority_vote(answers: Sequence[T | None]) -> T | None:
+    """The most common non-``None`` answer; ties go to the one that appears first."""
+    counts = Counter(a for a in answers if a is not None)
+    if not counts:
+        return None
+    best = max(counts.values())
+    for answer in answers:
+        if answer is not None and counts[answer] == best:
+            return answer
+    return None  # pragma: no cover - unreachable

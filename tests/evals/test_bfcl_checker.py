@@ -1,0 +1,258 @@
+"""Our BFCL AST checker: BFCL's rules on hand-made entries, then on the real v4 data."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ifrl.core.records import ToolCall
+from ifrl.evals.bfcl import (
+    CATEGORIES,
+    BFCLDataError,
+    BFCLEntry,
+    category_of,
+    check_ast,
+    contains_call,
+    decode_output,
+    find_data_dir,
+    load_category,
+    score_output,
+    standardize_string,
+)
+from ifrl.evals.bfcl.mutations import MUTATIONS, UNSATISFIABLE, mutation_cases
+
+FUNCS = [
+    {
+        "name": "geo.area",
+        "description": "Area of a shape.",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "base": {"type": "float"},
+                "height": {"type": "integer"},
+                "unit": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "opts": {"type": "dict"},
+                "points": {"type": "array", "items": {"type": "dict"}},
+                "exact": {"type": "boolean"},
+            },
+            "required": ["base", "height"],
+        },
+    },
+    {
+        "name": "other",
+        "description": "Another function.",
+        "parameters": {"type": "dict", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+    },
+]
+TRUTH: list[dict[str, dict[str, list[Any]]]] = [
+    {
+        "geo.area": {
+            "base": [10.0],
+            "height": [5],
+            "unit": ["square meters", "m^2", ""],
+            "tags": [["Red", "blue"], ""],
+            "opts": [{"round": [True], "digits": [2, ""]}, ""],
+            "points": [[{"x": [1]}, {"x": [2]}], ""],
+            "exact": ["", False],
+        }
+    }
+]
+
+
+def check(text: str, category: str = "simple_python", truth: Any = None) -> tuple[bool, str]:
+    entry = BFCLEntry("t_0", [[{"role": "user", "content": "q"}]], FUNCS, truth or TRUTH)
+    result = score_output(entry, text, category)
+    return result.valid, result.error_type
+
+
+def test_int_is_accepted_for_float_and_optional_parameters_may_be_left_out() -> None:
+    assert check("[geo.area(base=10, height=5)]") == (True, "")
+    assert check("geo.area(base=10.0, height=5, unit='m^2')") == (True, "")
+
+
+def test_string_normalisation_ignores_case_spaces_and_punctuation() -> None:
+    assert standardize_string("Square-Meters, 'x'") == 'squaremeters"x"'
+    assert check("[geo.area(base=10, height=5, unit='SQUARE meters.')]") == (True, "")
+    assert check("[geo.area(base=10, height=5, unit='square feet')]") == (
+        False,
+        "value_error:string",
+    )
+
+
+def test_parameter_rules_and_their_error_types() -> None:
+    assert check("[geo.area(height=5)]") == (False, "simple_function_checker:missing_required")
+    assert check("[geo.area(base=10, height=5, color='r')]") == (
+        False,
+        "simple_function_checker:unexpected_param",
+    )
+    assert check("[other(x=1)]") == (False, "simple_function_checker:wrong_func_name")
+    assert check("[geo.area(base=10, height=5.0)]") == (False, "type_error:simple")
+    assert check("[geo.area(base=10, height=6)]") == (False, "value_error:others")
+    assert check("[geo.area(base=10, height=5), other(x=1)]") == (
+        False,
+        "simple_function_checker:wrong_count",
+    )
+    # A ground-truth parameter without the optional marker "" must be given.
+    strict = [{"geo.area": {**TRUTH[0]["geo.area"], "exact": [False]}}]
+    assert check("[geo.area(base=10, height=5)]", truth=strict) == (
+        False,
+        "simple_function_checker:missing_optional",
+    )
+
+
+def test_lists_dicts_and_nested_types() -> None:
+    assert check("[geo.area(base=10, height=5, tags=['red', 'BLUE'])]") == (True, "")
+    assert check("[geo.area(base=10, height=5, tags=['blue', 'red'])]") == (
+        False,
+        "value_error:list/tuple",
+    )
+    # Items are type-checked against the list options; BFCL skips that check when the
+    # parameter is optional ("" among its options), and the value check then fails instead.
+    required_tags = [{"geo.area": {**TRUTH[0]["geo.area"], "tags": [["Red", "blue"]]}}]
+    assert check("[geo.area(base=10, height=5, tags=['red', 3])]", truth=required_tags) == (
+        False,
+        "type_error:nested",
+    )
+    assert check("[geo.area(base=10, height=5, tags=['red', 3])]") == (
+        False,
+        "value_error:list/tuple",
+    )
+    assert check("[geo.area(base=10, height=5, opts={'round': True})]") == (True, "")
+    assert check("[geo.area(base=10, height=5, opts={'round': False})]") == (
+        False,
+        "value_error:dict_value",
+    )
+    assert check("[geo.area(base=10, height=5, opts={'round': True, 'z': 1})]") == (
+        False,
+        "value_error:dict_key",
+    )
+    assert check("[geo.area(base=10, height=5, points=[{'x': 1}, {'x': 2}])]") == (True, "")
+    assert check("[geo.area(base=10, height=5, points=[{'x': 1}])]") == (
+        False,
+        "value_error:list_dict_count",
+    )
+
+
+def test_parallel_categories_match_calls_in_any_order() -> None:
+    truth = [{"other": {"x": [1]}}, {"other": {"x": [2]}}]
+    assert check("[other(x=2), other(x=1)]", "parallel", truth) == (True, "")
+    assert check("[other(x=2), other(x=3)]", "parallel", truth) == (
+        False,
+        "parallel_function_checker_no_order:cannot_find_match",
+    )
+    assert check("[other(x=2)]", "parallel", truth) == (
+        False,
+        "parallel_function_checker_no_order:wrong_count",
+    )
+    assert check("[other(x=1)]", "multiple", [{"other": {"x": [1]}}]) == (True, "")
+
+
+def test_decoding_follows_bfcl_prompting_format() -> None:
+    assert decode_output("```\n[other(x=1)]\n```") == [ToolCall("other", {"x": 1})]
+    assert decode_output("other(x=1), other(x=2)") == [
+        ToolCall("other", {"x": 1}),
+        ToolCall("other", {"x": 2}),
+    ]
+    assert check("I cannot do that.") == (False, "ast_decoder:decoder_failed")
+    # Python's grammar: a name with spaces is no call.
+    assert check("[get area(base=10, height=5)]") == (False, "ast_decoder:decoder_failed")
+    # Already-decoded results (BFCL's FC result files) are read as is.
+    assert decode_output([{"other": '{"x": 1}'}]) == [ToolCall("other", {"x": 1})]
+    assert decode_output(
+        '<tool_call>{"name": "other", "arguments": {"x": 1}}</tool_call>', "hermes"
+    )
+    assert (
+        check_ast(
+            FUNCS,
+            [ToolCall("geo_area", {"base": 1.0, "height": 5})],
+            TRUTH,
+            "simple",
+            underscore_to_dot=True,
+        ).error_type
+        == "value_error:others"
+    )
+
+
+def test_relevance_semantics() -> None:
+    assert not contains_call("There is no suitable function.")
+    assert not contains_call("[]")
+    assert contains_call("[other(x=1)]")
+    assert check("Sorry, I cannot help.", "irrelevance") == (True, "")
+    assert check("[other(x=1)]", "live_irrelevance") == (
+        False,
+        "irrelevance_error:decoder_success",
+    )
+    assert check("[other(x=1)]", "live_relevance") == (True, "")
+    assert check("no call", "live_relevance") == (False, "relevance_error:decoder_failed")
+
+
+def test_category_of_ids() -> None:
+    assert category_of("live_parallel_multiple_3-2-1") == "live_parallel_multiple"
+    assert category_of("parallel_multiple_12") == "parallel_multiple"
+    assert category_of("multiple_4") == "multiple"
+    assert category_of("simple_java_1") is None
+
+
+def test_missing_data_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BFCLDataError, match=r"no BFCL_v4_simple_python\.json"):
+        find_data_dir(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The real BFCL v4 data (from an installed bfcl-eval)
+
+
+@pytest.fixture(scope="module")
+def bfcl_data() -> Path:
+    try:
+        return find_data_dir()
+    except BFCLDataError as err:
+        pytest.skip(f"BFCL data not installed ({err})")
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_ground_truth_scores_100_percent_and_mutations_get_their_error_type(
+    bfcl_data: Path, category: str
+) -> None:
+    entries = load_category(category, bfcl_data)
+    assert entries
+    wrong: list[tuple[str, str, str, str]] = []
+    seen: Counter[str] = Counter()
+    for entry in entries:
+        for case in mutation_cases(entry, category):
+            result = score_output(entry, case.output, category)
+            if entry.id in UNSATISFIABLE:
+                if case.mutation == "ground_truth":
+                    assert not result.valid, entry.id
+                continue
+            seen[case.mutation] += 1
+            if (result.valid, result.error_type) != (case.valid, case.error_type):
+                wrong.append((entry.id, case.mutation, case.error_type, result.error_type))
+    assert wrong == []
+    assert seen["ground_truth"] == len(entries) - sum(e.id in UNSATISFIABLE for e in entries)
+    if category in ("irrelevance", "live_irrelevance"):
+        assert seen["spurious_call"] == len(entries)
+    elif category == "live_relevance":
+        assert seen["no_call"] == len(entries)
+    else:
+        for mutation in MUTATIONS:
+            assert seen[mutation] > 0, mutation
+
+
+@pytest.mark.parametrize("style", ["json", "hermes"])
+@pytest.mark.parametrize("category", ["simple_python", "parallel_multiple", "live_multiple"])
+def test_native_tool_call_styles_score_the_same(bfcl_data: Path, category: str, style: Any) -> None:
+    entries = [e for e in load_category(category, bfcl_data) if e.id not in UNSATISFIABLE][:150]
+    for entry in entries:
+        for case in mutation_cases(entry, category, style):
+            if case.mutation == "no_call":
+                continue
+            result = score_output(entry, case.output, category, style=style)
+            assert (result.valid, result.error_type) == (case.valid, case.error_type), (
+                entry.id,
+                case.mutation,
+            )
