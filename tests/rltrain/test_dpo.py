@@ -1,0 +1,86 @@
+"""DPO/IPO/SimPO trainer: it learns, pairs parse in both formats, bad rows name file and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ifrl.core.errors import JSONLError
+from ifrl.rltrain.dpo import DPOConfig, DPOTrainer, load_pairs
+
+PAIRS = [
+    {"prompt": f"Q{i}: pick a color.", "chosen": " blue blue blue", "rejected": " red, red, red"}
+    for i in range(8)
+]
+
+
+@pytest.mark.parametrize("loss_type", ["sigmoid", "ipo", "simpo"])
+def test_preference_training_raises_margin(
+    loss_type: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    cfg = DPOConfig(
+        model=str(tiny_model_dir),
+        output_dir=str(tmp_path),
+        loss_type=loss_type,
+        beta=0.5 if loss_type != "simpo" else 2.0,
+        learning_rate=5e-4,
+        max_steps=8,
+        per_device_batch_size=4,
+        progress=False,
+        save_final_model=False,
+        precompute_ref_logps=loss_type == "ipo",
+    )
+    trainer = DPOTrainer(cfg, train_data=PAIRS)
+    before = trainer.margin()
+    result = trainer.train()
+    after = trainer.margin()
+    # Summed log-prob margin (nats) of chosen over rejected grows by at least 2 nats in 8 steps.
+    assert after > before + 2.0, (before, after)
+    assert result.metrics["step"] == 8
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 8 and "rewards/margin" in json.loads(lines[-1])
+
+
+def test_load_pairs_accepts_ifrl_and_trl_rows_and_names_bad_lines(tmp_path: Path) -> None:
+    good = tmp_path / "pairs.jsonl"
+    good.write_text(
+        json.dumps({"prompt": "p", "chosen": "a", "rejected": "b", "meta": {"src": "mcts"}})
+        + "\n"
+        + json.dumps(
+            {
+                "prompt": [{"role": "user", "content": "hi"}],
+                "chosen": [{"role": "assistant", "content": "hello"}],
+                "rejected": [{"role": "assistant", "content": "go away"}],
+            }
+        )
+        + "\n"
+    )
+    rows = load_pairs(good)
+    assert rows[0]["chosen"] == "a" and rows[1]["prompt"][0]["role"] == "user"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})
+        + "\n"
+        + json.dumps({"prompt": "p", "chosen": "a"})
+        + "\n"
+    )
+    with pytest.raises(JSONLError, match=r"bad.jsonl:2: rejected: missing"):
+        load_pairs(bad)
+
+
+def test_conversational_pairs_tokenise_with_chat_template(tiny_model_dir: Path) -> None:
+    from ifrl.rltrain.dpo import tokenize_pair
+    from ifrl.rltrain.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    pair = {
+        "prompt": [{"role": "user", "content": "hi"}],
+        "chosen": [{"role": "assistant", "content": "hello"}],
+        "rejected": [{"role": "assistant", "content": "go away"}],
+    }
+    ex = tokenize_pair(tok, pair)
+    assert tok.decode(ex.prompt_ids).endswith("<|im_start|>assistant\n")
+    assert tok.decode(ex.chosen_ids).startswith("hello<|im_end|>")
+    assert tok.decode(ex.rejected_ids).startswith("go away<|im_end|>")
