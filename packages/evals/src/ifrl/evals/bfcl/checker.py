@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ifrl.core.records import ToolCall
 
@@ -261,7 +261,7 @@ def _check_type(
     if type(value) is expected:
         if item_type is None:
             return None, is_variable
-        items: list[Any] = value
+        items = cast("list[Any]", value)
         for option in options:
             if type(option) is not list or all(_item_ok(v, option, item_type) for v in items):
                 return None, is_variable
