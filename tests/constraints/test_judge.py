@@ -1,0 +1,231 @@
+"""LLMJudge over a scripted Generator: parsing, probabilities, caching, retries, both modes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from ifrl.constraints.judge import (
+    JudgeCache,
+    JudgedConstraint,
+    JudgeError,
+    JudgeQuery,
+    JudgeVerdict,
+    LLMJudge,
+    parse_answer,
+    parse_joint,
+    parse_yes_no,
+    yes_probability,
+)
+from ifrl.core.errors import IfrlError
+from ifrl.core.generation import Generator, Prompt
+from ifrl.core.records import Completion, ConstraintSpec, Conversation, SamplingParams
+
+
+class Scripted:
+    """A Generator whose answer is computed from the prompt text (and the call number)."""
+
+    def __init__(self, answer: Callable[[str, SamplingParams, int], Completion]) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, SamplingParams]] = []
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        out = []
+        for prompt in prompts:
+            if isinstance(prompt, Conversation):
+                text = prompt.messages[-1].content or ""
+            else:
+                text = prompt
+            self.calls.append((text, params))
+            out.append([self.answer(text, params, len(self.calls))])
+        return out
+
+
+def query(response: str, *texts: str) -> JudgeQuery:
+    return JudgeQuery(
+        "Write something.",
+        response,
+        tuple(JudgedConstraint(ConstraintSpec(f"c{i}"), t) for i, t in enumerate(texts)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Yes", "yes"),
+        ("no.", "no"),
+        ("**No**", "no"),
+        ("Answer: yes", "yes"),
+        ("The final answer is **NO**.", "no"),
+        ('{"verdict": "yes"}', "yes"),
+        ("\\boxed{no}", "no"),
+        ("<think>it says yes somewhere</think>\nNo", "no"),
+        ("It has no commas at all, so my verdict: pass", "yes"),
+        ("No, there are commas. Final answer: yes", "yes"),
+        ("Verdict - FAIL", "no"),
+        ("The response is compliant", "yes"),
+        ("I would say the response is not satisfied", "no"),
+    ],
+)
+def test_parse_yes_no_accepts_common_shapes(text: str, label: str) -> None:
+    assert parse_yes_no(text) == label
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "It depends on how you read it.",
+        "<think>yes, clearly yes",  # reasoning never finished
+        "There is no doubt about the yes-or-maybe question here, I think",
+    ],
+)
+def test_parse_yes_no_reports_unparseable_instead_of_guessing(text: str) -> None:
+    assert parse_yes_no(text) is None
+
+
+def test_parse_joint_numbered_json_and_plain_lines() -> None:
+    assert parse_joint("1: yes\n2. No\n3) pass", 3) == ["yes", "no", "yes"]
+    assert parse_joint("Constraint 2 - no\nConstraint 1: yes", 2) == ["yes", "no"]
+    assert parse_joint("**1**: yes\n**3**: no\n7: yes", 3) == ["yes", None, "no"]
+    assert parse_joint('["yes", "no", true]', 3) == ["yes", "no", "yes"]
+    assert parse_joint('{"1": "no", "2": "yes"}', 2) == ["no", "yes"]
+    assert parse_joint("yes\nno", 2) == ["yes", "no"]
+    assert parse_joint("yes\nno", 3) == [None, None, None]
+    assert parse_joint("1: yes\n1: no", 1) == ["yes"]  # first answer of a number wins
+
+
+def test_yes_probability_from_first_token_and_from_decoded_tokens() -> None:
+    c = Completion("Yes", token_ids=(7,), logprobs=(math.log(0.8),))
+    assert yes_probability(c, parse_answer("Yes")) == pytest.approx(0.8)  # type: ignore[arg-type]
+    c = Completion("No", token_ids=(8,), logprobs=(math.log(0.9),))
+    assert yes_probability(c, parse_answer("No")) == pytest.approx(0.1)  # type: ignore[arg-type]
+    # verdict not first and no decoder: unknown
+    text = "Answer: no"
+    c = Completion(text, token_ids=(1, 2, 3), logprobs=(-0.1, -0.2, math.log(0.75)))
+    answer = parse_answer(text)
+    assert answer is not None and yes_probability(c, answer) is None
+    pieces = {1: "Answer", 2: ": ", 3: "no"}
+    assert yes_probability(c, answer, pieces.__getitem__) == pytest.approx(0.25)
+    # pieces that do not add up to the text are not trusted
+    bad = {1: "Ans", 2: ": ", 3: "no"}
+    assert yes_probability(c, answer, bad.__getitem__) is None
+    assert yes_probability(Completion("Yes"), parse_answer("Yes")) is None  # type: ignore[arg-type]
+
+
+def comply_if_no_comma(text: str, params: SamplingParams, call: int) -> Completion:
+    response = text.split("### Response\n", 1)[1].split("\n\n### Constraint", 1)[0]
+    word = "No" if "," in response else "Yes"
+    return Completion(word, token_ids=(1,), logprobs=(math.log(0.7),))
+
+
+def test_pointwise_judge_one_call_per_constraint_with_probabilities() -> None:
+    gen = Scripted(comply_if_no_comma)
+    judge = LLMJudge(gen, name="j")
+    assert isinstance(gen, Generator)
+    out = judge.judge([query("a, b", "no commas", "short"), query("a b", "no commas")])
+    assert [[v.status for v in row] for row in out] == [["no", "no"], ["yes"]]
+    assert out[0][0].p_yes == pytest.approx(0.3)
+    assert out[1][0].p_yes == pytest.approx(0.7)
+    assert len(gen.calls) == 3
+    first_prompt = gen.calls[0][0]
+    assert "no commas" in first_prompt and "a, b" in first_prompt and "short" not in first_prompt
+    assert gen.calls[0][1].temperature == 0.0
+    assert judge.stats.calls == 3 and judge.stats.with_probability == 3
+
+
+def test_joint_judge_one_call_per_query() -> None:
+    def answer(text: str, params: SamplingParams, call: int) -> Completion:
+        assert "1. first rule" in text and "2. second rule" in text
+        return Completion("1: yes\n2: no")
+
+    gen = Scripted(answer)
+    judge = LLMJudge(gen, mode="joint")
+    out = judge.judge([query("resp", "first rule", "second rule")])
+    assert [v.status for v in out[0]] == ["yes", "no"]
+    assert len(gen.calls) == 1
+
+
+def test_cache_avoids_second_call_and_persists(tmp_path: object) -> None:
+    import pathlib
+
+    path = pathlib.Path(str(tmp_path)) / "cache.jsonl"
+    gen = Scripted(comply_if_no_comma)
+    judge = LLMJudge(gen, cache=JudgeCache(path))
+    q = query("a b", "no commas")
+    first = judge.judge([q])
+    assert judge.judge([q]) == first
+    assert len(gen.calls) == 1 and judge.stats.cache_hits == 1
+    # a new judge with the same configuration resumes from the file
+    gen2 = Scripted(comply_if_no_comma)
+    again = LLMJudge(gen2, cache=JudgeCache(path)).judge([q])
+    assert again == first and gen2.calls == []
+    # a differently configured judge does not reuse those verdicts
+    gen3 = Scripted(comply_if_no_comma)
+    template = "### Response\n{response}\n\n### Constraint {constraint} ({prompt})"
+    LLMJudge(gen3, cache=JudgeCache(path), pointwise_template=template).judge([q])
+    assert len(gen3.calls) == 1
+
+
+def test_unparseable_is_retried_bounded_then_reported() -> None:
+    gen = Scripted(lambda text, params, call: Completion("I am not sure."))
+    judge = LLMJudge(gen, max_retries=2)
+    (verdict,) = judge.judge([query("x", "rule")])[0]
+    assert verdict == JudgeVerdict("unparseable", None, "I am not sure.", 3)
+    assert verdict.passed is None and verdict.to_verdict().passed is False
+    assert len(gen.calls) == 3
+    temps = [p.temperature for _, p in gen.calls]
+    seeds = [p.seed for _, p in gen.calls]
+    assert temps == [0.0, 0.7, 0.7] and seeds == [None, 1, 2]
+    assert judge.stats.unparseable == 1 and judge.stats.retries == 2
+    # unparseable verdicts are not cached: a rerun asks again
+    judge.judge([query("x", "rule")])
+    assert len(gen.calls) == 6
+
+
+def test_retry_recovers_and_keeps_parsed_joint_answers() -> None:
+    outputs = iter(["1: yes\n2: hmm", "1: no\n2: no"])
+    gen = Scripted(lambda text, params, call: Completion(next(outputs)))
+    out = LLMJudge(gen, mode="joint").judge([query("r", "a", "b")])
+    # constraint 1 keeps its first parsed answer; constraint 2 is filled by the retry
+    assert [v.status for v in out[0]] == ["yes", "no"]
+    assert [v.attempts for v in out[0]] == [2, 2]
+
+
+def test_backend_errors_retried_then_raised() -> None:
+    failures = {"left": 2}
+
+    def flaky(text: str, params: SamplingParams, call: int) -> Completion:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise IfrlError("server hiccup")
+        return Completion("yes")
+
+    judge = LLMJudge(Scripted(flaky), max_retries=2)
+    assert judge.judge([query("r", "a")])[0][0].status == "yes"
+
+    def broken(text: str, params: SamplingParams, call: int) -> Completion:
+        raise IfrlError("down")
+
+    with pytest.raises(JudgeError, match="failed 2 times: down"):
+        LLMJudge(Scripted(broken), max_retries=1).judge([query("r", "a")])
+
+
+def test_raw_prompts_without_chat_and_validation() -> None:
+    seen: list[Prompt] = []
+
+    class Raw:
+        def generate(
+            self, prompts: Sequence[Prompt], params: SamplingParams
+        ) -> list[list[Completion]]:
+            seen.extend(prompts)
+            return [[Completion("yes")] for _ in prompts]
+
+    LLMJudge(Raw(), chat=False).judge([query("r", "a")])
+    assert isinstance(seen[0], str)
+    with pytest.raises(ValueError, match="mode"):
+        LLMJudge(Raw(), mode="pairwise")  # type: ignore[arg-type]
+    assert LLMJudge(Raw()).judge([]) == []
+    assert LLMJudge(Raw()).judge([query("r")]) == [[]]
