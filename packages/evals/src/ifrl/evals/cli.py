@@ -201,3 +201,95 @@ def bfcl(
         system_prompt=prompt,
     )
     _execute(bench, opts, {})
+
+
+def _if_command(name: str) -> Callable[..., Any]:
+    @_common
+    @click.option(
+        "--data",
+        default=None,
+        type=click.Path(exists=True, dir_okay=False),
+        help="JSONL data (default: the Hugging Face hub).",
+    )
+    @_errors
+    def command(data: str | None, **opts: Any) -> None:
+        from ifrl.evals.benchmark import get_benchmark
+
+        bench = get_benchmark(name, data=data, limit=opts["limit"])
+        _execute(bench, opts, {"data": data})
+
+    command.__doc__ = (
+        f"{'IFEval' if name == 'ifeval' else 'IFBench'}: prompt- and instruction-level accuracy, "
+        "strict and loose, per instruction type."
+    )
+    return command
+
+
+cli.command(name="ifeval")(_if_command("ifeval"))
+cli.command(name="ifbench")(_if_command("ifbench"))
+
+
+@cli.command()
+@_common
+@click.option(
+    "--data",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="GSM8K JSONL (default: the Hugging Face hub).",
+)
+@_errors
+def gsm8k(data: str | None, **opts: Any) -> None:
+    """GSM8K: final-answer accuracy, majority vote over --n samples (maj@n, pass@1, pass@n)."""
+    from ifrl.evals.gsm8k import GSM8KBenchmark
+
+    _execute(GSM8KBenchmark(data, limit=opts["limit"]), opts, {"data": data})
+
+
+@cli.command()
+@click.option(
+    "--responses",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Scored JSONL (first-error labels + predictions/step scores, or Best-of-N candidates with scores).",
+)
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="A step scored below this is an error.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the random-pick baseline and bootstrap.",
+)
+@click.option("--limit", type=int, default=None)
+@_errors
+def prm(responses: str, out: str, threshold: float, seed: int, limit: int | None) -> None:
+    """PRM: ProcessBench first-error F1, and Best-of-N vs majority vote vs random."""
+    from ifrl.evals.prm import PRMBenchmark
+
+    opts = {"responses": responses, "out": out, "model": None, "backend": None}
+    _execute(PRMBenchmark(threshold, seed=seed, limit=limit), opts, {"threshold": threshold})
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    "-o",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Write compare.md and compare.png here.",
+)
+@_errors
+def compare(runs: tuple[str, ...], out: str | None) -> None:
+    """Put several runs side by side: one table (and, with --out, one plot)."""
+    from ifrl.evals.compare import compare_runs
+
+    table = compare_runs(list(runs), out)
+    click.echo(table)

@@ -1,1 +1,227 @@
-"""placeholder until written."""
+"""The ``ifeval`` and ``ifbench`` benchmarks, scored through :mod:`ifrl.constraints`.
+
+Data: JSONL lines ``{"key", "prompt", "instruction_id_list", "kwargs"}`` (IFEval's
+``input_data.jsonl``, IFBench's ``IFBench_test.jsonl``; ``null`` kwargs are dropped), from
+``data=PATH`` or, when online, the Hugging Face hub (``google/IFEval``, ``allenai/IFBench_test``).
+
+Metrics: IFEval's four accuracies — prompt-level (every instruction of a prompt followed) and
+instruction-level, each strict and loose — plus accuracy per instruction type.
+
+Response files (``--responses``): lines with ``response`` and either ``key`` or ``prompt``
+(IFEval's and lm-eval's output formats). Lines are matched by key, else by line position when the
+file has one line per prompt in data order (the shared GPT-4 responses), else by prompt text.
+Instructions whose id :mod:`ifrl.constraints` does not know are reported and left out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ifrl.core.errors import IfrlError, JSONLError, RecordError
+from ifrl.core.jsonl import read_jsonl
+from ifrl.core.records import Conversation, Message
+from ifrl.evals.benchmark import Example, Responses, register_benchmark
+from ifrl.evals.results import EvalResult
+from ifrl.evals.stats import proportion
+
+__all__ = ["IFBenchBenchmark", "IFEvalBenchmark", "IFItem", "load_items"]
+
+HUB = {"ifeval": ("google/IFEval", "train"), "ifbench": ("allenai/IFBench_test", "train")}
+
+
+@dataclass(frozen=True, slots=True)
+class IFItem:
+    """One prompt with its instruction ids and their kwargs (``None`` values removed)."""
+
+    key: str
+    prompt: str
+    instruction_id_list: tuple[str, ...]
+    kwargs: tuple[dict[str, Any], ...]
+
+
+def _item(data: dict[str, Any]) -> IFItem:
+    if "key" not in data:
+        raise RecordError("key", "missing")
+    if not isinstance(data.get("prompt"), str):
+        raise RecordError("prompt", "missing or not a string")
+    ids = data.get("instruction_id_list")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise RecordError("instruction_id_list", "must be a list of strings")
+    kwargs = data.get("kwargs") or [{} for _ in ids]
+    if not isinstance(kwargs, list) or len(kwargs) != len(ids):
+        raise RecordError("kwargs", f"must be a list of {len(ids)} objects (one per instruction)")
+    clean = []
+    for i, kw in enumerate(kwargs):
+        if kw is not None and not isinstance(kw, Mapping):
+            raise RecordError(f"kwargs[{i}]", "must be an object")
+        clean.append({k: v for k, v in (kw or {}).items() if v is not None})
+    return IFItem(str(data["key"]), data["prompt"], tuple(ids), tuple(clean))
+
+
+def load_items(name: str, data: str | os.PathLike[str] | None = None) -> list[IFItem]:
+    """The items of ``ifeval``/``ifbench`` from ``data`` (JSONL) or the Hugging Face hub."""
+    if data is not None:
+        return list(read_jsonl(data, _item))
+    repo, split = HUB[name]
+    try:
+        import datasets
+    except ImportError as err:
+        raise IfrlError(
+            f"no --data given for {name} and the `datasets` package is missing to fetch "
+            f"{repo}; pass --data PATH to a JSONL file"
+        ) from err
+    try:
+        rows = datasets.load_dataset(repo, split=split)
+    except Exception as err:  # offline, or the hub refused
+        raise IfrlError(f"could not load {repo} from the hub ({err}); pass --data PATH") from err
+    out = []
+    for i, row in enumerate(rows):
+        try:
+            out.append(_item(dict(row)))
+        except RecordError as err:
+            raise IfrlError(f"{repo} row {i}: {err}") from err
+    return out
+
+
+class IFEvalBenchmark:
+    """IFEval (or, with ``name="ifbench"``, IFBench) scored strict and loose."""
+
+    name = "ifeval"
+
+    def __init__(
+        self, data: str | os.PathLike[str] | None = None, *, limit: int | None = None
+    ) -> None:
+        self.data = data
+        self.limit = limit
+        self._items: list[IFItem] | None = None
+
+    def all_items(self) -> list[IFItem]:
+        """Every item of the data (cached)."""
+        if self._items is None:
+            self._items = load_items(self.name, self.data)
+        return self._items
+
+    def items(self) -> list[IFItem]:
+        """The first ``limit`` items."""
+        items = self.all_items()
+        return items[: self.limit] if self.limit is not None else items
+
+    def examples(self) -> list[Example]:
+        return [
+            Example(item.key, Conversation((Message("user", item.prompt),)), item)
+            for item in self.items()
+        ]
+
+    def read_responses(self, path: str | os.PathLike[str]) -> dict[str, list[Any]]:
+        name = os.fspath(path)
+        rows = list(read_jsonl(path))
+        for lineno, row in enumerate(rows, start=1):
+            if not isinstance(row.get("response"), str):
+                raise JSONLError(name, lineno, "response", "missing or not a string")
+        items = self.all_items()
+        got: dict[str, list[Any]] = defaultdict(list)
+        if all("key" in r for r in rows):
+            for r in rows:
+                got[str(r["key"])].append(r["response"])
+        elif len(rows) == len(items):  # one line per prompt, in data order
+            for item, r in zip(items, rows):
+                got[item.key].append(r["response"])
+        else:
+            by_prompt = {item.prompt: item.key for item in items}
+            for r in rows:
+                key = by_prompt.get(str(r.get("prompt")))
+                if key is not None:
+                    got[key].append(r["response"])
+        if not got:
+            raise JSONLError(name, 1, "prompt", f"no line matches a prompt of {self.name}")
+        return dict(got)
+
+    def score(
+        self, examples: Sequence[Example], responses: Responses
+    ) -> tuple[EvalResult, list[dict[str, Any]]]:
+        from ifrl.constraints import REGISTRY, evaluate
+
+        samples: list[dict[str, Any]] = []
+        prompt_strict: list[bool] = []
+        prompt_loose: list[bool] = []
+        inst_strict: list[bool] = []
+        inst_loose: list[bool] = []
+        by_type_strict: dict[str, list[bool]] = defaultdict(list)
+        by_type_loose: dict[str, list[bool]] = defaultdict(list)
+        unsupported: dict[str, int] = defaultdict(int)
+        for example in examples:
+            item: IFItem = example.data
+            known = [i for i, ident in enumerate(item.instruction_id_list) if ident in REGISTRY]
+            for ident in item.instruction_id_list:
+                if ident not in REGISTRY:
+                    unsupported[ident] += 1
+            if not known:
+                continue
+            ids = [item.instruction_id_list[i] for i in known]
+            kwargs = [item.kwargs[i] for i in known]
+            for k, response in enumerate(responses.get(example.id, [])):
+                ev = evaluate(str(response), ids, kwargs, key=item.key)
+                prompt_strict.append(ev.follow_all_strict)
+                prompt_loose.append(ev.follow_all_loose)
+                inst_strict += ev.strict
+                inst_loose += ev.loose
+                for ident, s, lo in zip(ids, ev.strict, ev.loose):
+                    by_type_strict[ident].append(s)
+                    by_type_loose[ident].append(lo)
+                samples.append(
+                    {
+                        "id": item.key,
+                        "sample": k,
+                        "prompt": item.prompt,
+                        "response": response,
+                        "instruction_id_list": ids,
+                        "strict": list(ev.strict),
+                        "loose": list(ev.loose),
+                        "follow_all_strict": ev.follow_all_strict,
+                        "follow_all_loose": ev.follow_all_loose,
+                        "valid": ev.follow_all_strict,
+                        "reasons": list(ev.reasons),
+                    }
+                )
+        metrics = {
+            "prompt_level_strict_acc": proportion(sum(prompt_strict), len(prompt_strict)),
+            "prompt_level_loose_acc": proportion(sum(prompt_loose), len(prompt_loose)),
+            "inst_level_strict_acc": proportion(sum(inst_strict), len(inst_strict)),
+            "inst_level_loose_acc": proportion(sum(inst_loose), len(inst_loose)),
+        }
+        info: dict[str, Any] = {"samples": len(samples)}
+        if unsupported:
+            info["unsupported_instruction_ids"] = dict(sorted(unsupported.items()))
+        result = EvalResult(
+            benchmark=self.name,
+            metrics=metrics,
+            breakdowns={
+                "instruction type (strict)": {
+                    t: proportion(sum(v), len(v)) for t, v in sorted(by_type_strict.items())
+                },
+                "instruction type (loose)": {
+                    t: proportion(sum(v), len(v)) for t, v in sorted(by_type_loose.items())
+                },
+            },
+            config={
+                "data": os.fspath(self.data) if self.data else HUB[self.name][0],
+                "limit": self.limit,
+            },
+            info=info,
+            primary="prompt_level_strict_acc",
+        )
+        return result, samples
+
+
+register_benchmark("ifeval")(IFEvalBenchmark)
+
+
+@register_benchmark("ifbench")
+class IFBenchBenchmark(IFEvalBenchmark):
+    """IFBench: 58 out-of-distribution instruction types, scored like IFEval."""
+
+    name = "ifbench"

@@ -85,8 +85,8 @@ def grouped_bar_chart(
         for k, (name, metrics) in enumerate(series.items()):
             xs = [i + (k - (n_series - 1) / 2) * width for i in range(len(groups))]
             vals = [m.value * 100 if m else 0.0 for m in metrics]
-            err_low = [(m.value - m.ci_low) * 100 if m else 0.0 for m in metrics]
-            err_high = [(m.ci_high - m.value) * 100 if m else 0.0 for m in metrics]
+            err_low = [max(0.0, (m.value - m.ci_low) * 100) if m else 0.0 for m in metrics]
+            err_high = [max(0.0, (m.ci_high - m.value) * 100) if m else 0.0 for m in metrics]
             ax.bar(xs, vals, width, yerr=[err_low, err_high], capsize=2, label=name)
         ax.set_xticks(list(range(len(groups))))
         ax.set_xticklabels(groups, rotation=20, ha="right", fontsize=8)
