@@ -1,0 +1,159 @@
+"""The constraint-type base class and the registry of constraint types.
+
+A constraint type is a :class:`Constraint` subclass registered with :func:`register` under its
+id (``"keywords:existence"``). It declares its kwargs schema (``params``), the ids it conflicts
+with, and phrasings for :meth:`Constraint.describe`. An instance binds validated kwargs and
+checks responses with :meth:`Constraint.check`, which never raises.
+
+Third-party packages add types through the ``ifrl.constraints`` entry-point group (the entry
+point loads a :class:`Constraint` subclass).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.constraints.schema import Param, validate_kwargs
+from ifrl.constraints.text import Text, as_text
+from ifrl.core.records import ConstraintSpec, Verdict
+from ifrl.core.registry import Registry
+
+REGISTRY: Registry[type[Constraint]] = Registry("constraint", entry_point_group="ifrl.constraints")
+
+ERROR_PREFIX = "verifier error"
+
+
+class Constraint:
+    """A hard constraint bound to validated kwargs.
+
+    Subclasses set ``id``, ``params``, ``conflicts`` and ``phrasings`` and implement
+    :meth:`_check`; :meth:`setup` may precompute (compile patterns) from ``self.kwargs``.
+    """
+
+    id: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    conflicts: ClassVar[frozenset[str]] = frozenset()
+    phrasings: ClassVar[tuple[str, ...]] = ()
+    kind: ClassVar[str] = "hard"
+
+    def __init__(self, kwargs: Mapping[str, Any] | None = None) -> None:
+        self.kwargs: dict[str, Any] = validate_kwargs(self.id, self.params, kwargs)
+        self.setup()
+
+    @classmethod
+    def family(cls) -> str:
+        """The id's family prefix (``"keywords"`` for ``"keywords:existence"``)."""
+        return cls.id.split(":", 1)[0]
+
+    def setup(self) -> None:
+        """Precompute from ``self.kwargs``; raise ``ConstraintSpecError`` for invalid combinations."""
+
+    def _check(self, text: Text) -> Verdict:
+        raise NotImplementedError
+
+    def check(self, response: str | Text) -> Verdict:
+        """The verdict for ``response``. Never raises.
+
+        A blank response fails every constraint (as IFEval scores it). An unexpected internal
+        failure gives a failing verdict whose reason starts with ``"verifier error"``.
+        """
+        try:
+            text = as_text(response)
+            if not text.raw.strip():
+                return Verdict.of(False, "empty response")
+            return self._check(text)
+        except Exception as err:  # never let a verifier crash a scoring run
+            return Verdict.of(False, f"{ERROR_PREFIX}: {type(err).__name__}: {err}"[:300])
+
+    def spec(self) -> ConstraintSpec:
+        """This constraint as a :class:`ConstraintSpec` record."""
+        return ConstraintSpec(self.id, dict(self.kwargs), "hard")
+
+    # -- synthesis -----------------------------------------------------------------------
+
+    @classmethod
+    def sample_kwargs(cls, rng: random.Random, prompt: str = "") -> dict[str, Any]:
+        """Valid kwargs drawn at random (``prompt`` is the instruction they will be added to)."""
+        return {p.name: p.draw(rng) for p in cls.params if p.required}
+
+    @classmethod
+    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Kwargs as shown in phrasings (lists joined, strings quoted where helpful)."""
+        return dict(kwargs)
+
+    @classmethod
+    def describe(cls, kwargs: Mapping[str, Any], rng: random.Random) -> str:
+        """Instruction text asking for this constraint, in one of several phrasings."""
+        checked = validate_kwargs(cls.id, cls.params, kwargs)
+        cls(checked)  # reject invalid combinations before writing text for them
+        return rng.choice(cls.phrasings).format(**cls.render_kwargs(checked))
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        """A JSON description of the type: id, family, kwargs and conflicts."""
+        return {
+            "id": cls.id,
+            "family": cls.family(),
+            "kind": cls.kind,
+            "kwargs": [p.to_dict() for p in cls.params],
+            "conflicts": sorted(cls.conflicts),
+        }
+
+
+def register(cls: type[Constraint]) -> type[Constraint]:
+    """Class decorator: add a :class:`Constraint` subclass to :data:`REGISTRY` under its id."""
+    if not cls.id or not cls.phrasings:
+        raise TypeError(f"{cls.__name__} needs an id and at least one phrasing")
+    REGISTRY.add(cls.id, cls)
+    return cls
+
+
+def get_type(cid: str) -> type[Constraint]:
+    """The registered type for ``cid`` (``UnknownNameError`` with suggestions otherwise)."""
+    return REGISTRY.get(cid)
+
+
+def conflicting(a: str, b: str) -> bool:
+    """Whether constraint ids ``a`` and ``b`` must not be combined (symmetric; ``a == b`` too)."""
+    if a == b:
+        return True
+    ta = REGISTRY.get(a) if a in REGISTRY else None
+    tb = REGISTRY.get(b) if b in REGISTRY else None
+    return bool((ta and b in ta.conflicts) or (tb and a in tb.conflicts))
+
+
+@lru_cache(maxsize=8192)
+def _build_cached(cid: str, frozen: str) -> Constraint:
+    return REGISTRY.get(cid)(json.loads(frozen))
+
+
+def build(cid: str, kwargs: Mapping[str, Any] | None = None) -> Constraint:
+    """A constraint instance for ``cid`` and ``kwargs``; identical requests share one instance.
+
+    Raises ``UnknownNameError`` for an unknown id and ``ConstraintSpecError`` for bad kwargs.
+    """
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise ConstraintSpecError(cid, "", f"kwargs must be an object, got {kwargs!r}")
+    try:
+        frozen = json.dumps(dict(kwargs or {}), sort_keys=True)
+    except (TypeError, ValueError) as err:
+        raise ConstraintSpecError(cid, "", f"kwargs are not JSON data: {err}") from err
+    return _build_cached(cid, frozen)
+
+
+def build_all(
+    ids: Iterable[str], kwargs_list: Iterable[Mapping[str, Any] | None]
+) -> list[Constraint]:
+    """Constraints for parallel lists of ids and kwargs (IFEval's two columns)."""
+    ids = list(ids)
+    kw = list(kwargs_list)
+    if len(kw) != len(ids):
+        raise ConstraintSpecError(
+            "", "kwargs", f"has {len(kw)} entries for {len(ids)} instruction ids"
+        )
+    return [build(cid, k) for cid, k in zip(ids, kw)]

@@ -1,0 +1,109 @@
+"""IFEval ``change_case:*``: all-capital words count; English in all capitals / lowercase.
+
+"English" is langdetect's verdict with seed 0; a text without language features counts as
+following the instruction (as IFEval). Capital words are Treebank tokens (after Punkt
+sentence splitting) for which ``str.isupper()`` holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ifrl.constraints.base import Constraint, register
+from ifrl.constraints.ifeval._common import compare, relation_param, relation_words
+from ifrl.constraints.schema import Param
+from ifrl.constraints.text import Text
+from ifrl.core.records import Verdict
+
+
+@register
+class CapitalWordFrequency(Constraint):
+    """Fewer than / at least N all-capital words."""
+
+    id: ClassVar[str] = "change_case:capital_word_frequency"
+    params = (
+        Param(
+            "capital_frequency",
+            "int",
+            "the threshold",
+            minimum=0,
+            sample=lambda rng: rng.randint(1, 10),
+        ),
+        relation_param("capital_relation"),
+    )
+    conflicts = frozenset(
+        {
+            "change_case:capital_word_frequency",
+            "change_case:english_lowercase",
+            "change_case:english_capital",
+        }
+    )
+    phrasings = (
+        "Use words written entirely in capital letters {capital_relation} {capital_frequency} times.",
+        "Your answer should contain {capital_relation} {capital_frequency} words in ALL CAPS.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        n = sum(1 for tok in text.tokens if tok.isupper())
+        ok = compare(n, self.kwargs["capital_relation"], self.kwargs["capital_frequency"])
+        return Verdict.of(ok, f"{n} all-capital words")
+
+    @classmethod
+    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        return {**kwargs, "capital_relation": relation_words(kwargs["capital_relation"])}
+
+
+def _english(text: Text) -> tuple[bool, str]:
+    lang = text.language
+    if lang is None:
+        return True, "no language features found; counted as English"
+    return lang == "en", f"detected {lang!r}"
+
+
+@register
+class EnglishCapital(Constraint):
+    """English, and ``str.isupper()`` holds for the whole response."""
+
+    id: ClassVar[str] = "change_case:english_capital"
+    conflicts = frozenset(
+        {
+            "change_case:english_capital",
+            "change_case:english_lowercase",
+            "language:response_language",
+        }
+    )
+    phrasings = (
+        "Write your entire answer in English using only capital letters.",
+        "Respond in English, and in ALL CAPITAL LETTERS throughout.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        if not text.raw.isupper():
+            return Verdict.of(False, "not all capitals")
+        ok, why = _english(text)
+        return Verdict.of(ok, why)
+
+
+@register
+class EnglishLowercase(Constraint):
+    """English, and ``str.islower()`` holds for the whole response."""
+
+    id: ClassVar[str] = "change_case:english_lowercase"
+    conflicts = frozenset(
+        {
+            "change_case:english_lowercase",
+            "change_case:english_capital",
+            "language:response_language",
+        }
+    )
+    phrasings = (
+        "Write your whole response in English, in lowercase letters only; no capitals at all.",
+        "Answer in English using only lowercase letters.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        if not text.raw.islower():
+            return Verdict.of(False, "contains capital letters (or no cased letters)")
+        ok, why = _english(text)
+        return Verdict.of(ok, why)

@@ -1,0 +1,85 @@
+"""IFEval ``detectable_content:*``: square-bracket placeholders and a postscript."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from ifrl.constraints.base import Constraint, register
+from ifrl.constraints.schema import Param
+from ifrl.constraints.text import Text
+from ifrl.core.records import Verdict
+
+_PLACEHOLDER = re.compile(r"\[.*?\]")
+
+
+@register
+class NumberPlaceholders(Constraint):
+    """At least N placeholders ``[...]`` (non-greedy, within one line)."""
+
+    id: ClassVar[str] = "detectable_content:number_placeholders"
+    params = (
+        Param(
+            "num_placeholders",
+            "int",
+            "minimum number",
+            minimum=0,
+            sample=lambda rng: rng.randint(1, 4),
+        ),
+    )
+    conflicts = frozenset({"detectable_content:number_placeholders"})
+    phrasings = (
+        "Include at least {num_placeholders} placeholders in square brackets, like [name].",
+        "Leave at least {num_placeholders} fill-in fields written in square brackets, such as [date].",
+        "Your text needs {num_placeholders} or more placeholders of the form [placeholder].",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        n = sum(1 for _ in _PLACEHOLDER.finditer(text.raw))
+        return Verdict.of(n >= self.kwargs["num_placeholders"], f"{n} placeholders")
+
+
+@register
+class Postscript(Constraint):
+    """A line containing the postscript marker (``P.S.``, ``P.P.S`` or any other), any case.
+
+    ``P.S.`` and ``P.P.S`` tolerate one optional space after each period (``P. S.``); other
+    markers are matched literally.
+    """
+
+    id: ClassVar[str] = "detectable_content:postscript"
+    params = (
+        Param(
+            "postscript_marker",
+            "str",
+            "e.g. P.S. or P.P.S",
+            sample=lambda rng: rng.choice(("P.S.", "P.P.S")),
+        ),
+    )
+    conflicts = frozenset(
+        {
+            "detectable_content:postscript",
+            "startend:end_checker",
+            "startend:quotation",
+            "detectable_format:json_format",
+        }
+    )
+    phrasings = (
+        "End your answer with a postscript that starts with {postscript_marker}",
+        "Add a postscript at the end, beginning with {postscript_marker}",
+        "After the main text, include a note starting with {postscript_marker}",
+    )
+
+    def setup(self) -> None:
+        marker = self.kwargs["postscript_marker"].strip()
+        if marker == "P.P.S":
+            pattern = r"\s*p\.\s?p\.\s?s.*$"
+        elif marker == "P.S.":
+            pattern = r"\s*p\.\s?s\..*$"
+        else:
+            pattern = r"\s*" + re.escape(marker.lower()) + r".*$"
+        self._pattern = re.compile(pattern, re.MULTILINE)
+
+    def _check(self, text: Text) -> Verdict:
+        found = self._pattern.search(text.lower) is not None
+        return Verdict.of(found, "postscript found" if found else "no postscript")

@@ -1,0 +1,98 @@
+"""A Penn-Treebank-style word tokenizer matching ``nltk.word_tokenize`` token boundaries.
+
+IFEval's ``change_case:capital_word_frequency`` counts the all-capital tokens that
+``nltk.word_tokenize`` yields: Punkt sentences, then the "improved Treebank" rules (quotes,
+punctuation, brackets, dashes, clitics such as ``n't``/``'s`` and a few fused forms such as
+``cannot``). This module applies those conventions as a sequence of regex rewrites over each
+sentence and splits on whitespace. It is written for Python >= 3.10 (no possessive
+quantifiers) and is checked against NLTK in the tests when NLTK is installed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ifrl.constraints.nlp.sentences import split_sentences
+
+_Rule = tuple["re.Pattern[str]", "str | Callable[[re.Match[str]], str]"]
+
+
+def _rules(*pairs: tuple[str, str], flags: int = 0) -> list[_Rule]:
+    return [(re.compile(p, flags), r) for p, r in pairs]
+
+
+# Characters that may follow a text-final period: the first rule also allows typographic
+# closers and spaces, the second only ASCII closers.
+_CLOSERS_WIDE = "\\]\\)}>\"'»”’ "
+_CLOSERS_ASCII = "\\]\\)}>\"'"
+
+# 1. Opening quotes: typographic/backtick quotes are padded, a leading '"' and a '"' after an
+#    opening bracket or space become ``, and a quote that opens a word (not a clitic) is cut off.
+_OPENING = _rules(
+    ("([«“‘„]|`+)", r" \1 "),
+    ('^"', "``"),
+    ("(``)", r" \1 "),
+    ("([ (\\[{<])(\"|'{2})", r"\1 `` "),
+    ("(?i)(?<!\\w)(')(?!(?:re|ve|ll|m|t|s|d|n)\\b)(?=\\w)", r"\1 "),
+)
+
+# 2. Punctuation. The final period of the text (before closing quotes/brackets) is split off
+#    twice over, as the reference does: once allowing spaces among the closers, once not.
+_PUNCT = _rules(
+    (f"([^.])(\\.)([{_CLOSERS_WIDE}]*)\\s*$", r"\1 \2 \3 "),
+    ("([:,])([^\\d])", r" \1 \2"),
+    ("([:,])$", r" \1 "),
+    ("\\.{2,}", r" \g<0> "),
+    ("[;@#$%&]", r" \g<0> "),
+    ("[\u2012-\u2015]", r" \g<0> "),
+    (f"([^.])(\\.)([{_CLOSERS_ASCII}]*)\\s*$", r"\1 \2\3 "),
+    ("[?!]", r" \g<0> "),
+    ("([^'])' ", r"\1 ' "),
+    ("[*]", r" \g<0> "),
+    ("[\\][(){}<>]", r" \g<0> "),
+    ("--", r" -- "),
+)
+
+# 3. Closing quotes and clitics (run on the text padded with a space at each end).
+_CLOSING = _rules(
+    ("([»”’])", r" \1 "),
+    ("''", " '' "),
+    ('"', " '' "),
+    ("\\s+", " "),
+    ("([^' ])('[sS]|'[mM]|'[dD]|') ", r"\1 \2 "),
+    ("([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ", r"\1 \2 "),
+)
+
+# 4. Fused forms split in two ("cannot" -> "can not", "gonna" -> "gon na", "'tis" -> "'t is").
+_FUSED = _rules(
+    ("\\b(can)(not)\\b", r" \1 \2 "),
+    ("\\b(d)('ye)\\b", r" \1 \2 "),
+    ("\\b(gim)(me)\\b", r" \1 \2 "),
+    ("\\b(gon)(na)\\b", r" \1 \2 "),
+    ("\\b(got)(ta)\\b", r" \1 \2 "),
+    ("\\b(lem)(me)\\b", r" \1 \2 "),
+    ("\\b(more)('n)\\b", r" \1 \2 "),
+    ("\\b(wan)(na)(?=\\s)", r" \1 \2 "),
+    (" ('t)(is)\\b", r" \1 \2 "),
+    (" ('t)(was)\\b", r" \1 \2 "),
+    flags=re.IGNORECASE,
+)
+
+
+def _apply(rules: list[_Rule], text: str) -> str:
+    for pattern, repl in rules:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def tokenize_sentence(sentence: str) -> list[str]:
+    """Treebank tokens of one sentence."""
+    text = _apply(_PUNCT, _apply(_OPENING, sentence))
+    text = _apply(_CLOSING, " " + text + " ")
+    return _apply(_FUSED, text).split()
+
+
+def word_tokenize(text: str) -> list[str]:
+    """Treebank tokens of ``text`` after Punkt sentence splitting (``nltk.word_tokenize``)."""
+    return [tok for sentence in split_sentences(text) for tok in tokenize_sentence(sentence)]

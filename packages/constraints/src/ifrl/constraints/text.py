@@ -1,0 +1,69 @@
+"""A response text with its analyses computed once and shared by every constraint.
+
+Constraints receive a :class:`Text`; the first one that needs words, sentences, Treebank tokens
+or the language computes them and the rest reuse the result.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ifrl.constraints.nlp import langid, sentences, treebank
+
+_WORD = re.compile(r"\w+")
+
+
+class Text:
+    """``raw`` text plus lazily computed, cached analyses."""
+
+    __slots__ = ("_language", "_lower", "_sentences", "_tokens", "_word_count", "raw")
+
+    _UNSET = object()
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        self._lower: str | None = None
+        self._word_count: int | None = None
+        self._sentences: int | None = None
+        self._tokens: list[str] | None = None
+        self._language: object = Text._UNSET
+
+    @property
+    def lower(self) -> str:
+        """``raw.lower()``."""
+        if self._lower is None:
+            self._lower = self.raw.lower()
+        return self._lower
+
+    @property
+    def word_count(self) -> int:
+        """Number of ``\\w+`` runs (IFEval's ``count_words``)."""
+        if self._word_count is None:
+            self._word_count = sum(1 for _ in _WORD.finditer(self.raw))
+        return self._word_count
+
+    @property
+    def sentence_count(self) -> int:
+        """Number of Punkt (English) sentences (IFEval's ``count_sentences``)."""
+        if self._sentences is None:
+            self._sentences = sentences.count_sentences(self.raw)
+        return self._sentences
+
+    @property
+    def tokens(self) -> list[str]:
+        """Treebank word tokens after Punkt sentence splitting (``nltk.word_tokenize``)."""
+        if self._tokens is None:
+            self._tokens = treebank.word_tokenize(self.raw)
+        return self._tokens
+
+    @property
+    def language(self) -> str | None:
+        """langdetect's language code (seed 0), ``None`` when the text has no features."""
+        if self._language is Text._UNSET:
+            self._language = langid.detect_language(self.raw)
+        return self._language  # type: ignore[return-value]
+
+
+def as_text(response: str | Text) -> Text:
+    """``response`` as a :class:`Text` (unchanged when it already is one)."""
+    return response if isinstance(response, Text) else Text(response)
