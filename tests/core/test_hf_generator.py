@@ -103,22 +103,23 @@ def test_stop_strings_truncate_text_and_tokens(gen: HFGenerator) -> None:
 
 
 def test_eos_ends_a_row_and_is_kept_in_tokens_not_text(gen: HFGenerator) -> None:
-    eos = gen.tokenizer.eos_token_id
-    # Force the end: bias the model's output layer so that eos is always the top token.
-    model = gen.model
-    head = model.get_output_embeddings()
-    saved = head.weight.detach().clone()
+    params = SamplingParams(temperature=0.0, max_new_tokens=8)
+    free = gen.generate(["Hi"], params)[0][0]
+    # Declare the third greedy token an end-of-sequence id: the row must end right there.
+    eos = free.token_ids[2]
+    saved = gen.eos_ids
+    gen.eos_ids = frozenset({eos})
     try:
-        with torch.no_grad():
-            head.weight[eos] += (
-                50.0 * model.model.norm(torch.ones(1, 1, head.weight.shape[1]))[0, 0]
-            )
-        got = gen.generate(["Hi"], SamplingParams(temperature=0.0, max_new_tokens=5))[0][0]
+        got = gen.generate(["Hi"], params)[0][0]
     finally:
-        with torch.no_grad():
-            head.weight.copy_(saved)
-    assert got.token_ids == (eos,)
-    assert got.text == "" and got.finish_reason == "stop"
+        gen.eos_ids = saved
+    assert got.token_ids == free.token_ids[:3]
+    assert got.logprobs == free.logprobs[:3] and got.entropies == free.entropies[:3]
+    assert got.finish_reason == "stop"
+    assert got.text == gen.tokenizer.decode(list(free.token_ids[:2]), skip_special_tokens=True)
+    # The tiny model's eos ids come from its generation config and tokenizer.
+    im_end = gen.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert saved == {gen.tokenizer.eos_token_id, im_end}
 
 
 def test_conversations_use_the_chat_template_and_registry(tiny_model_dir: Path) -> None:

@@ -5,7 +5,8 @@
 ``chat_template.jinja``) that loads with ``AutoModelForCausalLM`` / ``AutoTokenizer`` and with vLLM:
 
 * architecture ``qwen2`` or ``llama``: hidden size 256, 2 layers, 4 attention heads of size 64
-  (2 key/value heads), float32 weights drawn with ``torch.manual_seed(seed)``;
+  (2 key/value heads), float32 weights drawn with ``torch.manual_seed(seed)`` (normal, std
+  :data:`INITIALIZER_RANGE`), untrained;
 * a byte-level BPE tokenizer (digits split one by one) trained with the ``tokenizers`` library on
   :func:`ifrl.core.data.corpus.tokenizer_corpus` (at most :data:`VOCAB_SIZE` entries), with the
   special tokens :data:`SPECIAL_TOKENS` (eos ``<|endoftext|>``, pad ``<|pad|>``, bos
@@ -32,7 +33,7 @@ from typing import Any
 
 from ifrl.core.errors import MissingExtraError, RecordError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ARCHITECTURES = ("qwen2", "llama")
 VOCAB_SIZE = 2048
 HIDDEN_SIZE = 256
@@ -42,6 +43,9 @@ NUM_KV_HEADS = 2
 HEAD_DIM = 64
 INTERMEDIATE_SIZE = 512
 MAX_POSITIONS = 2048
+# Wider than transformers' default 0.02, so that the untrained model's next-token distributions
+# are not near-uniform: greedy decoding varies and entropies spread (about 4-6.5 nats).
+INITIALIZER_RANGE = 0.1
 MANIFEST = "ifrl_tiny.json"
 
 BOS, EOS, PAD = "<|startoftext|>", "<|endoftext|>", "<|pad|>"
@@ -262,6 +266,7 @@ def _model_config(arch: str, tokenizer: Any) -> Any:
         "head_dim": HEAD_DIM,
         "max_position_embeddings": MAX_POSITIONS,
         "rms_norm_eps": 1e-6,
+        "initializer_range": INITIALIZER_RANGE,
         "tie_word_embeddings": True,
         "bos_token_id": tokenizer.bos_token_id,
         "eos_token_id": tokenizer.eos_token_id,
