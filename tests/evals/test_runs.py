@@ -1,0 +1,235 @@
+"""End-to-end runs: rescoring BFCL result files, generating with backends, resuming, comparing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ifrl.core.generation import Prompt
+from ifrl.core.records import Completion, Conversation, SamplingParams
+from ifrl.evals.benchmark import Example, get_benchmark, run
+from ifrl.evals.bfcl import BFCLDataError, find_data_dir, load_category
+from ifrl.evals.bfcl.mutations import mutation_cases
+from ifrl.evals.cli import cli
+from ifrl.evals.results import load_result
+
+
+@pytest.fixture(scope="module")
+def bfcl_data() -> Path:
+    try:
+        return find_data_dir()
+    except BFCLDataError as err:
+        pytest.skip(f"BFCL data not installed ({err})")
+
+
+def _invoke(args: list[str]) -> str:
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _check_png(path: Path) -> None:
+    import matplotlib.image
+
+    image = matplotlib.image.imread(str(path))
+    assert image.shape[0] > 100 and image.shape[1] > 300
+    assert float(image.std()) > 0.01  # not a blank canvas
+
+
+def test_rescoring_bfcl_result_files(tmp_path: Path, bfcl_data: Path) -> None:
+    lines, expected = [], {}
+    for category in ("simple_python", "live_parallel", "irrelevance"):
+        for i, entry in enumerate(load_category(category, bfcl_data)[:6]):
+            cases = mutation_cases(entry, category)
+            case = cases[i % len(cases)]
+            lines.append({"id": entry.id, "result": case.output})
+            expected[entry.id] = (case.valid, case.error_type or None)
+    responses = tmp_path / "R.jsonl"
+    responses.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "out"
+    printed = _invoke(["bfcl", "--responses", str(responses), "--out", str(out)])
+    assert "| accuracy |" in printed
+    samples = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    assert {s["id"]: (s["valid"], s["error_type"]) for s in samples} == expected
+    result = load_result(out)
+    assert set(result.breakdowns["category"]) == {"simple_python", "live_parallel", "irrelevance"}
+    assert result.metrics["accuracy"].n == len(lines)
+    report = (out / "report.md").read_text()
+    assert "![category](plots/category.png)" in report
+    _check_png(out / "plots" / "category.png")
+    _check_png(out / "plots" / "error_type.png")
+
+
+def test_bad_response_lines_name_file_line_and_field(tmp_path: Path, bfcl_data: Path) -> None:
+    responses = tmp_path / "R.jsonl"
+    responses.write_text(
+        '{"id": "simple_python_0", "result": "[f()]"}\n{"id": "simple_python_1"}\n'
+    )
+    result = CliRunner().invoke(
+        cli, ["bfcl", "--responses", str(responses), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code != 0
+    assert "R.jsonl:2: result: missing" in result.output
+    result = CliRunner().invoke(
+        cli,
+        [
+            "bfcl",
+            "--category",
+            "simple_pyton",
+            "--responses",
+            str(responses),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert "did you mean 'simple_python'" in result.output
+
+
+class CountingGenerator:
+    """Answers every prompt with its ground truth when known, else text; counts prompts."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.prompts = 0
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        self.prompts += len(prompts)
+        out = []
+        for prompt in prompts:
+            assert isinstance(prompt, Conversation)
+            text = self.answers.get(prompt.messages[-1].content or "", "no idea")
+            out.append([Completion(text) for _ in range(params.n)])
+        return out
+
+
+def test_generation_runs_resume_and_score(tmp_path: Path, bfcl_data: Path) -> None:
+    bench = get_benchmark("bfcl", categories=["multiple"], limit=5)
+    examples: list[Example] = bench.examples()
+    answers = {}
+    for e in examples[:3]:
+        case = mutation_cases(e.data, "multiple")[0]
+        answers[e.data.messages[-1]["content"]] = case.output
+    gen = CountingGenerator(answers)
+    result = run(bench, tmp_path, generator=gen, params=SamplingParams(n=2), batch_size=2)
+    assert gen.prompts == 5
+    assert result.metrics["accuracy"].value == pytest.approx(0.6)
+    assert result.metrics["accuracy"].n == 10
+    # A rerun finds every response in generations.jsonl and generates nothing.
+    again = run(bench, tmp_path, generator=gen, params=SamplingParams(n=2))
+    assert gen.prompts == 5
+    assert again.metrics["accuracy"] == result.metrics["accuracy"]
+
+
+def test_compare_puts_runs_side_by_side(tmp_path: Path, bfcl_data: Path) -> None:
+    dirs = []
+    for k, n_right in enumerate((1, 2)):
+        entries = load_category("simple_python", bfcl_data)[:3]
+        lines = [
+            {
+                "id": e.id,
+                "result": mutation_cases(e, "simple_python")[0].output if i < n_right else "no",
+            }
+            for i, e in enumerate(entries)
+        ]
+        responses = tmp_path / f"r{k}.jsonl"
+        responses.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+        out = tmp_path / f"run{k}"
+        _invoke(["bfcl", "--responses", str(responses), "--out", str(out)])
+        dirs.append(str(out))
+    printed = _invoke(["compare", *dirs, "--out", str(tmp_path / "cmp")])
+    assert "| metric | run0 | run1 |" in printed
+    assert "| bfcl accuracy | 33.33" in printed and "| 66.67" in printed
+    assert "bfcl category: simple_python" in printed
+    _check_png(tmp_path / "cmp" / "compare.png")
+
+
+@pytest.mark.slow
+def test_bfcl_with_the_tiny_model_on_the_hf_backend(
+    tmp_path: Path, tiny_model_dir: Path, bfcl_data: Path
+) -> None:
+    out = tmp_path / "run"
+    printed = _invoke(
+        [
+            "bfcl",
+            "--model",
+            str(tiny_model_dir),
+            "--backend",
+            "hf",
+            "--limit",
+            "20",
+            "--category",
+            "simple_python",
+            "--max-new-tokens",
+            "8",
+            "--out",
+            str(out),
+        ]
+    )
+    assert "| accuracy |" in printed
+    samples = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 20 and all(isinstance(s["response"], str) for s in samples)
+    assert all(s["valid"] is False or s["error_type"] is None for s in samples)
+    assert load_result(out).config["backend"] == "hf"
+    _check_png(out / "plots" / "category.png")
+
+
+@pytest.mark.slow
+def test_gsm8k_majority_vote_with_the_tiny_model(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from conftest import shared_data
+
+    data = shared_data("gsm8k", "test.jsonl")
+    _invoke(
+        [
+            "gsm8k",
+            "--data",
+            str(data),
+            "--model",
+            str(tiny_model_dir),
+            "--limit",
+            "2",
+            "--n",
+            "3",
+            "--temperature",
+            "1.0",
+            "--max-new-tokens",
+            "6",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    result = load_result(tmp_path)
+    assert result.metrics["maj@3"].n == 2 and result.metrics["pass@1"].n == 6
+
+
+@pytest.mark.vllm
+def test_bfcl_with_the_tiny_model_on_the_vllm_backend(
+    tmp_path: Path, tiny_model_dir: Path, bfcl_data: Path
+) -> None:
+    out = tmp_path / "run"
+    _invoke(
+        [
+            "bfcl",
+            "--model",
+            str(tiny_model_dir),
+            "--backend",
+            "vllm",
+            "--limit",
+            "20",
+            "--category",
+            "simple_python",
+            "--category",
+            "live_irrelevance",
+            "--max-new-tokens",
+            "16",
+            "--out",
+            str(out),
+        ]
+    )
+    result = load_result(out)
+    assert result.metrics["accuracy"].n == 40
+    assert (out / "report.md").exists()
+    _check_png(out / "plots" / "category.png")
