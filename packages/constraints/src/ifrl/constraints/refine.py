@@ -1,0 +1,321 @@
+"""Reward-precision refinement of constrained-prompt datasets ("Precision over Diversity").
+
+Three filters, applied in this order, each recording what it dropped and why:
+
+1. **Judge precision** (``hard_only`` or ``min_precision``): soft (judged) constraints are
+   dropped outright with ``hard_only``; otherwise those whose judge precision, read from an
+   audit report (:mod:`ifrl.constraints.audit`), is below ``min_precision``. A type's own
+   precision is used when the audit saw at least ``min_support`` judge passes of it; else the
+   ``unaudited`` policy applies: the judge's ``overall`` precision (default), ``keep`` or ``drop``.
+2. **At most** ``max_soft`` **soft constraints per prompt** (default 1): the most precise
+   types are kept (ties: the first listed).
+3. **Learnability**: with rewards from a pilot run, keep prompts whose reward was above 0 at
+   least once; prompts absent from the pilot are dropped unless ``keep_unpiloted``.
+
+Hard constraints are checked by code and are never dropped by filters 1-2. With
+``on_drop="prompt"`` a prompt loses all of itself when it loses any constraint (its text still
+asks for what would no longer be rewarded); with ``"constraint"`` (default) only the constraint
+goes. A prompt left with no constraint is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ifrl.constraints.formats import ConstrainedPrompt
+from ifrl.core.errors import RecordError
+from ifrl.core.jsonl import read_jsonl
+from ifrl.core.records import ConstraintSpec
+
+OnDrop = Literal["constraint", "prompt"]
+Unaudited = Literal["overall", "keep", "drop"]
+
+REASONS = {
+    "hard_only": "soft constraint removed: hard-only training",
+    "low_precision": "soft constraint removed: judge precision below the threshold",
+    "unaudited": "soft constraint removed: its type was not audited (unaudited=drop)",
+    "extra_soft": "soft constraint removed: more than the allowed soft constraints per prompt",
+    "lost_constraint": "prompt removed: it lost a constraint (on_drop=prompt)",
+    "no_constraints": "prompt removed: no constraint left",
+    "never_rewarded": "prompt removed: reward never above 0 in the pilot run",
+    "not_in_pilot": "prompt removed: absent from the pilot rewards",
+}
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """Which filters to apply (see the module docstring)."""
+
+    hard_only: bool = False
+    min_precision: float | None = None
+    min_support: int = 20
+    unaudited: Unaudited = "overall"
+    max_soft: int | None = 1
+    keep_unpiloted: bool = False
+    on_drop: OnDrop = "constraint"
+
+    def __post_init__(self) -> None:
+        if self.min_precision is not None and not (0.0 <= self.min_precision <= 1.0):
+            raise ValueError(f"min_precision must lie in [0, 1], got {self.min_precision}")
+        if self.max_soft is not None and self.max_soft < 0:
+            raise ValueError(f"max_soft must be >= 0, got {self.max_soft}")
+        if self.on_drop not in ("constraint", "prompt"):
+            raise ValueError(f"on_drop must be 'constraint' or 'prompt', got {self.on_drop!r}")
+        if self.unaudited not in ("overall", "keep", "drop"):
+            raise ValueError(f"unaudited must be overall, keep or drop, got {self.unaudited!r}")
+
+
+class JudgePrecision:
+    """Per-type judge precision from one judge's entry of an audit report."""
+
+    def __init__(self, report: Mapping[str, Any], judge: str | None = None) -> None:
+        judges = report.get("judges")
+        if not isinstance(judges, Mapping) or not judges:
+            raise RecordError("judges", "the audit report has no judges")
+        if judge is None:
+            if len(judges) > 1:
+                raise ValueError(f"the audit has several judges {sorted(judges)}: name one")
+            judge = next(iter(judges))
+        if judge not in judges:
+            raise ValueError(f"judge {judge!r} is not in the audit (it has {sorted(judges)})")
+        self.judge = judge
+        entry = judges[judge]
+        self.overall: float | None = entry["overall"]["precision"]
+        self.per_type: dict[str, tuple[float | None, int]] = {
+            t: (row["precision"], row["tp"] + row["fp"]) for t, row in entry["per_type"].items()
+        }
+
+    def of(self, type_id: str, min_support: int) -> float | None:
+        """The type's precision when the audit saw ``min_support`` passes of it, else None."""
+        precision, passes = self.per_type.get(type_id, (None, 0))
+        return precision if passes >= min_support else None
+
+
+def read_pilot_rewards(path: str | os.PathLike[str]) -> dict[str, list[float]]:
+    """Pilot rewards by prompt id from JSONL lines ``{"id": ..., "rewards": [...]}``.
+
+    ``key`` or ``prompt_id`` may name the prompt instead of ``id``, and ``reward`` may hold a
+    single number; several lines for one id accumulate. ``null`` rewards are skipped.
+    """
+
+    def convert(row: dict[str, Any]) -> tuple[str, list[float]]:
+        pid = next((row[k] for k in ("id", "key", "prompt_id") if k in row), None)
+        if isinstance(pid, bool) or not isinstance(pid, (str, int)):
+            raise RecordError("id", "missing or not a string/integer (also read: key, prompt_id)")
+        if "rewards" in row:
+            raw, name = row["rewards"], "rewards"
+            if not isinstance(raw, list):
+                raise RecordError("rewards", "not a list of numbers")
+        elif "reward" in row:
+            raw, name = [row["reward"]], "reward"
+        else:
+            raise RecordError("rewards", "missing (give rewards: [...] or reward: x)")
+        values: list[float] = []
+        for i, r in enumerate(raw):
+            if r is None:
+                continue
+            if isinstance(r, bool) or not isinstance(r, (int, float)):
+                raise RecordError(f"{name}[{i}]" if name == "rewards" else name, "not a number")
+            values.append(float(r))
+        return str(pid), values
+
+    out: dict[str, list[float]] = defaultdict(list)
+    for pid, values in read_jsonl(path, convert):
+        out[pid] += values
+    return dict(out)
+
+
+@dataclass
+class RefineReport:
+    """What refinement kept and dropped, with reasons and counts."""
+
+    config: RefineConfig
+    judge: str | None
+    input_prompts: int = 0
+    kept_prompts: int = 0
+    kept_hard: int = 0
+    kept_soft: int = 0
+    dropped_prompts: Counter[str] = field(default_factory=Counter)
+    dropped_constraints: Counter[str] = field(default_factory=Counter)
+    dropped_by_type: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def drop_constraint(
+        self, item: ConstrainedPrompt, spec: ConstraintSpec, reason: str, detail: str
+    ) -> None:
+        self.dropped_constraints[reason] += 1
+        self.dropped_by_type[spec.id][reason] += 1
+        self.log.append(
+            {
+                "id": item.id,
+                "what": "constraint",
+                "constraint": spec.to_dict(),
+                "reason": reason,
+                "detail": detail,
+            }
+        )
+
+    def drop_prompt(self, item: ConstrainedPrompt, reason: str, detail: str) -> None:
+        self.dropped_prompts[reason] += 1
+        self.log.append({"id": item.id, "what": "prompt", "reason": reason, "detail": detail})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON data: config, totals, drops per reason (prompts, constraints) and per type."""
+        return {
+            "config": asdict(self.config),
+            "judge": self.judge,
+            "input_prompts": self.input_prompts,
+            "kept_prompts": self.kept_prompts,
+            "kept_constraints": {"hard": self.kept_hard, "soft": self.kept_soft},
+            "dropped_prompts": dict(sorted(self.dropped_prompts.items())),
+            "dropped_constraints": dict(sorted(self.dropped_constraints.items())),
+            "dropped_constraints_by_type": {
+                t: dict(sorted(c.items())) for t, c in sorted(self.dropped_by_type.items())
+            },
+            "reasons": {
+                r: REASONS[r]
+                for r in sorted(set(self.dropped_prompts) | set(self.dropped_constraints))
+            },
+        }
+
+    def to_markdown(self) -> str:
+        """A short human-readable report."""
+        d = self.to_dict()
+        lines = [
+            "# Refinement report",
+            "",
+            f"Kept {d['kept_prompts']} of {d['input_prompts']} prompts, with "
+            f"{d['kept_constraints']['hard']} hard and {d['kept_constraints']['soft']} soft "
+            "constraints.",
+            "",
+            "| dropped | reason | count |",
+            "|---|---|---|",
+        ]
+        for reason, count in d["dropped_constraints"].items():
+            lines.append(f"| constraints | {REASONS[reason]} | {count} |")
+        for reason, count in d["dropped_prompts"].items():
+            lines.append(f"| prompts | {REASONS[reason]} | {count} |")
+        if d["dropped_constraints_by_type"]:
+            lines += ["", "## Dropped constraints per type", "", "| type | reason | count |"]
+            lines.append("|---|---|---|")
+            for t, reasons in d["dropped_constraints_by_type"].items():
+                for reason, count in reasons.items():
+                    lines.append(f"| `{t}` | {reason} | {count} |")
+        settings = ", ".join(f"{k}={v}" for k, v in d["config"].items())
+        lines += ["", f"Settings: {settings}; judge: {d['judge']}."]
+        return "\n".join(lines) + "\n"
+
+
+def refine(
+    items: Iterable[ConstrainedPrompt],
+    config: RefineConfig,
+    *,
+    precision: JudgePrecision | None = None,
+    pilot: Mapping[str, Sequence[float]] | None = None,
+) -> tuple[list[ConstrainedPrompt], RefineReport]:
+    """Apply the filters of ``config`` to ``items``; return the kept prompts and the report.
+
+    ``precision`` (from an audit) is needed for ``min_precision``; ``pilot`` (prompt id →
+    rewards) enables the learnability filter.
+    """
+    if config.min_precision is not None and precision is None and not config.hard_only:
+        raise ValueError("min_precision needs an audit report (precision=JudgePrecision(...))")
+    report = RefineReport(config, precision.judge if precision else None)
+    kept: list[ConstrainedPrompt] = []
+    for item in items:
+        report.input_prompts += 1
+        result = _refine_one(item, config, precision, pilot, report)
+        if result is not None:
+            kept.append(result)
+            report.kept_prompts += 1
+            report.kept_hard += len(result.hard)
+            report.kept_soft += len(result.soft)
+    return kept, report
+
+
+def _type_precision(
+    spec: ConstraintSpec, config: RefineConfig, precision: JudgePrecision | None
+) -> float | None:
+    if precision is None:
+        return None
+    own = precision.of(spec.id, config.min_support)
+    if own is not None:
+        return own
+    return precision.overall if config.unaudited == "overall" else None
+
+
+def _refine_one(
+    item: ConstrainedPrompt,
+    config: RefineConfig,
+    precision: JudgePrecision | None,
+    pilot: Mapping[str, Sequence[float]] | None,
+    report: RefineReport,
+) -> ConstrainedPrompt | None:
+    keep: list[ConstraintSpec] = []
+    soft_scores: list[tuple[float, int, ConstraintSpec]] = []
+    lost = False
+    for spec in item.constraints:
+        if spec.kind == "hard":
+            keep.append(spec)
+            continue
+        if config.hard_only:
+            report.drop_constraint(item, spec, "hard_only", "")
+            lost = True
+            continue
+        p = _type_precision(spec, config, precision)
+        if config.min_precision is not None:
+            if p is None and config.unaudited == "drop":
+                report.drop_constraint(item, spec, "unaudited", f"judge {report.judge}")
+                lost = True
+                continue
+            if p is not None and p < config.min_precision:
+                report.drop_constraint(
+                    item, spec, "low_precision", f"precision {p:.3f} < {config.min_precision}"
+                )
+                lost = True
+                continue
+        soft_scores.append((p if p is not None else 0.0, len(soft_scores), spec))
+    if config.max_soft is not None and len(soft_scores) > config.max_soft:
+        ranked = sorted(soft_scores, key=lambda s: (-s[0], s[1]))
+        allowed = {id(s[2]) for s in ranked[: config.max_soft]}
+        for _, _, spec in soft_scores:
+            if id(spec) not in allowed:
+                report.drop_constraint(item, spec, "extra_soft", f"max_soft={config.max_soft}")
+                lost = True
+        soft_scores = [s for s in soft_scores if id(s[2]) in allowed]
+    if lost and config.on_drop == "prompt":
+        report.drop_prompt(item, "lost_constraint", "")
+        return None
+    kept_soft = {id(s[2]) for s in soft_scores}
+    constraints = tuple(c for c in item.constraints if c in keep or id(c) in kept_soft)
+    if not constraints:
+        report.drop_prompt(item, "no_constraints", "")
+        return None
+    if pilot is not None:
+        rewards = pilot.get(item.id)
+        if rewards is None:
+            if not config.keep_unpiloted:
+                report.drop_prompt(item, "not_in_pilot", "")
+                return None
+        elif not any(r > 0 for r in rewards):
+            report.drop_prompt(
+                item, "never_rewarded", f"{len(rewards)} rewards, max {max(rewards, default=0.0)}"
+            )
+            return None
+    return item.replace(constraints=constraints)
+
+
+__all__ = [
+    "REASONS",
+    "JudgePrecision",
+    "RefineConfig",
+    "RefineReport",
+    "read_pilot_rewards",
+    "refine",
+]

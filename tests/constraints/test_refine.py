@@ -1,0 +1,146 @@
+"""Reward-precision refinement: precision filter, one soft per prompt, learnability, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ifrl.constraints.formats import ConstrainedPrompt
+from ifrl.constraints.refine import (
+    JudgePrecision,
+    RefineConfig,
+    read_pilot_rewards,
+    refine,
+)
+from ifrl.core.errors import JSONLError
+from ifrl.core.records import ConstraintSpec
+
+HARD = ConstraintSpec("punctuation:no_comma")
+TONE = ConstraintSpec("soft:tone", {"tone": "formal"}, "soft")
+STYLE = ConstraintSpec("soft:style", {"style": "a fairy tale"}, "soft")
+RUBRIC = ConstraintSpec("soft:rubric", {"rubric": "Mentions a dragon."}, "soft")
+
+
+def audit_report(per_type: dict[str, tuple[float, int]], overall: float = 0.8) -> dict[str, Any]:
+    return {
+        "judges": {
+            "j": {
+                "overall": {"precision": overall},
+                "per_type": {
+                    t: {"precision": p, "tp": n, "fp": 0} for t, (p, n) in per_type.items()
+                },
+            }
+        }
+    }
+
+
+ITEMS = [
+    ConstrainedPrompt("a", "p", (HARD,)),
+    ConstrainedPrompt("b", "p", (HARD, TONE)),
+    ConstrainedPrompt("c", "p", (TONE, STYLE, RUBRIC)),
+    ConstrainedPrompt("d", "p", (STYLE,)),
+]
+
+
+def test_hard_only_keeps_only_code_checked_constraints() -> None:
+    kept, report = refine(ITEMS, RefineConfig(hard_only=True))
+    assert [(i.id, i.constraints) for i in kept] == [("a", (HARD,)), ("b", (HARD,))]
+    d = report.to_dict()
+    assert d["dropped_constraints"] == {"hard_only": 5}
+    assert d["dropped_prompts"] == {"no_constraints": 2}
+    assert d["kept_constraints"] == {"hard": 2, "soft": 0}
+    assert d["dropped_constraints_by_type"]["soft:style"] == {"hard_only": 2}
+
+
+def test_precision_threshold_per_type_with_support_and_overall_fallback() -> None:
+    precision = JudgePrecision(
+        audit_report({"soft:tone": (0.95, 50), "soft:style": (0.5, 50), "soft:rubric": (0.99, 3)})
+    )
+    config = RefineConfig(min_precision=0.9, max_soft=None)
+    kept, report = refine(ITEMS, config, precision=precision)
+    # style (0.5) dropped; rubric has too little support -> overall 0.8 < 0.9 -> dropped
+    assert {i.id: [c.id for c in i.constraints] for i in kept} == {
+        "a": ["punctuation:no_comma"],
+        "b": ["punctuation:no_comma", "soft:tone"],
+        "c": ["soft:tone"],
+    }
+    assert report.to_dict()["dropped_constraints"] == {"low_precision": 3}
+    # unaudited types kept or dropped on request
+    _, keep = refine(
+        ITEMS, RefineConfig(min_precision=0.9, max_soft=None, unaudited="keep"), precision=precision
+    )
+    assert keep.to_dict()["dropped_constraints"] == {"low_precision": 2}
+    _, drop = refine(
+        ITEMS, RefineConfig(min_precision=0.9, max_soft=None, unaudited="drop"), precision=precision
+    )
+    assert drop.to_dict()["dropped_constraints"] == {"low_precision": 2, "unaudited": 1}
+
+
+def test_at_most_one_soft_keeps_the_most_precise() -> None:
+    precision = JudgePrecision(audit_report({"soft:style": (0.97, 50), "soft:tone": (0.9, 50)}))
+    kept, report = refine(ITEMS, RefineConfig(), precision=precision)
+    by_id = {i.id: i.constraints for i in kept}
+    assert by_id["c"] == (STYLE,)
+    assert report.to_dict()["dropped_constraints"] == {"extra_soft": 2}
+    # without an audit, the first soft constraint listed stays
+    kept, _ = refine(ITEMS, RefineConfig())
+    assert {i.id: i.constraints for i in kept}["c"] == (TONE,)
+
+
+def test_on_drop_prompt_removes_the_whole_prompt() -> None:
+    kept, report = refine(ITEMS, RefineConfig(on_drop="prompt"))
+    assert [i.id for i in kept] == ["a", "b", "d"]
+    assert report.to_dict()["dropped_prompts"] == {"lost_constraint": 1}
+
+
+def test_learnability_filter() -> None:
+    pilot = {"a": [0.0, 0.0], "b": [0.0, 0.5], "c": [1.0]}
+    kept, report = refine(ITEMS, RefineConfig(max_soft=None), pilot=pilot)
+    assert [i.id for i in kept] == ["b", "c"]
+    assert report.to_dict()["dropped_prompts"] == {"never_rewarded": 1, "not_in_pilot": 1}
+    kept, _ = refine(ITEMS, RefineConfig(max_soft=None, keep_unpiloted=True), pilot=pilot)
+    assert [i.id for i in kept] == ["b", "c", "d"]
+    log = [e for e in report.log if e["what"] == "prompt"]
+    assert log[0] == {
+        "id": "a",
+        "what": "prompt",
+        "reason": "never_rewarded",
+        "detail": "2 rewards, max 0.0",
+    }
+
+
+def test_markdown_report_lists_reasons_and_counts() -> None:
+    _, report = refine(ITEMS, RefineConfig(hard_only=True))
+    md = report.to_markdown()
+    assert "Kept 2 of 4 prompts" in md
+    assert "| constraints | soft constraint removed: hard-only training | 5 |" in md
+    assert "| `soft:tone` | hard_only | 2 |" in md
+
+
+def test_pilot_rewards_file(tmp_path: Path) -> None:
+    path = tmp_path / "pilot.jsonl"
+    rows = [
+        {"id": "a", "rewards": [0, None]},
+        {"key": 3, "reward": 1.0},
+        {"prompt_id": "a", "rewards": [0.5]},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert read_pilot_rewards(path) == {"a": [0.0, 0.5], "3": [1.0]}
+    path.write_text(json.dumps({"id": "a", "rewards": [1, "x"]}) + "\n")
+    with pytest.raises(JSONLError, match=r"pilot\.jsonl:1: rewards\[1\]: not a number"):
+        read_pilot_rewards(path)
+
+
+def test_config_and_audit_validation() -> None:
+    with pytest.raises(ValueError, match="min_precision"):
+        RefineConfig(min_precision=1.5)
+    with pytest.raises(ValueError, match="needs an audit"):
+        refine(ITEMS, RefineConfig(min_precision=0.5))
+    two = {"judges": {"x": {}, "y": {}}}
+    with pytest.raises(ValueError, match="several judges"):
+        JudgePrecision(two)
+    with pytest.raises(ValueError, match="not in the audit"):
+        JudgePrecision(audit_report({}), "zzz")
