@@ -16,9 +16,15 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_reads_records_and_skips_blank_lines(tmp_path: Path) -> None:
-    p = write(tmp_path / "m.jsonl", '{"role": "user", "content": "a"}\n\n{"role": "assistant", "content": "b"}\n')
+    p = write(
+        tmp_path / "m.jsonl",
+        '{"role": "user", "content": "a"}\n\n{"role": "assistant", "content": "b"}\n',
+    )
     assert [m.content for m in read_jsonl(p, Message)] == ["a", "b"]
-    assert list(read_jsonl(p)) == [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    assert list(read_jsonl(p)) == [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "b"},
+    ]
 
 
 def test_truncated_line_names_path_and_line(tmp_path: Path) -> None:
@@ -32,7 +38,10 @@ def test_truncated_line_names_path_and_line(tmp_path: Path) -> None:
 
 
 def test_wrong_type_names_field(tmp_path: Path) -> None:
-    p = write(tmp_path / "m.jsonl", '{"role": "user", "content": "a"}\n{"role": "user", "content": ["x"]}\n')
+    p = write(
+        tmp_path / "m.jsonl",
+        '{"role": "user", "content": "a"}\n{"role": "user", "content": ["x"]}\n',
+    )
     with pytest.raises(JSONLError) as info:
         list(read_jsonl(p, Message))
     assert str(info.value) == f"{p}:2: content: expected string or null, got a list"
@@ -57,7 +66,10 @@ def test_non_object_and_non_utf8(tmp_path: Path) -> None:
 
 
 def test_skip_bad_counts(tmp_path: Path) -> None:
-    p = write(tmp_path / "m.jsonl", '{"role": "user"}\n{"role": 1}\nnot json\n{"role": "tool", "content": "x"}\n')
+    p = write(
+        tmp_path / "m.jsonl",
+        '{"role": "user"}\n{"role": 1}\nnot json\n{"role": "tool", "content": "x"}\n',
+    )
     stats = ReadStats()
     got = list(read_jsonl(p, Message, skip_bad=True, stats=stats))
     assert [m.role for m in got] == ["user", "tool"]

@@ -25,7 +25,9 @@ from ifrl.core import (
 json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -39,16 +41,32 @@ def test_conversation_round_trip_with_tools() -> None:
             Message("tool", '{"temp": 21}', name="get_weather", tool_call_id="c1"),
             Message("assistant", "21 degrees."),
         ),
-        tools=(ToolSpec("get_weather", "Current weather", {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),),
+        tools=(
+            ToolSpec(
+                "get_weather",
+                "Current weather",
+                {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            ),
+        ),
     )
     data = json.loads(json.dumps(conv.to_dict()))
     assert Conversation.from_dict(data) == conv
     chat = conv.chat()
-    assert chat[2]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": {"city": "Paris"}}
+    assert chat[2]["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": {"city": "Paris"},
+    }
     assert chat[3]["tool_call_id"] == "c1"
 
 
-@given(name=st.text(min_size=1, max_size=10).filter(str.strip), args=st.dictionaries(st.text(max_size=6), json_values, max_size=4))
+@given(
+    name=st.text(min_size=1, max_size=10).filter(str.strip),
+    args=st.dictionaries(st.text(max_size=6), json_values, max_size=4),
+)
 def test_tool_call_round_trip(name: str, args: dict) -> None:
     call = ToolCall(name, args)
     assert ToolCall.from_dict(json.loads(json.dumps(call.to_dict()))) == call
@@ -58,7 +76,11 @@ def test_tool_call_round_trip(name: str, args: dict) -> None:
     ("data", "field", "problem"),
     [
         ({"messages": [{"role": "user"}, {"role": "bot"}]}, "messages[1].role", "must be one of"),
-        ({"messages": [{"role": "user", "content": 3}]}, "messages[0].content", "expected string or null"),
+        (
+            {"messages": [{"role": "user", "content": 3}]},
+            "messages[0].content",
+            "expected string or null",
+        ),
         ({"messages": "hi"}, "messages", "expected a list"),
         ({}, "messages", "missing required field"),
         ({"messages": [], "tool": []}, "tool", "unknown field"),
@@ -73,7 +95,11 @@ def test_tool_call_round_trip(name: str, args: dict) -> None:
             "only assistant messages",
         ),
         ({"messages": [], "tools": [{"name": "f"}, {"name": "f"}]}, "tools", "duplicate tool name"),
-        ({"messages": [], "tools": [{"name": "f", "parameters": {"type": "array"}}]}, "tools[0].parameters.type", "object schema"),
+        (
+            {"messages": [], "tools": [{"name": "f", "parameters": {"type": "array"}}]},
+            "tools[0].parameters.type",
+            "object schema",
+        ),
     ],
 )
 def test_conversation_errors_name_the_field(data: dict, field: str, problem: str) -> None:
@@ -128,7 +154,14 @@ def test_other_records_round_trip() -> None:
 
 
 def test_toolspec_openai_forms() -> None:
-    wrapped = {"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}
+    wrapped = {
+        "type": "function",
+        "function": {
+            "name": "f",
+            "description": "d",
+            "parameters": {"type": "object", "properties": {}},
+        },
+    }
     spec = ToolSpec.from_openai(wrapped)
     assert spec.to_openai() == wrapped
     assert ToolSpec.from_openai(wrapped["function"]) == spec

@@ -98,7 +98,9 @@ def read_jsonl(
             try:
                 raw = raw_bytes.decode("utf-8")
             except UnicodeDecodeError as err:
-                bad = JSONLError(name, lineno, "", f"not UTF-8 text ({err.reason} at byte {err.start})")
+                bad = JSONLError(
+                    name, lineno, "", f"not UTF-8 text ({err.reason} at byte {err.start})"
+                )
                 if not skip_bad:
                     raise bad from err
                 st.skipped += 1

@@ -1,4 +1,4 @@
-"""The ``ifrl pipeline`` command group."""
+"""The ``ifrl pipeline`` command group and the top-level ``ifrl demo``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ def cli() -> None:
 
 
 @click.command()
-@click.option("--quick", is_flag=True, help="A smoke run that finishes in under 2 minutes.")
-def demo(quick: bool) -> None:
-    """Build the tiny model and run small configurations of every recipe."""
-    raise click.ClickException("the demo recipes are not built yet (see the pipelines issue)")
+@click.option("--quick", is_flag=True, help="A smoke run with fewer samples and tokens.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="runs",
+    show_default=True,
+    help="Directory under which the run directory demo-<time>/ is created.",
+)
+def demo(quick: bool, out: str) -> None:
+    """Build the tiny model and run the pipeline stages end to end on the CPU, offline."""
+    from ifrl.pipelines.smoke import run_smoke
+
+    run_dir = run_smoke(out, quick=quick, echo=click.echo)
+    click.echo(f"report: {run_dir / 'report.md'}")
