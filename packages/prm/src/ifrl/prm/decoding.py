@@ -1,0 +1,259 @@
+"""Token-level decoding for labelers, with query-cost accounting.
+
+Labelers continue solutions from exact token prefixes (re-tokenising decoded text could change the
+path), so they talk to a :class:`StepDecoder` rather than to a text ``Generator``:
+
+* :meth:`StepDecoder.greedy` decodes greedily from each prefix and returns, per generated
+  position, the entropy of the next-token distribution and its ``top_n`` tokens;
+* :meth:`StepDecoder.sample` draws ``n`` sampled continuations per prefix.
+
+:class:`HFStepDecoder` wraps :class:`~ifrl.core.backends.hf.HFGenerator` (exact entropies);
+:class:`VLLMStepDecoder` wraps :class:`~ifrl.core.backends.vllm.VLLMGenerator` (entropies
+estimated from the top-k logprobs, see :func:`ifrl.core.backends.vllm.topk_entropy`).
+
+Every call is counted in a :class:`Cost`: ``calls`` (sequences requested from the model, i.e.
+queries), ``generated_tokens`` (tokens the model produced) and ``forward_tokens`` (prefix plus
+generated tokens, what a server without prefix caching processes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from ifrl.core.records import SamplingParams
+
+
+@dataclass
+class Cost:
+    """Model usage: queries, generated tokens and forward (prefix + generated) tokens."""
+
+    calls: int = 0
+    generated_tokens: int = 0
+    forward_tokens: int = 0
+
+    def add(self, prefix_len: int, generated: int) -> None:
+        """Count one query with a ``prefix_len``-token prefix that generated ``generated`` tokens."""
+        self.calls += 1
+        self.generated_tokens += generated
+        self.forward_tokens += prefix_len + generated
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.calls + other.calls,
+            self.generated_tokens + other.generated_tokens,
+            self.forward_tokens + other.forward_tokens,
+        )
+
+    def per(self, count: int) -> dict[str, float]:
+        """Each counter divided by ``count`` (e.g. labeled steps); zeros when ``count`` is 0."""
+        if count <= 0:
+            return {"calls": 0.0, "generated_tokens": 0.0, "forward_tokens": 0.0}
+        return {
+            "calls": self.calls / count,
+            "generated_tokens": self.generated_tokens / count,
+            "forward_tokens": self.forward_tokens / count,
+        }
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "calls": self.calls,
+            "generated_tokens": self.generated_tokens,
+            "forward_tokens": self.forward_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GreedyTrace:
+    """A greedy continuation: tokens, per-position entropy (nats) and top-n ``(id, logprob)``."""
+
+    token_ids: tuple[int, ...]
+    entropies: tuple[float, ...]
+    top: tuple[tuple[tuple[int, float], ...], ...]
+    finish_reason: str | None
+
+
+@runtime_checkable
+class StepDecoder(Protocol):
+    """What the labelers need from a model; every call adds to ``cost``."""
+
+    tokenizer: Any
+    eos_ids: frozenset[int]
+    cost: Cost
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a plain-text prompt."""
+        ...
+
+    def greedy(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], top_n: int
+    ) -> list[GreedyTrace]:
+        """Greedy continuation of each prefix, at most ``budgets[i]`` new tokens."""
+        ...
+
+    def sample(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], params: SamplingParams
+    ) -> list[list[tuple[int, ...]]]:
+        """``params.n`` sampled continuations (token ids) per prefix."""
+        ...
+
+
+class HFStepDecoder:
+    """:class:`StepDecoder` over an :class:`~ifrl.core.backends.hf.HFGenerator` (exact entropy)."""
+
+    def __init__(self, generator: Any, stop: Sequence[str] = ()) -> None:
+        self.generator = generator
+        self.tokenizer = generator.tokenizer
+        self.eos_ids: frozenset[int] = frozenset(generator.eos_ids)
+        self.stop = tuple(stop)
+        self.cost = Cost()
+
+    @classmethod
+    def from_pretrained(cls, model: str | Any, **kwargs: Any) -> HFStepDecoder:
+        """Load ``model`` with :class:`HFGenerator` (``kwargs`` go to it, except ``stop``)."""
+        from ifrl.core.backends.hf import HFGenerator
+
+        stop = kwargs.pop("stop", ())
+        return cls(HFGenerator(model, **kwargs), stop=stop)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.generator.encode(text))
+
+    def greedy(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], top_n: int
+    ) -> list[GreedyTrace]:
+        if not prefixes:
+            return []
+        params = SamplingParams(temperature=0.0, max_new_tokens=max(budgets), stop=self.stop)
+        rows = self.generator.generate_ids(prefixes, params, top_n=top_n, max_new_tokens=budgets)
+        out = []
+        for prefix, row in zip(prefixes, rows):
+            trace = row[0]
+            c = trace.completion
+            self.cost.add(len(prefix), len(c.token_ids))
+            out.append(GreedyTrace(c.token_ids, c.entropies, trace.top, c.finish_reason))
+        return out
+
+    def sample(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], params: SamplingParams
+    ) -> list[list[tuple[int, ...]]]:
+        if not prefixes:
+            return []
+        params = params.replace(stop=tuple(params.stop) + self.stop)
+        rows = self.generator.generate_ids(prefixes, params, max_new_tokens=budgets)
+        out = []
+        for prefix, row in zip(prefixes, rows):
+            for trace in row:
+                self.cost.add(len(prefix), len(trace.completion.token_ids))
+            out.append([t.completion.token_ids for t in row])
+        return out
+
+
+class VLLMStepDecoder:
+    """:class:`StepDecoder` over a :class:`~ifrl.core.backends.vllm.VLLMGenerator`.
+
+    Entropies are estimated from the ``generator.top_k_entropy`` most likely tokens (exact when
+    it is ``-1``); see :func:`ifrl.core.backends.vllm.topk_entropy` for the error bound.
+    """
+
+    def __init__(self, generator: Any, stop: Sequence[str] = ()) -> None:
+        self.generator = generator
+        self.tokenizer = generator.tokenizer
+        eos = {generator.tokenizer.eos_token_id}
+        gen_cfg = getattr(generator.llm.llm_engine.model_config, "hf_config", None)
+        extra = getattr(gen_cfg, "eos_token_id", None)
+        eos.update([extra] if isinstance(extra, int) else (extra or []))
+        try:
+            from transformers import GenerationConfig
+
+            cfg = GenerationConfig.from_pretrained(generator.llm.llm_engine.model_config.model)
+            ids = cfg.eos_token_id
+            eos.update([ids] if isinstance(ids, int) else (ids or []))
+        except (OSError, ValueError):
+            pass
+        self.eos_ids = frozenset(int(i) for i in eos if i is not None)
+        self.stop = tuple(stop)
+        self.cost = Cost()
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text))
+
+    def _run(self, prefixes: Sequence[Sequence[int]], sampling: Sequence[Any]) -> list[Any]:
+        inputs = [{"prompt_token_ids": list(p)} for p in prefixes]
+        return list(
+            self.generator.llm.generate(inputs, list(sampling), use_tqdm=self.generator.use_tqdm)
+        )
+
+    def greedy(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], top_n: int
+    ) -> list[GreedyTrace]:
+        if not prefixes:
+            return []
+        from ifrl.core.backends.vllm import exact_entropy, topk_entropy
+
+        vllm = self.generator._vllm
+        k = self.generator.top_k_entropy
+        want = -1 if k == -1 else max(k, top_n)
+        sampling = [
+            vllm.SamplingParams(
+                temperature=0.0,
+                max_tokens=b,
+                logprobs=want,
+                stop=list(self.stop) or None,
+                stop_token_ids=sorted(self.eos_ids),
+            )
+            for b in budgets
+        ]
+        out = []
+        for prefix, result in zip(prefixes, self._run(prefixes, sampling)):
+            sample = result.outputs[0]
+            ids = tuple(int(t) for t in sample.token_ids)
+            ents: list[float] = []
+            tops: list[tuple[tuple[int, float], ...]] = []
+            for pos in sample.logprobs or []:
+                ranked = sorted(
+                    ((int(t), float(lp.logprob)) for t, lp in pos.items()),
+                    key=lambda x: (-x[1], x[0]),
+                )
+                values = [v for _, v in ranked]
+                if k == -1:
+                    ents.append(exact_entropy(values))
+                else:
+                    ents.append(topk_entropy(values[:k], self.generator.vocab_size))
+                tops.append(tuple(ranked[:top_n]))
+            self.cost.add(len(prefix), len(ids))
+            out.append(GreedyTrace(ids, tuple(ents), tuple(tops), sample.finish_reason))
+        return out
+
+    def sample(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], params: SamplingParams
+    ) -> list[list[tuple[int, ...]]]:
+        if not prefixes:
+            return []
+        vllm = self.generator._vllm
+        sampling = [
+            vllm.SamplingParams(
+                n=params.n,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                top_k=params.top_k if params.top_k > 0 else -1,
+                max_tokens=b,
+                seed=None if params.seed is None else params.seed + i,
+                stop=list(params.stop + self.stop) or None,
+                stop_token_ids=sorted(self.eos_ids),
+            )
+            for i, b in enumerate(budgets)
+        ]
+        out = []
+        for prefix, result in zip(prefixes, self._run(prefixes, sampling)):
+            row = []
+            for sample in sorted(result.outputs, key=lambda o: o.index):
+                ids = tuple(int(t) for t in sample.token_ids)
+                self.cost.add(len(prefix), len(ids))
+                row.append(ids)
+            out.append(row)
+        return out
+
+
+__all__ = ["Cost", "GreedyTrace", "HFStepDecoder", "StepDecoder", "VLLMStepDecoder"]

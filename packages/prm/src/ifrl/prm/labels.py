@@ -1,0 +1,144 @@
+"""Monte Carlo step labels from EDU trees, and exports to TRL's and Qwen2.5-Math-PRM's formats.
+
+Each step (tree node) is labeled by its descendant leaves (complete solutions): the **soft**
+label is the fraction that reach the correct answer, the **hard** label is 1 when any does.
+Pruned subtrees (P-EDU) take no part. One :class:`~ifrl.core.records.StepSample` is produced per
+leaf: the steps on its path with their labels (``label="soft"`` or ``"hard"`` picks which go into
+``labels``; both are kept in ``meta``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ifrl.core.records import StepSample
+from ifrl.prm.answers import Checker
+from ifrl.prm.branching import Tree
+
+LabelKind = Literal["soft", "hard"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepLabel:
+    """The Monte Carlo statistics of one step: leaves below it and how many are correct."""
+
+    leaves: int
+    correct: int
+
+    @property
+    def soft(self) -> float:
+        return self.correct / self.leaves if self.leaves else 0.0
+
+    @property
+    def hard(self) -> float:
+        return 1.0 if self.correct > 0 else 0.0
+
+
+def solution_text(tree: Tree, leaf_id: int, tokenizer: Any, stop: Sequence[str] = ()) -> str:
+    """The decoded solution ending at ``leaf_id`` (special tokens dropped, cut at a stop string)."""
+    text = str(tokenizer.decode(tree.solution_ids(leaf_id), skip_special_tokens=True))
+    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return text[: min(cuts)] if cuts else text
+
+
+def grade_leaves(
+    tree: Tree, tokenizer: Any, checker: Checker, stop: Sequence[str] = ()
+) -> dict[int, bool]:
+    """Correctness of every (unpruned) leaf's solution against the tree's reference."""
+    if tree.reference is None:
+        raise ValueError(f"question {tree.question_id!r} has no reference answer to check against")
+    return {
+        leaf.id: checker(solution_text(tree, leaf.id, tokenizer, stop), tree.reference)
+        for leaf in tree.leaves()
+    }
+
+
+def mc_labels(tree: Tree, correct: dict[int, bool]) -> dict[int, StepLabel]:
+    """The Monte Carlo label of every node that has at least one graded leaf below it."""
+    counts: dict[int, list[int]] = {}
+    for leaf_id, ok in correct.items():
+        for node in tree.path(leaf_id):
+            c = counts.setdefault(node.id, [0, 0])
+            c[0] += 1
+            c[1] += int(ok)
+    return {nid: StepLabel(c[0], c[1]) for nid, c in sorted(counts.items())}
+
+
+def step_samples(
+    tree: Tree,
+    tokenizer: Any,
+    correct: dict[int, bool],
+    *,
+    label: LabelKind = "soft",
+    method: str = "edu",
+) -> list[StepSample]:
+    """One sample per graded leaf: its path's non-empty steps and their labels."""
+    labels = mc_labels(tree, correct)
+    out = []
+    for leaf_id in sorted(correct):
+        nodes = [n for n in tree.path(leaf_id) if n.token_ids]
+        steps = tuple(str(tokenizer.decode(n.token_ids, skip_special_tokens=True)) for n in nodes)
+        stats = [labels[n.id] for n in nodes]
+        out.append(
+            StepSample(
+                prompt=tree.prompt,
+                steps=steps,
+                labels=tuple(s.soft if label == "soft" else s.hard for s in stats),
+                meta={
+                    "method": method,
+                    "question_id": tree.question_id,
+                    "leaf": leaf_id,
+                    "node_ids": [n.id for n in nodes],
+                    "correct": bool(correct[leaf_id]),
+                    "soft": [s.soft for s in stats],
+                    "hard": [s.hard for s in stats],
+                    "leaves": [s.leaves for s in stats],
+                },
+            )
+        )
+    return out
+
+
+def to_trl(sample: StepSample, threshold: float = 0.5) -> dict[str, Any]:
+    """TRL's stepwise-supervision format: ``prompt``, ``completions`` (steps), ``labels`` (bools).
+
+    A label is ``True`` when it is at least ``threshold`` (so hard labels pass through).
+    """
+    return {
+        "prompt": sample.prompt,
+        "completions": list(sample.steps),
+        "labels": [label >= threshold for label in sample.labels],
+    }
+
+
+def to_qwen_prm(sample: StepSample, separator: str = "<extra_0>") -> dict[str, Any]:
+    """Qwen2.5-Math-PRM convention: each step followed by ``separator``; one label per separator."""
+    return {
+        "prompt": sample.prompt,
+        "response": "".join(step + separator for step in sample.steps),
+        "labels": list(sample.labels),
+    }
+
+
+def count_steps(trees: Iterable[Tree], correct: Sequence[dict[int, bool]]) -> int:
+    """Distinct labeled steps (non-empty nodes with a graded leaf below) over all trees."""
+    total = 0
+    for tree, graded in zip(trees, correct):
+        labels = mc_labels(tree, graded)
+        total += sum(1 for nid in labels if tree.nodes[nid].token_ids)
+    return total
+
+
+__all__ = [
+    "LabelKind",
+    "StepLabel",
+    "count_steps",
+    "grade_leaves",
+    "mc_labels",
+    "solution_text",
+    "step_samples",
+    "to_qwen_prm",
+    "to_trl",
+]

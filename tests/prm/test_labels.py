@@ -1,0 +1,178 @@
+"""Monte Carlo labels on a hand-built tree, the exports, and the uniform baseline's labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from ifrl.core.records import SamplingParams
+from ifrl.prm.answers import get_checker
+from ifrl.prm.branching import Node, Question, Tree
+from ifrl.prm.decoding import Cost, GreedyTrace
+from ifrl.prm.labels import (
+    count_steps,
+    grade_leaves,
+    mc_labels,
+    step_samples,
+    to_qwen_prm,
+    to_trl,
+)
+from ifrl.prm.uniform import UniformConfig, split_steps, uniform_label
+
+
+class CharTokenizer:
+    """One token per character (id = code point); id 0 is the special end-of-sequence."""
+
+    all_special_ids = (0,)
+    eos_token_id = 0
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        return "".join(chr(i) for i in ids if not (skip_special_tokens and i == 0))
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+
+def ids(text: str) -> list[int]:
+    return [ord(c) for c in text]
+
+
+def hand_tree() -> Tree:
+    r"""root "A" -> {x: "B" -> {p: "=1", q: "=2"}, y: "C" -> {r: "=2", s: "=3"}} plus a pruned z.
+
+    The reference answer is 2: leaves q and r are correct.
+    """
+    nodes = [
+        Node(0, None, 0, 0, 0, ids("A"), [0.5], [1, 2, 7]),
+        Node(1, 0, 1, 0, 1, ids("B"), [2.0], [3, 4]),
+        Node(2, 0, 1, 1, 1, ids("C"), [2.0], [5, 6]),
+        Node(3, 1, 2, 0, 2, ids("=1"), [1.5, 0.1], finish_reason="stop"),
+        Node(4, 1, 2, 1, 2, ids("=2"), [1.5, 0.1], finish_reason="stop"),
+        Node(5, 2, 2, 0, 2, ids("=2"), [1.7, 0.1], finish_reason="stop"),
+        Node(6, 2, 2, 1, 2, ids("=3"), [1.7, 0.1], finish_reason="stop"),
+        Node(7, 0, 1, 2, 1, ids("Z=2"), [2.0, 0, 0], finish_reason="pruned", pruned=True),
+    ]
+    return Tree("q1", "Q: ", "2", ids("Q: "), nodes)
+
+
+def test_mc_labels_on_a_hand_built_tree() -> None:
+    tree = hand_tree()
+    tok = CharTokenizer()
+    correct = grade_leaves(tree, tok, get_checker("gsm8k"))
+    assert correct == {3: False, 4: True, 5: True, 6: False}  # pruned leaf 7 is not graded
+    labels = mc_labels(tree, correct)
+    assert {k: (v.leaves, v.correct) for k, v in labels.items()} == {
+        0: (4, 2),
+        1: (2, 1),
+        2: (2, 1),
+        3: (1, 0),
+        4: (1, 1),
+        5: (1, 1),
+        6: (1, 0),
+    }
+    assert labels[0].soft == 0.5 and labels[3].hard == 0.0 and labels[4].hard == 1.0
+    samples = step_samples(tree, tok, correct)
+    assert [s.steps for s in samples] == [
+        ("A", "B", "=1"),
+        ("A", "B", "=2"),
+        ("A", "C", "=2"),
+        ("A", "C", "=3"),
+    ]
+    assert [s.labels for s in samples] == [
+        (0.5, 0.5, 0.0),
+        (0.5, 0.5, 1.0),
+        (0.5, 0.5, 1.0),
+        (0.5, 0.5, 0.0),
+    ]
+    hard = step_samples(tree, tok, correct, label="hard")
+    assert hard[0].labels == (1.0, 1.0, 0.0)
+    assert hard[0].meta["soft"] == [0.5, 0.5, 0.0] and hard[0].meta["correct"] is False
+    assert count_steps([tree], [correct]) == 7
+
+
+def test_all_wrong_and_all_right_subtrees() -> None:
+    tree = hand_tree()
+    tok = CharTokenizer()
+    tree.reference = "7"
+    labels = mc_labels(tree, grade_leaves(tree, tok, get_checker("gsm8k")))
+    assert all(v.soft == 0.0 and v.hard == 0.0 for v in labels.values())
+    tree.reference = None
+    with pytest.raises(ValueError, match="no reference"):
+        grade_leaves(tree, tok, get_checker("gsm8k"))
+
+
+def test_exports_to_trl_and_qwen_prm() -> None:
+    tree = hand_tree()
+    tok = CharTokenizer()
+    sample = step_samples(tree, tok, grade_leaves(tree, tok, get_checker("gsm8k")))[1]
+    assert to_trl(sample) == {
+        "prompt": "Q: ",
+        "completions": ["A", "B", "=2"],
+        "labels": [True, True, True],
+    }
+    assert to_trl(sample, threshold=0.75)["labels"] == [False, False, True]
+    qwen = to_qwen_prm(sample)
+    assert qwen["response"] == "A<extra_0>B<extra_0>=2<extra_0>"
+    assert qwen["labels"] == [0.5, 0.5, 1.0]
+
+
+def test_split_steps_on_newlines() -> None:
+    tok = CharTokenizer()
+    assert split_steps(ids("a\nbc\nd"), tok) == [(0, 2), (2, 5), (5, 6)]
+    assert split_steps(ids("a\nb\n"), tok) == [(0, 2), (2, 4)]
+    assert split_steps([*ids("a\nb\n"), 0], tok) == [(0, 2), (2, 5)]  # trailing eos merges
+    assert split_steps(ids("abc"), tok) == [(0, 3)]
+    assert split_steps([], tok) == []
+
+
+class ScriptedDecoder:
+    """Greedy solution "1\\n2\\n#### 3"; rollouts after step i are scripted answers."""
+
+    tokenizer = CharTokenizer()
+    eos_ids = frozenset({0})
+
+    def __init__(self, rollouts: dict[int, list[str]]) -> None:
+        self.rollouts = rollouts
+        self.cost = Cost()
+
+    def encode(self, text: str) -> list[int]:
+        return ids(text)
+
+    def greedy(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], top_n: int
+    ) -> list[GreedyTrace]:
+        out = []
+        for p in prefixes:
+            t = tuple(ids("1\n2\n#### 3"))
+            self.cost.add(len(p), len(t))
+            out.append(GreedyTrace(t, (1.0,) * len(t), (), "stop"))
+        return out
+
+    def sample(
+        self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], params: SamplingParams
+    ) -> list[list[tuple[int, ...]]]:
+        out = []
+        for p in prefixes:
+            done = len(p) - len(ids("Q: "))
+            row = [tuple(ids(a)) for a in self.rollouts[done]][: params.n]
+            for r in row:
+                self.cost.add(len(p), len(r))
+            out.append(row)
+        return out
+
+
+def test_uniform_labels_and_cost() -> None:
+    decoder = ScriptedDecoder({2: ["#### 3", "#### 4", "#### 3", "#### 5"], 4: ["#### 9"] * 4})
+    results = uniform_label(
+        decoder, [Question("q", "Q: ", "3")], get_checker("gsm8k"), UniformConfig(rollouts=4)
+    )
+    (res,) = results
+    assert res.steps(decoder.tokenizer) == ["1\n", "2\n", "#### 3"]
+    assert [(s.leaves, s.correct) for s in res.labels] == [(4, 2), (4, 0), (1, 1)]
+    sample = res.sample(decoder.tokenizer, label="hard")
+    assert sample.labels == (1.0, 0.0, 1.0) and sample.meta["soft"] == [0.5, 0.0, 1.0]
+    # One greedy solution (10 tokens) + 4 rollouts from each of the 2 inner steps (6 tokens each).
+    assert decoder.cost.calls == 1 + 2 * 4
+    assert decoder.cost.generated_tokens == 10 + 8 * 6
+    assert decoder.cost.forward_tokens == (3 + 10) + 4 * (5 + 6) + 4 * (7 + 6)
