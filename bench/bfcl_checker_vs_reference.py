@@ -42,15 +42,6 @@ from ifrl.evals.bfcl.score import score_output
 
 Verdict = tuple[bool, str]
 
-# Outputs that are not clean call lists: where decoders may legitimately differ.
-QUIRKS = {
-    "markdown_fence": "```python\n{calls}\n```",
-    "json_literals": None,  # true/false/null written unquoted (filled in per entry)
-    "positional_argument": None,
-    "name_with_space": None,
-    "trailing_text": "{calls} I hope this helps.",
-}
-
 
 def _load_reference() -> Callable[[BFCLEntry, Any, str], Verdict] | None:
     try:
@@ -158,6 +149,53 @@ def _time(
     return verdicts, best
 
 
+def _split_timing(categories: list[str], data_dir: str | None, repeat: int) -> None:
+    """Decoding and checking timed apart (AST categories, outputs that decode)."""
+    from bfcl_eval.constants.enums import Language
+    from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
+    from bfcl_eval.model_handler.utils import default_decode_ast_prompting
+
+    from ifrl.evals.bfcl.checker import check_ast
+    from ifrl.evals.bfcl.decode import decode_output
+
+    totals = {"ours_decode": 0.0, "ours_check": 0.0, "ref_decode": 0.0, "ref_check": 0.0}
+    for category in categories:
+        if category in RELEVANCE_CATEGORIES:
+            continue
+        work = [
+            (e, c.output)
+            for e in load_category(category, data_dir)
+            for c in mutation_cases(e, category)
+            if c.mutation != "no_call"
+        ]
+        for _ in range(repeat):
+            runs: dict[str, float] = {}
+            start = time.perf_counter()
+            ours = [decode_output(text) for _, text in work]
+            runs["ours_decode"] = time.perf_counter() - start
+            start = time.perf_counter()
+            for (entry, _), calls in zip(work, ours):
+                check_ast(entry.functions, calls, entry.ground_truth or [], category)
+            runs["ours_check"] = time.perf_counter() - start
+            start = time.perf_counter()
+            ref = [default_decode_ast_prompting(text) for _, text in work]
+            runs["ref_decode"] = time.perf_counter() - start
+            start = time.perf_counter()
+            for (entry, _), decoded in zip(work, ref):
+                ast_checker(
+                    entry.functions, decoded, entry.ground_truth, Language.PYTHON, category, "x"
+                )
+            runs["ref_check"] = time.perf_counter() - start
+            for key, value in runs.items():
+                totals[key] += value / repeat
+    print("\nsplit (AST categories, outputs that decode; ms):")
+    for what in ("decode", "check"):
+        ours, ref = totals[f"ours_{what}"], totals[f"ref_{what}"]
+        print(
+            f"  {what:<7} ours {1000 * ours:8.1f}   reference {1000 * ref:8.1f}   speed-up {ref / ours:.2f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -178,6 +216,8 @@ def main() -> None:
     disagreements: list[str] = []
     by_mutation: Counter[str] = Counter()
     mutation_agree: Counter[str] = Counter()
+    quirk_by_class: Counter[str] = Counter()
+    quirk_agree: Counter[str] = Counter()
     for category in args.category or CATEGORIES:
         entries = load_category(category, args.data_dir)
         work: list[tuple[BFCLEntry, Case]] = []
@@ -196,9 +236,10 @@ def main() -> None:
                 for (entry, case), a, b in zip(items, ours, ref):
                     same = a == b
                     row.agree += same
-                    if table is rows:
-                        by_mutation[case.mutation] += 1
-                        mutation_agree[case.mutation] += same
+                    tally = by_mutation if table is rows else quirk_by_class
+                    agreed = mutation_agree if table is rows else quirk_agree
+                    tally[case.mutation] += 1
+                    agreed[case.mutation] += same
                     if not same and len(disagreements) < args.show and table is rows:
                         disagreements.append(f"{entry.id} {case.mutation}: ours={a} reference={b}")
             table[name] = row
@@ -225,6 +266,12 @@ def main() -> None:
                 f"  {mutation:<20}{100 * mutation_agree[mutation] / count:7.2f}%  ({count} cases)"
             )
     show("Format quirks (known decoder differences; not part of the target)", quirk_rows)
+    if reference is not None:
+        print("\nagreement by format quirk:")
+        for quirk, count in quirk_by_class.items():
+            print(f"  {quirk:<20}{100 * quirk_agree[quirk] / count:7.2f}%  ({count} cases)")
+    if reference is not None:
+        _split_timing(list(args.category or CATEGORIES), args.data_dir, args.repeat)
     if disagreements:
         print("\nfirst disagreements:")
         for line in disagreements:
