@@ -256,3 +256,34 @@ def test_native_tool_call_styles_score_the_same(bfcl_data: Path, category: str, 
                 entry.id,
                 case.mutation,
             )
+
+
+def test_data_is_found_without_importing_bfcl_eval(bfcl_data: Path) -> None:
+    import sys
+
+    assert (bfcl_data / "possible_answer" / "BFCL_v4_simple_python.json").is_file()
+    assert not any(name == "bfcl_eval" or name.startswith("bfcl_eval.") for name in sys.modules)
+
+
+def test_prompt_styles() -> None:
+    from ifrl.evals.bfcl.prompts import build_prompt
+
+    entry = BFCLEntry(
+        "t_0",
+        [[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Area?"}]],
+        FUNCS,
+        TRUTH,
+    )
+    prompting = build_prompt(entry, "python")
+    assert [m.role for m in prompting.messages] == ["system", "user"]
+    system = prompting.messages[0].content or ""
+    assert '"name": "geo.area"' in system and system.endswith("Be brief.")
+    assert prompting.tools == ()
+    native = build_prompt(entry, "hermes")
+    assert [m.role for m in native.messages] == ["system", "user"]
+    params = native.tools[0].parameters
+    assert params["type"] == "object"
+    assert params["properties"]["base"]["type"] == "number"
+    assert params["properties"]["opts"]["type"] == "object"
+    custom = build_prompt(entry, "python", system_prompt="Tools: {functions}")
+    assert (custom.messages[0].content or "").startswith('Tools: [\n  {\n    "name": "geo.area"')
