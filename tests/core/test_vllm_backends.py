@@ -68,8 +68,8 @@ def engine(tiny_model_dir: Path) -> Iterator[VLLMGenerator]:
             max_logprobs=-1,
             use_tqdm=False,
         )
-        yield gen
-        gen.top_k_entropy = K
+        with gen:
+            yield gen
 
 
 @pytest.fixture(scope="module")

@@ -161,6 +161,19 @@ class VLLMGenerator:
             results.append([self._completion(s, params) for s in samples] * copies)
         return results
 
+    def close(self) -> None:
+        """Shut the engine's worker processes down now (also done at interpreter exit)."""
+        engine_core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        shutdown = getattr(engine_core, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+
+    def __enter__(self) -> VLLMGenerator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _input(self, prompt: Prompt) -> Any:
         if isinstance(prompt, str):
             return prompt
