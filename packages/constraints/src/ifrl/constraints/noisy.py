@@ -153,20 +153,6 @@ class NoisyJudge:
 # Simulated audit data
 
 
-def _draw_specs(rng: random.Random, n: int) -> list[ConstraintSpec]:
-    from ifrl.constraints import REGISTRY, conflicting, get_type
-
-    ids = REGISTRY.names()
-    chosen: list[str] = []
-    for cid in rng.sample(ids, len(ids)):
-        if len(chosen) == n:
-            break
-        if any(conflicting(cid, other) for other in chosen):
-            continue
-        chosen.append(cid)
-    return [ConstraintSpec(cid, get_type(cid).sample_kwargs(rng), "hard") for cid in chosen]
-
-
 def _kwarg_strings(specs: Sequence[ConstraintSpec]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for spec in specs:
@@ -242,22 +228,17 @@ def simulate_audit_items(
 ) -> list[ConstrainedPrompt]:
     """``n`` prompts with 1..``max_constraints`` conflict-free hard constraints each and a
     :func:`simulate_response`: a mixed set of compliant and non-compliant pairs for audits."""
-    from ifrl.constraints.soft import describe_hard
+    from ifrl.constraints.synth import synthesize
     from ifrl.core.data.corpus import english_lines
 
     rng = random.Random(seed)
     lines = english_lines()
+    seeds = [f"Rewrite this in your own words: {rng.choice(lines)}" for _ in range(n)]
     items: list[ConstrainedPrompt] = []
-    for i in range(n):
-        specs = _draw_specs(rng, rng.randint(1, max_constraints))
-        task = rng.choice(lines)
-        prompt = f"Rewrite this in your own words: {task} " + " ".join(
-            describe_hard(s) for s in specs
-        )
+    for i, synth in enumerate(synthesize(seeds, (1, max_constraints), rng)):
+        response = simulate_response(rng, synth.constraints, lines)
         items.append(
-            ConstrainedPrompt(
-                f"sim-{seed}-{i}", prompt, tuple(specs), simulate_response(rng, specs, lines)
-            )
+            ConstrainedPrompt(f"sim-{seed}-{i}", synth.prompt, synth.constraints, response)
         )
     return items
 

@@ -15,7 +15,8 @@ Three filters, applied in this order, each recording what it dropped and why:
 Hard constraints are checked by code and are never dropped by filters 1-2. With
 ``on_drop="prompt"`` a prompt loses all of itself when it loses any constraint (its text still
 asks for what would no longer be rewarded); with ``"constraint"`` (default) only the constraint
-goes. A prompt left with no constraint is dropped.
+goes. A prompt left with no constraint is dropped. A ``checkers`` list kept in ``meta`` (as
+synthesis writes beside IFEval columns) is filtered along with the constraints.
 """
 
 from __future__ import annotations
@@ -293,8 +294,9 @@ def _refine_one(
         report.drop_prompt(item, "lost_constraint", "")
         return None
     kept_soft = {id(s[2]) for s in soft_scores}
-    constraints = tuple(c for c in item.constraints if c in keep or id(c) in kept_soft)
-    if not constraints:
+    kept_hard = {id(c) for c in keep}
+    indices = [i for i, c in enumerate(item.constraints) if id(c) in kept_hard | kept_soft]
+    if not indices:
         report.drop_prompt(item, "no_constraints", "")
         return None
     if pilot is not None:
@@ -308,7 +310,11 @@ def _refine_one(
                 item, "never_rewarded", f"{len(rewards)} rewards, max {max(rewards, default=0.0)}"
             )
             return None
-    return item.replace(constraints=constraints)
+    meta = dict(item.meta)
+    checkers = meta.get("checkers")
+    if isinstance(checkers, list) and len(checkers) == len(item.constraints):
+        meta["checkers"] = [checkers[i] for i in indices]  # keep parallel to the constraints
+    return item.replace(constraints=tuple(item.constraints[i] for i in indices), meta=meta)
 
 
 __all__ = [

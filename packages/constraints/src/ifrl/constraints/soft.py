@@ -205,6 +205,31 @@ def soft_type(spec: ConstraintSpec) -> SoftConstraintType:
     return SOFT_CONSTRAINTS.get(spec.id)
 
 
+def sample_soft(
+    rng: random.Random, k: int, *, types: Sequence[str] | None = None
+) -> list[ConstraintSpec]:
+    """Up to ``k`` soft specs of distinct, non-conflicting, samplable types (drawn with ``rng``)."""
+    pool = [t for t in (types or SOFT_CONSTRAINTS.names()) if SOFT_CONSTRAINTS.get(t).samplable]
+    chosen: list[SoftConstraintType] = []
+    for cid in rng.sample(pool, len(pool)):
+        t = SOFT_CONSTRAINTS.get(cid)
+        if len(chosen) == k:
+            break
+        if any(t.id in c.conflicts or c.id in t.conflicts or c.id == t.id for c in chosen):
+            continue
+        chosen.append(t)
+    return [ConstraintSpec(t.id, t.sample_kwargs(rng), "soft") for t in chosen]
+
+
+def add_soft(
+    prompt: str, rng: random.Random, k: int, *, types: Sequence[str] | None = None
+) -> tuple[str, list[ConstraintSpec]]:
+    """``prompt`` with ``k`` soft instructions appended, and their specs (for mixed datasets)."""
+    specs = sample_soft(rng, k, types=types)
+    texts = [soft_type(s).describe(s.kwargs, rng) for s in specs]
+    return " ".join([prompt.strip(), *texts]), specs
+
+
 HardDescriber = Callable[[ConstraintSpec], str]
 
 
@@ -246,10 +271,11 @@ def check_hard_all(
 def judge_text(spec: ConstraintSpec, describe: HardDescriber | None = None) -> str:
     """The text a judge reads for ``spec``.
 
-    Soft constraints give their rubric. Hard ones give ``describe(spec)`` when passed, else
-    :func:`describe_hard` (stable: a fixed seed picks the phrasing).
+    Soft constraints give their rubric. Hard ones (and a hard type marked ``kind="soft"`` to be
+    judged rather than verified) give ``describe(spec)`` when passed, else :func:`describe_hard`
+    (stable: a fixed seed picks the phrasing).
     """
-    if is_soft(spec):
+    if is_soft(spec) and spec.id.startswith(SOFT_PREFIX):
         return soft_type(spec).rubric(spec.kwargs)
     return (describe or describe_hard)(spec)
 
@@ -264,11 +290,13 @@ __all__ = [
     "HardDescriber",
     "SoftConstraintError",
     "SoftConstraintType",
+    "add_soft",
     "check_hard",
     "check_hard_all",
     "describe_hard",
     "is_soft",
     "judge_text",
     "register_soft",
+    "sample_soft",
     "soft_type",
 ]
