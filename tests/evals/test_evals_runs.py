@@ -233,3 +233,19 @@ def test_bfcl_with_the_tiny_model_on_the_vllm_backend(
     assert result.metrics["accuracy"].n == 40
     assert (out / "report.md").exists()
     _check_png(out / "plots" / "category.png")
+
+
+def test_bfcl_leaderboard_summaries(tmp_path: Path, bfcl_data: Path) -> None:
+    lines = []
+    right = {"simple_python": 4, "multiple": 2, "parallel": 1, "parallel_multiple": 0}
+    for category, n_right in right.items():
+        for i, entry in enumerate(load_category(category, bfcl_data)[:4]):
+            output = mutation_cases(entry, category)[0].output if i < n_right else "none"
+            lines.append({"id": entry.id, "result": output})
+    responses = tmp_path / "R.jsonl"
+    responses.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    _invoke(["bfcl", "--responses", str(responses), "--out", str(tmp_path / "o")])
+    metrics = load_result(tmp_path / "o").metrics
+    assert metrics["non_live_ast_python"].value == pytest.approx((1 + 0.5 + 0.25 + 0) / 4)
+    assert metrics["non_live_ast_python"].n == 16
+    assert "live_ast" not in metrics  # its categories were not run

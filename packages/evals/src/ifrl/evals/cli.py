@@ -128,6 +128,13 @@ def _execute(benchmark: Any, opts: dict[str, Any], extra_config: dict[str, Any])
             batch_size=opts["batch_size"],
             config=config,
         )
+    unsupported = result.info.get("unsupported_instruction_ids")
+    if unsupported:
+        click.echo(
+            f"warning: {len(unsupported)} instruction type(s) unknown to ifrl.constraints were "
+            f"left out: {', '.join(sorted(unsupported)[:8])}{' ...' if len(unsupported) > 8 else ''}",
+            err=True,
+        )
     click.echo(f"{result.benchmark}: wrote {opts['out']}/results.json, samples.jsonl, report.md")
     click.echo("| metric | value (%) | 95% CI | n |")
     for name, metric in result.metrics.items():

@@ -15,7 +15,14 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Metric", "bootstrap", "majority_vote", "proportion", "wilson_interval"]
+__all__ = [
+    "Metric",
+    "bootstrap",
+    "majority_vote",
+    "mean_of_proportions",
+    "proportion",
+    "wilson_interval",
+]
 
 T = TypeVar("T", bound=Hashable)
 Z95 = 1.959963984540054
@@ -54,6 +61,20 @@ def proportion(successes: int, n: int) -> Metric:
     """``successes / n`` (0 when ``n == 0``) with its Wilson 95% interval."""
     low, high = wilson_interval(successes, n)
     return Metric(successes / n if n else 0.0, n, low, high)
+
+
+def mean_of_proportions(metrics: Sequence[Metric]) -> Metric:
+    """The unweighted mean of independent accuracies, with a normal-approximation 95% interval.
+
+    ``n`` is the total sample count; the interval uses ``sqrt(sum p(1-p)/n_i) / k``.
+    """
+    if not metrics:
+        return Metric(0.0, 0, 0.0, 0.0)
+    k = len(metrics)
+    value = sum(m.value for m in metrics) / k
+    var = sum(m.value * (1 - m.value) / m.n for m in metrics if m.n) / (k * k)
+    half = Z95 * math.sqrt(var)
+    return Metric(value, sum(m.n for m in metrics), max(0.0, value - half), min(1.0, value + half))
 
 
 def bootstrap(

@@ -15,9 +15,34 @@ from ifrl.evals.bfcl.decode import STYLES, Style
 from ifrl.evals.bfcl.prompts import build_prompt
 from ifrl.evals.bfcl.score import score_output
 from ifrl.evals.results import EvalResult
-from ifrl.evals.stats import proportion
+from ifrl.evals.stats import Metric, mean_of_proportions, proportion
 
 __all__ = ["BFCLBenchmark", "category_of"]
+
+# BFCL's leaderboard summaries, computed when all their categories were run: non-live AST is the
+# unweighted mean of its categories (BFCL's "simple" also averages Java and JavaScript, which we
+# do not run, hence the name), live AST the sample-weighted mean, irrelevance the unweighted mean.
+_UNWEIGHTED = {
+    "non_live_ast_python": ("simple_python", "multiple", "parallel", "parallel_multiple"),
+    "irrelevance_mean": ("irrelevance", "live_irrelevance"),
+}
+_WEIGHTED = {
+    "live_ast": ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"),
+}
+
+
+def _summaries(per_category: dict[str, list[bool]]) -> dict[str, Metric]:
+    out: dict[str, Metric] = {}
+    for name, members in _UNWEIGHTED.items():
+        if all(per_category.get(c) for c in members):
+            out[name] = mean_of_proportions(
+                [proportion(sum(per_category[c]), len(per_category[c])) for c in members]
+            )
+    for name, members in _WEIGHTED.items():
+        if all(per_category.get(c) for c in members):
+            pooled = [v for c in members for v in per_category[c]]
+            out[name] = proportion(sum(pooled), len(pooled))
+    return out
 
 
 def category_of(entry_id: str) -> str | None:
@@ -134,6 +159,7 @@ class BFCLBenchmark:
         passed = sum(sum(v) for v in per_category.values())
         by_category = {c: proportion(sum(v), len(v)) for c, v in per_category.items()}
         metrics = {"accuracy": proportion(passed, total)}
+        metrics.update(_summaries(per_category))
         result = EvalResult(
             benchmark="bfcl",
             metrics=metrics,
