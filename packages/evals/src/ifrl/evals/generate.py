@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,27 +39,31 @@ def generate_responses(
     todo = [(i, p) for i, p in prompts if i not in done]
     from tqdm.auto import tqdm
 
-    bar = tqdm(
-        total=len(prompts),
-        initial=len(prompts) - len(todo),
-        desc="generating",
-        disable=not progress,
-    )
-    writer = JSONLWriter(cache_path, append=True) if cache_path is not None else None
-    try:
-        if writer is not None:
-            writer.__enter__()
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(
+            tqdm(
+                total=len(prompts),
+                initial=len(prompts) - len(todo),
+                desc="generating",
+                disable=not progress,
+            )
+        )
+        writer = (
+            stack.enter_context(JSONLWriter(cache_path, append=True))
+            if cache_path is not None
+            else None
+        )
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             outputs = generator.generate([p for _, p in batch], params)
+            if len(outputs) != len(batch):
+                raise RuntimeError(
+                    f"the generator returned {len(outputs)} results for {len(batch)} prompts"
+                )
             for (ident, _), completions in zip(batch, outputs):
                 texts = [c.text for c in completions]
                 done[ident] = texts
                 if writer is not None:
                     writer.write({"id": ident, "responses": texts})
             bar.update(len(batch))
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.__exit__(None, None, None)
     return {i: done[i] for i, _ in prompts}
