@@ -198,3 +198,76 @@ def test_items_without_response_are_rejected() -> None:
             [ConstrainedPrompt("x", "p", (ConstraintSpec("punctuation:no_comma"),))],
             {"n": NoisyJudge()},
         )
+
+
+# ------------------------------------------------------------------------------------------
+# The command line
+
+
+def test_audit_command_with_noisy_judge_on_synthetic_pairs(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from click.testing import CliRunner
+
+    from ifrl.constraints.cli_judge import audit
+
+    out = tmp_path / "audit"
+    res = CliRunner().invoke(
+        audit,
+        [
+            "--synthetic",
+            "1500",
+            "--recall-noncompliant",
+            "0.3",
+            "--scores",
+            "--seed",
+            "2",
+            "-o",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "audit.json").read_text())
+    (entry,) = report["judges"].values()
+    assert report["pairs"] > 2500
+    assert entry["overall"]["recall_noncompliant"] == pytest.approx(0.3, abs=0.05)
+    shown = float(res.output.split("recall non-compliant ")[1].split(",")[0])
+    assert shown == pytest.approx(entry["overall"]["recall_noncompliant"], abs=5e-4)
+    for name in ("audit.md", "confusion.png", "false_pass_by_type.png", "calibration.png"):
+        assert (out / name).stat().st_size > 500
+
+
+def test_audit_command_pairs_responses_with_ifeval_input(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ifrl.constraints.cli_judge import audit
+
+    prompts = tmp_path / "input.jsonl"
+    responses = tmp_path / "responses.jsonl"
+    rows = [
+        {"key": 1, "prompt": "p1", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
+        {"key": 2, "prompt": "p2", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
+    ]
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    responses.write_text(
+        json.dumps({"prompt": "p2", "response": "a, b"})
+        + "\n"
+        + json.dumps({"prompt": "p1", "response": "a b"})
+        + "\n"
+    )
+    runner = CliRunner()
+    args = [str(prompts), "--responses", str(responses), "--no-plots", "-o", str(tmp_path / "o")]
+    res = runner.invoke(audit, [*args, "--recall-noncompliant", "1.0"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "o" / "audit.json").read_text())
+    (entry,) = report["judges"].values()
+    assert (entry["overall"]["tp"], entry["overall"]["tn"]) == (1, 1)
+    # line-by-line pairing swaps the responses: truth flips, so does the perfect judge
+    res = runner.invoke(audit, [*args, "--by-line"])
+    assert res.exit_code == 0, res.output
+    # errors
+    res = runner.invoke(audit, ["-o", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "INPUT.jsonl or --synthetic" in res.output
+    res = runner.invoke(audit, [str(prompts), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "have no response" in res.output
+    res = runner.invoke(audit, [str(prompts), "--judge", "openai", "--model", "m", "-o", "x"])
+    assert res.exit_code != 0

@@ -144,3 +144,128 @@ def test_config_and_audit_validation() -> None:
         JudgePrecision(two)
     with pytest.raises(ValueError, match="not in the audit"):
         JudgePrecision(audit_report({}), "zzz")
+
+
+# ------------------------------------------------------------------------------------------
+# The command line, on a synthesized mixed dataset
+
+
+def mixed_dataset(path: Path, n: int, seed: int) -> list[ConstrainedPrompt]:
+    """Synthesized prompts with 1-3 hard constraints and 0-2 soft ones, in IFEval format."""
+    import random
+
+    from ifrl.constraints.formats import checker_text, from_row, write_prompts
+    from ifrl.constraints.soft import add_soft
+    from ifrl.constraints.synth import synthesize
+
+    rng = random.Random(seed)
+    items = []
+    for sp in synthesize([f"Tell me about topic {i}." for i in range(n)], (1, 3), rng):
+        item = from_row(sp.to_dict())
+        prompt, soft = add_soft(item.prompt, rng, rng.choice([0, 1, 1, 2]))
+        checkers = item.meta["checkers"] + [checker_text(s) for s in soft]
+        items.append(
+            item.replace(
+                prompt=prompt,
+                constraints=item.constraints + tuple(soft),
+                meta={**item.meta, "checkers": checkers},
+            )
+        )
+    write_prompts(path, items, "ifeval")
+    return items
+
+
+def test_refine_command_on_a_synthesized_mixed_dataset(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ifrl.constraints.cli_judge import audit, refine
+    from ifrl.constraints.formats import read_prompts
+
+    data = tmp_path / "mixed.jsonl"
+    items = mixed_dataset(data, 200, seed=3)
+    n_soft = sum(len(i.soft) for i in items)
+    multi_soft = sum(len(i.soft) > 1 for i in items)
+    assert n_soft > 100 and multi_soft > 20
+    # pilot rewards: every prompt but the first 30, and the first 20 of those never rewarded
+    pilot = tmp_path / "pilot.jsonl"
+    rows = [
+        {"id": item.id, "rewards": [0.0, 0.0] if k < 20 else [0.0, 1.0]}
+        for k, item in enumerate(items[30:])
+    ]
+    pilot.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    runner = CliRunner()
+    res = runner.invoke(
+        audit,
+        [
+            "--synthetic",
+            "400",
+            "--recall-noncompliant",
+            "0.9",
+            "--recall-compliant",
+            "0.9",
+            "--no-plots",
+            "-o",
+            str(tmp_path / "audit"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "refined.jsonl"
+    res = runner.invoke(
+        refine,
+        [
+            str(data),
+            "-o",
+            str(out),
+            "--audit",
+            str(tmp_path / "audit" / "audit.json"),
+            "--min-precision",
+            "0.5",
+            "--pilot",
+            str(pilot),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "refined.report.json").read_text())
+    assert report["input_prompts"] == 200
+    assert report["dropped_constraints"] == {
+        "extra_soft": sum(len(i.soft) - 1 for i in items if len(i.soft) > 1)
+    }
+    assert report["dropped_prompts"] == {"never_rewarded": 20, "not_in_pilot": 30}
+    assert report["kept_prompts"] == 150
+    refined = list(read_prompts(out))
+    assert len(refined) == 150 and all(len(i.soft) <= 1 for i in refined)
+    assert all(len(i.meta["checkers"]) == len(i.constraints) for i in refined)
+    assert all(
+        c.startswith("[llm]") == (s.kind == "soft")
+        for i in refined
+        for c, s in zip(i.meta["checkers"], i.constraints)
+    )
+    assert "kept 150/200 prompts" in res.output
+    md = (tmp_path / "refined.report.md").read_text()
+    assert "| prompts | prompt removed: absent from the pilot rewards | 30 |" in md
+    dropped = (tmp_path / "refined.report.dropped.jsonl").read_text().splitlines()
+    assert len(dropped) == report["dropped_constraints"]["extra_soft"] + 50
+
+    # hard-only, with whole prompts dropped when they lose a constraint
+    res = runner.invoke(refine, [str(data), "-o", str(out), "--hard-only", "--on-drop", "prompt"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "refined.report.json").read_text())
+    with_soft = sum(1 for i in items if i.soft)
+    assert report["dropped_prompts"] == {"lost_constraint": with_soft}
+    assert report["kept_constraints"]["soft"] == 0
+    assert report["kept_prompts"] == 200 - with_soft
+
+
+def test_refine_command_errors(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ifrl.constraints.cli_judge import refine
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"prompt": "p", "constraints": [{"id": 3}]}) + "\n")
+    res = CliRunner().invoke(refine, [str(data), "-o", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 1 and "d.jsonl:1: constraints[0].id" in res.output
+    res = CliRunner().invoke(
+        refine, [str(data), "-o", str(tmp_path / "o.jsonl"), "--min-precision", "0.5"]
+    )
+    assert res.exit_code == 2 and "--min-precision needs --audit" in res.output
