@@ -249,3 +249,60 @@ def test_bfcl_leaderboard_summaries(tmp_path: Path, bfcl_data: Path) -> None:
     assert metrics["non_live_ast_python"].value == pytest.approx((1 + 0.5 + 0.25 + 0) / 4)
     assert metrics["non_live_ast_python"].n == 16
     assert "live_ast" not in metrics  # its categories were not run
+
+
+def test_bfcl_through_an_openai_compatible_server(tmp_path: Path, bfcl_data: Path) -> None:
+    """``--backend openai`` against a local stand-in server that answers with tool calls."""
+    import http.server
+    import threading
+
+    entries = load_category("simple_python", bfcl_data)[:4]
+    answers = {
+        e.messages[-1]["content"]: mutation_cases(e, "simple_python")[0].output for e in entries[:3]
+    }
+    seen: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body)
+            text = answers.get(body["messages"][-1]["content"], "I cannot help.")
+            reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        out = tmp_path / "run"
+        printed = _invoke(
+            [
+                "bfcl",
+                "--model",
+                "served-model",
+                "--backend",
+                "openai",
+                "--base-url",
+                url,
+                "--category",
+                "simple_python",
+                "--limit",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+    finally:
+        server.shutdown()
+    assert "| accuracy | 75.00 |" in printed
+    assert len(seen) == 4 and all(b["model"] == "served-model" for b in seen)
+    assert seen[0]["messages"][0]["role"] == "system"  # BFCL's prompting format
