@@ -50,3 +50,20 @@ def conversations(n: int, seed: int = 0, tools: bool = False) -> list[dict[str, 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def no_comma(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
+    """1.0 for completions without a comma (TRL reward convention)."""
+    return [0.0 if "," in _text(c) else 1.0 for c in completions]
+
+
+def lowercase(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
+    """1.0 for completions with no uppercase letter."""
+    return [0.0 if any(ch.isupper() for ch in _text(c)) else 1.0 for c in completions]
+
+
+def _text(c: Any) -> str:
+    return c if isinstance(c, str) else str(c[-1]["content"])
+
+
+PROMPTS = [{"prompt": f"Write about the {w}, Then Stop."} for w in WORDS]

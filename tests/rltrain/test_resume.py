@@ -7,10 +7,11 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
-from helpers import conversations, write_rows
+from helpers import PROMPTS, conversations, write_rows
 
 WORKER = Path(__file__).with_name("resume_worker.py")
 
@@ -26,11 +27,20 @@ def _final(out: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algo", ["sft"])
+@pytest.mark.parametrize("algo", ["sft", "grpo", "dpo"])
 def test_sigkill_then_resume_matches_uninterrupted(
     algo: str, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    data = write_rows(tmp_path / "data.jsonl", conversations(12, tools=True))
+    rows: list[dict[str, Any]]
+    if algo == "sft":
+        rows = conversations(12, tools=True)
+    elif algo == "grpo":
+        rows = PROMPTS
+    else:
+        rows = [
+            {"prompt": f"Q{i}", "chosen": " yes indeed", "rejected": " no, never"} for i in range(6)
+        ]
+    data = write_rows(tmp_path / "data.jsonl", rows)
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     ok = _run(algo, str(tiny_model_dir), str(data), str(straight))
     assert ok.returncode == 0, ok.stderr[-3000:]

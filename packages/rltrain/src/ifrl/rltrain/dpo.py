@@ -89,7 +89,9 @@ def parse_pair(data: dict[str, Any]) -> dict[str, Any]:
         if key not in data:
             raise RecordError(key, "missing")
         value = data[key]
-        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value)):
+        if isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value)
+        ):
             pass
         else:
             raise RecordError(key, "must be a string or a list of chat messages")

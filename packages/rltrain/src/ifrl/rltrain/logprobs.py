@@ -40,9 +40,14 @@ def completion_logprobs(
 
     ``input_ids`` is ``[B, P + C]`` (prompt left-padded, completion right-padded) and the result
     ``[B, C]`` with ``C = logits_to_keep``; logits are divided by ``temperature`` first.
+    Position ids count only attended tokens, as in sampling from left-padded prompts.
     """
+    positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     out = model(
-        input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=logits_to_keep + 1
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=positions,
+        logits_to_keep=logits_to_keep + 1,
     )
     logits = out.logits[:, :-1, :]
     if temperature != 1.0:
