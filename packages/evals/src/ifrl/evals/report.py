@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,35 @@ def _config_lines(config: dict[str, Any]) -> list[str]:
     return [f"- **{k}**: `{v}`" for k, v in config.items() if v not in (None, "", [], {})]
 
 
-def write_report(out_dir: str | os.PathLike[str], result: EvalResult) -> Path:
-    """Write ``report.md`` and ``plots/*.png`` for ``result`` into ``out_dir``."""
+def _failures(samples: Sequence[Mapping[str, Any]], per_kind: int = 2) -> list[str]:
+    """Markdown bullets: a few failing samples per error type (or overall)."""
+    shown: dict[str, int] = {}
+    lines: list[str] = []
+    for sample in samples:
+        if sample.get("valid") is not False:
+            continue
+        kind = str(sample.get("error_type") or "failed")
+        if shown.get(kind, 0) >= per_kind:
+            continue
+        shown[kind] = shown.get(kind, 0) + 1
+        response = sample.get("response", sample.get("responses", ""))
+        text = response if isinstance(response, str) else json.dumps(response, ensure_ascii=False)
+        text = " ".join(text.split())
+        text = text if len(text) <= 160 else text[:157] + "..."
+        reason = " ".join(str(sample.get("reason", "")).split())[:160]
+        lines.append(
+            f"- `{sample.get('id')}` **{kind}**: `{text.replace('`', chr(39))}`"
+            + (f" — {reason}" if reason else "")
+        )
+    return lines
+
+
+def write_report(
+    out_dir: str | os.PathLike[str],
+    result: EvalResult,
+    samples: Sequence[Mapping[str, Any]] = (),
+) -> Path:
+    """Write ``report.md`` and ``plots/*.png`` for ``result`` (and a few failing ``samples``)."""
     out = Path(out_dir)
     lines = [f"# {result.benchmark} evaluation", ""]
     lines += _config_lines(result.config)
@@ -69,5 +98,8 @@ def write_report(out_dir: str | os.PathLike[str], result: EvalResult) -> Path:
     for key, value in result.info.items():
         if isinstance(value, (int, float, str)):
             lines.append(f"- {key}: {value}")
+    failures = _failures(samples)
+    if failures:
+        lines += ["", "## Failure examples", "", *failures]
     write_text(out / REPORT, "\n".join(lines).rstrip() + "\n")
     return out / REPORT

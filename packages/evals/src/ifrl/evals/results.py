@@ -92,12 +92,13 @@ def write_run(
     """Write ``results.json``, ``samples.jsonl`` and (unless ``report=False``) the report."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    rows = [dict(sample) for sample in samples]
     with JSONLWriter(out / SAMPLES) as writer:
-        for sample in samples:
-            writer.write(dict(sample))
+        for row in rows:
+            writer.write(row)
     write_json(out / RESULTS, result.to_dict())
     if report:
         from ifrl.evals.report import write_report
 
-        write_report(out, result)
+        write_report(out, result, rows)
     return out
