@@ -1,10 +1,401 @@
-"""The ``ifrl toolgen`` command group."""
+"""The ``ifrl toolgen`` command group: apis, dialogs, verify, export, import, selfevolve."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
+
+from ifrl.core.generation import Generator
+
+BACKENDS = ("programmatic", "hf", "vllm", "openai")
+
+
+def make_backend(
+    backend: str, model: str, base_url: str = "", openai_mode: str = "chat"
+) -> Generator:
+    """A generator for ``--backend`` (``programmatic`` has none and is rejected here)."""
+    from ifrl.core.generation import make_generator
+
+    if backend == "programmatic":
+        raise click.UsageError("the programmatic backend does not use a model")
+    if not model:
+        raise click.UsageError(f"--model is required with --backend {backend}")
+    if backend == "openai":
+        if not base_url:
+            raise click.UsageError("--base-url is required with --backend openai")
+        return make_generator("openai", base_url=base_url, model=model, mode=openai_mode)
+    if backend == "vllm":
+        return make_generator("vllm", model=model, dtype="float32", max_model_len=2048, seed=0)
+    return make_generator("hf", model=model)
+
+
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    try:
+        i, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected i/n such as 0/4, got {value!r}", param_hint="--shard"
+        ) from None
+    if n < 1 or not 0 <= i < n:
+        raise click.BadParameter(f"need 0 <= i < n, got {value!r}", param_hint="--shard")
+    return i, n
+
+
+def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--backend/--model/--base-url/--openai-mode`` options."""
+    fn = click.option(
+        "--openai-mode",
+        type=click.Choice(["chat", "completions"]),
+        default="chat",
+        show_default=True,
+        help="Endpoint of the openai backend.",
+    )(fn)
+    fn = click.option(
+        "--base-url", default="", help="OpenAI-compatible server URL (openai backend)."
+    )(fn)
+    fn = click.option(
+        "--model", default="", help="Model path (hf, vllm) or served model name (openai)."
+    )(fn)
+    fn = click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="programmatic",
+        show_default=True,
+        help="Who writes: rules and templates, or a model.",
+    )(fn)
+    return fn
+
+
+def _rate(n: int, seconds: float, unit: str) -> str:
+    return f"{n} {unit} in {seconds:.2f}s ({n / seconds if seconds > 0 else float('inf'):.1f} {unit}/s)"
 
 
 @click.group(name="toolgen")
 def cli() -> None:
-    """Synthesize and verify function-calling data (ToolACE)."""
+    """Synthesize and verify function-calling data (ToolACE) and self-evolve (ToolACE-DEV)."""
+
+
+@cli.command()
+@click.option(
+    "-n", "count", type=click.IntRange(min=1), required=True, help="Number of APIs in the pool."
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="APIs JSONL.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--resume/--no-resume", default=True, show_default=True, help="Continue an existing file."
+)
+@click.option(
+    "--embed-model", default="", help="sentence-transformers model for near-duplicate removal."
+)
+@click.option(
+    "--expand-tree", is_flag=True, help="Let the model add subdomains to the seed tree first."
+)
+@backend_options
+def apis(
+    count: int,
+    output: str,
+    seed: int,
+    resume: bool,
+    embed_model: str,
+    expand_tree: bool,
+    backend: str,
+    model: str,
+    base_url: str,
+    openai_mode: str,
+) -> None:
+    """Build an API pool by self-evolution (speciation, adaptation, evolution)."""
+    from ifrl.toolgen import apis as apimod
+    from ifrl.toolgen.seeds import SEED_TREE
+
+    embedder = apimod.SentenceTransformerEmbedder(embed_model) if embed_model else None
+    dedup = apimod.Deduplicator(embedder)
+    generator: apimod.ApiGenerator
+    if backend == "programmatic":
+        generator = apimod.ProgrammaticApiGenerator(seed, dedup=dedup)
+    else:
+        gen = make_backend(backend, model, base_url, openai_mode)
+        tree = list(SEED_TREE)
+        if expand_tree:
+            tree, tree_stats = apimod.expand_tree(gen, tree)
+            click.echo(f"tree: {dict(tree_stats)}", err=True)
+        generator = apimod.ModelApiGenerator(gen, seed, tree=tree, dedup=dedup)
+    start = time.perf_counter()
+    had, wrote = apimod.build_pool(generator, count, output, resume=resume, progress=True)
+    elapsed = time.perf_counter() - start
+    click.echo(f"apis: {had} already there, {_rate(wrote, elapsed, 'APIs')} -> {output}")
+    dropped = {k: v for k, v in generator.stats.items() if k != "kept"}
+    if dropped:
+        click.echo(f"dropped: {json.dumps(dropped)}")
+    if had + wrote < count:
+        click.echo(f"warning: only {had + wrote} of {count} APIs could be made", err=True)
+
+
+@cli.command()
+@click.option(
+    "--apis",
+    "apis_path",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="APIs JSONL.",
+)
+@click.option(
+    "-n", "count", type=click.IntRange(min=1), required=True, help="Number of dialogs (all shards)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="Dialogs JSONL."
+)
+@click.option(
+    "--rejected",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where failed dialogs and reasons go.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--shard", default=None, help="i/n: make only indices with index % n == i.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--system", default=None, help="A system message to open every dialog.")
+@click.option(
+    "--complexity-model", default="", help="Target model for the loss-based complexity filter."
+)
+@click.option(
+    "--low", type=float, default=0.0, show_default=True, help="Drop samples with loss below this."
+)
+@click.option("--high", type=float, default=float("inf"), help="Drop samples with loss above this.")
+@backend_options
+def dialogs(
+    apis_path: str,
+    count: int,
+    output: str,
+    rejected: str | None,
+    seed: int,
+    shard: str | None,
+    batch_size: int,
+    system: str | None,
+    complexity_model: str,
+    low: float,
+    high: float,
+    backend: str,
+    model: str,
+    base_url: str,
+    openai_mode: str,
+) -> None:
+    """Generate dialogs of five types with user, assistant and tool agents."""
+    from ifrl.core.jsonl import JSONLWriter
+    from ifrl.toolgen import dialogs as dmod
+    from ifrl.toolgen.apis import load_apis
+
+    pool = load_apis(apis_path)
+    planner = dmod.Planner(pool, seed)
+    kwargs: dict[str, Any] = {}
+    if backend != "programmatic":
+        gen = make_backend(backend, model, base_url, openai_mode)
+        kwargs = {
+            "user": dmod.ModelUser(gen),
+            "assistant": dmod.ModelAssistant(gen),
+            "tool": dmod.ModelTool(gen),
+        }
+    evaluator = None
+    if complexity_model:
+        evaluator = dmod.ComplexityEvaluator(dmod.HFLossScorer(complexity_model), low, high)
+    generator = dmod.DialogGenerator(
+        planner, evaluator=evaluator, batch_size=batch_size, system=system, **kwargs
+    )
+    part = _parse_shard(shard)
+    indices = [i for i in range(count) if part is None or i % part[1] == part[0]]
+    done = _done_indices(output) | (_done_indices(rejected) if rejected else set())
+    todo = [i for i in indices if i not in done]
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    kept = 0
+    reasons: Counter[str] = Counter()
+    with (
+        JSONLWriter(output, append=True) as out_w,
+        JSONLWriter(rejected or output + ".rejected.tmp", append=True) as rej_w,
+    ):
+        for result in tqdm(generator.run(todo), total=len(todo), desc="dialogs", unit="dialog"):
+            if result.dialog is not None:
+                out_w.write(result.dialog.to_json())
+                kept += 1
+            else:
+                reasons[(result.reason or "")[:60]] += 1
+                rej_w.write({"index": result.index, "reason": result.reason})
+    if not rejected:
+        Path(output + ".rejected.tmp").unlink(missing_ok=True)
+    elapsed = time.perf_counter() - start
+    click.echo(
+        f"dialogs: {len(indices) - len(todo)} already there, {_rate(kept, elapsed, 'dialogs')} -> {output}"
+    )
+    if reasons:
+        click.echo(f"failed: {json.dumps(dict(reasons.most_common(10)))}")
+
+
+def _done_indices(path: str | None) -> set[int]:
+    """Dialog indices already written to ``path`` (``meta.index`` or ``index``), for resuming."""
+    done: set[int] = set()
+    if not path or not Path(path).exists():
+        return done
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+                done.add(int(row["meta"]["index"] if "meta" in row else row["index"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return done
+
+
+@cli.command()
+@click.argument("dialogs_path", metavar="DIALOGS", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="Kept dialogs JSONL."
+)
+@click.option(
+    "--rejected",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Rejected dialogs with reasons.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Markdown report (+ .json twin).",
+)
+@click.option("--shard", default=None, help="i/n: verify only lines with index % n == i.")
+@click.option(
+    "--grounding/--no-grounding",
+    default=True,
+    show_default=True,
+    help="Flag argument values not found in the dialog.",
+)
+@click.option("--resume/--no-resume", default=True, show_default=True)
+@click.option(
+    "--judge-backend",
+    type=click.Choice(BACKENDS),
+    default="programmatic",
+    show_default=True,
+    help="programmatic: rule layer only; else also the model layer.",
+)
+@click.option("--judge-model", default="", help="Judge model path or served name.")
+@click.option("--base-url", default="", help="OpenAI-compatible server URL (openai judge).")
+def verify(
+    dialogs_path: str,
+    output: str,
+    rejected: str | None,
+    report: str | None,
+    shard: str | None,
+    grounding: bool,
+    resume: bool,
+    judge_backend: str,
+    judge_model: str,
+    base_url: str,
+) -> None:
+    """Dual-layer verification: rules (with error codes), then an optional model judge."""
+    from ifrl.toolgen.verify import JudgeVerifier, verify_file
+
+    judge = None
+    if judge_backend != "programmatic":
+        judge = JudgeVerifier(make_backend(judge_backend, judge_model, base_url))
+    start = time.perf_counter()
+    rep = verify_file(
+        dialogs_path,
+        output,
+        rejected,
+        report=report,
+        judge=judge,
+        grounding=grounding,
+        shard=_parse_shard(shard),
+        resume=resume,
+        progress=True,
+    )
+    elapsed = time.perf_counter() - start
+    click.echo(
+        f"verify: {_rate(rep.total, elapsed, 'samples')}; kept {rep.kept}, rejected {rep.total - rep.kept}"
+    )
+    for check, (checked, failed) in rep.checks.items():
+        click.echo(f"  {check}: {failed}/{checked} failed")
+    for code, n in rep.codes.most_common(10):
+        click.echo(f"  {code}: {n}")
+
+
+@cli.command()
+@click.argument("dialogs_path", metavar="DIALOGS", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["toolace", "openai", "sharegpt"]), required=True
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def export(dialogs_path: str, fmt: str, output: str) -> None:
+    """Write dialogs in ToolACE's, OpenAI's or ShareGPT's format (JSONL)."""
+    from ifrl.core.jsonl import JSONLWriter, read_jsonl
+    from ifrl.toolgen.dialog import Dialog
+    from ifrl.toolgen.formats import FormatError
+    from ifrl.toolgen.formats import export as convert
+
+    written = skipped = 0
+    with JSONLWriter(output) as writer:
+        for row in convert(read_jsonl(dialogs_path, Dialog.from_json), fmt):
+            if isinstance(row, FormatError):
+                skipped += 1
+                click.echo(f"skipped: {row}", err=True)
+                continue
+            writer.write(row)
+            written += 1
+    click.echo(
+        f"export: {written} samples as {fmt} -> {output}"
+        + (f" ({skipped} skipped)" if skipped else "")
+    )
+
+
+@cli.command(name="import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="Dialogs JSONL."
+)
+def import_(source: str, output: str) -> None:
+    """Read ToolACE's released data.json into the working dialog format."""
+    from ifrl.core.jsonl import write_jsonl
+    from ifrl.toolgen.formats import import_toolace
+
+    found, stats, errors = import_toolace(source)
+    write_jsonl(output, (d.to_json() for d in found))
+    for line in errors[:20]:
+        click.echo(f"skipped {line}", err=True)
+    click.echo(f"import: {json.dumps(dict(stats))} -> {output}")
+
+
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="YAML settings.",
+)
+def selfevolve(config_path: str) -> None:
+    """ToolACE-DEV self-evolution rounds (propose tools, vote, filter, fine-tune)."""
+    from ifrl.toolgen.selfevolve import ConfigError, RltrainSFT, SelfEvolveConfig, SelfEvolver
+
+    try:
+        config = SelfEvolveConfig.from_yaml(config_path)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    if config.backend == "programmatic" or config.backend not in BACKENDS:
+        raise click.UsageError(f"{config_path}: backend must be hf, vllm or openai")
+    finetuner = RltrainSFT(max_steps=config.sft_max_steps) if config.finetune == "rltrain" else None
+    evolver = SelfEvolver(
+        config,
+        lambda model: make_backend(config.backend, model, config.base_url),
+        finetuner,
+        log=lambda msg: click.echo(msg),
+    )
+    history = evolver.run()
+    click.echo(f"selfevolve: {len(history)} rounds -> {config.output_dir}/rounds.jsonl")

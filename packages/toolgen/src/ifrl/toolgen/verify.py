@@ -1,0 +1,708 @@
+"""Dual-layer verification of dialogs: a rule layer, then a model (judge) layer.
+
+Rule layer — every failure is an :class:`Issue` with a code, grouped in four checks:
+
+* ``api_clarity``: ``api.invalid_schema`` (not a valid JSON Schema function definition),
+  ``api.unclear`` (missing/short description, undocumented parameter, bad name),
+  ``api.duplicate_name``.
+* ``call_executability``: ``call.unknown_function``, ``call.missing_required``,
+  ``call.unknown_argument``, ``call.wrong_type``, ``call.not_in_enum``, ``call.bad_format``,
+  ``call.out_of_range``, ``call.invalid_value``, and ``call.ungrounded_value`` (an argument value
+  that appears nowhere in the user turns or earlier tool results: a likely hallucination).
+* ``dialog_correctness``: ``dialog.malformed``, ``dialog.bad_roles``, ``dialog.missing_result``,
+  ``dialog.orphan_result``, ``dialog.result_not_json``, ``dialog.result_schema`` (a result that
+  breaks the API's response schema), ``dialog.no_final_answer``.
+* ``sample_consistency``: ``consistency.type_mismatch`` (the messages do not show what the
+  dialog type says), ``consistency.duplicate_call_id``.
+
+Model layer — a judge :class:`~ifrl.core.generation.Generator` answers in JSON for each dialog
+that passed the rules: ``model.hallucinated_value``, ``model.unfulfilled``,
+``model.tool_response_mismatch``; a reply that is not the expected JSON gives
+``model.judge_unparseable``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ifrl.core.errors import RecordError
+from ifrl.core.generation import Generator
+from ifrl.core.jsonl import JSONLWriter, count_lines, write_text
+from ifrl.core.records import Message, SamplingParams, ToolCall
+from ifrl.toolgen.apis import Api, api_problems, extract_json
+from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
+from ifrl.toolgen.schema import schema_problems, value_issues
+
+RULE_CHECKS = ("api_clarity", "call_executability", "dialog_correctness", "sample_consistency")
+MODEL_CHECKS = ("model_hallucination", "model_fulfilment", "model_tool_response")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One verification failure: ``code`` (e.g. ``call.not_in_enum``), its check, where, what."""
+
+    code: str
+    check: str
+    where: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "check": self.check,
+            "where": self.where,
+            "message": self.message,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Rule layer
+
+
+@lru_cache(maxsize=16384)
+def _api_problems_cached(api_json: str) -> tuple[tuple[str, str], ...]:
+    api = Api.from_dict(json.loads(api_json))
+    invalid = set(schema_problems(api.parameters))
+    out = []
+    for problem in api_problems(api):
+        schema_level = problem in invalid or problem.startswith("responses")
+        out.append(("api.invalid_schema" if schema_level else "api.unclear", problem))
+    return tuple(out)
+
+
+def _api_issues(tools: Sequence[Api]) -> list[Issue]:
+    issues: list[Issue] = []
+    seen: set[str] = set()
+    for i, api in enumerate(tools):
+        if api.name in seen:
+            issues.append(
+                Issue(
+                    "api.duplicate_name",
+                    "api_clarity",
+                    f"tools[{i}]",
+                    f"tool {api.name!r} offered twice",
+                )
+            )
+        seen.add(api.name)
+        key = json.dumps(
+            {
+                "name": api.name,
+                "description": api.description,
+                "parameters": api.parameters,
+                "responses": api.responses,
+            },
+            sort_keys=True,
+        )
+        for code, problem in _api_problems_cached(key):
+            issues.append(Issue(code, "api_clarity", f"tools[{i}]", f"{api.name}: {problem}"))
+    return issues
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, Mapping):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _mentioned(value: Any, context: str) -> bool:
+    """Whether a leaf value appears in the (lower-cased) context text."""
+    if isinstance(value, str):
+        needle = " ".join(value.lower().split())
+        return not needle or needle in context
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return re.search(rf"(?<![\d.]){re.escape(str(value))}(?!\d)", context) is not None
+    if isinstance(value, float):
+        forms = {repr(value), f"{value:g}", f"{value:.2f}"}
+        if value.is_integer():
+            forms.add(str(int(value)))
+        return any(re.search(rf"(?<![\d.]){re.escape(f)}(?!\d)", context) for f in forms)
+    return True
+
+
+def _grounding_issues(call: ToolCall, api: Api, context: str, where: str) -> list[Issue]:
+    issues = []
+    props = api.properties
+    for name, value in call.arguments.items():
+        schema = props.get(name) or {}
+        if "default" in schema and schema["default"] == value:
+            continue
+        for leaf in _leaves(value):
+            if not _mentioned(leaf, context):
+                issues.append(
+                    Issue(
+                        "call.ungrounded_value",
+                        "call_executability",
+                        f"{where}.{name}",
+                        f"{call.name}: value {leaf!r} of {name!r} appears nowhere in the user "
+                        "turns or earlier tool results",
+                    )
+                )
+                break
+    return issues
+
+
+def call_issues(call: ToolCall, api: Api | None, where: str) -> list[Issue]:
+    """Executability of one call against its API (function, arguments, types, enums, ranges)."""
+    if api is None:
+        return [
+            Issue(
+                "call.unknown_function",
+                "call_executability",
+                where,
+                f"no tool named {call.name!r} is offered",
+            )
+        ]
+    issues = []
+    props = api.properties
+    for name in call.arguments:
+        if name not in props:
+            issues.append(
+                Issue(
+                    "call.unknown_argument",
+                    "call_executability",
+                    f"{where}.{name}",
+                    f"{call.name} has no parameter {name!r}",
+                )
+            )
+    for code, path, message in value_issues(api.parameters, call.arguments):
+        if code == "unknown_argument":
+            continue  # reported above with the argument's name
+        field_path = f"{where}.{path}" if path else where
+        issues.append(
+            Issue(f"call.{code}", "call_executability", field_path, f"{call.name}: {message}")
+        )
+    return issues
+
+
+def _tool_payload(message: Message) -> Any:
+    return json.loads(message.content or "")
+
+
+def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
+    """All rule-layer issues of a dialog (empty when it passes)."""
+    issues = _api_issues(dialog.tools)
+    tools = {t.name: t for t in dialog.tools}
+    msgs = dialog.messages
+    context_parts: list[str] = []
+    pending: dict[str, ToolCall] = {}
+    call_ids: set[str] = set()
+    prev: str | None = None
+    call_turns: list[list[ToolCall]] = []
+    results: list[Any] = []
+    first_assistant_text: bool | None = None
+    user_after_first_assistant = False
+
+    if not msgs:
+        return [*issues, Issue("dialog.bad_roles", "dialog_correctness", "messages", "no messages")]
+    for i, m in enumerate(msgs):
+        where = f"messages[{i}]"
+        if m.role == "system":
+            if i != 0:
+                issues.append(
+                    Issue(
+                        "dialog.bad_roles",
+                        "dialog_correctness",
+                        where,
+                        "a system message after the start",
+                    )
+                )
+        elif m.role == "user":
+            if prev not in (None, "system", "assistant") or pending:
+                issues.append(
+                    Issue(
+                        "dialog.bad_roles",
+                        "dialog_correctness",
+                        where,
+                        f"a user turn after {prev or 'nothing'}",
+                    )
+                )
+            if first_assistant_text is not None:
+                user_after_first_assistant = True
+            context_parts.append(m.content or "")
+        elif m.role == "assistant":
+            if prev not in ("user", "tool") or pending:
+                what = "unanswered tool calls" if pending else (prev or "nothing")
+                issues.append(
+                    Issue(
+                        "dialog.bad_roles",
+                        "dialog_correctness",
+                        where,
+                        f"an assistant turn after {what}",
+                    )
+                )
+            for call_id, call in pending.items():
+                issues.append(
+                    Issue(
+                        "dialog.missing_result",
+                        "dialog_correctness",
+                        where,
+                        f"call {call.name!r} ({call_id}) has no result",
+                    )
+                )
+            pending = {}
+            if first_assistant_text is None:
+                first_assistant_text = not m.tool_calls
+            if m.tool_calls:
+                call_turns.append(list(m.tool_calls))
+                context = " ".join(" ".join(context_parts).lower().split())
+                for j, call in enumerate(m.tool_calls):
+                    cw = f"{where}.tool_calls[{j}]"
+                    api = tools.get(call.name)
+                    issues.extend(call_issues(call, api, f"{cw}.arguments" if api else cw))
+                    if grounding and api is not None:
+                        issues.extend(_grounding_issues(call, api, context, f"{cw}.arguments"))
+                    cid = call.id or f"#{i}.{j}"
+                    if cid in call_ids or cid in pending:
+                        issues.append(
+                            Issue(
+                                "consistency.duplicate_call_id",
+                                "sample_consistency",
+                                cw,
+                                f"call id {cid!r} used twice",
+                            )
+                        )
+                    call_ids.add(cid)
+                    pending[cid] = call
+            elif not (m.content or "").strip():
+                issues.append(
+                    Issue(
+                        "dialog.no_final_answer",
+                        "dialog_correctness",
+                        where,
+                        "an empty assistant turn",
+                    )
+                )
+        else:  # tool
+            key = m.tool_call_id
+            if key is None and len(pending) >= 1:
+                key = next(iter(pending))
+            answered: ToolCall | None = pending.pop(key, None) if key is not None else None
+            if answered is None:
+                issues.append(
+                    Issue(
+                        "dialog.orphan_result",
+                        "dialog_correctness",
+                        where,
+                        f"a tool result for no pending call ({m.tool_call_id!r})",
+                    )
+                )
+            else:
+                try:
+                    payload = _tool_payload(m)
+                except ValueError:
+                    issues.append(
+                        Issue(
+                            "dialog.result_not_json",
+                            "dialog_correctness",
+                            where,
+                            f"result of {answered.name!r} is not JSON",
+                        )
+                    )
+                    payload = None
+                else:
+                    results.append(payload)
+                    api = tools.get(answered.name)
+                    if api is not None and api.responses:
+                        for _code, path, message in value_issues(api.responses, payload):
+                            issues.append(
+                                Issue(
+                                    "dialog.result_schema",
+                                    "dialog_correctness",
+                                    f"{where}.content" + (f".{path}" if path else ""),
+                                    f"result of {answered.name!r} breaks its response schema: {message}",
+                                )
+                            )
+                            break
+            context_parts.append(m.content or "")
+        prev = m.role
+    for call_id, call in pending.items():
+        issues.append(
+            Issue(
+                "dialog.missing_result",
+                "dialog_correctness",
+                "messages",
+                f"call {call.name!r} ({call_id}) has no result",
+            )
+        )
+    last = msgs[-1]
+    if last.role != "assistant" or last.tool_calls or not (last.content or "").strip():
+        issues.append(
+            Issue(
+                "dialog.no_final_answer",
+                "dialog_correctness",
+                f"messages[{len(msgs) - 1}]",
+                "the dialog does not end with an assistant answer",
+            )
+        )
+    issues.extend(
+        _consistency(dialog, call_turns, results, first_assistant_text, user_after_first_assistant)
+    )
+    return issues
+
+
+def _consistency(
+    dialog: Dialog,
+    call_turns: list[list[ToolCall]],
+    results: list[Any],
+    first_text: bool | None,
+    user_after: bool,
+) -> list[Issue]:
+    total = sum(len(t) for t in call_turns)
+    kind = dialog.type
+    problem = None
+    if kind == "single" and (total != 1):
+        problem = f"a single-call dialog has {total} calls"
+    elif kind == "parallel" and not any(len(t) >= 2 for t in call_turns):
+        problem = "a parallel dialog has no turn with two or more calls"
+    elif kind == "non_tool" and total:
+        problem = f"a non-tool dialog has {total} calls"
+    elif kind == "clarify" and not (first_text and user_after and total >= 1):
+        problem = "a clarify dialog must ask first (no call), get a user answer, then call"
+    elif kind == "dependent":
+        if len(call_turns) < 2:
+            problem = "a dependent dialog needs calls in at least two turns"
+        else:
+            earlier = {
+                json.dumps(v)
+                for r in results[: len(call_turns[0])]
+                for v in _leaves(r)
+                if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+            }
+            later = {json.dumps(v) for t in call_turns[1:] for c in t for v in _leaves(c.arguments)}
+            if not earlier & later:
+                problem = "no later call uses a value returned by an earlier call"
+    if problem is None:
+        return []
+    return [Issue("consistency.type_mismatch", "sample_consistency", "type", problem)]
+
+
+# --------------------------------------------------------------------------------------------
+# Model layer
+
+_JUDGE_PROMPT = """You check a function-calling training sample. Tools:
+{tools}
+Dialog:
+{dialog}
+Answer with one JSON object and nothing else:
+{{"hallucinated_arguments": [names of call arguments whose values are not supported by the
+dialog], "fulfilled": true or false (does the final answer fulfil the user's request?),
+"tool_responses_fit": true or false (do tool results fit their API?), "reason": "short"}}
+"""
+
+
+def _render_dialog(dialog: Dialog) -> str:
+    lines = []
+    for m in dialog.messages:
+        if m.tool_calls:
+            lines.append(
+                "assistant calls: "
+                + json.dumps(
+                    [{"name": c.name, "arguments": c.arguments} for c in m.tool_calls],
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            lines.append(f"{m.role}: {m.content or ''}")
+    return "\n".join(lines)
+
+
+def judge_prompt(dialog: Dialog) -> str:
+    tools = "\n".join(
+        json.dumps(t.to_openai(with_responses=True)["function"], ensure_ascii=False)
+        for t in dialog.tools
+    )
+    return _JUDGE_PROMPT.format(tools=tools, dialog=_render_dialog(dialog))
+
+
+def read_judgement(text: str) -> list[Issue]:
+    """Issues from a judge reply; an unusable reply gives ``model.judge_unparseable``."""
+    try:
+        data = extract_json(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, Mapping) or not {
+        "hallucinated_arguments",
+        "fulfilled",
+        "tool_responses_fit",
+    } <= set(data):
+        return [
+            Issue(
+                "model.judge_unparseable",
+                "model_hallucination",
+                "judge",
+                f"judge reply is not the expected JSON: {text[:80]!r}",
+            )
+        ]
+    issues = []
+    reason = str(data.get("reason", ""))[:200]
+    hall = data.get("hallucinated_arguments")
+    if isinstance(hall, list) and hall:
+        issues.append(
+            Issue(
+                "model.hallucinated_value",
+                "model_hallucination",
+                "judge",
+                f"{', '.join(map(str, hall[:5]))}: {reason}",
+            )
+        )
+    if data.get("fulfilled") is not True:
+        issues.append(
+            Issue(
+                "model.unfulfilled",
+                "model_fulfilment",
+                "judge",
+                reason or "the request is not fulfilled",
+            )
+        )
+    if data.get("tool_responses_fit") is not True:
+        issues.append(
+            Issue(
+                "model.tool_response_mismatch",
+                "model_tool_response",
+                "judge",
+                reason or "a tool response does not fit its API",
+            )
+        )
+    return issues
+
+
+class JudgeVerifier:
+    """The model layer: one batched judge request per group of dialogs."""
+
+    def __init__(self, judge: Generator, params: SamplingParams | None = None) -> None:
+        self.judge = judge
+        self.params = params or SamplingParams(temperature=0.0, max_new_tokens=160, seed=0)
+
+    def issues(self, dialogs: Sequence[Dialog]) -> list[list[Issue]]:
+        if not dialogs:
+            return []
+        outputs = self.judge.generate([judge_prompt(d) for d in dialogs], self.params)
+        return [read_judgement(c[0].text if c else "") for c in outputs]
+
+
+# --------------------------------------------------------------------------------------------
+# Reports and files
+
+
+@dataclass
+class VerifyReport:
+    """Counts: samples kept/rejected, per check (checked, failed), per code, per dialog type."""
+
+    total: int = 0
+    kept: int = 0
+    checks: dict[str, list[int]] = field(default_factory=dict)
+    codes: Counter[str] = field(default_factory=Counter)
+    types: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, kind: str, issues: Sequence[Issue], checks: Sequence[str]) -> None:
+        self.total += 1
+        failed = {i.check for i in issues}
+        for check in checks:
+            row = self.checks.setdefault(check, [0, 0])
+            row[0] += 1
+            row[1] += check in failed
+        self.codes.update(i.code for i in issues)
+        row = self.types.setdefault(kind, [0, 0])
+        if issues:
+            row[1] += 1
+        else:
+            row[0] += 1
+            self.kept += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "kept": self.kept,
+            "rejected": self.total - self.kept,
+            "checks": {k: {"checked": v[0], "failed": v[1]} for k, v in self.checks.items()},
+            "codes": dict(self.codes.most_common()),
+            "types": {k: {"kept": v[0], "rejected": v[1]} for k, v in sorted(self.types.items())},
+        }
+
+    def to_markdown(self) -> str:
+        lines = [
+            "# Verification report",
+            "",
+            f"- samples: {self.total}",
+            f"- kept: {self.kept}",
+            f"- rejected: {self.total - self.kept}",
+            "",
+            "## Checks",
+            "",
+            "| check | checked | failed |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {k} | {v[0]} | {v[1]} |" for k, v in self.checks.items()]
+        lines += ["", "## Error codes", "", "| code | count |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in self.codes.most_common()]
+        lines += ["", "## Dialog types", "", "| type | kept | rejected |", "|---|---:|---:|"]
+        lines += [f"| {k} | {v[0]} | {v[1]} |" for k, v in sorted(self.types.items())]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Verified:
+    """The verdict on one input line: the dialog (if it parsed), its issues, its raw data."""
+
+    line: int
+    data: Any
+    dialog: Dialog | None
+    issues: list[Issue]
+
+    @property
+    def kept(self) -> bool:
+        return not self.issues
+
+
+def verify_records(
+    records: Sequence[tuple[int, Any]],
+    *,
+    judge: JudgeVerifier | None = None,
+    grounding: bool = True,
+) -> list[Verified]:
+    """Verify ``(line, json_data)`` pairs: parse, rule layer, then (if given) the model layer."""
+    out: list[Verified] = []
+    for line, data in records:
+        try:
+            dialog = Dialog.from_json(data)
+        except RecordError as err:
+            out.append(
+                Verified(
+                    line,
+                    data,
+                    None,
+                    [
+                        Issue(
+                            "dialog.malformed",
+                            "dialog_correctness",
+                            err.field or "<line>",
+                            str(err),
+                        )
+                    ],
+                )
+            )
+            continue
+        out.append(Verified(line, data, dialog, rule_issues(dialog, grounding=grounding)))
+    if judge is not None:
+        passing = [v for v in out if v.kept and v.dialog is not None]
+        for v, issues in zip(
+            passing, judge.issues([v.dialog for v in passing if v.dialog is not None])
+        ):
+            v.issues.extend(issues)
+    return out
+
+
+def _shard_ok(index: int, shard: tuple[int, int] | None) -> bool:
+    return shard is None or index % shard[1] == shard[0]
+
+
+def verify_file(
+    src: str | Path,
+    out: str | Path,
+    rejected: str | Path | None = None,
+    *,
+    report: str | Path | None = None,
+    judge: JudgeVerifier | None = None,
+    grounding: bool = True,
+    shard: tuple[int, int] | None = None,
+    batch_size: int = 64,
+    resume: bool = True,
+    progress: bool = False,
+) -> VerifyReport:
+    """Verify a dialogs JSONL file: kept lines to ``out``, rejected ones (with ``rejected``
+    reasons) to ``rejected``, counts to ``report`` (Markdown, plus a ``.json`` twin).
+
+    Every input line of the shard produces exactly one output line, so a rerun resumes after
+    the lines already written (the report then covers the resumed part only).
+    """
+    checks = list(RULE_CHECKS) + (list(MODEL_CHECKS) if judge is not None else [])
+    done = count_lines(out) + (count_lines(rejected) if rejected else 0) if resume else 0
+    rep = VerifyReport()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="verify", unit="dialog")
+    with (
+        JSONLWriter(out, append=resume and done > 0) as kept_w,
+        JSONLWriter(
+            rejected or Path(out).with_suffix(".rejected.tmp"), append=resume and done > 0
+        ) as rej_w,
+    ):
+        batch: list[tuple[int, Any]] = []
+        seen = 0
+
+        def flush() -> None:
+            for v in verify_records(batch, judge=judge, grounding=grounding):
+                kind = v.dialog.type if v.dialog else "malformed"
+                rep.add(kind, v.issues, checks)
+                if v.kept:
+                    kept_w.write(v.data)
+                else:
+                    row = dict(v.data) if isinstance(v.data, Mapping) else {"raw": v.data}
+                    row["rejected"] = [i.to_dict() for i in v.issues]
+                    row["line"] = v.line
+                    rej_w.write(row)
+            if bar is not None:
+                bar.update(len(batch))
+            batch.clear()
+
+        with open(src, encoding="utf-8") as fh:
+            index = -1
+            for lineno, raw in enumerate(fh, start=1):
+                if not raw.strip():
+                    continue
+                index += 1
+                if not _shard_ok(index, shard):
+                    continue
+                seen += 1
+                if seen <= done:
+                    continue
+                try:
+                    data: Any = json.loads(raw)
+                except ValueError as err:
+                    data = {"raw": raw.rstrip("\n")[:2000], "error": str(err)}
+                batch.append((lineno, data))
+                if len(batch) >= batch_size:
+                    flush()
+            if batch:
+                flush()
+    if rejected is None:
+        Path(out).with_suffix(".rejected.tmp").unlink(missing_ok=True)
+    if bar is not None:
+        bar.close()
+    if report is not None:
+        write_text(report, rep.to_markdown())
+        write_text(Path(report).with_suffix(".json"), json.dumps(rep.to_dict(), indent=2) + "\n")
+    return rep
+
+
+__all__ = [
+    "DIALOG_TYPES",
+    "MODEL_CHECKS",
+    "RULE_CHECKS",
+    "Issue",
+    "JudgeVerifier",
+    "Verified",
+    "VerifyReport",
+    "call_issues",
+    "judge_prompt",
+    "read_judgement",
+    "rule_issues",
+    "verify_file",
+    "verify_records",
+]

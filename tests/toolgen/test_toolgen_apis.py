@@ -1,0 +1,237 @@
+"""API pool: validity, uniqueness, diversity, determinism, resume and the model-driven path."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from toolgen_helpers import ScriptedGenerator, pool
+
+from ifrl.core.jsonl import read_jsonl
+from ifrl.toolgen.apis import (
+    MUTATIONS,
+    Api,
+    Deduplicator,
+    ModelApiGenerator,
+    ProgrammaticApiGenerator,
+    api_problems,
+    build_pool,
+    expand_tree,
+    signature,
+)
+from ifrl.toolgen.schema import normalize_schema, sample_value, schema_problems, value_issues
+from ifrl.toolgen.seeds import SEED_TREE
+
+
+def test_seed_tree_has_thirty_domains_with_functionalities() -> None:
+    assert len(SEED_TREE) >= 30
+    assert len({d.name for d in SEED_TREE}) == len(SEED_TREE)
+    for domain in SEED_TREE:
+        assert domain.subdomains and all(fns for fns in domain.subdomains.values())
+
+
+def test_programmatic_pool_is_valid_unique_and_diverse() -> None:
+    apis = pool(300)
+    assert len(apis) == 300
+    for api in apis:
+        Draft202012Validator.check_schema(api.parameters)  # the meta-schema, independently
+        Draft202012Validator.check_schema(api.responses)
+        assert api.parameters["type"] == "object"
+        assert not api_problems(api), api.name
+    assert len({a.name for a in apis}) == 300
+    assert len({signature(a) for a in apis}) == 300
+    assert len({a.domain for a in apis}) >= 30
+    assert {a.complexity for a in apis} == {1, 2, 3}
+    # adaptation: each API a distinct (functionality subset, complexity)
+    assert len({(frozenset(a.functionalities), a.complexity) for a in apis}) == 300
+    types = Counter(s.get("type") for a in apis for s in a.properties.values())
+    assert {"string", "integer", "number", "boolean", "array", "object"} <= set(types)
+    assert any("enum" in s for a in apis for s in a.properties.values())
+    assert any("default" in s for a in apis for s in a.properties.values())
+    assert any("format" in s for a in apis for s in a.properties.values())
+
+
+def test_every_mutation_is_used_and_guided_by_diversity() -> None:
+    gen = ProgrammaticApiGenerator(1)
+    list(gen.generate(200))
+    used = gen.diversity.mutations
+    assert set(MUTATIONS) <= set(used)
+    # inverse-usage weighting keeps the kinds balanced: no kind more than 3x another
+    assert max(used.values()) <= 3 * min(used.values())
+
+
+def test_same_seed_same_pool_other_seed_other_pool() -> None:
+    a = [x.to_dict() for x in pool(50, seed=3)]
+    b = [x.to_dict() for x in pool(50, seed=3)]
+    c = [x.to_dict() for x in pool(50, seed=4)]
+    assert a == b
+    assert a != c
+
+
+def test_signature_ignores_name_style() -> None:
+    params = {"type": "object", "properties": {"city": {"type": "string", "description": "c"}}}
+    one = Api("get_weather", "Get the weather in a city.", params)
+    two = Api("GetWeather", "Returns weather for a city.", params)
+    assert signature(one) == signature(two)
+    dedup = Deduplicator()
+    assert dedup.offer(one) is None
+    assert dedup.offer(two) == "duplicate_signature"
+    assert (
+        dedup.offer(one.replace(parameters={"type": "object", "properties": {}}))
+        == "duplicate_name"
+    )
+
+
+class BagOfWords:
+    """A deterministic embedder: word counts over a fixed vocabulary."""
+
+    def encode(self, texts: Any) -> list[list[float]]:
+        out = []
+        for text in texts:
+            words = text.lower().replace(":", " ").replace(",", " ").split()
+            vec = [0.0] * 64
+            for w in words:
+                vec[sum(map(ord, w)) % 64] += 1.0
+            out.append(vec)
+        return out
+
+
+def test_embedding_near_duplicates_are_removed() -> None:
+    dedup = Deduplicator(BagOfWords(), threshold=0.9)
+    p1 = {"type": "object", "properties": {"city": {"type": "string", "description": "x"}}}
+    p2 = {"type": "object", "properties": {"town": {"type": "string", "description": "x"}}}
+    assert (
+        dedup.offer(Api("fetch_weather_report", "Fetch the weather report for a city.", p1)) is None
+    )
+    near = Api("weather_report_fetch", "Fetch the weather report for a city.", p2)
+    assert dedup.offer(near) == "near_duplicate_embedding"
+    other = Api("book_table", "Reserve a restaurant table for dinner tonight.", p1)
+    assert dedup.offer(other) is None
+
+
+def test_build_pool_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "apis.jsonl"
+    assert build_pool(ProgrammaticApiGenerator(0), 30, out) == (0, 30)
+    first = out.read_text().splitlines()
+    assert build_pool(ProgrammaticApiGenerator(0), 50, out) == (30, 20)
+    lines = out.read_text().splitlines()
+    assert lines[:30] == first
+    names = [json.loads(line)["name"] for line in lines]
+    assert len(names) == len(set(names)) == 50
+    assert [a.name for a in read_jsonl(out, Api)] == names
+
+
+def test_schema_helpers() -> None:
+    loose = {
+        "type": "dict",
+        "properties": {"n": {"type": "int"}, "xs": {"type": "list", "items": {"type": "str"}}},
+        "required": None,
+    }
+    norm = normalize_schema(loose)
+    assert norm == {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer"},
+            "xs": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    assert schema_problems(norm) == []
+    assert schema_problems({"type": "object", "properties": {"a": {"type": "strin"}}})
+    assert (
+        "not a property"
+        in schema_problems({"type": "object", "properties": {}, "required": ["x"]})[0]
+    )
+    codes = {c for c, _, _ in value_issues({"type": "string", "format": "date"}, "2024-02-30")}
+    assert codes == {"bad_format"}
+    import random
+
+    rng = random.Random(0)
+    for schema in (
+        {"type": "string", "pattern": "^[A-Z]{2}[0-9]{5}$"},
+        {"type": "string", "format": "email"},
+        {"type": "integer", "minimum": 3, "maximum": 4},
+        {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 2},
+        {"type": "object", "properties": {"a": {"enum": ["x", "y"]}}, "required": ["a"]},
+    ):
+        assert value_issues(schema, sample_value(schema, rng)) == []
+
+
+GOOD_API = {
+    "name": "get_tide_times",
+    "description": "Get high and low tide times for a harbour on a date.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "harbour": {"type": "string", "description": "Harbour name"},
+            "date": {"type": "string", "description": "Day, YYYY-MM-DD", "format": "date"},
+        },
+        "required": ["harbour"],
+    },
+    "responses": {"type": "object", "properties": {"high": {"type": "string"}}},
+}
+
+
+def test_model_api_generator_keeps_valid_and_counts_rejections() -> None:
+    replies = iter(
+        [
+            "Here you go: " + json.dumps(GOOD_API),
+            "not json at all",
+            json.dumps(
+                {
+                    **GOOD_API,
+                    "parameters": {"type": "object", "properties": {"x": {"type": "nope"}}},
+                }
+            ),
+            json.dumps(GOOD_API),  # a duplicate
+            json.dumps(
+                {
+                    **GOOD_API,
+                    "name": "get_moon_phase",
+                    "description": "Get the moon phase for a date.",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"day": {"type": "string", "description": "Day"}},
+                    },
+                }
+            ),
+        ]
+        + ["garbage"] * 50
+    )
+    fake = ScriptedGenerator(lambda prompt, i: next(replies))
+    gen = ModelApiGenerator(fake, batch_size=5, max_attempts_factor=5)
+    made = list(gen.generate(2))
+    assert [a.name for a in made] == ["get_tide_times", "get_moon_phase"]
+    assert all(a.domain and 1 <= a.complexity <= 3 for a in made)
+    assert gen.stats["kept"] == 2
+    assert gen.stats["rejected_output"] == 2
+    assert gen.stats["duplicate_name"] == 1
+    assert "Domain:" in fake.prompts[0] and "Examples of APIs" in fake.prompts[0]
+
+
+def test_model_api_generator_gives_up_on_garbage() -> None:
+    fake = ScriptedGenerator(lambda prompt, i: "}{ nothing useful")
+    gen = ModelApiGenerator(fake, batch_size=4, max_attempts_factor=2)
+    assert list(gen.generate(3)) == []
+    assert gen.stats["rejected_output"] == 6  # n * max_attempts_factor attempts
+
+
+def test_expand_tree_adds_well_formed_subdomains() -> None:
+    reply = json.dumps({"tide tables": ["get tide times", "list harbours"], "bad": "x"})
+    fake = ScriptedGenerator(lambda prompt, i: reply if "weather" in prompt else "nope")
+    tree, stats = expand_tree(fake, SEED_TREE[:3])
+    weather = next(d for d in tree if d.name == "weather")
+    assert weather.subdomains["tide_tables"] == ("get tide times", "list harbours")
+    assert stats["added_subdomain"] == 1
+    assert stats["rejected_not_json"] == 2
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_api_rejects_empty_name(name: str) -> None:
+    from ifrl.core.errors import RecordError
+
+    with pytest.raises(RecordError, match="name"):
+        Api(name, "A description here.", {"type": "object"})

@@ -1,0 +1,344 @@
+"""Dual-layer verification: planted defects are caught with the right code; clean data passes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from toolgen_helpers import ScriptedGenerator
+
+from ifrl.toolgen.verify import (
+    JudgeVerifier,
+    read_judgement,
+    rule_issues,
+    verify_file,
+    verify_records,
+)
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_forecast",
+        "description": "Get the weather forecast for a city on a date.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City name"},
+                "date": {"type": "string", "description": "Day, YYYY-MM-DD", "format": "date"},
+                "unit": {"type": "string", "description": "Units", "enum": ["metric", "imperial"]},
+                "days": {
+                    "type": "integer",
+                    "description": "Days ahead",
+                    "minimum": 1,
+                    "maximum": 7,
+                },
+            },
+            "required": ["city", "date"],
+        },
+        "responses": {
+            "type": "object",
+            "properties": {"temperature": {"type": "number"}, "summary": {"type": "string"}},
+            "required": ["temperature", "summary"],
+        },
+    },
+}
+SEARCH = {
+    "type": "function",
+    "function": {
+        "name": "search_hotels",
+        "description": "Search hotels in a city and return their ids.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "City name"}},
+            "required": ["city"],
+        },
+        "responses": {
+            "type": "object",
+            "properties": {"results": {"type": "array", "items": {"type": "object"}}},
+            "required": ["results"],
+        },
+    },
+}
+BOOK = {
+    "type": "function",
+    "function": {
+        "name": "book_hotel",
+        "description": "Book one hotel by its id for some guests.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "hotel_id": {"type": "string", "description": "Hotel id"},
+                "guests": {"type": "integer", "description": "Guests", "minimum": 1},
+            },
+            "required": ["hotel_id"],
+        },
+        "responses": {"type": "object", "properties": {"status": {"type": "string"}}},
+    },
+}
+
+
+def call(name: str, args: dict[str, Any], cid: str = "call_0") -> dict[str, Any]:
+    return {
+        "id": cid,
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(args)},
+    }
+
+
+def single() -> dict[str, Any]:
+    return copy.deepcopy(_single())
+
+
+def _single() -> dict[str, Any]:
+    return {
+        "type": "single",
+        "tools": [WEATHER, SEARCH],
+        "messages": [
+            {
+                "role": "user",
+                "content": "What's the weather in Paris on 2025-03-02, metric please?",
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    call("get_forecast", {"city": "Paris", "date": "2025-03-02", "unit": "metric"})
+                ],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": "call_0",
+                "name": "get_forecast",
+                "content": json.dumps({"temperature": 12.5, "summary": "cloudy"}),
+            },
+            {"role": "assistant", "content": "It will be cloudy and 12.5 degrees in Paris."},
+        ],
+    }
+
+
+def dependent() -> dict[str, Any]:
+    return copy.deepcopy(_dependent())
+
+
+def _dependent() -> dict[str, Any]:
+    return {
+        "type": "dependent",
+        "tools": [SEARCH, BOOK],
+        "messages": [
+            {
+                "role": "user",
+                "content": "Find a hotel in Lima and book the first one for 2 guests.",
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [call("search_hotels", {"city": "Lima"})],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": "call_0",
+                "name": "search_hotels",
+                "content": json.dumps({"results": [{"hotel_id": "HT12345"}]}),
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [call("book_hotel", {"hotel_id": "HT12345", "guests": 2}, "call_1")],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": "call_1",
+                "name": "book_hotel",
+                "content": json.dumps({"status": "confirmed"}),
+            },
+            {"role": "assistant", "content": "Booked hotel HT12345 for 2 guests."},
+        ],
+    }
+
+
+def codes(data: Any) -> set[str]:
+    (verified,) = verify_records([(1, data)])
+    return {i.code for i in verified.issues}
+
+
+def set_args(
+    data: dict[str, Any], args: dict[str, Any], turn: int = 1, name: str | None = None
+) -> None:
+    fn = data["messages"][turn]["tool_calls"][0]["function"]
+    fn["arguments"] = json.dumps(args)
+    if name is not None:
+        fn["name"] = name
+
+
+def test_clean_dialogs_pass() -> None:
+    assert codes(single()) == set()
+    assert codes(dependent()) == set()
+
+
+def planted() -> list[tuple[str, Any]]:
+    cases = []
+    d = single()
+    set_args(d, {"city": "Paris", "date": "2025-03-02"}, name="get_weather_now")
+    cases.append(("call.unknown_function", d))
+    d = single()
+    set_args(d, {"city": "Paris"})
+    cases.append(("call.missing_required", d))
+    d = single()
+    set_args(d, {"city": "Paris", "date": "2025-03-02", "days": "2"})
+    d["messages"][0]["content"] += " For 2 days."
+    cases.append(("call.wrong_type", d))
+    d = single()
+    set_args(d, {"city": "Paris", "date": "2025-03-02", "unit": "kelvin"})
+    d["messages"][0]["content"] += " In kelvin."
+    cases.append(("call.not_in_enum", d))
+    d = single()
+    set_args(d, {"city": "Paris", "date": "2025-03-02", "wind": True})
+    cases.append(("call.unknown_argument", d))
+    d = single()
+    set_args(d, {"city": "Paris", "date": "March 2"})
+    d["messages"][0]["content"] += " (March 2)"
+    cases.append(("call.bad_format", d))
+    d = single()
+    set_args(d, {"city": "Paris", "date": "2025-03-02", "days": 30})
+    d["messages"][0]["content"] += " for 30 days"
+    cases.append(("call.out_of_range", d))
+    d = single()
+    set_args(d, {"city": "Berlin", "date": "2025-03-02"})  # the user asked about Paris
+    cases.append(("call.ungrounded_value", d))
+    d = single()
+    d["messages"][2]["content"] = json.dumps({"temperature": "warm", "summary": "cloudy"})
+    cases.append(("dialog.result_schema", d))
+    d = single()
+    d["messages"][2]["content"] = "sunny, 20 degrees"
+    cases.append(("dialog.result_not_json", d))
+    d = single()
+    del d["messages"][2]
+    cases.append(("dialog.missing_result", d))
+    d = single()
+    d["messages"][2]["tool_call_id"] = "call_9"
+    cases.append(("dialog.orphan_result", d))
+    d = single()
+    d["messages"].insert(1, {"role": "user", "content": "Paris please"})
+    cases.append(("dialog.bad_roles", d))
+    d = single()
+    d["messages"].pop()
+    cases.append(("dialog.no_final_answer", d))
+    d = single()
+    d["type"] = "parallel"
+    cases.append(("consistency.type_mismatch", d))
+    d = single()
+    d["type"] = "non_tool"
+    cases.append(("consistency.type_mismatch", d))
+    d = dependent()
+    set_args(d, {"hotel_id": "HT99999", "guests": 2}, turn=3)
+    d["messages"][0]["content"] += " (HT99999)"
+    cases.append(("consistency.type_mismatch", d))
+    d = single()
+    d["tools"] = [copy.deepcopy(WEATHER), copy.deepcopy(WEATHER)]
+    cases.append(("api.duplicate_name", d))
+    d = single()
+    d["tools"][1]["function"]["parameters"]["properties"]["city"]["type"] = "town"
+    cases.append(("api.invalid_schema", d))
+    d = single()
+    d["tools"][1]["function"]["description"] = ""
+    cases.append(("api.unclear", d))
+    d = single()
+    d["messages"][1]["tool_calls"][0]["function"]["arguments"] = "{not json"
+    cases.append(("dialog.malformed", d))
+    cases.append(("dialog.malformed", {"type": "single", "tools": [], "messages": "nope"}))
+    cases.append(("dialog.malformed", {"type": "chitchat", "tools": [], "messages": []}))
+    return cases
+
+
+@pytest.mark.parametrize(("code", "data"), planted(), ids=[c for c, _ in planted()])
+def test_planted_defect_is_caught_with_its_code(code: str, data: Any) -> None:
+    found = codes(data)
+    assert code in found, found
+
+
+def test_issue_names_where() -> None:
+    d = single()
+    set_args(d, {"city": "Paris", "date": "2025-03-02", "unit": "kelvin"})
+    d["messages"][0]["content"] += " In kelvin."
+    (v,) = verify_records([(7, d)])
+    (issue,) = v.issues
+    assert issue.where == "messages[1].tool_calls[0].arguments.unit"
+    assert "kelvin" in issue.message and issue.check == "call_executability"
+
+
+def test_grounding_can_be_turned_off() -> None:
+    d = single()
+    set_args(d, {"city": "Berlin", "date": "2025-03-02"})
+    (v,) = verify_records([(1, d)], grounding=False)
+    assert v.kept
+
+
+def judge_reply(text: str) -> ScriptedGenerator:
+    return ScriptedGenerator(lambda prompt, i: text)
+
+
+def test_model_layer_codes() -> None:
+    ok = json.dumps(
+        {"hallucinated_arguments": [], "fulfilled": True, "tool_responses_fit": True, "reason": ""}
+    )
+    (v,) = verify_records([(1, single())], judge=JudgeVerifier(judge_reply(ok)))
+    assert v.kept
+    bad = json.dumps(
+        {
+            "hallucinated_arguments": ["city"],
+            "fulfilled": False,
+            "tool_responses_fit": False,
+            "reason": "r",
+        }
+    )
+    (v,) = verify_records([(1, single())], judge=JudgeVerifier(judge_reply(bad)))
+    assert {i.code for i in v.issues} == {
+        "model.hallucinated_value",
+        "model.unfulfilled",
+        "model.tool_response_mismatch",
+    }
+    (v,) = verify_records([(1, single())], judge=JudgeVerifier(judge_reply("sure! looks fine")))
+    assert [i.code for i in v.issues] == ["model.judge_unparseable"]
+    assert read_judgement("```json\n" + ok + "\n```") == []
+
+
+def test_judge_only_sees_rule_passing_samples() -> None:
+    fake = judge_reply("{}")
+    bad = single()
+    set_args(bad, {"city": "Paris"})
+    verify_records([(1, bad), (2, single())], judge=JudgeVerifier(fake))
+    assert len(fake.prompts) == 1 and "get_forecast" in fake.prompts[0]
+
+
+def test_verify_file_report_shard_and_resume(tmp_path: Path) -> None:
+    src = tmp_path / "dialogs.jsonl"
+    bad = single()
+    set_args(bad, {"city": "Paris"})
+    lines = [json.dumps(single()), json.dumps(bad), "{truncated", json.dumps(dependent())]
+    src.write_text("\n".join(lines) + "\n")
+    out, rej, report = tmp_path / "kept.jsonl", tmp_path / "rej.jsonl", tmp_path / "report.md"
+    rep = verify_file(src, out, rej, report=report)
+    assert (rep.total, rep.kept) == (4, 2)
+    assert rep.codes == {"call.missing_required": 1, "dialog.malformed": 1}
+    rejected = [json.loads(x) for x in rej.read_text().splitlines()]
+    assert [r["line"] for r in rejected] == [2, 3]
+    assert rejected[0]["rejected"][0]["code"] == "call.missing_required"
+    text = report.read_text()
+    assert "| call_executability | 4 | 1 |" in text and "| call.missing_required | 1 |" in text
+    assert json.loads(report.with_suffix(".json").read_text())["rejected"] == 2
+    # resume: nothing left to do
+    rep2 = verify_file(src, out, rej)
+    assert rep2.total == 0 and len(out.read_text().splitlines()) == 2
+    # shards partition the lines
+    a = verify_file(src, tmp_path / "a.jsonl", tmp_path / "ar.jsonl", shard=(0, 2))
+    b = verify_file(src, tmp_path / "b.jsonl", tmp_path / "br.jsonl", shard=(1, 2))
+    assert (a.total, b.total) == (2, 2) and a.kept + b.kept == 2
+
+
+def test_rule_issues_on_record_directly() -> None:
+    from ifrl.toolgen.dialog import Dialog
+
+    assert rule_issues(Dialog.from_json(single())) == []
