@@ -60,6 +60,7 @@ def test_rescoring_bfcl_result_files(tmp_path: Path, bfcl_data: Path) -> None:
     assert result.metrics["accuracy"].n == len(lines)
     report = (out / "report.md").read_text()
     assert "![category](plots/category.png)" in report
+    assert "## Failure examples" in report
     _check_png(out / "plots" / "category.png")
     _check_png(out / "plots" / "error_type.png")
 
