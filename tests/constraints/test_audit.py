@@ -271,3 +271,37 @@ def test_audit_command_pairs_responses_with_ifeval_input(tmp_path: Path) -> None
     assert res.exit_code == 1 and "have no response" in res.output
     res = runner.invoke(audit, [str(prompts), "--judge", "openai", "--model", "m", "-o", "x"])
     assert res.exit_code != 0
+
+
+def test_audit_of_real_ifeval_responses_matches_the_reference_accuracy(tmp_path: Path) -> None:
+    """The ground truth of the audit is the verifiers: on GPT-4's IFEval responses the share of
+    compliant pairs is lm-eval's instruction-level strict accuracy (83.69%)."""
+    from click.testing import CliRunner
+    from conftest import shared_data
+
+    from ifrl.constraints.cli_judge import audit
+
+    inputs = shared_data("ifeval", "input_data.jsonl")
+    responses = shared_data("ifeval", "responses_gpt4.jsonl")
+    out = tmp_path / "real"
+    res = CliRunner().invoke(
+        audit,
+        [
+            str(inputs),
+            "--responses",
+            str(responses),
+            "--by-line",
+            "--recall-noncompliant",
+            "0.3",
+            "--no-plots",
+            "-o",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "audit.json").read_text())
+    (entry,) = report["judges"].values()
+    overall = entry["overall"]
+    assert report["responses"] == 541 and overall["n"] == 834
+    assert overall["base_rate"] == pytest.approx(0.8369, abs=5e-4)
+    assert overall["recall_noncompliant"] == pytest.approx(0.3, abs=0.1)  # only 136 violations

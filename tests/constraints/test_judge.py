@@ -229,3 +229,18 @@ def test_raw_prompts_without_chat_and_validation() -> None:
         LLMJudge(Raw(), mode="pairwise")  # type: ignore[arg-type]
     assert LLMJudge(Raw()).judge([]) == []
     assert LLMJudge(Raw()).judge([query("r")]) == [[]]
+
+
+def test_parsers_never_raise_on_arbitrary_text() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(), st.integers(min_value=0, max_value=6))
+    def check(text: str, n: int) -> None:
+        label = parse_yes_no(text)
+        assert label in ("yes", "no", None)
+        answers = parse_joint(text, n)
+        assert len(answers) == n and all(a in ("yes", "no", None) for a in answers)
+
+    check()
