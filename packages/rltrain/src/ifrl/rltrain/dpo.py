@@ -179,7 +179,9 @@ def completion_logps(
 
     The NLL is the token-mean cross-entropy over the first half of the rows (the chosen ones).
     """
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    logits = model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+    ).logits
     logits = logits[:, :-1, :]
     targets = batch["input_ids"][:, 1:]
     mask = batch["completion_mask"][:, 1:].to(logits.dtype)

@@ -48,6 +48,7 @@ def completion_logprobs(
         attention_mask=attention_mask,
         position_ids=positions,
         logits_to_keep=logits_to_keep + 1,
+        use_cache=False,
     )
     logits = out.logits[:, :-1, :]
     if temperature != 1.0:
@@ -68,7 +69,9 @@ def sequence_token_logprobs(
 
     Returns ``[B, T-1]``.
     """
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1, :]
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits[
+        :, :-1, :
+    ]
     targets = labels[:, 1:]
     mask = targets != -100
     safe = targets.masked_fill(~mask, 0)

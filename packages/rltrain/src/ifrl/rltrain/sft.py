@@ -190,7 +190,7 @@ def collate(examples: Sequence[SFTExample], pad_id: int, packed: bool) -> dict[s
 def sft_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Mean next-token cross-entropy over labelled tokens, and their count."""
     kwargs = {k: v for k, v in batch.items() if k != "labels"}
-    logits = model(**kwargs).logits[:, :-1, :].float()
+    logits = model(**kwargs, use_cache=False).logits[:, :-1, :].float()
     targets = batch["labels"][:, 1:]
     n = int((targets != IGNORE).sum())
     loss = torch.nn.functional.cross_entropy(
@@ -215,7 +215,9 @@ def per_example_loss(
             chunk = examples[i : i + batch_size]
             batch = {k: v.to(device) for k, v in collate(chunk, pad_id, False).items()}
             logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                use_cache=False,
             ).logits
             logits = logits[:, :-1, :].float()
             targets = batch["labels"][:, 1:]

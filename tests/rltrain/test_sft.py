@@ -1,0 +1,137 @@
+"""SFT: assistant-only labels, packing, easy-to-hard curriculum, it learns, bad data errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import conversations, write_rows
+
+from ifrl.core.errors import JSONLError
+from ifrl.rltrain.models import load_tokenizer
+from ifrl.rltrain.sft import (
+    SFTConfig,
+    SFTTrainer,
+    collate,
+    curriculum_order,
+    load_conversations,
+    pack,
+    parse_conversation,
+    sft_loss,
+    tokenize_conversation,
+)
+
+
+def test_labels_cover_assistant_turns_only(tiny_model_dir: Path) -> None:
+    tok = load_tokenizer(str(tiny_model_dir))
+    conv = parse_conversation(conversations(2, tools=True)[1])
+    ex = tokenize_conversation(tok, conv, 4096)
+    labelled = tok.decode([t for t, lab in zip(ex.input_ids, ex.labels) if lab != -100])
+    unlabelled = tok.decode([t for t, lab in zip(ex.input_ids, ex.labels) if lab == -100])
+    # the tool-calling turn and the final answer, each with its end-of-turn marker
+    assert labelled.startswith('<tool_call>\n{"name": "lookup"')
+    assert labelled.endswith("river is a word<|im_end|>")
+    assert labelled.count("<|im_end|>") == 2
+    # system prompt with tools, the user turn, the tool result and role headers are not trained on
+    for text in (
+        "# Tools",
+        "say river",
+        "<tool_response>",
+        "<|im_start|>assistant\n",
+        "<|im_start|>user",
+    ):
+        assert text in unlabelled and text not in labelled
+    assert ex.input_ids == tuple(
+        tok(
+            tok.apply_chat_template(
+                [m.to_chat() for m in conv.messages],
+                tools=[t.to_openai() for t in conv.tools],
+                tokenize=False,
+            ),
+            add_special_tokens=False,
+        )["input_ids"]
+    )
+
+
+def test_packed_loss_equals_unpacked(tiny_model_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    exs = [
+        tokenize_conversation(tok, parse_conversation(r), 512) for r in conversations(5, tools=True)
+    ]
+    rows = pack(exs, 400)
+    assert len(rows) < len(exs) and all(len(r.input_ids) <= 400 for r in rows)
+    with torch.no_grad():
+        plain, n1 = sft_loss(model, collate(exs, tok.pad_token_id, packed=False))
+        packed, n2 = sft_loss(model, collate(rows, tok.pad_token_id, packed=True))
+    assert n1 == n2
+    # position ids restart per conversation, so attention does not cross conversations
+    assert float(plain) == pytest.approx(float(packed), abs=1e-5)
+
+
+def test_curriculum_orders_stages_easy_to_hard() -> None:
+    diffs = [5.0, 1.0, 3.0, 0.0, 4.0, 2.0]
+    order = curriculum_order(diffs, 2, seed=0)
+    for epoch in (0, 1):
+        o = order(epoch)
+        assert sorted(o[:3]) == [1, 3, 5] and sorted(o[3:]) == [0, 2, 4]
+    assert order(0) != order(1) or order(0) == order(1)  # deterministic per epoch
+    assert order(1) == curriculum_order(diffs, 2, seed=0)(1)
+
+
+def test_trainer_uses_tool_call_curriculum(tiny_model_dir: Path, tmp_path: Path) -> None:
+    rows = conversations(8, tools=True)
+    cfg = SFTConfig(
+        model=str(tiny_model_dir),
+        output_dir=str(tmp_path),
+        curriculum="tool_calls",
+        curriculum_stages=2,
+        per_device_batch_size=2,
+        max_steps=1,
+        progress=False,
+    )
+    tr = SFTTrainer(cfg, train_data=[parse_conversation(r) for r in rows])
+    first_half = tr.cursor.take(4)
+    assert all(tr.examples[i].tool_calls == 0 for i in first_half)
+    assert all(tr.examples[i].tool_calls > 0 for i in tr.cursor.take(4))
+
+
+def test_sft_lowers_held_out_loss_and_loss_curriculum(tiny_model_dir: Path, tmp_path: Path) -> None:
+    train = write_rows(tmp_path / "train.jsonl", conversations(24, seed=0))
+    held = write_rows(tmp_path / "held.jsonl", conversations(6, seed=5))
+    cfg = SFTConfig(
+        model=str(tiny_model_dir),
+        data=str(train),
+        eval_data=str(held),
+        output_dir=str(tmp_path / "run"),
+        learning_rate=1e-3,
+        per_device_batch_size=4,
+        max_steps=12,
+        progress=False,
+        curriculum="loss",
+        curriculum_stages=3,
+        packing=True,
+        max_length=256,
+    )
+    tr = SFTTrainer(cfg)
+    before = tr.evaluate()
+    result = tr.train()
+    after = tr.evaluate()
+    assert after < before - 1.0, (before, after)
+    assert (tmp_path / "run" / "final" / "model.safetensors").exists()
+    assert result.final_model == tmp_path / "run" / "final"
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == list(range(1, 13))
+
+
+def test_bad_conversation_names_file_line_and_field(tmp_path: Path) -> None:
+    bad = write_rows(
+        tmp_path / "bad.jsonl",
+        [conversations(1)[0], {"messages": [{"role": "robot", "content": "x"}]}],
+    )
+    with pytest.raises(JSONLError, match=r"bad.jsonl:2: messages\[0\]\.role"):
+        load_conversations(bad)
