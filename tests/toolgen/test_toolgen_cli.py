@@ -1,0 +1,115 @@
+"""The ``ifrl toolgen`` commands, offline: apis → dialogs → verify → export, resume and shards."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ifrl.core.toolcalls import parse_tool_calls
+from ifrl.toolgen.cli import cli
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_offline_pipeline(tmp_path: Path) -> None:
+    apis, dialogs = tmp_path / "apis.jsonl", tmp_path / "dialogs.jsonl"
+    kept, rejected, report = (
+        tmp_path / "verified.jsonl",
+        tmp_path / "rejected.jsonl",
+        tmp_path / "report.md",
+    )
+    out = run("apis", "-n", "80", "-o", str(apis))
+    assert "80 APIs in" in out and len(apis.read_text().splitlines()) == 80
+    out = run("dialogs", "--apis", str(apis), "-n", "60", "-o", str(dialogs))
+    assert "60 dialogs in" in out
+    out = run(
+        "verify",
+        str(dialogs),
+        "-o",
+        str(kept),
+        "--rejected",
+        str(rejected),
+        "--report",
+        str(report),
+    )
+    assert "kept 60, rejected 0" in out
+    lines = [json.loads(x) for x in kept.read_text().splitlines()]
+    assert Counter(x["type"] for x in lines) == {
+        k: 12 for k in ("single", "parallel", "dependent", "non_tool", "clarify")
+    }
+    for row in lines:
+        for m in row["messages"]:
+            for c in m.get("tool_calls", []):
+                parse_tool_calls(json.dumps(c))
+    text = report.read_text()
+    for check in ("api_clarity", "call_executability", "dialog_correctness", "sample_consistency"):
+        assert f"| {check} | 60 | 0 |" in text
+    for fmt in ("toolace", "openai", "sharegpt"):
+        target = tmp_path / f"{fmt}.jsonl"
+        assert "60 samples" in run("export", str(kept), "--format", fmt, "-o", str(target))
+        assert len(target.read_text().splitlines()) == 60
+    toolace = tmp_path / "toolace.json"
+    toolace.write_text(
+        json.dumps([json.loads(x) for x in (tmp_path / "toolace.jsonl").read_text().splitlines()])
+    )
+    back = tmp_path / "imported.jsonl"
+    assert '"imported": 60' in run("import", str(toolace), "-o", str(back))
+    assert "kept 60" in run(
+        "verify",
+        str(back),
+        "-o",
+        str(tmp_path / "v2.jsonl"),
+        "--rejected",
+        str(tmp_path / "r2.jsonl"),
+    )
+
+
+def test_dialogs_resume_and_shards(tmp_path: Path) -> None:
+    apis = tmp_path / "apis.jsonl"
+    run("apis", "-n", "40", "-o", str(apis))
+    out = tmp_path / "d.jsonl"
+    run("dialogs", "--apis", str(apis), "-n", "10", "-o", str(out))
+    first = out.read_text().splitlines()
+    assert "10 already there" in run("dialogs", "--apis", str(apis), "-n", "15", "-o", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[:10] == first and len(lines) == 15
+    assert [json.loads(x)["meta"]["index"] for x in lines] == list(range(15))
+    s0, s1 = tmp_path / "s0.jsonl", tmp_path / "s1.jsonl"
+    run("dialogs", "--apis", str(apis), "-n", "15", "-o", str(s0), "--shard", "0/2")
+    run("dialogs", "--apis", str(apis), "-n", "15", "-o", str(s1), "--shard", "1/2")
+    merged = sorted(
+        s0.read_text().splitlines() + s1.read_text().splitlines(),
+        key=lambda x: json.loads(x)["meta"]["index"],
+    )
+    assert merged == lines
+
+
+def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    apis = tmp_path / "apis.jsonl"
+    run("apis", "-n", "5", "-o", str(apis))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "dialogs",
+            "--apis",
+            str(apis),
+            "-n",
+            "3",
+            "-o",
+            str(tmp_path / "d.jsonl"),
+            "--shard",
+            "3/2",
+        ],
+    )
+    assert result.exit_code == 2 and "0 <= i < n" in result.output
+    result = CliRunner().invoke(
+        cli, ["apis", "-n", "3", "-o", str(tmp_path / "x.jsonl"), "--backend", "hf"]
+    )
+    assert result.exit_code == 2 and "--model is required" in result.output
