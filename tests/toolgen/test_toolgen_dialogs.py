@@ -86,7 +86,7 @@ def test_calls_round_trip_through_core_toolcalls(dialogs: list[Dialog]) -> None:
 
 def test_results_fit_and_echo_arguments(dialogs: list[Dialog]) -> None:
     for d in dialogs:
-        for i, m in enumerate(d.messages):
+        for _i, m in enumerate(d.messages):
             if m.role == "tool":
                 call = next(c for c in d.calls() if c.id == m.tool_call_id)
                 result = json.loads(m.content or "")
@@ -181,7 +181,7 @@ class FakeScorer:
 
     def losses(self, pairs: Any) -> list[float]:
         out = []
-        for prompt, target in pairs:
+        for _prompt, target in pairs:
             out.append(self.by_type["text"] if not target.startswith("[") else self.by_type["call"])
         return out
 
@@ -191,7 +191,7 @@ def test_complexity_evaluator_filters_and_steers(dialogs: list[Dialog]) -> None:
     assert pair is not None and pair[0].startswith("tools: ") and pair[1].startswith("[")
     evaluator = ComplexityEvaluator(FakeScorer({"call": 1.0, "text": 9.0}), low=0.5, high=5.0)
     judged = evaluator.judge(dialogs)
-    for d, (h, reason) in zip(dialogs, judged):
+    for d, (_h, reason) in zip(dialogs, judged):
         first = next(m for m in d.messages if m.role == "assistant")
         assert reason == (None if first.tool_calls else "too_hard")
     assert evaluator.weights["non_tool"] < 1 < evaluator.weights["single"]
