@@ -27,6 +27,7 @@ models) so the SDKs are not needed. Nothing else of bfcl-eval is replaced.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 import types
@@ -35,9 +36,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ifrl.core.records import ToolCall
 from ifrl.evals.bfcl.checker import CheckResult
 from ifrl.evals.bfcl.data import CATEGORIES, RELEVANCE_CATEGORIES, BFCLEntry, load_category
-from ifrl.evals.bfcl.mutations import Case, mutation_cases
+from ifrl.evals.bfcl.mutations import Case, ground_truth_calls, mutation_cases, render_output
 from ifrl.evals.bfcl.score import score_output
 
 Verdict = tuple[bool, str]
@@ -99,6 +101,35 @@ def _load_reference() -> Callable[[BFCLEntry, Any, str], Verdict] | None:
 def _ours(entry: BFCLEntry, output: Any, category: str) -> Verdict:
     result: CheckResult = score_output(entry, output, category)
     return result.valid, result.error_type
+
+
+_PERTURBATIONS: list[Any] = [
+    None, True, False, 0, 1, 1.0, 2.5, -3, "", "x", "X Y", [], [1], ["a"], [1.5, 2], {},
+    {"k": 1}, [{"a": 1}], [[1, 2]],
+]  # fmt: skip
+
+
+def _perturbed_cases(entry: BFCLEntry, rng: random.Random, per_param: int) -> list[Case]:
+    """Each ground-truth argument replaced by values of other types and shapes (seeded)."""
+    calls = ground_truth_calls(entry)
+    out = []
+    for i, call in enumerate(calls):
+        for param, value in call.arguments.items():
+            values = list(_PERTURBATIONS)
+            if isinstance(value, str):
+                values += [value.upper(), value + " ", value.replace(" ", "-")]
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                values += [str(value), float(value), value + 1]
+            elif isinstance(value, list) and value:
+                values += [value[::-1], [*value, value[0]], [str(v) for v in value]]
+            elif isinstance(value, dict) and value:
+                values += [{k: str(v) for k, v in value.items()}, dict(list(value.items())[:-1])]
+            for new in rng.sample(values, min(per_param, len(values))):
+                changed = ToolCall(call.name, {**call.arguments, param: new})
+                mutated = [changed if j == i else c for j, c in enumerate(calls)]
+                # The verdict is not predicted here: only agreement is measured.
+                out.append(Case(entry.id, f"perturbed:{param}", render_output(mutated), False))
+    return out
 
 
 def _quirk_cases(entry: BFCLEntry, category: str, cases: list[Case]) -> list[Case]:
@@ -206,6 +237,9 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="timing repeats (best is kept)")
     parser.add_argument("--show", type=int, default=5, help="disagreements to print")
+    parser.add_argument(
+        "--perturb", type=int, default=3, help="perturbed values per argument (0: none)"
+    )
     args = parser.parse_args()
 
     reference = _load_reference()
@@ -213,6 +247,8 @@ def main() -> None:
         print("bfcl_eval is not importable here: timing our checker only (see the docstring).")
     rows: dict[str, Row] = {}
     quirk_rows: dict[str, Row] = {}
+    perturb_rows: dict[str, Row] = {}
+    rng = random.Random(0)
     disagreements: list[str] = []
     by_mutation: Counter[str] = Counter()
     mutation_agree: Counter[str] = Counter()
@@ -222,11 +258,16 @@ def main() -> None:
         entries = load_category(category, args.data_dir)
         work: list[tuple[BFCLEntry, Case]] = []
         quirks: list[tuple[BFCLEntry, Case]] = []
+        perturbed: list[tuple[BFCLEntry, Case]] = []
         for entry in entries:
             cases = mutation_cases(entry, category)
             work += [(entry, c) for c in cases]
             quirks += [(entry, c) for c in _quirk_cases(entry, category, cases)]
-        for table, items, name in ((rows, work, category), (quirk_rows, quirks, category)):
+            if args.perturb and entry.ground_truth is not None:
+                perturbed += [(entry, c) for c in _perturbed_cases(entry, rng, args.perturb)]
+        tables = ((rows, work), (perturb_rows, perturbed), (quirk_rows, quirks))
+        for table, items in tables:
+            name = category
             if not items:
                 continue
             ours, ours_s = _time(_ours, items, category, args.repeat)
@@ -236,11 +277,12 @@ def main() -> None:
                 for (entry, case), a, b in zip(items, ours, ref):
                     same = a == b
                     row.agree += same
-                    tally = by_mutation if table is rows else quirk_by_class
-                    agreed = mutation_agree if table is rows else quirk_agree
-                    tally[case.mutation] += 1
-                    agreed[case.mutation] += same
-                    if not same and len(disagreements) < args.show and table is rows:
+                    if table is not perturb_rows:
+                        tally = by_mutation if table is rows else quirk_by_class
+                        agreed = mutation_agree if table is rows else quirk_agree
+                        tally[case.mutation] += 1
+                        agreed[case.mutation] += same
+                    if not same and len(disagreements) < args.show and table is not quirk_rows:
                         disagreements.append(f"{entry.id} {case.mutation}: ours={a} reference={b}")
             table[name] = row
 
@@ -265,6 +307,8 @@ def main() -> None:
             print(
                 f"  {mutation:<20}{100 * mutation_agree[mutation] / count:7.2f}%  ({count} cases)"
             )
+    if perturb_rows:
+        show("Arguments perturbed to other values, types and shapes", perturb_rows)
     show("Format quirks (known decoder differences; not part of the target)", quirk_rows)
     if reference is not None:
         print("\nagreement by format quirk:")
