@@ -24,9 +24,10 @@ from ifrl.core.records import Completion, Conversation, Message, SamplingParams,
 
 K = 20
 # Measured on the tiny model (near-uniform next-token distributions, vocabulary 1196): the top-20
-# midpoint estimate is 0.27 nats low on average (max 0.29). These bounds leave some slack.
-MEAN_ABS_ERROR_BOUND = 0.35
-MAX_ABS_ERROR_BOUND = 0.40
+# midpoint estimate is 0.28 nats low on average (max 0.37). The bounds below leave slack for
+# rebuilt tiny models; the per-position guarantee (half the bounds' width) is checked exactly.
+MEAN_ABS_ERROR_BOUND = 0.40
+MAX_ABS_ERROR_BOUND = 0.60
 
 PROMPTS: list[str | Conversation] = [
     "Hello world",
@@ -128,9 +129,12 @@ def test_vllm_entropy_estimate_is_the_midpoint_of_exact_bounds(
             assert lower - 1e-4 <= exact <= upper + 1e-4
             assert got.entropies[i] == pytest.approx(topk_entropy(top, vocab_size), abs=1e-3)
             assert abs(got.entropies[i] - exact) <= (upper - lower) / 2 + 1e-3
-            errors.append(abs(got.entropies[i] - exact))
-    mean, worst = statistics.mean(errors), max(errors)
-    print(f"top-{K} entropy estimate vs exact: mean |err| {mean:.4f} nats, max {worst:.4f}")
+            errors.append(got.entropies[i] - exact)
+    bias = statistics.mean(errors)
+    mean, worst = statistics.mean(map(abs, errors)), max(map(abs, errors))
+    print(
+        f"top-{K} entropy estimate - exact: mean {bias:+.4f}, mean |err| {mean:.4f}, max {worst:.4f}"
+    )
     assert mean <= MEAN_ABS_ERROR_BOUND
     assert worst <= MAX_ABS_ERROR_BOUND
 
