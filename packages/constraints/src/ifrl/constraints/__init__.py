@@ -18,6 +18,7 @@ from ifrl.constraints.scoring import (
     loose_variants,
     verify,
 )
+from ifrl.constraints.synth import SynthesizedPrompt, synthesize
 from ifrl.constraints.text import Text
 
 __version__ = "0.1.0"
@@ -32,6 +33,7 @@ __all__ = [
     "ConstraintSpecError",
     "Evaluation",
     "Param",
+    "SynthesizedPrompt",
     "Text",
     "__version__",
     "accuracy",
@@ -42,5 +44,6 @@ __all__ = [
     "get_type",
     "loose_variants",
     "register",
+    "synthesize",
     "verify",
 ]

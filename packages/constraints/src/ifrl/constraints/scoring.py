@@ -21,13 +21,25 @@ from ifrl.core.records import Verdict
 Mode = Literal["strict", "loose"]
 
 
-def loose_variants(response: str) -> list[str]:
-    """IFEval's eight loose variants of ``response`` (duplicates removed, order kept)."""
+_VARIANT_NAMES = (
+    "as is",
+    "no *",
+    "no first line",
+    "no last line",
+    "no first/last line",
+    "no first line, no *",
+    "no last line, no *",
+    "no first/last line, no *",
+)
+
+
+def named_variants(response: str) -> list[tuple[str, str]]:
+    """IFEval's eight loose variants as (name, text), duplicates removed, first name kept."""
     lines = response.split("\n")
     no_first = "\n".join(lines[1:]).strip()
     no_last = "\n".join(lines[:-1]).strip()
     no_both = "\n".join(lines[1:-1]).strip()
-    candidates = [
+    candidates = (
         response,
         response.replace("*", ""),
         no_first,
@@ -36,8 +48,16 @@ def loose_variants(response: str) -> list[str]:
         no_first.replace("*", ""),
         no_last.replace("*", ""),
         no_both.replace("*", ""),
-    ]
-    return list(dict.fromkeys(candidates))
+    )
+    seen: dict[str, str] = {}
+    for name, text in zip(_VARIANT_NAMES, candidates):
+        seen.setdefault(text, name)
+    return [(name, text) for text, name in seen.items()]
+
+
+def loose_variants(response: str) -> list[str]:
+    """IFEval's eight loose variants of ``response`` (duplicates removed, order kept)."""
+    return [text for _, text in named_variants(response)]
 
 
 class ResponseView:
@@ -47,7 +67,7 @@ class ResponseView:
 
     def __init__(self, response: str) -> None:
         self.response = response
-        self._variants: list[str] | None = None
+        self._variants: list[tuple[str, str]] | None = None
         self._texts: dict[str, Text] = {response: Text(response)}
 
     @property
@@ -60,9 +80,10 @@ class ResponseView:
             t = self._texts[variant] = Text(variant)
         return t
 
-    def variants(self) -> list[str]:
+    def variants(self) -> list[tuple[str, str]]:
+        """The loose variants as (name, text), the response itself first."""
         if self._variants is None:
-            self._variants = loose_variants(self.response)
+            self._variants = named_variants(self.response)
         return self._variants
 
     def check(self, constraint: Constraint, mode: Mode) -> Verdict:
@@ -70,29 +91,11 @@ class ResponseView:
         verdict = constraint.check(self.strict)
         if mode == "strict" or verdict.passed:
             return verdict
-        for variant in self.variants()[1:]:
+        for name, variant in self.variants()[1:]:
             v = constraint.check(self.text(variant))
             if v.passed:
-                return Verdict(
-                    True, 1.0, f"loose ({_variant_name(self.response, variant)}): {v.reason}"
-                )
+                return Verdict(True, 1.0, f"loose ({name}): {v.reason}")
         return verdict
-
-
-def _variant_name(response: str, variant: str) -> str:
-    for i, v in enumerate(loose_variants(response)):
-        if v == variant:
-            return (
-                "as is",
-                "no *",
-                "no first line",
-                "no last line",
-                "no first/last line",
-                "no first line, no *",
-                "no last line, no *",
-                "no first/last line, no *",
-            )[i]
-    return "variant"
 
 
 @dataclass(frozen=True, slots=True)

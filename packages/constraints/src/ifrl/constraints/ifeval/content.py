@@ -6,11 +6,10 @@ import re
 from typing import ClassVar
 
 from ifrl.constraints.base import Constraint, register
+from ifrl.constraints.scan import count_placeholders
 from ifrl.constraints.schema import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
-
-_PLACEHOLDER = re.compile(r"\[.*?\]")
 
 
 @register
@@ -35,7 +34,7 @@ class NumberPlaceholders(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        n = sum(1 for _ in _PLACEHOLDER.finditer(text.raw))
+        n = count_placeholders(text.raw)
         return Verdict.of(n >= self.kwargs["num_placeholders"], f"{n} placeholders")
 
 
@@ -71,14 +70,17 @@ class Postscript(Constraint):
     )
 
     def setup(self) -> None:
+        # IFEval searches ``\s*MARKER.*$`` (multiline); the leading ``\s*`` and the trailing
+        # ``.*$`` match wherever MARKER does, so searching MARKER alone is equivalent (and
+        # linear on long runs of spaces).
         marker = self.kwargs["postscript_marker"].strip()
         if marker == "P.P.S":
-            pattern = r"\s*p\.\s?p\.\s?s.*$"
+            pattern = r"p\.\s?p\.\s?s"
         elif marker == "P.S.":
-            pattern = r"\s*p\.\s?s\..*$"
+            pattern = r"p\.\s?s\."
         else:
-            pattern = r"\s*" + re.escape(marker.lower()) + r".*$"
-        self._pattern = re.compile(pattern, re.MULTILINE)
+            pattern = re.escape(marker.lower())
+        self._pattern = re.compile(pattern)
 
     def _check(self, text: Text) -> Verdict:
         found = self._pattern.search(text.lower) is not None

@@ -8,15 +8,13 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
+from ifrl.constraints.scan import count_bullets, titles
 from ifrl.constraints.schema import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 
-_STAR_BULLET = re.compile(r"^\s*\*[^\*].*$", re.MULTILINE)
-_DASH_BULLET = re.compile(r"^\s*-.*$", re.MULTILINE)
 _HIGHLIGHT = re.compile(r"\*[^\n\*]*\*")
 _BOLD = re.compile(r"\*\*[^\n\*]*\*\*")
-_TITLE = re.compile(r"<<[^\n]+>>")
 
 CONSTRAINED_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
@@ -71,7 +69,7 @@ class NumberBulletLists(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        n = len(_STAR_BULLET.findall(text.raw)) + len(_DASH_BULLET.findall(text.raw))
+        n = count_bullets(text.raw, "*") + count_bullets(text.raw, "-")
         return Verdict.of(n == self.kwargs["num_bullets"], f"{n} bullets")
 
 
@@ -202,7 +200,7 @@ class Title(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        for title in _TITLE.findall(text.raw):
+        for title in titles(text.raw):
             if title.lstrip("<").rstrip(">").strip():
                 return Verdict.of(True, f"title {title!r}")
         return Verdict.of(False, "no <<title>>")

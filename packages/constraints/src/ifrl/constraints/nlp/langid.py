@@ -24,6 +24,7 @@ _LATIN = re.compile("[A-z]")  # langdetect's 'A' <= ch <= 'z' (includes [\\]^_`)
 # Characters from U+0300 on, except the Latin Extended Additional block (U+1E00-U+1EFF).
 _NON_LATIN = re.compile("[^\x00-\u02ff\u1e00-\u1eff]")
 _MAX_CHARS = 10000
+_MARGIN = 2100  # longer than any URL/e-mail match (2,084 characters)
 _TRIALS = 7
 _ALPHA = 0.5
 _ALPHA_WIDTH = 0.05
@@ -81,11 +82,31 @@ def _profiles() -> _Profiles:
     return _Profiles()
 
 
+def _clean(text: str, prof: _Profiles) -> str:
+    """URLs and e-mail addresses replaced by a space, Vietnamese diacritics normalised."""
+    return prof.normalize_vi(_MAIL.sub(" ", _URL.sub(" ", text)))
+
+
+def _head(text: str, prof: _Profiles) -> str:
+    """``_clean(text)[:10000]`` without cleaning all of a long text.
+
+    A match is at most 2,084 characters long and becomes one space, so when cleaning a prefix
+    yields at least ``10000 + _MARGIN`` characters, its first 10,000 come from input before any
+    match the cut could have changed: they equal those of the cleaned whole text.
+    """
+    size = _MAX_CHARS + 2 * _MARGIN
+    while size < len(text):
+        cleaned = _clean(text[:size], prof)
+        if len(cleaned) >= _MAX_CHARS + _MARGIN:
+            return cleaned[:_MAX_CHARS]
+        size *= 2
+    return _clean(text, prof)[:_MAX_CHARS]
+
+
 def _prepare(text: str, prof: _Profiles) -> str:
     """langdetect's text cleaning: URLs/e-mails out, Vietnamese normalised, 10k chars, spaces
     collapsed, and Latin letters dropped when non-Latin characters dominate."""
-    text = _MAIL.sub(" ", _URL.sub(" ", text))
-    text = prof.normalize_vi(text)[:_MAX_CHARS]
+    text = _head(text, prof)
     if "  " in text:
         text = _SPACES.sub(" ", text)
     latin = len(_LATIN.findall(text))

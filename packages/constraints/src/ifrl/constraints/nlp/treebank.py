@@ -24,7 +24,7 @@ def _rules(*pairs: tuple[str, str], flags: int = 0) -> list[_Rule]:
 
 # Characters that may follow a text-final period: the first rule also allows typographic
 # closers and spaces, the second only ASCII closers.
-_CLOSERS_WIDE = "\\]\\)}>\"'»”’ "
+_CLOSERS_WIDE = "])}>\"'»”’ "
 _CLOSERS_ASCII = "\\]\\)}>\"'"
 
 # 1. Opening quotes: typographic/backtick quotes are padded, a leading '"' and a '"' after an
@@ -38,9 +38,10 @@ _OPENING = _rules(
 )
 
 # 2. Punctuation. The final period of the text (before closing quotes/brackets) is split off
-#    twice over, as the reference does: once allowing spaces among the closers, once not.
+#    twice over, as the reference does: once allowing spaces among the closers (done by
+#    _split_final_period, as a regex would backtrack quadratically on long runs of spaces),
+#    once not.
 _PUNCT = _rules(
-    (f"([^.])(\\.)([{_CLOSERS_WIDE}]*)\\s*$", r"\1 \2 \3 "),
     ("([:,])([^\\d])", r" \1 \2"),
     ("([:,])$", r" \1 "),
     ("\\.{2,}", r" \g<0> "),
@@ -80,6 +81,24 @@ _FUSED = _rules(
 )
 
 
+def _split_final_period(text: str) -> str:
+    """``re.sub(r"([^.])(\\.)([CLOSERS ]*)\\s*$", r"\\1 \\2 \\3 ", text)`` in linear time.
+
+    Only the last period can match (nothing after it may be a period); it must follow a
+    non-period character and be followed by closers/spaces, then whitespace to the end.
+    """
+    p = text.rfind(".")
+    if p < 1 or text[p - 1] == ".":
+        return text
+    tail = text[p + 1 :]
+    k = 0
+    while k < len(tail) and tail[k] in _CLOSERS_WIDE:
+        k += 1
+    if tail[k:] and not tail[k:].isspace():
+        return text
+    return text[:p] + " . " + tail[:k] + " "
+
+
 def _apply(rules: list[_Rule], text: str) -> str:
     for pattern, repl in rules:
         text = pattern.sub(repl, text)
@@ -88,7 +107,7 @@ def _apply(rules: list[_Rule], text: str) -> str:
 
 def tokenize_sentence(sentence: str) -> list[str]:
     """Treebank tokens of one sentence."""
-    text = _apply(_PUNCT, _apply(_OPENING, sentence))
+    text = _apply(_PUNCT, _split_final_period(_apply(_OPENING, sentence)))
     text = _apply(_CLOSING, " " + text + " ")
     return _apply(_FUSED, text).split()
 

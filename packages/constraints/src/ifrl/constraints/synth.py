@@ -1,0 +1,136 @@
+"""Synthesis of instruction-following training prompts with hard constraints.
+
+:func:`synthesize` attaches 1..k conflict-free constraints to each seed prompt: types are drawn
+at random, kwargs from each type's schema (``sample_kwargs``), instruction text from its
+``describe`` phrasings. Records come out in IFEval format (``key, prompt, instruction_id_list,
+kwargs``) plus a VerIF-style ``checkers`` list (``"[rule] <instruction text>"``), so the
+verifiers, the rewards and IFEval tooling read them unchanged.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ifrl.constraints.base import REGISTRY, Constraint, conflicting
+from ifrl.core.records import ConstraintSpec
+
+_REPEAT = "combination:repeat_prompt"
+_MAX_TRIES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesizedPrompt:
+    """A seed prompt with constraint instructions appended and the constraints that check them."""
+
+    key: int
+    prompt: str
+    seed_prompt: str
+    constraints: tuple[ConstraintSpec, ...]
+    descriptions: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """IFEval format plus ``checkers`` (VerIF style) and ``seed_prompt``."""
+        return {
+            "key": self.key,
+            "prompt": self.prompt,
+            "instruction_id_list": [c.id for c in self.constraints],
+            "kwargs": [dict(c.kwargs) for c in self.constraints],
+            "checkers": [f"[rule] {d}" for d in self.descriptions],
+            "seed_prompt": self.seed_prompt,
+        }
+
+
+def _pool(types: Iterable[str] | None) -> list[str]:
+    ids = list(types) if types is not None else REGISTRY.names()
+    for cid in ids:
+        REGISTRY.get(cid)  # unknown ids fail here, with suggestions
+    return [cid for cid in ids if REGISTRY.get(cid).kind == "hard"]
+
+
+def _required_words(spec: ConstraintSpec) -> set[str]:
+    kw = spec.kwargs
+    if spec.id == "keywords:existence":
+        return {w.lower() for w in kw["keywords"]}
+    if spec.id == "keywords:frequency" and kw["relation"] == "at least":
+        return {kw["keyword"].lower()}
+    if spec.id == "length_constraints:nth_paragraph_first_word":
+        return {kw["first_word"].lower()}
+    return set()
+
+
+def _clash(specs: Sequence[ConstraintSpec]) -> bool:
+    """Kwargs that cannot hold together (a required word that is also forbidden)."""
+    required: set[str] = set()
+    forbidden: set[str] = set()
+    for s in specs:
+        required |= _required_words(s)
+        if s.id == "keywords:forbidden_words":
+            forbidden |= {w.lower() for w in s.kwargs["forbidden_words"]}
+    return bool(required & forbidden)
+
+
+def pick_types(rng: random.Random, pool: Sequence[str], k: int) -> list[str]:
+    """Up to ``k`` ids from ``pool`` without two that conflict (random order)."""
+    chosen: list[str] = []
+    for cid in rng.sample(list(pool), len(pool)):
+        if len(chosen) == k:
+            break
+        if not any(conflicting(cid, other) for other in chosen):
+            chosen.append(cid)
+    return chosen
+
+
+def synthesize_one(
+    seed_prompt: str,
+    k: int,
+    rng: random.Random,
+    *,
+    key: int = 0,
+    types: Iterable[str] | None = None,
+) -> SynthesizedPrompt:
+    """``seed_prompt`` with ``k`` conflict-free constraints (fewer if the pool runs out)."""
+    pool = _pool(types)
+    seed = seed_prompt.strip()
+    for _ in range(_MAX_TRIES):
+        ids = pick_types(rng, pool, k)
+        ids.sort(key=lambda cid: cid == _REPEAT)  # the repetition instruction goes last
+        specs: list[ConstraintSpec] = []
+        texts: list[str] = []
+        for cid in ids:
+            ctype: type[Constraint] = REGISTRY.get(cid)
+            request = " ".join([seed, *texts])
+            kwargs = ctype.sample_kwargs(rng, prompt=request)
+            texts.append(ctype.describe(kwargs, rng))
+            specs.append(ConstraintSpec(cid, ctype(kwargs).kwargs, "hard"))
+        if not _clash(specs):
+            prompt = " ".join([seed, *texts])
+            return SynthesizedPrompt(key, prompt, seed, tuple(specs), tuple(texts))
+    raise RuntimeError(f"could not draw compatible kwargs for {seed_prompt[:40]!r}")
+
+
+def synthesize(
+    seed_prompts: Iterable[str],
+    n_constraints: int | tuple[int, int] = (1, 3),
+    rng: random.Random | int | None = None,
+    *,
+    types: Iterable[str] | None = None,
+    start_key: int = 0,
+) -> list[SynthesizedPrompt]:
+    """One :class:`SynthesizedPrompt` per seed prompt.
+
+    ``n_constraints`` is a count or an inclusive ``(low, high)`` range drawn per prompt;
+    ``rng`` a ``random.Random`` or a seed (same seed, same output); ``types`` restricts the
+    constraint ids drawn from (default: every registered hard type).
+    """
+    lo, hi = (n_constraints, n_constraints) if isinstance(n_constraints, int) else n_constraints
+    if lo < 1 or hi < lo:
+        raise ValueError(f"n_constraints must be >= 1 and low <= high, got {n_constraints!r}")
+    r = rng if isinstance(rng, random.Random) else random.Random(rng)
+    pool = _pool(types)
+    out = []
+    for i, seed in enumerate(seed_prompts):
+        out.append(synthesize_one(seed, r.randint(lo, hi), r, key=start_key + i, types=pool))
+    return out
