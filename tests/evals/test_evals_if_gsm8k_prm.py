@@ -162,3 +162,27 @@ def test_stats() -> None:
     a = bootstrap([1, 0, 1, 1], lambda v: sum(v) / len(v), seed=3)
     b = bootstrap([1, 0, 1, 1], lambda v: sum(v) / len(v), seed=3)
     assert a == b and a.ci_low <= 0.75 <= a.ci_high
+
+
+def test_ifeval_reads_lm_eval_sample_logs(tmp_path: Path) -> None:
+    from ifrl.evals.ifeval import IFEvalBenchmark
+
+    data = shared_data("ifeval", "input_data.jsonl")
+    docs = [json.loads(line) for line in data.read_text().splitlines()][:3]
+    log = tmp_path / "samples_ifeval.jsonl"
+    log.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "doc": d,
+                    "resps": [["all lowercase, no capitals here"]],
+                    "filtered_resps": ["all lowercase"],
+                }
+            )
+            for d in docs
+        )
+        + "\n"
+    )
+    bench = IFEvalBenchmark(data)
+    got = bench.read_responses(log)
+    assert got == {str(d["key"]): ["all lowercase"] for d in docs}

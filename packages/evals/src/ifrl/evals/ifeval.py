@@ -8,7 +8,7 @@ Metrics: IFEval's four accuracies — prompt-level (every instruction of a promp
 instruction-level, each strict and loose — plus accuracy per instruction type.
 
 Response files (``--responses``): lines with ``response`` and either ``key`` or ``prompt``
-(IFEval's and lm-eval's output formats). Lines are matched by key, else by line position when the
+(IFEval's format), or lm-eval ``--log_samples`` lines (``doc`` and ``resps``). Lines are matched by key, else by line position when the
 file has one line per prompt in data order (the shared GPT-4 responses), else by prompt text.
 Instructions whose id :mod:`ifrl.constraints` does not know are reported and left out.
 """
@@ -87,6 +87,20 @@ def load_items(name: str, data: str | os.PathLike[str] | None = None) -> list[IF
     return out
 
 
+def _from_lm_eval(row: dict[str, Any]) -> dict[str, Any]:
+    """An lm-eval ``--log_samples`` line (``doc`` + ``resps``) as ``{key, prompt, response}``."""
+    doc, resps = row.get("doc"), row.get("filtered_resps", row.get("resps"))
+    if not isinstance(doc, Mapping) or not isinstance(resps, list) or not resps:
+        return row
+    first = resps[0]
+    while isinstance(first, list) and first:
+        first = first[0]
+    out = {"prompt": doc.get("prompt"), "response": first}
+    if "key" in doc:
+        out["key"] = doc["key"]
+    return out
+
+
 class IFEvalBenchmark:
     """IFEval (or, with ``name="ifbench"``, IFBench) scored strict and loose."""
 
@@ -118,7 +132,7 @@ class IFEvalBenchmark:
 
     def read_responses(self, path: str | os.PathLike[str]) -> dict[str, list[Any]]:
         name = os.fspath(path)
-        rows = list(read_jsonl(path))
+        rows = [_from_lm_eval(row) for row in read_jsonl(path)]
         for lineno, row in enumerate(rows, start=1):
             if not isinstance(row.get("response"), str):
                 raise JSONLError(name, lineno, "response", "missing or not a string")
