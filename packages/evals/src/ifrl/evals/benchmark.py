@@ -110,6 +110,7 @@ def run(
         known = {e.id for e in examples}
         examples = [e for e in examples if e.id in got]
         missing = len(known) - len(examples)
+        unknown = sum(1 for ident in got if ident not in known)
     elif generator is not None:
         examples = benchmark.examples()
         got = generate_responses(
@@ -119,13 +120,15 @@ def run(
             batch_size=batch_size,
             cache=Path(out_dir) / "generations.jsonl",
         )
-        missing = 0
+        missing = unknown = 0
     else:
         raise ValueError("give either responses (a file) or a generator")
     result, samples = benchmark.score(examples, got)
     info = dict(result.info)
     if missing:
         info["examples_without_responses"] = missing
+    if unknown:
+        info["responses_without_examples"] = unknown
     full_config = {**(config or {}), **result.config}
     result = EvalResult(
         result.benchmark,
