@@ -132,6 +132,8 @@ class GSM8KBenchmark:
                     "correct": correct,
                     "majority": voted,
                     "valid": majority[-1],
+                    "reason": f"majority answer {voted} vs gold {gold} "
+                    f"({sum(correct)}/{len(correct)} samples right)",
                 }
             )
         metrics = {f"maj@{n_max}": proportion(sum(majority), len(majority))}

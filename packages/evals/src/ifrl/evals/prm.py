@@ -144,6 +144,7 @@ class PRMBenchmark:
                         "best": best,
                         "majority": voted,
                         "valid": correct[best],
+                        "reason": f"PRM picks candidate {best} (answer {answers[best]}), gold {gold}",
                     }
                 )
             else:
@@ -161,6 +162,8 @@ class PRMBenchmark:
                         "label": label,
                         "prediction": pred,
                         "valid": pred == label,
+                        "reason": f"first error predicted at step {pred}, labelled at {label}"
+                        " (-1: none)",
                     }
                 )
         metrics: dict[str, Metric] = {}
