@@ -70,6 +70,9 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Prompts per generate() call.",
         ),
+        click.option(
+            "--device", default=None, help="hf backend: torch device (default: cuda if available)."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -92,6 +95,13 @@ def _generator(opts: dict[str, Any]) -> Any:
             api_key=os.environ.get("OPENAI_API_KEY"),
             mode="chat",
         )
+    if backend == "hf":
+        device = opts.get("device")
+        if device is None:
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return make_generator("hf", model=opts["model"], device=device)
     return make_generator(backend, model=opts["model"])
 
 
