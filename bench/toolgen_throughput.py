@@ -12,6 +12,7 @@ as BFCL's) — ratios > 1 mean we are slower than the peer by that factor.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -61,10 +62,8 @@ def main() -> None:
             for m in row["messages"]:
                 for c in m.get("tool_calls", []):
                     fn = c["function"]
-                    try:
+                    with contextlib.suppress(jsonschema.ValidationError):
                         jsonschema.validate(json.loads(fn["arguments"]), schemas[fn["name"]])
-                    except jsonschema.ValidationError:
-                        pass
         peer_s = time.perf_counter() - t
 
         texts = []
