@@ -124,3 +124,24 @@ def test_bad_columns_name_the_field() -> None:
         row_specs({"instruction_id_list": [["a"]], "kinds": [["hard", "soft"]]}, 0)
     with pytest.raises(ValueError, match="soft_score"):
         JudgedReward(FormalJudge(), soft_score="logit")  # type: ignore[arg-type]
+
+
+def test_simulated_reward_hacking_with_a_noisy_judge() -> None:
+    """Hard constraints marked kind="soft" are judged; a NoisyJudge with 30% recall on
+    non-compliant responses then rewards about 70% of the violations a verifier would catch."""
+    from ifrl.constraints.noisy import NoisyJudge
+
+    judged_no_comma = {**NO_COMMA, "kind": "soft"}
+    completions = [f"answer {i}, with a comma" for i in range(1000)] + [
+        f"answer {i} clean" for i in range(1000)
+    ]
+    constraints = [[judged_no_comma]] * len(completions)
+    noisy = JudgedReward(NoisyJudge(recall_noncompliant=0.3, seed=0))
+    rewards = noisy(["p"] * len(completions), completions, constraints=constraints)
+    exact = strict_all(
+        ["p"] * len(completions), completions, constraints=[[NO_COMMA]] * len(completions)
+    )
+    hacked = sum(r == 1.0 and e == 0.0 for r, e in zip(rewards, exact))
+    assert hacked / 1000 == pytest.approx(0.7, abs=0.05)
+    assert rewards[1000:] == [1.0] * 1000
+    assert noisy.stats.soft_only == 2000 and noisy.stats.hard_verdicts == 0

@@ -21,21 +21,22 @@ from collections.abc import Callable, Sequence
 
 from ifrl.constraints.formats import ConstrainedPrompt
 from ifrl.constraints.judge import JudgeQuery, JudgeVerdict
-from ifrl.constraints.soft import check_hard, is_soft
+from ifrl.constraints.soft import SOFT_PREFIX, check_hard, is_soft
 from ifrl.core.records import ConstraintSpec
 
 Oracle = Callable[[JudgeQuery, int], bool]
 
 
 def hard_oracle(mode: str = "strict") -> Oracle:
-    """An oracle answering hard constraints with the verifiers (``strict`` or ``loose``).
+    """An oracle answering with the hard verifiers (``strict`` or ``loose``).
 
-    Soft constraints have no code truth: asking about one raises ``ValueError``.
+    A hard type marked ``kind="soft"`` (to be judged, e.g. when simulating a noisy reward) is
+    answered by its verifier too; ``soft:*`` types have no code truth and raise ``ValueError``.
     """
 
     def oracle(query: JudgeQuery, index: int) -> bool:
         spec = query.constraints[index].spec
-        if is_soft(spec):
+        if is_soft(spec) and spec.id.startswith(SOFT_PREFIX):
             raise ValueError(
                 f"NoisyJudge has no truth for soft constraint {spec.id!r}: pass an oracle"
             )
