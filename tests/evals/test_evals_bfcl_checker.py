@@ -285,5 +285,6 @@ def test_prompt_styles() -> None:
     assert params["type"] == "object"
     assert params["properties"]["base"]["type"] == "number"
     assert params["properties"]["opts"]["type"] == "object"
+    assert build_prompt(entry, "json", underscore_to_dot=True).tools[0].name == "geo_area"
     custom = build_prompt(entry, "python", system_prompt="Tools: {functions}")
     assert (custom.messages[0].content or "").startswith('Tools: [\n  {\n    "name": "geo.area"')

@@ -97,7 +97,16 @@ class BFCLBenchmark:
             if self.limit is not None:
                 entries = entries[: self.limit]
             out += [
-                Example(e.id, build_prompt(e, self.style, system_prompt=self.system_prompt), e)
+                Example(
+                    e.id,
+                    build_prompt(
+                        e,
+                        self.style,
+                        system_prompt=self.system_prompt,
+                        underscore_to_dot=self.underscore_to_dot,
+                    ),
+                    e,
+                )
                 for e in entries
             ]
         return out

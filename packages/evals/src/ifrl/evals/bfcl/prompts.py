@@ -66,9 +66,17 @@ def _messages(entry: BFCLEntry) -> list[Message]:
 
 
 def build_prompt(
-    entry: BFCLEntry, style: Style = "python", *, system_prompt: str | None = None
+    entry: BFCLEntry,
+    style: Style = "python",
+    *,
+    system_prompt: str | None = None,
+    underscore_to_dot: bool = False,
 ) -> Conversation:
-    """The conversation to send for ``entry`` in ``style``."""
+    """The conversation to send for ``entry`` in ``style``.
+
+    With ``underscore_to_dot``, native tools named ``a.b`` are offered as ``a_b`` (for APIs that
+    reject dots in tool names; the checker then expects ``a_b``).
+    """
     messages = _messages(entry)
     if style == "python":
         template = system_prompt if system_prompt is not None else DEFAULT_SYSTEM_PROMPT
@@ -79,7 +87,7 @@ def build_prompt(
         return Conversation((Message("system", system), *messages))
     tools = tuple(
         ToolSpec(
-            f["name"],
+            f["name"].replace(".", "_") if underscore_to_dot else f["name"],
             str(f.get("description", "")),
             {**to_json_schema(f.get("parameters", {})), "type": "object"},
         )
