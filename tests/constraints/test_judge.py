@@ -244,3 +244,22 @@ def test_parsers_never_raise_on_arbitrary_text() -> None:
         assert len(answers) == n and all(a in ("yes", "no", None) for a in answers)
 
     check()
+
+
+@pytest.mark.slow
+def test_llm_judge_over_the_transformers_backend(tiny_model_dir: object) -> None:
+    """The judge runs on a local model through HFGenerator (chat template applied); the tiny
+    model is untrained, so only what holds for any output is checked."""
+    from ifrl.core.generation import make_generator
+
+    gen = make_generator("hf", model=str(tiny_model_dir))
+    judge = LLMJudge(gen, params=SamplingParams(temperature=0.0, max_new_tokens=4), max_retries=0)
+    out = judge.judge(
+        [query("all lower", "No commas.", "Lowercase."), query("Hi, there", "Short.")]
+    )
+    assert [len(row) for row in out] == [2, 1]
+    assert judge.stats.calls == 3
+    for v in (v for row in out for v in row):
+        assert v.status in ("yes", "no", "unparseable") and isinstance(v.raw, str)
+        assert v.attempts == 1
+        assert v.p_yes is None or 0.0 <= v.p_yes <= 1.0
