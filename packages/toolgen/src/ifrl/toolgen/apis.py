@@ -34,6 +34,7 @@ from ifrl.core.errors import RecordError
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import JSONLWriter, read_jsonl
 from ifrl.core.records import Record, SamplingParams, ToolSpec
+from ifrl.toolgen.backend import BackendFailure, safe_generate
 from ifrl.toolgen.schema import (
     meta_schema_problem,
     normalize_schema,
@@ -800,6 +801,7 @@ class ModelApiGenerator:
         buffer_size: int = 16,
         dedup: Deduplicator | None = None,
         max_attempts_factor: int = 4,
+        n_examples: int = 1,
     ) -> None:
         self.generator = generator
         self.rng = random.Random(seed)
@@ -811,6 +813,7 @@ class ModelApiGenerator:
         self.diversity = Diversity()
         self.stats: Counter[str] = Counter()
         self.max_attempts_factor = max_attempts_factor
+        self.n_examples = n_examples
         if not self.buffer:
             for api in ProgrammaticApiGenerator(seed).generate(3):
                 self.buffer.append(api)
@@ -831,7 +834,7 @@ class ModelApiGenerator:
     def prompt(self, domain: Domain, sub: str, fns: list[str], complexity: int) -> str:
         examples = "\n".join(
             json.dumps({k: v for k, v in a.to_openai()["function"].items()}, ensure_ascii=False)
-            for a in list(self.buffer)[-2:]
+            for a in list(self.buffer)[-self.n_examples :]
         )
         return _API_PROMPT.format(
             domain=domain.name,
@@ -872,8 +875,12 @@ class ModelApiGenerator:
             slots = [self._slot() for _ in range(min(self.batch_size, limit - attempts))]
             attempts += len(slots)
             prompts = [self.prompt(*s) for s in slots]
-            outputs = self.generator.generate(prompts, self.params)
+            outputs = safe_generate(self.generator, prompts, self.params)
             for slot, completions in zip(slots, outputs):
+                if isinstance(completions, BackendFailure):
+                    self.stats["rejected_output"] += 1
+                    self.stats[f"rejected: {completions.reason[:60]}"] += 1
+                    continue
                 for completion in completions:
                     try:
                         api = self.parse(completion.text, *slot)
@@ -906,10 +913,13 @@ def expand_tree(
     """
     stats: Counter[str] = Counter()
     sampling = params or SamplingParams(temperature=0.7, max_new_tokens=256, seed=0)
-    outputs = generator.generate([_TREE_PROMPT.format(domain=d.name) for d in tree], sampling)
+    outputs = safe_generate(generator, [_TREE_PROMPT.format(domain=d.name) for d in tree], sampling)
     out: list[Domain] = []
     for domain, completions in zip(tree, outputs):
         subs = dict(domain.subdomains)
+        if isinstance(completions, BackendFailure):
+            stats["rejected_backend"] += 1
+            completions = []
         for completion in completions:
             try:
                 data = extract_json(completion.text)

@@ -40,6 +40,7 @@ from ifrl.core.toolcalls import (
     render_tool_calls,
 )
 from ifrl.toolgen.apis import Api, extract_json
+from ifrl.toolgen.backend import BackendFailure, first_text, safe_generate
 from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog, DialogType, tool_message
 from ifrl.toolgen.schema import SampleError, sample_value, value_issues
 
@@ -512,9 +513,24 @@ Call: {call}
 """
 
 
-def _complete(generator: Generator, prompts: Sequence[Any], params: SamplingParams) -> list[str]:
-    outputs = generator.generate(list(prompts), params)
-    return [c[0].text if c else "" for c in outputs]
+def _complete(
+    generator: Generator, prompts: Sequence[Any], params: SamplingParams
+) -> list[str | Failure]:
+    out: list[str | Failure] = []
+    for result in safe_generate(generator, prompts, params):
+        text = first_text(result)
+        out.append(Failure(text.reason) if isinstance(text, BackendFailure) else text)
+    return out
+
+
+def _user_texts(texts: Sequence[str | Failure]) -> list[str | Failure]:
+    out: list[str | Failure] = []
+    for t in texts:
+        if isinstance(t, Failure):
+            out.append(t)
+        else:
+            out.append(t.strip() or Failure("empty user message"))
+    return out
 
 
 class ModelUser:
@@ -536,10 +552,7 @@ class ModelUser:
             prompts.append(
                 _USER_PROMPT.format(tools=tools, kind=_KIND_TEXT[s.plan.type], extra=extra)
             )
-        return [
-            t.strip() or Failure("empty user message")
-            for t in _complete(self.generator, prompts, self.params)
-        ]
+        return _user_texts(_complete(self.generator, prompts, self.params))
 
     def clarify(self, states: Sequence[DialogState]) -> list[str | Failure]:
         prompts = [
@@ -548,10 +561,7 @@ class ModelUser:
             )
             for s in states
         ]
-        return [
-            t.strip() or Failure("empty user message")
-            for t in _complete(self.generator, prompts, self.params)
-        ]
+        return _user_texts(_complete(self.generator, prompts, self.params))
 
 
 class ModelAssistant:
@@ -569,7 +579,7 @@ class ModelAssistant:
         texts = _complete(self.generator, [s.conversation() for s in states], self.params)
         out: list[Message | Failure] = []
         for state, text in zip(states, texts):
-            out.append(self.read(text, state.calls_made))
+            out.append(text if isinstance(text, Failure) else self.read(text, state.calls_made))
         return out
 
     @staticmethod
@@ -606,6 +616,9 @@ class ModelTool:
         ]
         out: list[Any] = []
         for text in _complete(self.generator, prompts, self.params):
+            if isinstance(text, Failure):
+                out.append(text)
+                continue
             try:
                 value = extract_json(text)
             except ValueError:

@@ -33,6 +33,7 @@ from ifrl.core.toolcalls import (
     render_tool_calls,
 )
 from ifrl.toolgen.apis import Api, api_problems, extract_json
+from ifrl.toolgen.backend import BackendFailure, first_text, safe_generate
 from ifrl.toolgen.dialog import Dialog
 from ifrl.toolgen.verify import call_issues
 
@@ -347,13 +348,17 @@ class SelfEvolver:
         )
         for start in range(0, len(queries), cfg.batch_size):
             batch = list(queries[start : start + cfg.batch_size])
-            proposals = generator.generate(
-                [QUERY_TOOLS_PROMPT.format(query=q) for q in batch], propose
+            proposals = safe_generate(
+                generator, [QUERY_TOOLS_PROMPT.format(query=q) for q in batch], propose
             )
             ready: list[tuple[str, list[Api]]] = []
             for query, outs in zip(batch, proposals):
+                text = first_text(outs)
+                if isinstance(text, BackendFailure):
+                    stats.reasons["backend_error"] += 1
+                    continue
                 try:
-                    ready.append((query, propose_tools(outs[0].text if outs else "")))
+                    ready.append((query, propose_tools(text)))
                 except ValueError:
                     stats.reasons["no_valid_tool_proposal"] += 1
             if not ready:
@@ -362,8 +367,11 @@ class SelfEvolver:
                 Conversation((Message("user", q),), tuple(t.to_spec() for t in tools))
                 for q, tools in ready
             ]
-            samples = generator.generate(convs, sample)
+            samples = safe_generate(generator, convs, sample)
             for (query, tools), outs in zip(ready, samples):
+                if isinstance(outs, BackendFailure):
+                    stats.reasons["backend_error"] += 1
+                    continue
                 reason, calls = self._vote(outs, tools)
                 if reason is not None:
                     stats.reasons[reason] += 1

@@ -37,6 +37,7 @@ from ifrl.core.generation import Generator
 from ifrl.core.jsonl import JSONLWriter, count_lines, write_text
 from ifrl.core.records import Message, SamplingParams, ToolCall
 from ifrl.toolgen.apis import Api, api_problems, extract_json
+from ifrl.toolgen.backend import BackendFailure, first_text, safe_generate
 from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
 from ifrl.toolgen.schema import schema_problems, value_issues
 
@@ -490,8 +491,17 @@ class JudgeVerifier:
     def issues(self, dialogs: Sequence[Dialog]) -> list[list[Issue]]:
         if not dialogs:
             return []
-        outputs = self.judge.generate([judge_prompt(d) for d in dialogs], self.params)
-        return [read_judgement(c[0].text if c else "") for c in outputs]
+        outputs = safe_generate(self.judge, [judge_prompt(d) for d in dialogs], self.params)
+        out: list[list[Issue]] = []
+        for result in outputs:
+            text = first_text(result)
+            if isinstance(text, BackendFailure):
+                out.append(
+                    [Issue("model.judge_unparseable", "model_hallucination", "judge", text.reason)]
+                )
+            else:
+                out.append(read_judgement(text))
+        return out
 
 
 # --------------------------------------------------------------------------------------------
