@@ -29,5 +29,8 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
   -e packages/pipelines \
   -e . \
   --group dev
+# BFCL's data ships inside the bfcl-eval package; its modules pin old numpy and many SDKs, so the
+# tests take its data files only: installed without dependencies, never imported by our code.
+"${PIP[@]}" install -q --no-deps "bfcl-eval==2026.3.23"
 "$VENV/bin/python" -c "import torch; assert '+cpu' in torch.__version__ or torch.cuda.is_available(), torch.__version__"
 echo "environment ready: $VENV ($("$VENV/bin/ifrl" version | tr '\n' ' '))"
