@@ -162,3 +162,34 @@ def test_model_driven_path_against_vllm_server(vllm_server: str, tmp_path: Path)
     assert all(
         json.loads(line)["reason"] for line in (tmp_path / "dr.jsonl").read_text().splitlines()
     )
+
+
+@pytest.mark.slow
+def test_hf_loss_scorer_matches_transformers_loss(tiny_model_dir: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ifrl.toolgen.dialogs import ComplexityEvaluator, HFLossScorer
+
+    scorer = HFLossScorer(str(tiny_model_dir))
+    pairs = [
+        ("tools: []\nuser: weather in Paris?\nassistant: ", '[get_weather(city="Paris")]'),
+        ("hi", " there"),
+    ]
+    losses = scorer.losses(pairs)
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    for (prompt, target), got in zip(pairs, losses):
+        p = tok(prompt, add_special_tokens=False)["input_ids"]
+        t = tok(target, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([p + t])
+        labels = torch.tensor([[-100] * len(p) + t])
+        with torch.no_grad():
+            expected = float(model(ids, labels=labels).loss)
+        assert got == pytest.approx(expected, rel=1e-5)
+    # the evaluator runs on real dialogs with the real scorer
+    dialogs = [
+        r.dialog for r in DialogGenerator(Planner(pool(30), 0)).run(list(range(5))) if r.dialog
+    ]
+    judged = ComplexityEvaluator(scorer, low=0.0, high=1e9).judge(dialogs)
+    assert all(h is not None and h > 0 and reason is None for h, reason in judged)
