@@ -106,7 +106,10 @@ class Trainer:
         config.validate()
         self.config = config
         mp = config.mixed_precision
-        self.accelerator = Accelerator(mixed_precision=mp if mp != "no" else None)
+        # Without CUDA, cpu=True makes `accelerate launch` / torchrun processes join a gloo group.
+        self.accelerator = Accelerator(
+            mixed_precision=mp if mp != "no" else None, cpu=not torch.cuda.is_available()
+        )
         self.rank = self.accelerator.process_index
         self.world_size = self.accelerator.num_processes
         self.device = self.accelerator.device
