@@ -7,10 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+
+# Property tests check behaviour, not speed: no per-example deadline (CI machines are shared and
+# slow), and a fixed derandomised seed so a failure reproduces.
+settings.register_profile(
+    "ifrl", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ifrl")
 
 
 def shared_data(*parts: str) -> Path:

@@ -410,3 +410,73 @@ def test_truncated_output_never_crashes(calls: list[ToolCall], data: st.DataObje
             assert err.format == fmt
         else:  # a cut at the very end, or one that leaves complete calls
             assert len(parsed) <= len(calls)
+
+
+# The one-parse fast path must give exactly what the tolerant scanner gives, or defer to it.
+_FAST_CASES = [
+    "[f(a=1,)]",
+    "[f(a=1),]",
+    "f(a=1)",
+    "[math . f(a=1)]",
+    "[math .f(a=1), math.f(a=2)]",
+    "[math.f(a=1)]",
+    "[f(a = 1)]",
+    "[f (a=1)]",
+    "[f()]",
+    "[(f)(a=1)]",
+    "[(a).b(x=1)]",
+    "[f(a=1) # note\n]",
+    "[f(a=1), \\\n g()]",
+    "[f(a=(1,2))]",
+    "[f(a=true, b=null)]",
+    "[f(a=-1.5e3)]",
+    '[f(a="x" "y")]',
+    "[f(a={1: 2})]",
+    "[f(1)]",
+    "[f(**k)]",
+    "[f(a=1, a=2)]",
+    "[f(a=1)(b=2)]",
+    "[Get Weather(city='Paris')]",
+    "[f(from=1)]",
+    "[]",
+    "[f(a=[1, {'b': None}]), g.h.i(x='y')]",
+]
+
+
+def _scanner(text: str) -> Any:
+    """What the tolerant scanner makes of ``text``: calls, or the error's problem."""
+    from ifrl.core import toolcalls
+
+    try:
+        start, end = toolcalls._span(text)
+        calls = toolcalls._scan_python(text, start, end)
+        values = iter(toolcalls._python_values(text, [(s, e) for c in calls for _, s, e in c.args]))
+    except ToolCallParseError as err:
+        return err.problem
+    return [(c.name, {k: next(values) for k, _, _ in c.args}) for c in calls]
+
+
+def _check_fast(text: str) -> None:
+    from ifrl.core import toolcalls
+
+    start, end = toolcalls._span(text)
+    fast = toolcalls._parse_python_fast(text[start:end])
+    if fast is not None:
+        assert [(c.name, c.arguments) for c in fast] == _scanner(text), text
+
+
+@pytest.mark.parametrize("text", _FAST_CASES)
+def test_python_fast_path_equals_scanner(text: str) -> None:
+    _check_fast(text)
+
+
+@settings(max_examples=400)
+@given(grammar_junk | st.text(alphabet="[](){}\"'=,.:#\\ \nabfgx01-+eNTrueFals*", max_size=40))
+def test_python_fast_path_equals_scanner_on_junk(text: str) -> None:
+    _check_fast(text)
+
+
+@settings(max_examples=200)
+@given(call_lists(python=True, names=spaced_names))
+def test_python_fast_path_equals_scanner_on_rendered_calls(calls: list[ToolCall]) -> None:
+    _check_fast(render_tool_calls(calls, "python"))

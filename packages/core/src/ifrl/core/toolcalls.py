@@ -138,6 +138,9 @@ class _PyCall:
 
 def _parse_python(text: str) -> list[ToolCall]:
     start, end = _span(text)
+    fast = _parse_python_fast(text[start:end])
+    if fast is not None:
+        return fast
     calls = _scan_python(text, start, end)
     values = [(s, e) for call in calls for _, s, e in call.args]
     parsed = _python_values(text, values)
@@ -149,6 +152,64 @@ def _parse_python(text: str) -> list[ToolCall]:
             arguments[key] = parsed[k]
             k += 1
         out.append(_make_call("python", _where(text, call.offset), call.name, arguments, None))
+    return out
+
+
+def _dotted_name(node: Any) -> str | None:
+    """``a.b.c`` for a Name / Attribute chain, else None."""
+    parts: list[str] = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)
+        node = node.value
+    if type(node) is not ast.Name:
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _parse_python_fast(payload: str) -> list[ToolCall] | None:
+    """The common case in one :func:`ast.parse`: a one-line ASCII list of (or one) calls with
+    plain or dotted names and keyword literal arguments. Returns None whenever the input is
+    anything else, so the tolerant scanner decides (names with spaces, Python keywords as argument
+    names, comments, errors); on every input it accepts, the result equals the scanner's.
+    """
+    if not payload or "(" not in payload or not payload.isascii():
+        return None
+    if "\n" in payload or "\r" in payload or "#" in payload:
+        return None  # comments and line continuations: only the scanner reads them strictly
+    try:
+        body = ast.parse(payload, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    if type(body) is ast.Call:
+        nodes: list[Any] = [body]
+    elif type(body) is ast.List and body.elts:
+        nodes = body.elts
+    else:
+        return None
+    out: list[ToolCall] = []
+    for node in nodes:
+        if type(node) is not ast.Call or node.args:
+            return None
+        func = node.func
+        name = _dotted_name(func)
+        # The source must spell the name exactly as the tree does, starting the call: no
+        # parentheses around it, no spaces around its dots.
+        if (
+            name is None
+            or node.col_offset != func.col_offset
+            or payload[func.col_offset : func.end_col_offset] != name
+        ):
+            return None
+        arguments: dict[str, Any] = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                return None
+            try:
+                arguments[kw.arg] = _literal(kw.value)
+            except (_NotLiteral, RecursionError):
+                return None
+        out.append(ToolCall(name, arguments, None))
     return out
 
 
