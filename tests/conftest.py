@@ -11,7 +11,13 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+# Tests are imported with --import-mode=importlib (test files in different folders may share a
+# basename). Helper modules are imported by name: `from conftest import shared_data`, the files in
+# tests/support/, and a package folder's own helpers (module names unique across folders).
+_TESTS = Path(__file__).resolve().parent
+for _folder in [_TESTS, _TESTS / "support", *sorted(p for p in _TESTS.iterdir() if p.is_dir())]:
+    if str(_folder) not in sys.path and not _folder.name.startswith((".", "__")):
+        sys.path.append(str(_folder))
 
 # Property tests check behaviour, not speed: no per-example deadline (CI machines are shared and
 # slow), and a fixed derandomised seed so a failure reproduces.
