@@ -203,7 +203,7 @@ def _parse_python_fast(payload: str) -> list[ToolCall] | None:
             return None
         arguments: dict[str, Any] = {}
         for kw in node.keywords:
-            if kw.arg is None:
+            if kw.arg is None or kw.arg in arguments:  # ast.parse accepts repeated keywords
                 return None
             try:
                 arguments[kw.arg] = _literal(kw.value)
