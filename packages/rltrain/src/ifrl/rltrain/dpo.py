@@ -24,7 +24,7 @@ from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.logprobs import selective_log_softmax
 from ifrl.rltrain.loop import Trainer
-from ifrl.rltrain.models import load_reference, reference_mode
+from ifrl.rltrain.models import eval_mode, load_reference, reference_mode
 
 LOSS_TYPES = ("sigmoid", "ipo", "simpo")
 
@@ -284,7 +284,7 @@ class DPOTrainer(Trainer):
         bs = max(1, self.config.per_device_batch_size)
         with reference_mode(self.policy, self.reference) as ref:
             was = ref.training
-            ref.eval()
+            eval_mode(ref)
             for i in range(0, len(idx), bs):
                 batch = collate_pairs([self.examples[j] for j in idx[i : i + bs]], self.pad_id)
                 batch = {k: v.to(self.device) for k, v in batch.items()}
@@ -349,7 +349,7 @@ class DPOTrainer(Trainer):
     def margin(self, indices: Sequence[int] | None = None) -> float:
         """Mean (chosen − rejected) summed log-prob of the policy over ``indices`` (all by default)."""
         idx = list(indices) if indices is not None else list(range(len(self.examples)))
-        self.policy.eval()
+        eval_mode(self.policy)
         tensors = collate_pairs([self.examples[i] for i in idx], self.pad_id)
         logps, _, _ = completion_logps(
             self.policy, {k: v.to(self.device) for k, v in tensors.items()}

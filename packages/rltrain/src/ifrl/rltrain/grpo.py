@@ -31,7 +31,7 @@ from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.logprobs import completion_logprobs
 from ifrl.rltrain.loop import Trainer
-from ifrl.rltrain.models import load_reference, reference_mode
+from ifrl.rltrain.models import eval_mode, load_reference, reference_mode
 
 RewardFn = Callable[..., Sequence[float | None]]
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
@@ -306,6 +306,7 @@ class GRPOTrainer(Trainer):
                 self.generator = HFGenerator(
                     self.policy, tokenizer=self.tokenizer, device=str(self.device), batch_size=64
                 )
+                eval_mode(self.policy)  # HFGenerator set eval(); keep 4-bit linears trainable
             else:
                 from ifrl.core.generation import make_generator
 

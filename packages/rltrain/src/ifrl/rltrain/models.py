@@ -140,3 +140,16 @@ def merge_and_save(adapter_dir: str | Path, out: str | Path) -> Path:
     if tok_files.exists():
         load_tokenizer(str(adapter_dir)).save_pretrained(out)
     return Path(out)
+
+
+def eval_mode(model: torch.nn.Module) -> None:
+    """``model.eval()``, except that bitsandbytes 4-bit linears stay in training mode.
+
+    On CPUs with AVX512-BF16, bitsandbytes repacks a 4-bit weight for inference on the first
+    forward pass in eval mode, and the repacked layout cannot be trained afterwards; 4-bit linears
+    have no dropout, so keeping their training flag changes nothing else.
+    """
+    model.eval()
+    for module in model.modules():
+        if type(module).__name__ in ("Linear4bit", "LinearNF4", "LinearFP4"):
+            module.train(True)

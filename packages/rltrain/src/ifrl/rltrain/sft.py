@@ -22,6 +22,7 @@ from ifrl.core.records import Conversation, ToolSpec
 from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.loop import Trainer
+from ifrl.rltrain.models import eval_mode
 
 IGNORE = -100
 
@@ -209,7 +210,7 @@ def per_example_loss(
     out: list[float] = []
     device = next(model.parameters()).device
     was_training = model.training
-    model.eval()
+    eval_mode(model)
     with torch.no_grad():
         for i in range(0, len(examples), batch_size):
             chunk = examples[i : i + batch_size]
@@ -346,7 +347,7 @@ class SFTTrainer(Trainer):
             raise ValueError("no evaluation conversations (set eval_data)")
         examples = [tokenize_conversation(self.tokenizer, c, self.config.max_length) for c in convs]
         total, count = 0.0, 0
-        self.policy.eval()
+        eval_mode(self.policy)
         with torch.no_grad():
             for i in range(0, len(examples), 8):
                 batch = {
