@@ -5,6 +5,7 @@
 [True]
 """
 
+from ifrl.constraints import ifbench as _ifbench  # noqa: F401 (registers the IFBench types)
 from ifrl.constraints import ifeval as _ifeval  # registers the IFEval types
 from ifrl.constraints.base import REGISTRY, Constraint, build, conflicting, get_type, register
 from ifrl.constraints.errors import ConstraintSpecError
