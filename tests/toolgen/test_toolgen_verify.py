@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from toolgen_helpers import ScriptedGenerator
 
 from ifrl.toolgen.verify import (
@@ -342,3 +344,47 @@ def test_rule_issues_on_record_directly() -> None:
     from ifrl.toolgen.dialog import Dialog
 
     assert rule_issues(Dialog.from_json(single())) == []
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@st.composite
+def mutated_dialogs(draw: st.DrawFn) -> Any:
+    """A clean dialog with one field replaced by a random JSON value."""
+    data = draw(st.sampled_from([single, dependent]))()
+    paths: list[list[Any]] = []
+
+    def walk(node: Any, path: list[Any]) -> None:
+        paths.append(path)
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, [*path, k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, [*path, i])
+
+    walk(data, [])
+    path = draw(st.sampled_from(paths[1:]))
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = draw(json_values)
+    return data
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | mutated_dialogs())
+def test_verifier_never_crashes(data: Any) -> None:
+    (v,) = verify_records([(1, data)])
+    assert v.kept or all(i.code and i.message for i in v.issues)

@@ -256,28 +256,47 @@ _CODES = {
 
 
 @lru_cache(maxsize=4096)
-def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json), format_checker=_FORMAT_CHECKER)
+def _validator(schema_json: str) -> Draft202012Validator | str:
+    """A validator, or why the schema is not a valid JSON Schema (jsonschema's behaviour on
+    invalid schemas is undefined, so it never sees one)."""
+    try:
+        schema = json.loads(schema_json)
+    except (ValueError, RecursionError) as err:
+        return f"schema is not JSON: {err}"
+    if isinstance(schema, Mapping):
+        problem = meta_schema_problem(schema)
+    else:
+        problem = None if isinstance(schema, bool) else "a schema must be an object"
+    if problem is not None:
+        return problem
+    return Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
 
 
 def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """A cached draft 2020-12 validator (with our format checks) for ``schema``."""
-    return _validator(json.dumps(schema, sort_keys=True))
+    """A cached draft 2020-12 validator (with our format checks) for ``schema``.
+
+    Raises ``jsonschema.SchemaError`` when ``schema`` is not a valid JSON Schema.
+    """
+    found = _validator(json.dumps(schema, sort_keys=True, default=str))
+    if isinstance(found, str):
+        raise jsonschema.SchemaError(found)
+    return found
 
 
 def value_issues(schema: Mapping[str, Any], value: Any) -> list[tuple[str, str, str]]:
-    """Violations of ``schema`` by ``value`` as ``(code, path, message)``; empty when it fits."""
+    """Violations of ``schema`` by ``value`` as ``(code, path, message)``; empty when it fits.
+
+    An invalid schema gives one ``("invalid_schema", "", why)`` entry.
+    """
     try:
-        errors = sorted(
-            validator_for(schema).iter_errors(value), key=lambda e: list(e.absolute_path)
-        )
-    except (
-        jsonschema.SchemaError,
-        jsonschema.exceptions.UnknownType,
-        TypeError,
-        ValueError,
-        RecursionError,
-    ) as exc:
+        found = _validator(json.dumps(schema, sort_keys=True, default=str))
+    except (TypeError, ValueError, RecursionError) as exc:
+        return [("invalid_schema", "", str(exc))]
+    if isinstance(found, str):
+        return [("invalid_schema", "", found)]
+    try:
+        errors = sorted(found.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+    except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, RecursionError) as exc:
         return [("invalid_schema", "", str(exc))]
     out = []
     for err in errors:
