@@ -1,0 +1,591 @@
+"""IFBench ``format:*``: emoji sentence ends, indentation stairs, custom list markers, one word
+per line, prose then bullets, no whitespace, fixed options, a template, nested brackets and
+quotes, quoted phrases with explanations, sub-bullets, HTML-italic theses and title case."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from ifrl.constraints.base import Constraint, register
+from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.constraints.ifbench import resources
+from ifrl.constraints.ifbench._common import (
+    PUNCT,
+    WORD,
+    exclusive_conflicts,
+    sentences,
+    word_list,
+    words,
+)
+from ifrl.constraints.schema import Param
+from ifrl.constraints.text import Text
+from ifrl.core.records import Verdict
+
+_LAYOUT = frozenset(
+    {
+        "format:line_indent",
+        "format:newline",
+        "format:list",
+        "format:sub-bullets",
+        "format:no_bullets_bullets",
+        "format:thesis",
+        "format:output_template",
+        "words:paragraph_last_first",
+        "detectable_format:number_bullet_lists",
+        "detectable_format:json_format",
+        "detectable_format:multiple_sections",
+        "length_constraints:number_paragraphs",
+        "length_constraints:nth_paragraph_first_word",
+        "combination:two_responses",
+    }
+)
+
+
+def _emoji_spans(text: str) -> list[tuple[int, int]]:
+    import emoji
+
+    return [(m["match_start"], m["match_end"]) for m in emoji.emoji_list(text)]
+
+
+@register
+class EmojiEnd(Constraint):
+    """Every sentence ends with an emoji (before or after its final punctuation).
+
+    An emoji that Punkt puts at the start of the next sentence ("Done. 🎉 Next...") belongs to
+    the sentence before it; emoji-only fragments are not sentences of their own.
+    """
+
+    id: ClassVar[str] = "format:emoji"
+    params = ()
+    conflicts = frozenset({"format:no_whitespace", "format:newline"})
+    phrasings = (
+        "Please use an emoji at the end of every sentence.",
+        "End every sentence of your answer with an emoji.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        units = list(sentences(text.raw))
+        carried = False  # the previous sentence still needs its emoji
+        for i, sent in enumerate(units):
+            spans = _emoji_spans(sent)
+            body = sent
+            if spans and spans[0][0] == 0 and i > 0:
+                # leading emojis close the previous sentence
+                end = spans[0][1]
+                for a, b in spans[1:]:
+                    if sent[end:a].strip():
+                        break
+                    end = b
+                carried = False
+                body = sent[end:].strip()
+            if carried:
+                return Verdict.of(False, f"sentence {i} does not end with an emoji")
+            if not body.strip(PUNCT + " "):
+                continue  # an emoji-only fragment
+            stripped = body.rstrip(PUNCT + " \t")
+            carried = resources.trailing_emoji(stripped) is None
+        if carried:
+            return Verdict.of(False, "the last sentence does not end with an emoji")
+        return Verdict.of(True, f"{len(units)} sentences, each ending with an emoji")
+
+
+def _indent(line: str) -> int:
+    """Leading whitespace width (a tab counts 4)."""
+    width = 0
+    for ch in line:
+        if ch == " ":
+            width += 1
+        elif ch == "\t":
+            width += 4
+        elif ch.isspace():
+            width += 1
+        else:
+            break
+    return width
+
+
+@register
+class LineIndent(Constraint):
+    """At least two non-blank lines, each indented strictly more than the one before."""
+
+    id: ClassVar[str] = "format:line_indent"
+    params = ()
+    conflicts = _LAYOUT | {"format:no_whitespace"}
+    phrasings = (
+        "Create stairs by incrementally indenting each new line.",
+        "Indent every new line a little more than the previous one, like a staircase.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        lines = [line for line in text.raw.split("\n") if line.strip()]
+        if len(lines) < 2:
+            return Verdict.of(False, "fewer than two lines: no stairs")
+        widths = [_indent(line) for line in lines]
+        for i in range(1, len(widths)):
+            if widths[i] <= widths[i - 1]:
+                return Verdict.of(False, f"line {i + 1} indented {widths[i]} after {widths[i - 1]}")
+        return Verdict.of(True, f"{len(lines)} lines, indentation {widths[0]}..{widths[-1]}")
+
+
+_STANDARD_BULLET = re.compile(r"^\s*(?:[*+•●▪◦‣]|-(?!-))\s")
+
+
+@register
+class CustomList(Constraint):
+    """A list of at least two items marked with ``sep`` instead of bullet points.
+
+    Items are the non-blank pieces between the markers (at line starts or inline); no line
+    may start with an ordinary bullet (``*``, ``-``, ``+``, ``•``) unless that is ``sep``.
+    """
+
+    id: ClassVar[str] = "format:list"
+    params = (
+        Param(
+            "sep",
+            "str",
+            "the item marker",
+            sample=lambda rng: rng.choice(("!?!?", "SEPARATOR", "...", "-", ">>", "~")),
+        ),
+    )
+    conflicts = _LAYOUT
+    phrasings = (
+        "Answer with a list of items, instead of bullet points use {sep}.",
+        "Write your answer as a list, marking each item with {sep} instead of a bullet point.",
+    )
+
+    def setup(self) -> None:
+        self._sep = self.kwargs["sep"].strip()
+        if not self._sep:
+            raise ConstraintSpecError(self.id, "sep", "must not be blank")
+
+    def _check(self, text: Text) -> Verdict:
+        sep = self._sep
+        if sep not in text.raw:
+            return Verdict.of(False, f"no {sep!r} marker")
+        for line in text.raw.split("\n"):
+            if _STANDARD_BULLET.match(line) and not line.lstrip().startswith(sep):
+                return Verdict.of(False, f"ordinary bullet point: {line.strip()[:40]!r}")
+        items = [p for p in text.raw.split(sep)[1:] if p.strip(PUNCT + " \n\t")]
+        marked_lines = sum(1 for line in text.raw.split("\n") if line.lstrip().startswith(sep))
+        n = max(len(items), marked_lines)
+        return Verdict.of(n >= 2, f"{n} items marked with {sep!r}")
+
+
+@register
+class NewlineWords(Constraint):
+    """Every non-blank line holds exactly one word (punctuation-only lines are allowed)."""
+
+    id: ClassVar[str] = "format:newline"
+    params = ()
+    conflicts = _LAYOUT | {"format:emoji", "format:quotes", "format:parentheses"}
+    phrasings = ("Write each word on a new line.", "Put every word of your answer on its own line.")
+
+    def _check(self, text: Text) -> Verdict:
+        total = 0
+        for i, line in enumerate(text.raw.split("\n"), 1):
+            n = len(words(line))
+            if n > 1:
+                return Verdict.of(False, f"line {i} has {n} words: {line.strip()[:40]!r}")
+            total += n
+        return Verdict.of(total > 0, f"{total} words, one per line")
+
+
+_BULLET_STAR = re.compile(r"^\s*\*(?!\*)\s+\S")
+
+
+@register
+class ProseThenBullets(Constraint):
+    """At least two sentences ending in a period, then (below them) at least two ``*`` bullets.
+
+    The sentences are counted in the text before the first ``*`` bullet line.
+    """
+
+    id: ClassVar[str] = "format:no_bullets_bullets"
+    params = ()
+    conflicts = _LAYOUT
+    phrasings = (
+        "Your answer must contain at least two sentences ending in a period followed by at least "
+        "two bullet points denoted by *.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        lines = text.raw.split("\n")
+        first = next((i for i, line in enumerate(lines) if _BULLET_STAR.match(line)), None)
+        if first is None:
+            return Verdict.of(False, "no bullet point denoted by *")
+        prose = "\n".join(lines[:first])
+        n_sent = sum(1 for s in sentences(prose) if s.rstrip(" *_\"'”’)").endswith("."))
+        n_bullets = sum(1 for line in lines[first:] if _BULLET_STAR.match(line))
+        ok = n_sent >= 2 and n_bullets >= 2
+        return Verdict.of(ok, f"{n_sent} period-ended sentences, then {n_bullets} bullets")
+
+
+@register
+class NoWhitespace(Constraint):
+    """No whitespace character (spaces, tabs, newlines, Unicode spaces) between the first and
+    last visible characters."""
+
+    id: ClassVar[str] = "format:no_whitespace"
+    params = ()
+    conflicts = exclusive_conflicts()
+    phrasings = (
+        "The output should not contain any whitespace.",
+        "Do not use any whitespace (spaces, tabs or line breaks) in your answer.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        body = text.raw.strip()
+        for i, ch in enumerate(body):
+            if ch.isspace() or ch in "\u200b\u2060\ufeff":
+                return Verdict.of(False, f"whitespace {ch!r} at position {i}")
+        return Verdict.of(True, "no whitespace")
+
+
+_OPTION_STRIP = PUNCT.replace(")", "").replace("(", "") + " \t\n*_`"
+
+
+def _norm_option(s: str) -> str:
+    s = s.strip().strip(_OPTION_STRIP).strip("()").strip(_OPTION_STRIP)
+    return " ".join(s.lower().replace("’", "'").split())
+
+
+def parse_options(options: str) -> list[str]:
+    """``"yes/no/maybe"`` -> 3 options; ``"A or B"`` -> 2; ``"a), b), c)"`` -> 3."""
+    if "/" in options:
+        parts = options.split("/")
+    elif re.search(r"\s+or\s+", options):
+        parts = re.split(r"\s+or\s+", options)
+    else:
+        parts = options.split(",")
+    return [p.strip() for p in parts if p.strip()]
+
+
+@register
+class Options(Constraint):
+    """The whole response is exactly one of the options (case, surrounding punctuation,
+    quotes, markdown emphasis and the bracket of ``a)`` ignored); nothing else is said."""
+
+    id: ClassVar[str] = "format:options"
+    params = (
+        Param(
+            "options",
+            "str",
+            'the options: "yes/no/maybe", "A or B" or "a), b), c)"',
+            sample=lambda rng: rng.choice(
+                ("yes/no/maybe", "I know or I don't know", "a), b), c), d)", "true/false")
+            ),
+        ),
+    )
+    conflicts = exclusive_conflicts()
+    phrasings = (
+        "Answer with one of the following options: {options}. Do not give any explanation.",
+        "Reply with exactly one of these options and nothing else: {options}.",
+    )
+
+    def setup(self) -> None:
+        opts = parse_options(self.kwargs["options"])
+        self._options = {_norm_option(o): o for o in opts if _norm_option(o)}
+        if len(self._options) < 2:
+            raise ConstraintSpecError(self.id, "options", "needs at least two options")
+
+    def _check(self, text: Text) -> Verdict:
+        got = _norm_option(text.raw)
+        if got in self._options:
+            return Verdict.of(True, f"answered {self._options[got]!r}")
+        return Verdict.of(False, f"{text.raw.strip()[:60]!r} is not one of {list(self._options)}")
+
+
+_TEMPLATE = ("My Answer:", "My Conclusion:", "Future Outlook:")
+_PLACEHOLDER = re.compile(r"^\s*\[(answer|conclusion|outlook)\]\s*$", re.IGNORECASE)
+
+
+@register
+class OutputTemplate(Constraint):
+    """Starts with ``My Answer:``, then ``My Conclusion:``, then ``Future Outlook:``, each label
+    once, in that order, each followed by its own (non-placeholder) content."""
+
+    id: ClassVar[str] = "format:output_template"
+    params = ()
+    conflicts = _LAYOUT | {"startend:quotation", "format:title_case"}
+    phrasings = (
+        "Use this exact template for your response: My Answer: [answer] My Conclusion: "
+        "[conclusion] Future Outlook: [outlook]",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        raw = text.raw.strip()
+        if not raw.startswith(_TEMPLATE[0]):
+            return Verdict.of(False, f"does not start with {_TEMPLATE[0]!r}")
+        positions = []
+        for label in _TEMPLATE:
+            if raw.count(label) != 1:
+                return Verdict.of(False, f"{label!r} occurs {raw.count(label)} times")
+            positions.append(raw.index(label))
+        if positions != sorted(positions):
+            return Verdict.of(False, "labels out of order")
+        ends = [*positions[1:], len(raw)]
+        for label, start, end in zip(_TEMPLATE, positions, ends):
+            body = raw[start + len(label) : end]
+            if not body.strip() or _PLACEHOLDER.match(body):
+                return Verdict.of(False, f"nothing filled in after {label!r}")
+        return Verdict.of(True, "template followed")
+
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def max_closed_nesting(text: str) -> int:
+    """The deepest nesting of correctly matched ``()[]{}`` groups (a mismatch breaks the chain;
+    a closing bracket with nothing open is ignored)."""
+    stack: list[list[Any]] = []  # [opening char, deepest closed depth inside, relative]
+    best = 0
+    for ch in text:
+        if ch in _OPEN:
+            stack.append([ch, 0])
+        elif ch in _CLOSE:
+            if not stack:
+                continue
+            if stack[-1][0] != _CLOSE[ch]:
+                stack.clear()
+                continue
+            _, inner = stack.pop()
+            depth = inner + 1
+            best = max(best, depth)
+            if stack:
+                stack[-1][1] = max(stack[-1][1], depth)
+    return best
+
+
+@register
+class Parentheses(Constraint):
+    """Brackets of any kind (``()``, ``[]``, ``{}``) correctly nested at least 5 levels deep."""
+
+    id: ClassVar[str] = "format:parentheses"
+    params = ()
+    phrasings = (
+        "Nest parentheses (and [brackets {{and braces}}]) at least 5 levels deep.",
+        "Somewhere in your answer, nest brackets ((), [] or {{}}) at least 5 levels deep.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        depth = max_closed_nesting(text.raw)
+        return Verdict.of(depth >= 5, f"deepest closed nesting {depth}")
+
+
+_DOUBLE_OPEN = '"“«„'
+_DOUBLE_CLOSE = '"”»“'
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) of each double-quoted phrase; ``None`` when a quote is left open."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _DOUBLE_OPEN:
+            closer = '"' if ch == '"' else ("»" if ch == "«" else "”“")
+            j = next((k for k in range(i + 1, len(text)) if text[k] in closer), -1)
+            if j < 0:
+                return None
+            spans.append((i, j + 1))
+            i = j + 1
+        else:
+            i += 1
+    return spans
+
+
+@register
+class QuoteUnquote(Constraint):
+    """At least one double-quoted phrase, and every one is followed, before the next quote or
+    the end, by unquoted text of at least two words explaining it."""
+
+    id: ClassVar[str] = "format:quote_unquote"
+    params = ()
+    conflicts = frozenset({"startend:quotation"})
+    phrasings = (
+        "Every quoted phrase must be followed by an unquoted explanation.",
+        'Whenever you quote a phrase in "double quotes", follow it with an explanation in your '
+        "own words.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        spans = _quoted_spans(text.raw)
+        if spans is None:
+            return Verdict.of(False, "a quotation mark is never closed")
+        if not spans:
+            return Verdict.of(False, "no quoted phrase")
+        ends = [s for s, _ in spans[1:]] + [len(text.raw)]
+        for (start, end), nxt in zip(spans, ends):
+            after = text.raw[end:nxt]
+            if len(words(after)) < 2:
+                return Verdict.of(False, f"{text.raw[start:end][:40]} has no explanation after it")
+        return Verdict.of(True, f"{len(spans)} quoted phrases, each explained")
+
+
+def max_quote_depth(text: str) -> int:
+    """Deepest closed nesting of alternating double and single quotes (apostrophes inside
+    words, like ``don't``, are not quotes)."""
+    stack: list[str] = []  # "d" or "s"
+    deepest_open = 0
+    best = 0
+    n = len(text)
+    for i, ch in enumerate(text):
+        if ch in '"“”«»„':
+            kind = "d"
+        elif ch in "'‘’":
+            prev = text[i - 1] if i else " "
+            nxt = text[i + 1] if i + 1 < n else " "
+            if prev.isalnum() and nxt.isalnum():
+                continue  # apostrophe
+            kind = "s"
+        else:
+            continue
+        closing = ch in "”»’" or (ch in "\"'" and stack and stack[-1] == kind)
+        if closing and stack and stack[-1] == kind:
+            stack.pop()
+            if not stack:
+                best = max(best, deepest_open)
+                deepest_open = 0
+        elif ch in "”»’":
+            if ch == "’":
+                continue  # a trailing apostrophe (dogs')
+            stack.clear()
+            deepest_open = 0
+        else:
+            stack.append(kind)
+            deepest_open = max(deepest_open, len(stack))
+    return best
+
+
+@register
+class NestedQuotes(Constraint):
+    """Quotes within quotes within quotes: a closed quotation at least 3 levels deep, double and
+    single quotes alternating (straight or typographic)."""
+
+    id: ClassVar[str] = "format:quotes"
+    params = ()
+    conflicts = frozenset({"startend:quotation"})
+    phrasings = (
+        "Include quotes within quotes within quotes, at least 3 levels deep, alternating between "
+        "double quotes and single quotes.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        depth = max_quote_depth(text.raw)
+        return Verdict.of(depth >= 3, f"deepest closed quote nesting {depth}")
+
+
+_SUB = re.compile(r"^\s*-(?!-)\s+\S")
+
+
+@register
+class SubBullets(Constraint):
+    """``*`` bullet points, each followed (before the next ``*`` bullet) by at least one ``-``
+    sub-bullet; no ``-`` item stands outside a ``*`` bullet."""
+
+    id: ClassVar[str] = "format:sub-bullets"
+    params = ()
+    conflicts = _LAYOUT
+    phrasings = (
+        "Your response must include bullet points denoted by * and at least one sub-bullet point "
+        "denoted by - for each bullet point.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        bullets = 0
+        subs_of_current = 0
+        for line in text.raw.split("\n"):
+            if _BULLET_STAR.match(line):
+                if bullets and not subs_of_current:
+                    return Verdict.of(False, f"bullet {bullets} has no sub-bullet")
+                bullets += 1
+                subs_of_current = 0
+            elif _SUB.match(line):
+                if not bullets:
+                    return Verdict.of(False, "a - item outside any * bullet")
+                subs_of_current += 1
+        if not bullets:
+            return Verdict.of(False, "no bullet point denoted by *")
+        if not subs_of_current:
+            return Verdict.of(False, f"bullet {bullets} has no sub-bullet")
+        return Verdict.of(True, f"{bullets} bullets, each with sub-bullets")
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+_ITALIC_START = re.compile(r"^(?:<p>\s*)?<(i|em)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+
+
+def sections(raw: str) -> list[tuple[str, str]]:
+    """(heading line or "", body) per section: markdown headings start sections when there are
+    any, otherwise blank-line-separated paragraphs are the sections."""
+    lines = raw.split("\n")
+    if any(_HEADING.match(line) for line in lines):
+        out: list[tuple[str, list[str]]] = [("", [])]
+        for line in lines:
+            if _HEADING.match(line):
+                out.append((line.strip(), []))
+            else:
+                out[-1][1].append(line)
+        result = [(h, "\n".join(b).strip()) for h, b in out]
+        return [s for s in result if s[0] or s[1]]
+    return [("", p.strip()) for p in re.split(r"\n\s*\n", raw) if p.strip()]
+
+
+@register
+class Thesis(Constraint):
+    """Every section's body begins with a non-empty statement in ``<i>``/``<em>`` tags."""
+
+    id: ClassVar[str] = "format:thesis"
+    params = ()
+    conflicts = _LAYOUT
+    phrasings = (
+        "Each section must begin with a thesis statement in italics, use HTML to indicate the "
+        "italics.",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        secs = sections(text.raw)
+        for i, (heading, body) in enumerate(secs, 1):
+            m = _ITALIC_START.match(body)
+            if not m or not m.group(2).strip():
+                where = heading[:30] or body[:30]
+                return Verdict.of(False, f"section {i} ({where!r}) does not open with <i>/<em>")
+        return Verdict.of(True, f"{len(secs)} sections, each opening with an HTML-italic thesis")
+
+
+MINOR_WORDS = frozenset(
+    word_list(
+        "a an the and but or nor for so yet as at by in of on to up via per off out from into "
+        "onto over with than vs"
+    )
+)
+
+
+@register
+class TitleCase(Constraint):
+    """Every major word starts with a capital letter; minor words (articles, short prepositions
+    and conjunctions: :data:`MINOR_WORDS`) may be lower case except as the first word of a
+    line. Words not starting with a letter are ignored."""
+
+    id: ClassVar[str] = "format:title_case"
+    params = ()
+    conflicts = frozenset({"change_case:english_lowercase", "change_case:english_capital"})
+    phrasings = (
+        "Write the entire response in title case (capitalize the first letter of every major "
+        "word).",
+    )
+
+    def _check(self, text: Text) -> Verdict:
+        seen = 0
+        for line in text.raw.split("\n"):
+            for k, m in enumerate(WORD.finditer(line)):
+                w = m.group()
+                if not w[0].isalpha():
+                    continue
+                seen += 1
+                if w[0].isupper() or (k > 0 and w.lower() in MINOR_WORDS):
+                    continue
+                return Verdict.of(False, f"{w!r} is not capitalised")
+        return Verdict.of(seen > 0, f"{seen} words in title case")
