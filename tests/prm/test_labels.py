@@ -11,6 +11,7 @@ from ifrl.prm.answers import get_checker
 from ifrl.prm.branching import Node, Question, Tree
 from ifrl.prm.decoding import Cost, GreedyTrace
 from ifrl.prm.labels import (
+    StepLabel,
     count_steps,
     grade_leaves,
     mc_labels,
@@ -176,3 +177,26 @@ def test_uniform_labels_and_cost() -> None:
     assert decoder.cost.calls == 1 + 2 * 4
     assert decoder.cost.generated_tokens == 10 + 8 * 6
     assert decoder.cost.forward_tokens == (3 + 10) + 4 * (5 + 6) + 4 * (7 + 6)
+
+
+def test_agreement_on_shared_steps_of_the_greedy_solution() -> None:
+    from ifrl.prm.compare import agreement, greedy_path
+    from ifrl.prm.uniform import UniformResult
+
+    tree = hand_tree()
+    tok = CharTokenizer()
+    labels = mc_labels(tree, grade_leaves(tree, tok, get_checker("gsm8k")))
+    assert [n.id for n in greedy_path(tree)] == [0, 1, 3]
+    solution = tree.solution_ids(3)  # "AB=1"
+    q = Question("q1", "Q: ", "2")
+    # Uniform steps "A" | "B=" | "1": boundaries after token 1 (node 0) and token 3 (node 3).
+    res = UniformResult(
+        q, solution, [(0, 1), (1, 3), (3, 4)], [StepLabel(4, 0), StepLabel(4, 3), StepLabel(1, 0)]
+    )
+    got = agreement([tree], [labels], [res])
+    # Step 1 ends in node 0 (EDU 2/4 -> hard 1; uniform 0/4 -> hard 0): disagree.
+    # Step 2 ends in node 3 ("=1", EDU 0/1 -> hard 0; uniform 3/4 -> hard 1): disagree.
+    assert (got.shared, got.hard_agree, got.skipped_questions) == (2, 0, 0)
+    assert got.mean_soft_diff == pytest.approx((0.5 + 0.75) / 2)
+    other = UniformResult(q, [*solution, 5], res.spans, res.labels)
+    assert agreement([tree], [labels], [other]).skipped_questions == 1

@@ -1,0 +1,107 @@
+"""`ifrl prm` end to end on the tiny model: branch -> label -> train -> score -> bon (+ uniform)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from ifrl.core.jsonl import read_jsonl, write_jsonl
+from ifrl.core.records import StepSample
+from ifrl.prm.cli import cli
+
+
+def _run(args: list[str]) -> str:
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_pipeline(tiny_model_dir: Path, tmp_path: Path) -> None:
+    model = str(tiny_model_dir)
+    questions = tmp_path / "q.jsonl"
+    write_jsonl(
+        questions,
+        [
+            {"question": "3 + 4", "answer": "Step 1: 3 + 4 = 7\n#### 7"},
+            {"question": "9 - 2", "answer": "7"},
+            {"id": "third", "question": "1 + 1", "reference": "2"},
+        ],
+    )
+    trees = tmp_path / "trees.jsonl"
+    common = ["--model", model, "--data", str(questions), "--max-new-tokens", "10"]
+    out = _run(["branch", *common, "--tau", "0", "--max-branches", "4", "--out", str(trees)])
+    assert json.loads(out.strip().splitlines()[-1])["cost"]["calls"] == 3 * 4
+    rows = list(read_jsonl(trees))
+    assert [r["question_id"] for r in rows] == ["q-1", "q-2", "third"]
+    assert [r["reference"] for r in rows] == ["7", "7", "2"]
+    # Rerunning resumes: nothing left to do, nothing appended.
+    _run(["branch", *common, "--tau", "0", "--max-branches", "4", "--out", str(trees)])
+    assert len(list(read_jsonl(trees))) == 3
+
+    steps = tmp_path / "steps.jsonl"
+    _run(["label", "--trees", str(trees), "--model", model, "--out", str(steps)])
+    samples = list(read_jsonl(steps, StepSample))
+    assert len(samples) == 12 and all(s.meta["method"] == "edu" for s in samples)
+    trl = tmp_path / "trl.jsonl"
+    _run(["label", "--trees", str(trees), "--model", model, "--format", "trl", "--out", str(trl)])
+    first = next(iter(read_jsonl(trl)))
+    assert set(first) == {"prompt", "completions", "labels"}
+    assert all(isinstance(x, bool) for x in first["labels"])
+
+    uni = tmp_path / "uniform.jsonl"
+    out = _run(["uniform", *common, "--rollouts", "2", "--out", str(uni)])
+    assert len(list(read_jsonl(uni, StepSample))) == 3
+
+    prm_dir = tmp_path / "prm"
+    out = _run(
+        ["train", "--model", model, "--data", str(steps), "--out", str(prm_dir), "--epochs", "1"]
+    )
+    assert json.loads(out)["samples"] == 12
+    assert (prm_dir / "prm_config.json").is_file()
+
+    scored = tmp_path / "scored.jsonl"
+    _run(["score", "--prm", str(prm_dir), "--data", str(steps), "--out", str(scored)])
+    for row in read_jsonl(scored):
+        assert len(row["step_scores"]) == len(row["steps"])
+        assert row["score"] == min(row["step_scores"])
+
+    cands = tmp_path / "cands.jsonl"
+    write_jsonl(
+        cands,
+        [
+            {
+                "prompt": "Question: 3 + 4\n",
+                "candidates": ["3 + 4 = 7\n#### 7", "#### 8"],
+                "reference": "7",
+            }
+        ],
+    )
+    out = _run(["bon", "--prm", str(prm_dir), "--data", str(cands)])
+    summary = json.loads(out)
+    assert summary["questions"] == 1 and summary["random_accuracy"] == 0.5
+    assert summary["bon_accuracy"] in (0.0, 1.0)
+
+
+def test_bad_question_file_names_line_and_field(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from ifrl.core.errors import JSONLError
+    from ifrl.prm.data import load_questions
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "1 + 1", "answer": "2"}\n{"answer": "3"}\n', encoding="utf-8")
+    with pytest.raises(JSONLError, match=r"bad.jsonl:2: question: missing"):
+        load_questions(bad)
+    bad.write_text('{"question": "q", "answer": "#### none"}\n', encoding="utf-8")
+    with pytest.raises(JSONLError, match=r"bad.jsonl:1: answer:"):
+        load_questions(bad)
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(f'{{"question": "q{i}", "answer": "{i}"}}\n' for i in range(5)))
+    picked = load_questions(good, limit=2, offset=1, template="Q: {question}\nA:")
+    assert [(q.id, q.prompt, q.reference) for q in picked] == [
+        ("good-2", "Q: q1\nA:", "1"),
+        ("good-3", "Q: q2\nA:", "2"),
+    ]
