@@ -1,0 +1,375 @@
+"""Monte Carlo Tree Search over response fragments (iTool, arXiv 2501.09766).
+
+A tree grows one response: the root is the empty response to a prompt, and each node adds a
+*fragment* — the first ``fragments_per_node`` pieces of a sampled continuation, where pieces end
+at a split marker (default ``". "``, ``", "``, ``"="``, ``"("``). One iteration per tree:
+
+1. **selection** — from the root, repeatedly step to the child maximising
+   ``value / (visits + 1) + w * prior * sqrt(ln N_parent / (visits + 1))`` (``value`` is the sum
+   of backed-up rewards, ``prior = exp(mean token logprob)`` of the fragment, ``N_parent`` the
+   parent's visits, ``ln`` of at least 1), until a node without children;
+2. **expansion + rollout** — unless that node is terminal (its rollout ended within its fragment)
+   or at ``max_depth``, sample ``num_actions`` continuations of the node's prefix from any
+   :class:`~ifrl.core.generation.Generator`; each becomes a child (identical fragments merge),
+   and the whole continuation is the child's rollout, scored by a ``RewardFn`` (default: the
+   structured tool-call matcher, :class:`~ifrl.rltrain.matcher.ToolCallReward`);
+3. **backup** — each rollout reward is added to ``value`` and ``visits`` of the child and every
+   ancestor; a terminal or depth-capped leaf backs up its own reward again.
+
+Expansion and rollout share one sample (one model call per action). :func:`search` runs a fixed
+number of iterations over many trees at once, sending the expansions of all trees to the backend
+in one ``generate`` call per iteration so it runs full batches. Sampling seeds derive from
+``config.seed``, the iteration and the batch, so the same inputs give the same trees.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ifrl.core.generation import Generator
+from ifrl.core.records import Completion, SamplingParams
+from ifrl.rltrain.matcher import ToolCallReward
+
+RewardFn = Callable[..., list[float | None]]
+DEFAULT_MARKERS: tuple[str, ...] = (". ", ", ", "=", "(")
+
+
+@dataclass(frozen=True)
+class MCTSConfig:
+    """Search settings; defaults follow iTool except ``max_new_tokens`` (expansion = rollout)."""
+
+    iterations: int = 5
+    num_actions: int = 3
+    temperature: float = 1.5
+    top_p: float = 1.0
+    top_k: int = 0
+    max_new_tokens: int = 128
+    fragments_per_node: int = 2
+    max_depth: int = 3
+    split_markers: tuple[str, ...] = DEFAULT_MARKERS
+    exploration_weight: float = 1.0
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "num_actions", "max_new_tokens", "fragments_per_node"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.max_depth < 1:
+            raise ValueError(f"max_depth: must be at least 1, got {self.max_depth}")
+        if not self.split_markers or any(not m for m in self.split_markers):
+            raise ValueError("split_markers: need at least one non-empty marker")
+
+
+@dataclass(eq=False)
+class Node:
+    """A tree node: the fragment it adds, its statistics and the rollout that created it.
+
+    ``prefix`` is the response up to and including this node's fragment; ``rollout`` the full
+    response sampled when the node was created (it starts with ``prefix``) and ``reward`` its
+    score. ``value`` sums the rewards backed up through the node.
+    """
+
+    fragment: str = ""
+    prefix: str = ""
+    depth: int = 0
+    prior: float = 1.0
+    parent: Node | None = field(default=None, repr=False)
+    children: list[Node] = field(default_factory=list, repr=False)
+    visits: int = 0
+    value: float = 0.0
+    reward: float = 0.0
+    rollout: str = ""
+    terminal: bool = False
+
+    @property
+    def mean_value(self) -> float:
+        """Mean backed-up reward (0 before any visit)."""
+        return self.value / self.visits if self.visits else 0.0
+
+    def add_child(self, child: Node) -> Node:
+        child.parent = self
+        child.depth = self.depth + 1
+        self.children.append(child)
+        return child
+
+    def path(self) -> tuple[int, ...]:
+        """Child indices from the root to this node."""
+        out: list[int] = []
+        node = self
+        while node.parent is not None:
+            out.append(node.parent.children.index(node))
+            node = node.parent
+        return tuple(reversed(out))
+
+    def walk(self) -> Iterator[Node]:
+        """This node and its descendants, depth first, children in order."""
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+@dataclass
+class Tree:
+    """One search: the prompt (text the response continues), reward columns, and the root."""
+
+    prompt: str
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    root: Node = field(default_factory=Node)
+    sample_id: str = ""
+
+
+@dataclass
+class Cost:
+    """Generation spent: sequences sampled (model calls), tokens generated, ``generate`` calls."""
+
+    model_calls: int = 0
+    generated_tokens: int = 0
+    batches: int = 0
+
+    def add(self, completions: Sequence[Completion]) -> None:
+        self.model_calls += len(completions)
+        self.generated_tokens += sum(len(c.token_ids) for c in completions)
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "model_calls": self.model_calls,
+            "generated_tokens": self.generated_tokens,
+            "batches": self.batches,
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Fragments
+
+
+def split_fragments(text: str, markers: Sequence[str] = DEFAULT_MARKERS) -> list[str]:
+    """Split ``text`` after every marker occurrence; the pieces concatenate back to ``text``."""
+    pieces: list[str] = []
+    start = i = 0
+    while i < len(text):
+        hit = next((m for m in markers if text.startswith(m, i)), None)
+        if hit is None:
+            i += 1
+            continue
+        i += len(hit)
+        pieces.append(text[start:i])
+        start = i
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def head_fragments(text: str, k: int, markers: Sequence[str] = DEFAULT_MARKERS) -> tuple[str, str]:
+    """The first ``k`` fragments of ``text`` and the rest."""
+    pieces = split_fragments(text, markers)
+    head = "".join(pieces[:k])
+    return head, text[len(head) :]
+
+
+def fragment_prior(completion: Completion, n_chars: int, tokenizer: Any = None) -> float:
+    """``exp(mean logprob)`` of the tokens covering the first ``n_chars`` characters.
+
+    With a tokenizer, the covering tokens are the shortest token prefix whose decoding reaches
+    ``n_chars`` characters; without one, all tokens count. No logprobs gives 1.0.
+    """
+    lps = list(completion.logprobs)
+    if not lps:
+        return 1.0
+    k = len(lps)
+    if tokenizer is not None and completion.token_ids:
+        ids = list(completion.token_ids)
+        for j in range(1, len(ids) + 1):
+            if len(tokenizer.decode(ids[:j], skip_special_tokens=True)) >= n_chars:
+                k = j
+                break
+    k = max(1, min(k, len(lps)))
+    return math.exp(sum(lps[:k]) / k)
+
+
+# ------------------------------------------------------------------------------------------------
+# Selection and backup
+
+
+def uct_score(child: Node, parent_visits: int, weight: float) -> float:
+    """``value/(visits+1) + w * prior * sqrt(ln N_parent / (visits+1))`` with ``ln`` of ≥ 1."""
+    exploit = child.value / (child.visits + 1)
+    explore = weight * child.prior * math.sqrt(math.log(max(parent_visits, 1)) / (child.visits + 1))
+    return exploit + explore
+
+
+def select(root: Node, weight: float = 1.0) -> Node:
+    """Descend from ``root`` by :func:`uct_score` (first child wins ties) to a childless node."""
+    node = root
+    while node.children:
+        parent_visits = node.visits
+        node = max(node.children, key=lambda c: uct_score(c, parent_visits, weight))
+    return node
+
+
+def backup(node: Node, reward: float) -> None:
+    """Add one visit and ``reward`` to ``node`` and each of its ancestors."""
+    cur: Node | None = node
+    while cur is not None:
+        cur.visits += 1
+        cur.value += reward
+        cur = cur.parent
+
+
+def expandable(node: Node, max_depth: int) -> bool:
+    """Whether a selected node gets children: not terminal and above the depth cap."""
+    return not node.terminal and node.depth < max_depth
+
+
+def add_rollout(
+    parent: Node,
+    continuation: str,
+    reward: float,
+    *,
+    prior: float = 1.0,
+    finished: bool = True,
+    config: MCTSConfig = MCTSConfig(),
+) -> Node:
+    """Attach the child a sampled ``continuation`` of ``parent`` makes, and back up ``reward``.
+
+    The child's fragment is the continuation's first ``fragments_per_node`` fragments; a child
+    with the same fragment already present is revisited instead of duplicated. The child is
+    terminal when the continuation ``finished`` within its fragment. Returns the child.
+    """
+    head, rest = head_fragments(continuation, config.fragments_per_node, config.split_markers)
+    for child in parent.children:
+        if child.fragment == head:
+            backup(child, reward)
+            return child
+    child = parent.add_child(
+        Node(
+            fragment=head,
+            prefix=parent.prefix + head,
+            prior=prior,
+            reward=reward,
+            rollout=parent.prefix + continuation,
+            terminal=finished and not rest.strip(),
+        )
+    )
+    backup(child, reward)
+    return child
+
+
+# ------------------------------------------------------------------------------------------------
+# Batched search
+
+
+def derive_seed(base: int, iteration: int, batch: int) -> int:
+    """A 62-bit sampling seed for one iteration of one batch of trees."""
+    return random.Random(f"{base}/{iteration}/{batch}").getrandbits(62)
+
+
+def default_reward() -> RewardFn:
+    """The structured tool-call matcher score against a ``gold_calls`` column."""
+    return ToolCallReward()
+
+
+def score_responses(
+    reward_fn: RewardFn, trees: Sequence[Tree], prompts: Sequence[str], responses: Sequence[str]
+) -> list[float]:
+    """Rewards of ``responses`` (one per tree row), columns gathered from the trees; None -> 0."""
+    keys = sorted({k for t in trees for k in t.columns})
+    columns = {k: [t.columns.get(k) for t in trees] for k in keys}
+    values = reward_fn(list(prompts), list(responses), **columns)
+    if len(values) != len(responses):
+        raise ValueError(f"the reward function returned {len(values)} values for {len(responses)}")
+    return [0.0 if v is None else float(v) for v in values]
+
+
+def search(
+    trees: Sequence[Tree],
+    generator: Generator,
+    config: MCTSConfig = MCTSConfig(),
+    reward_fn: RewardFn | None = None,
+    *,
+    batch_trees: int = 0,
+    cost: Cost | None = None,
+    progress: bool = False,
+) -> Cost:
+    """Run ``config.iterations`` iterations on every tree; returns the generation cost.
+
+    ``batch_trees`` trees share one ``generate`` call per iteration (0: all of them; 1: one tree
+    at a time, the unbatched baseline).
+    """
+    reward_fn = reward_fn or default_reward()
+    cost = cost if cost is not None else Cost()
+    tokenizer = getattr(generator, "tokenizer", None)
+    group = batch_trees if batch_trees > 0 else max(1, len(trees))
+    groups = [trees[i : i + group] for i in range(0, len(trees), group)]
+    bar = tqdm(total=len(trees) * config.iterations, desc="mcts", disable=not progress)
+    for g, chunk in enumerate(groups):
+        for it in range(config.iterations):
+            _iteration(
+                chunk,
+                generator,
+                config,
+                reward_fn,
+                tokenizer,
+                cost,
+                derive_seed(config.seed, it, g),
+            )
+            bar.update(len(chunk))
+    bar.close()
+    return cost
+
+
+def _iteration(
+    trees: Sequence[Tree],
+    generator: Generator,
+    config: MCTSConfig,
+    reward_fn: RewardFn,
+    tokenizer: Any,
+    cost: Cost,
+    seed: int,
+) -> None:
+    leaves = [select(t.root, config.exploration_weight) for t in trees]
+    grow = [i for i, leaf in enumerate(leaves) if expandable(leaf, config.max_depth)]
+    growing = set(grow)
+    for i, leaf in enumerate(leaves):
+        if i not in growing and leaf.visits:
+            backup(leaf, leaf.reward)
+    if not grow:
+        return
+    params = SamplingParams(
+        n=config.num_actions,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        top_k=config.top_k,
+        max_new_tokens=config.max_new_tokens,
+        stop=config.stop,
+        seed=seed,
+        logprobs=True,
+    )
+    prompts = [trees[i].prompt + leaves[i].prefix for i in grow]
+    outputs = generator.generate(prompts, params)
+    cost.batches += 1
+    flat_trees, flat_prompts, flat_responses, flat = [], [], [], []
+    for i, comps in zip(grow, outputs):
+        cost.add(comps)
+        for c in comps:
+            flat_trees.append(trees[i])
+            flat_prompts.append(trees[i].prompt)
+            flat_responses.append(leaves[i].prefix + c.text)
+            flat.append((i, c))
+    rewards = score_responses(reward_fn, flat_trees, flat_prompts, flat_responses)
+    for (i, c), r in zip(flat, rewards):
+        head, _ = head_fragments(c.text, config.fragments_per_node, config.split_markers)
+        add_rollout(
+            leaves[i],
+            c.text,
+            r,
+            prior=fragment_prior(c, len(head), tokenizer),
+            finished=c.finish_reason == "stop",
+            config=config,
+        )
