@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from toolgen_helpers import ScriptedGenerator, pool
 
@@ -23,7 +26,14 @@ from ifrl.toolgen.apis import (
     expand_tree,
     signature,
 )
-from ifrl.toolgen.schema import normalize_schema, sample_value, schema_problems, value_issues
+from ifrl.toolgen.schema import (
+    fast_valid,
+    normalize_schema,
+    sample_value,
+    schema_problems,
+    validator_for,
+    value_issues,
+)
 from ifrl.toolgen.seeds import SEED_TREE
 
 
@@ -147,8 +157,6 @@ def test_schema_helpers() -> None:
     )
     codes = {c for c, _, _ in value_issues({"type": "string", "format": "date"}, "2024-02-30")}
     assert codes == {"bad_format"}
-    import random
-
     rng = random.Random(0)
     for schema in (
         {"type": "string", "pattern": "^[A-Z]{2}[0-9]{5}$"},
@@ -235,3 +243,47 @@ def test_api_rejects_empty_name(name: str) -> None:
 
     with pytest.raises(RecordError, match="name"):
         Api(name, "A description here.", {"type": "object"})
+
+
+SCHEMAS = [
+    s for a in pool(200, seed=9) for s in (a.parameters, a.responses, *a.properties.values())
+]
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-100, 3000)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def schema_and_value(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
+    schema = draw(st.sampled_from(SCHEMAS))
+    value = sample_value(schema, random.Random(draw(st.integers(0, 10**6))))
+    if draw(st.booleans()):
+        if isinstance(value, dict) and value:
+            key = draw(st.sampled_from([*sorted(value), "zz_extra"]))
+            if draw(st.booleans()):
+                value.pop(key, None)
+            else:
+                value[key] = draw(json_values)
+        else:
+            value = draw(json_values)
+    return schema, value
+
+
+@settings(max_examples=1500, deadline=None)
+@given(schema_and_value())
+def test_fast_validator_agrees_with_jsonschema(case: tuple[dict[str, Any], Any]) -> None:
+    schema, value = case
+    fast = fast_valid(schema, value)
+    errors = list(validator_for(schema).iter_errors(value))
+    if fast is True:
+        assert not errors, (schema, value)
+    elif fast is False:
+        assert errors, (schema, value)

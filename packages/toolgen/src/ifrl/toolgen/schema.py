@@ -283,6 +283,122 @@ def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
     return found
 
 
+_FAST_KEYS = frozenset(
+    ["type", "enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "items", "properties", "required", "additionalProperties", "description", "title", "default", "examples", "$comment"]
+)
+_TYPE_CHECKS: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def _same(a: Any, b: Any) -> bool | None:
+    """JSON equality of scalars as jsonschema sees it (1 == 1.0, True != 1); None: not scalar."""
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def fast_valid(schema: Any, value: Any) -> bool | None:
+    """Whether ``value`` fits ``schema`` for the common keyword subset, without jsonschema.
+
+    ``None`` means "cannot tell" (an unsupported keyword or a non-scalar enum): ask jsonschema.
+    It only ever answers ``True`` when jsonschema would report no error.
+    """
+    if schema is True or schema == {}:
+        return True
+    if not isinstance(schema, dict) or not _FAST_KEYS.issuperset(schema):
+        return None
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        checks = [_TYPE_CHECKS.get(k) for k in kinds]
+        if any(c is None for c in checks):
+            return None
+        if not any(c(value) for c in checks):  # type: ignore[misc]
+            return False
+    for key in ("enum", "const"):
+        if key in schema:
+            options = schema["enum"] if key == "enum" else [schema["const"]]
+            if not isinstance(options, list):
+                return None
+            hits = [_same(value, o) for o in options]
+            if None in hits:
+                return None
+            if not any(hits):
+                return False
+    if isinstance(value, str):
+        fmt = schema.get("format")
+        if fmt is not None:
+            check = FORMAT_CHECKS.get(fmt)
+            if check is not None and not check(value):
+                return False
+        if "pattern" in schema:
+            try:
+                if re.search(schema["pattern"], value) is None:
+                    return False
+            except (re.error, TypeError):
+                return None
+        if len(value) < schema.get("minLength", 0):
+            return False
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            return False
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            if "minimum" in schema and value < schema["minimum"]:
+                return False
+            if "maximum" in schema and value > schema["maximum"]:
+                return False
+            if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+                return False
+            if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+                return False
+        except TypeError:
+            return None
+    elif isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            return False
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            return False
+        if "items" in schema:
+            for item in value:
+                ok = fast_valid(schema["items"], item)
+                if ok is not True:
+                    return ok
+    elif isinstance(value, dict):
+        props = schema.get("properties", {})
+        if not isinstance(props, dict):
+            return None
+        for name in schema.get("required", ()):
+            if name not in value:
+                return False
+        extra = schema.get("additionalProperties", True)
+        for name, item in value.items():
+            sub = props.get(name)
+            if sub is None:
+                if extra is False:
+                    return False
+                if extra is not True:
+                    ok = fast_valid(extra, item)
+                    if ok is not True:
+                        return ok
+                continue
+            ok = fast_valid(sub, item)
+            if ok is not True:
+                return ok
+    return True
+
+
 def value_issues(schema: Mapping[str, Any], value: Any) -> list[tuple[str, str, str]]:
     """Violations of ``schema`` by ``value`` as ``(code, path, message)``; empty when it fits.
 
@@ -294,6 +410,8 @@ def value_issues(schema: Mapping[str, Any], value: Any) -> list[tuple[str, str, 
         return [("invalid_schema", "", str(exc))]
     if isinstance(found, str):
         return [("invalid_schema", "", found)]
+    if fast_valid(schema, value) is True:
+        return []
     try:
         errors = sorted(found.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
     except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, RecursionError) as exc:
@@ -513,6 +631,7 @@ __all__ = [
     "FORMAT_CHECKS",
     "JSON_TYPES",
     "SampleError",
+    "fast_valid",
     "normalize_schema",
     "sample_value",
     "schema_problems",
