@@ -12,7 +12,7 @@ from ifrl.constraints.synth import synthesize
 
 def test_constraints_are_conflict_free_and_counts_in_range() -> None:
     seeds = [f"Write about topic number {i}." for i in range(200)]
-    recs = synthesize(seeds, (1, 4), random.Random(0))
+    recs = synthesize(seeds, (1, 4), random.Random(0), types=IFEVAL_IDS)
     counts = set()
     for rec in recs:
         ids = [c.id for c in rec.constraints]
@@ -36,7 +36,7 @@ def test_constraints_are_conflict_free_and_counts_in_range() -> None:
 
 
 def test_same_seed_same_prompts() -> None:
-    a = [r.to_dict() for r in synthesize(["Hi."] * 20, 2, 7)]
+    a = [r.to_dict() for r in synthesize(["Hi."] * 20, 2, 7)]  # every registered type
     b = [r.to_dict() for r in synthesize(["Hi."] * 20, 2, random.Random(7))]
     assert a == b
     assert a != [r.to_dict() for r in synthesize(["Hi."] * 20, 2, 8)]
@@ -45,7 +45,7 @@ def test_same_seed_same_prompts() -> None:
 def test_repeat_prompt_asks_to_repeat_what_precedes_it() -> None:
     rec = next(
         r
-        for r in synthesize(["Explain tides."] * 50, 3, 1)
+        for r in synthesize(["Explain tides."] * 50, 3, 1, types=IFEVAL_IDS)
         if "combination:repeat_prompt" in [c.id for c in r.constraints]
     )
     spec = next(c for c in rec.constraints if c.id == "combination:repeat_prompt")

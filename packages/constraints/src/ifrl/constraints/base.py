@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -26,12 +27,14 @@ from ifrl.core.registry import Registry
 REGISTRY: Registry[type[Constraint]] = Registry("constraint", entry_point_group="ifrl.constraints")
 
 ERROR_PREFIX = "verifier error"
+_FIELD = re.compile(r"\{(\w+)\}")  # a {name} placeholder in a phrasing; other braces stay
 
 
 class Constraint:
     """A hard constraint bound to validated kwargs.
 
-    Subclasses set ``id``, ``params``, ``conflicts`` and ``phrasings`` and implement
+    Subclasses set ``id``, ``params``, ``conflicts`` and ``phrasings`` (text with ``{name}``
+    placeholders for the rendered kwargs; any other braces are kept literally) and implement
     :meth:`_check`; :meth:`setup` may precompute (compile patterns) from ``self.kwargs``.
     """
 
@@ -91,7 +94,9 @@ class Constraint:
         """Instruction text asking for this constraint, in one of several phrasings."""
         checked = validate_kwargs(cls.id, cls.params, kwargs)
         cls(checked)  # reject invalid combinations before writing text for them
-        return rng.choice(cls.phrasings).format(**cls.render_kwargs(checked))
+        values = cls.render_kwargs(checked)
+        template = rng.choice(cls.phrasings)
+        return _FIELD.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], template)
 
     @classmethod
     def schema(cls) -> dict[str, Any]:
@@ -132,6 +137,24 @@ def _build_cached(cid: str, frozen: str) -> Constraint:
     return REGISTRY.get(cid)(json.loads(frozen))
 
 
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for JSON data (lists become tuples, dicts sorted item tuples)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return ("__list__", *(_freeze(v) for v in value))
+    return (type(value).__name__, value)
+
+
+_BUILT: dict[tuple[str, Any], Constraint] = {}
+
+
+def clear_build_cache() -> None:
+    """Forget the shared constraint instances (for benchmarks and tests)."""
+    _BUILT.clear()
+    _build_cached.cache_clear()
+
+
 def build(cid: str, kwargs: Mapping[str, Any] | None = None) -> Constraint:
     """A constraint instance for ``cid`` and ``kwargs``; identical requests share one instance.
 
@@ -140,10 +163,22 @@ def build(cid: str, kwargs: Mapping[str, Any] | None = None) -> Constraint:
     if kwargs is not None and not isinstance(kwargs, Mapping):
         raise ConstraintSpecError(cid, "", f"kwargs must be an object, got {kwargs!r}")
     try:
+        key = (cid, _freeze(kwargs or {}))
+        hit = _BUILT.get(key)
+    except TypeError:  # unhashable leaf: fall back to the JSON key
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    try:
         frozen = json.dumps(dict(kwargs or {}), sort_keys=True)
     except (TypeError, ValueError) as err:
         raise ConstraintSpecError(cid, "", f"kwargs are not JSON data: {err}") from err
-    return _build_cached(cid, frozen)
+    built = _build_cached(cid, frozen)
+    if key is not None:
+        if len(_BUILT) > 8192:
+            _BUILT.clear()
+        _BUILT[key] = built
+    return built
 
 
 def build_all(

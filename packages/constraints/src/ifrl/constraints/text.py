@@ -39,7 +39,7 @@ class Text:
     def word_count(self) -> int:
         """Number of ``\\w+`` runs (IFEval's ``count_words``)."""
         if self._word_count is None:
-            self._word_count = sum(1 for _ in _WORD.finditer(self.raw))
+            self._word_count = len(_WORD.findall(self.raw))
         return self._word_count
 
     @property

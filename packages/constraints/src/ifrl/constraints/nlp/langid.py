@@ -12,9 +12,14 @@ The seed is always 0: the answer for a text never changes between runs or proces
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from itertools import chain
+from operator import add
 from typing import Any
 
 _URL = re.compile(r"https?://[-_.?&~;+=/#0-9A-Za-z]{1,2076}")
@@ -36,20 +41,72 @@ SEED = 0
 
 
 class _Profiles:
-    """langdetect's profiles (same files, same language order) plus a character cache."""
+    """langdetect's profiles (same files, same language order) plus caches.
+
+    Profile vectors (one probability per language for an n-gram) are built on first use, as
+    langdetect computes them (``count / n_words[len - 1]``, ``0.0`` where a language lacks the
+    n-gram), instead of for all 180k n-grams up front: loading is a JSON read and memory stays
+    small.
+    """
 
     def __init__(self) -> None:
-        from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+        from langdetect.detector_factory import PROFILES_DIRECTORY
         from langdetect.utils.ngram import NGram
 
-        factory = DetectorFactory()
-        factory.load_profile(PROFILES_DIRECTORY)
-        self.langs: list[str] = list(factory.langlist)
-        self.vectors: dict[str, list[float]] = factory.word_lang_prob_map
+        self.langs: list[str] = []
+        self._freqs: list[dict[str, int]] = []
+        self._totals: list[list[int]] = []
+        # os.listdir order, as langdetect's DetectorFactory.load_profile (it fixes how
+        # probabilities are summed, hence the exact floats)
+        for name in os.listdir(PROFILES_DIRECTORY):
+            path = os.path.join(PROFILES_DIRECTORY, name)
+            if name.startswith(".") or not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+            self.langs.append(data["name"])
+            self._freqs.append(data["freq"])
+            self._totals.append(data["n_words"])
+        self.known: frozenset[str] = frozenset().union(*self._freqs)
+        self._vectors: dict[str, list[float]] = {}
+        self._factors: dict[float, dict[str, list[float]]] = {}
         self.normalize_vi = NGram.normalize_vi
         self._table = _NormTable(NGram.normalize)
         self._words: dict[str, tuple[list[str], list[str]]] = {}
         self.prior = [1.0 / len(self.langs)] * len(self.langs)
+
+    def vector(self, gram: str) -> list[float]:
+        """langdetect's per-language probabilities of ``gram`` (a known n-gram)."""
+        vec = self._vectors.get(gram)
+        if vec is None:
+            k = len(gram) - 1
+            if 0 <= k < 3:
+                vec = [
+                    1.0 * f[gram] / t[k] if gram in f else 0.0
+                    for f, t in zip(self._freqs, self._totals)
+                ]
+            else:
+                vec = [0.0] * len(self.langs)
+            self._vectors[gram] = vec
+        return vec
+
+    def factors(self, weight: float) -> Callable[[str], list[float]]:
+        """``gram -> [weight + q for q in vector(gram)]``, cached per weight (at most a few
+        weights are kept: only the first two trials' weights recur across texts)."""
+        cache = self._factors.get(weight)
+        if cache is None:
+            if len(self._factors) >= 4:
+                self._factors.clear()
+            cache = self._factors[weight] = {}
+        vector = self.vector
+
+        def get(gram: str) -> list[float]:
+            f = cache.get(gram)
+            if f is None:
+                f = cache[gram] = [weight + q for q in vector(gram)]
+            return f
+
+        return get
 
     def normalize(self, text: str) -> str:
         return text.translate(self._table)
@@ -60,7 +117,7 @@ class _Profiles:
         if got is None:
             if len(self._words) > 200_000:
                 self._words.clear()
-            got = self._words[word] = _word_ngrams(word, self.vectors)
+            got = self._words[word] = _word_ngrams(word, self.known)
         return got
 
 
@@ -116,11 +173,19 @@ def _prepare(text: str, prof: _Profiles) -> str:
     return text
 
 
-def _word_ngrams(word: str, vectors: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _word_ngrams(word: str, vectors: frozenset[str]) -> tuple[list[str], list[str]]:
     """The n-grams langdetect's rolling buffer yields while reading `` word``, and the extra
     ones it yields when a space follows the word."""
-    out: list[str] = []
     padded = " " + word
+    tail = [g for g in (padded[-1] + " ", padded[-2:] + " ") if g in vectors]
+    if not any(map(str.isupper, word[1:])):
+        # Fast path: with no upper-case letter after the first, the buffer is never inside a
+        # capital word, so every position yields its 1-, 2- and 3-gram (in that order).
+        pairs = map(add, padded, word)
+        triples = chain(("",), map(add, map(add, padded, padded[1:]), word[1:]))
+        grams = chain.from_iterable(zip(word, pairs, triples))
+        return [g for g in grams if g in vectors], tail
+    out: list[str] = []
     capital = False
     prev = " "
     for k in range(1, len(padded)):
@@ -142,7 +207,6 @@ def _word_ngrams(word: str, vectors: dict[str, Any]) -> tuple[list[str], list[st
             three = padded[k - 2 : k + 1]
             if three in vectors:
                 out.append(three)
-    tail = [g for g in (padded[-1] + " ", padded[-2:] + " ") if g in vectors]
     return out, tail
 
 
@@ -162,42 +226,25 @@ def _ngrams(text: str, prof: _Profiles) -> list[str]:
 def _probabilities(grams: list[str], prof: _Profiles) -> list[float]:
     """langdetect's averaged trial probabilities, stopping early once the leader is certain.
 
-    The same float operations run in the same order as langdetect (``p * (weight + q)``, with
-    ``weight + q`` computed once per trial and n-gram), so every computed trial is
-    bit-identical. After each trial, if the leading language's running total exceeds every
-    other language's by more than the remaining trials could add (each adds at most
-    ``1/7``), the remaining trials cannot change the answer and are skipped.
+    The same float operations run in the same order as langdetect (``p * (weight + q)`` one
+    n-gram at a time), so every computed trial is bit-identical. Two shortcuts keep it exact:
+
+    * the first two trials' weights are the same for every text (the first pair of normals
+      drawn from ``Random(0)``), so their ``weight + q`` vectors are cached across texts;
+    * after each trial, if the leading language's running total exceeds every other's by more
+      than the remaining trials could add (each adds at most ``1/7``), the rest are skipped.
     """
-    vectors = [prof.vectors[g] for g in grams]
+    vector = prof.vector
+    vectors = [vector(g) for g in grams]
     rng = random.Random(SEED)
     choice = rng.choice
     total = [0.0] * len(prof.langs)
     for trial in range(_TRIALS):
-        prob = list(prof.prior)
         weight = (_ALPHA + rng.gauss(0.0, 1.0) * _ALPHA_WIDTH) / _BASE_FREQ
-        # Iteration 0 normalises after one draw, then every fifth: draw five n-grams and apply
-        # their factors ``weight + q`` element by element in draw order: the same operations,
-        # rounded the same way, as langdetect's one-n-gram-at-a-time loop.
-        w = weight
-        prob = [p * (w + q) for p, q in zip(prob, choice(vectors))]
-        i = 0
-        while True:
-            s = sum(prob)
-            prob = [p / s for p in prob]
-            if max(prob) > _CONVERGED or i >= _MAX_ITERATIONS:
-                break
-            v1, v2, v3, v4, v5 = (
-                choice(vectors),
-                choice(vectors),
-                choice(vectors),
-                choice(vectors),
-                choice(vectors),
-            )
-            prob = [
-                ((((p * (w + q1)) * (w + q2)) * (w + q3)) * (w + q4)) * (w + q5)
-                for p, q1, q2, q3, q4, q5 in zip(prob, v1, v2, v3, v4, v5)
-            ]
-            i += 5
+        if trial < 2:
+            prob = _walk_cached(prof.factors(weight), grams, list(prof.prior), choice)
+        else:
+            prob = _walk(vectors, weight, list(prof.prior), choice)
         total = [t + p / _TRIALS for t, p in zip(total, prob)]
         left = _TRIALS - trial - 1
         if left:
@@ -205,6 +252,53 @@ def _probabilities(grams: list[str], prof: _Profiles) -> list[float]:
             if ordered[0] > _PROB_THRESHOLD and ordered[0] - ordered[1] > left / _TRIALS + 1e-9:
                 break
     return total
+
+
+def _walk(vectors: list[list[float]], w: float, prob: list[float], choice: Any) -> list[float]:
+    """One trial: iteration 0 normalises after one draw, then every fifth draw; the five
+    factors ``w + q`` of a group are applied element by element in draw order (the same
+    operations, rounded the same way, as one n-gram at a time)."""
+    prob = [p * (w + q) for p, q in zip(prob, choice(vectors))]
+    i = 0
+    while True:
+        s = sum(prob)
+        prob = [p / s for p in prob]
+        if max(prob) > _CONVERGED or i >= _MAX_ITERATIONS:
+            return prob
+        v1, v2, v3, v4, v5 = (
+            choice(vectors),
+            choice(vectors),
+            choice(vectors),
+            choice(vectors),
+            choice(vectors),
+        )
+        prob = [
+            ((((p * (w + q1)) * (w + q2)) * (w + q3)) * (w + q4)) * (w + q5)
+            for p, q1, q2, q3, q4, q5 in zip(prob, v1, v2, v3, v4, v5)
+        ]
+        i += 5
+
+
+def _walk_cached(
+    factors: Callable[[str], list[float]], grams: list[str], prob: list[float], choice: Any
+) -> list[float]:
+    """:func:`_walk` with precomputed ``w + q`` vectors (same draws, same operations)."""
+    prob = [p * f for p, f in zip(prob, factors(choice(grams)))]
+    i = 0
+    while True:
+        s = sum(prob)
+        prob = [p / s for p in prob]
+        if max(prob) > _CONVERGED or i >= _MAX_ITERATIONS:
+            return prob
+        f1, f2, f3, f4, f5 = (
+            factors(choice(grams)),
+            factors(choice(grams)),
+            factors(choice(grams)),
+            factors(choice(grams)),
+            factors(choice(grams)),
+        )
+        prob = [((((p * a) * b) * c) * d) * e for p, a, b, c, d, e in zip(prob, f1, f2, f3, f4, f5)]
+        i += 5
 
 
 @lru_cache(maxsize=4096)

@@ -15,11 +15,12 @@ from collections.abc import Callable
 
 from ifrl.constraints.nlp.sentences import split_sentences
 
-_Rule = tuple["re.Pattern[str]", "str | Callable[[re.Match[str]], str]"]
+# (pattern, replacement, characters of which one must occur for the pattern to match)
+_Rule = tuple["re.Pattern[str]", "str | Callable[[re.Match[str]], str]", str]
 
 
-def _rules(*pairs: tuple[str, str], flags: int = 0) -> list[_Rule]:
-    return [(re.compile(p, flags), r) for p, r in pairs]
+def _rules(*triples: tuple[str, str, str], flags: int = 0) -> list[_Rule]:
+    return [(re.compile(p, flags), r, needs) for p, r, needs in triples]
 
 
 # Characters that may follow a text-final period: the first rule also allows typographic
@@ -30,11 +31,11 @@ _CLOSERS_ASCII = "\\]\\)}>\"'"
 # 1. Opening quotes: typographic/backtick quotes are padded, a leading '"' and a '"' after an
 #    opening bracket or space become ``, and a quote that opens a word (not a clitic) is cut off.
 _OPENING = _rules(
-    ("([«“‘„]|`+)", r" \1 "),
-    ('^"', "``"),
-    ("(``)", r" \1 "),
-    ("([ (\\[{<])(\"|'{2})", r"\1 `` "),
-    ("(?i)(?<!\\w)(')(?!(?:re|ve|ll|m|t|s|d|n)\\b)(?=\\w)", r"\1 "),
+    ("([«“‘„]|`+)", r" \1 ", "«“‘„`"),
+    ('^"', "``", '"'),
+    ("(``)", r" \1 ", "`"),
+    ("([ (\\[{<])(\"|'{2})", r"\1 `` ", "\"'"),
+    ("(?i)(?<!\\w)(')(?!(?:re|ve|ll|m|t|s|d|n)\\b)(?=\\w)", r"\1 ", "'"),
 )
 
 # 2. Punctuation. The final period of the text (before closing quotes/brackets) is split off
@@ -42,41 +43,41 @@ _OPENING = _rules(
 #    _split_final_period, as a regex would backtrack quadratically on long runs of spaces),
 #    once not.
 _PUNCT = _rules(
-    ("([:,])([^\\d])", r" \1 \2"),
-    ("([:,])$", r" \1 "),
-    ("\\.{2,}", r" \g<0> "),
-    ("[;@#$%&]", r" \g<0> "),
-    ("[\u2012-\u2015]", r" \g<0> "),
-    (f"([^.])(\\.)([{_CLOSERS_ASCII}]*)\\s*$", r"\1 \2\3 "),
-    ("[?!]", r" \g<0> "),
-    ("([^'])' ", r"\1 ' "),
-    ("[*]", r" \g<0> "),
-    ("[\\][(){}<>]", r" \g<0> "),
-    ("--", r" -- "),
+    ("([:,])([^\\d])", r" \1 \2", ":,"),
+    ("([:,])$", r" \1 ", ":,"),
+    ("\\.{2,}", r" \g<0> ", "."),
+    ("[;@#$%&]", r" \g<0> ", ";@#$%&"),
+    ("[\u2012-\u2015]", r" \g<0> ", "\u2012\u2013\u2014\u2015"),
+    (f"([^.])(\\.)([{_CLOSERS_ASCII}]*)\\s*$", r"\1 \2\3 ", "."),
+    ("[?!]", r" \g<0> ", "?!"),
+    ("([^'])' ", r"\1 ' ", "'"),
+    ("[*]", r" \g<0> ", "*"),
+    ("[\\][(){}<>]", r" \g<0> ", "[](){}<>"),
+    ("--", r" -- ", "-"),
 )
 
 # 3. Closing quotes and clitics (run on the text padded with a space at each end).
 _CLOSING = _rules(
-    ("([»”’])", r" \1 "),
-    ("''", " '' "),
-    ('"', " '' "),
-    ("\\s+", " "),
-    ("([^' ])('[sS]|'[mM]|'[dD]|') ", r"\1 \2 "),
-    ("([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ", r"\1 \2 "),
+    ("([»”’])", r" \1 ", "»”’"),
+    ("''", " '' ", "'"),
+    ('"', " '' ", '"'),
+    ("\\s+", " ", ""),
+    ("([^' ])('[sS]|'[mM]|'[dD]|') ", r"\1 \2 ", "'"),
+    ("([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ", r"\1 \2 ", "'"),
 )
 
 # 4. Fused forms split in two ("cannot" -> "can not", "gonna" -> "gon na", "'tis" -> "'t is").
 _FUSED = _rules(
-    ("\\b(can)(not)\\b", r" \1 \2 "),
-    ("\\b(d)('ye)\\b", r" \1 \2 "),
-    ("\\b(gim)(me)\\b", r" \1 \2 "),
-    ("\\b(gon)(na)\\b", r" \1 \2 "),
-    ("\\b(got)(ta)\\b", r" \1 \2 "),
-    ("\\b(lem)(me)\\b", r" \1 \2 "),
-    ("\\b(more)('n)\\b", r" \1 \2 "),
-    ("\\b(wan)(na)(?=\\s)", r" \1 \2 "),
-    (" ('t)(is)\\b", r" \1 \2 "),
-    (" ('t)(was)\\b", r" \1 \2 "),
+    ("\\b(can)(not)\\b", r" \1 \2 ", ""),
+    ("\\b(d)('ye)\\b", r" \1 \2 ", ""),
+    ("\\b(gim)(me)\\b", r" \1 \2 ", ""),
+    ("\\b(gon)(na)\\b", r" \1 \2 ", ""),
+    ("\\b(got)(ta)\\b", r" \1 \2 ", ""),
+    ("\\b(lem)(me)\\b", r" \1 \2 ", ""),
+    ("\\b(more)('n)\\b", r" \1 \2 ", ""),
+    ("\\b(wan)(na)(?=\\s)", r" \1 \2 ", ""),
+    (" ('t)(is)\\b", r" \1 \2 ", ""),
+    (" ('t)(was)\\b", r" \1 \2 ", ""),
     flags=re.IGNORECASE,
 )
 
@@ -100,16 +101,25 @@ def _split_final_period(text: str) -> str:
 
 
 def _apply(rules: list[_Rule], text: str) -> str:
-    for pattern, repl in rules:
-        text = pattern.sub(repl, text)
+    for pattern, repl, needs in rules:
+        if not needs or any(c in text for c in needs):
+            text = pattern.sub(repl, text)
     return text
+
+
+_FUSED_WORDS = ("cannot", "d'ye", "gimme", "gonna", "gotta", "lemme", "more'n", "wanna", "'t")
 
 
 def tokenize_sentence(sentence: str) -> list[str]:
     """Treebank tokens of one sentence."""
     text = _apply(_PUNCT, _split_final_period(_apply(_OPENING, sentence)))
     text = _apply(_CLOSING, " " + text + " ")
-    return _apply(_FUSED, text).split()
+    # The fused forms match case-insensitively; for ASCII text a lower-cased substring test
+    # decides whether any can match (non-ASCII text always runs them: Unicode case folding
+    # has equivalents such as the Kelvin sign for "k").
+    if not text.isascii() or any(w in text.lower() for w in _FUSED_WORDS):
+        text = _apply(_FUSED, text)
+    return text.split()
 
 
 def word_tokenize(text: str) -> list[str]:
