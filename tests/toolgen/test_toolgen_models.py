@@ -193,3 +193,46 @@ def test_hf_loss_scorer_matches_transformers_loss(tiny_model_dir: Path) -> None:
     ]
     judged = ComplexityEvaluator(scorer, low=0.0, high=1e9).judge(dialogs)
     assert all(h is not None and h > 0 and reason is None for h, reason in judged)
+
+
+@pytest.mark.slow
+def test_dialogs_cli_with_complexity_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ifrl.toolgen.cli import cli
+
+    apis = tmp_path / "apis.jsonl"
+    write_jsonl(apis, [a.to_dict() for a in pool(30)])
+    out, rej = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
+    args = ["dialogs", "--apis", str(apis), "-n", "6", "-o", str(out), "--rejected", str(rej)]
+    result = CliRunner().invoke(
+        cli, [*args, "--complexity-model", str(tiny_model_dir), "--high", "1e9"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "complexity loss: min" in result.output
+    kept = list(read_jsonl(out))
+    assert len(kept) == 6 and all(row["meta"]["complexity_loss"] > 0 for row in kept)
+    # a band nothing fits: every sample is dropped with its loss recorded
+    out2, rej2 = tmp_path / "d2.jsonl", tmp_path / "r2.jsonl"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "dialogs",
+            "--apis",
+            str(apis),
+            "-n",
+            "3",
+            "-o",
+            str(out2),
+            "--rejected",
+            str(rej2),
+            "--complexity-model",
+            str(tiny_model_dir),
+            "--high",
+            "0.001",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    dropped = list(read_jsonl(rej2))
+    assert [r["reason"] for r in dropped] == ["too_hard"] * 3
+    assert all(r["complexity_loss"] > 0.001 for r in dropped)

@@ -217,17 +217,23 @@ def dialogs(
     start = time.perf_counter()
     kept = 0
     reasons: Counter[str] = Counter()
+    losses: list[float] = []
     with (
         JSONLWriter(output, append=True) as out_w,
         JSONLWriter(rejected or output + ".rejected.tmp", append=True) as rej_w,
     ):
         for result in tqdm(generator.run(todo), total=len(todo), desc="dialogs", unit="dialog"):
+            if result.complexity is not None:
+                losses.append(result.complexity)
             if result.dialog is not None:
                 out_w.write(result.dialog.to_json())
                 kept += 1
             else:
                 reasons[(result.reason or "")[:60]] += 1
-                rej_w.write({"index": result.index, "reason": result.reason})
+                row: dict[str, Any] = {"index": result.index, "reason": result.reason}
+                if result.complexity is not None:
+                    row["complexity_loss"] = result.complexity
+                rej_w.write(row)
     if not rejected:
         Path(output + ".rejected.tmp").unlink(missing_ok=True)
     elapsed = time.perf_counter() - start
@@ -236,6 +242,12 @@ def dialogs(
     )
     if reasons:
         click.echo(f"failed: {json.dumps(dict(reasons.most_common(10)))}")
+    if losses:
+        losses.sort()
+        click.echo(
+            f"complexity loss: min {losses[0]:.3f}, median {losses[len(losses) // 2]:.3f}, "
+            f"max {losses[-1]:.3f} (kept band [{low}, {high}])"
+        )
 
 
 def _done_indices(path: str | None) -> set[int]:

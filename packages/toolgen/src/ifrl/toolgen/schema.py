@@ -284,7 +284,30 @@ def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
 
 
 _FAST_KEYS = frozenset(
-    ["type", "enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "items", "properties", "required", "additionalProperties", "description", "title", "default", "examples", "$comment"]
+    [
+        "type",
+        "enum",
+        "const",
+        "format",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "items",
+        "properties",
+        "required",
+        "additionalProperties",
+        "description",
+        "title",
+        "default",
+        "examples",
+        "$comment",
+    ]
 )
 _TYPE_CHECKS: dict[str, Any] = {
     "string": lambda v: isinstance(v, str),
