@@ -113,3 +113,13 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
         cli, ["apis", "-n", "3", "-o", str(tmp_path / "x.jsonl"), "--backend", "hf"]
     )
     assert result.exit_code == 2 and "--model is required" in result.output
+
+
+def test_selfevolve_config_errors_are_usage_errors(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("queries: q.jsonl\nrounds: 0\n")
+    result = CliRunner().invoke(cli, ["selfevolve", "--config", str(cfg)])
+    assert result.exit_code == 2 and "rounds: must be at least 1" in result.output
+    cfg.write_text("queries: q.jsonl\nbackend: programmatic\n")
+    result = CliRunner().invoke(cli, ["selfevolve", "--config", str(cfg)])
+    assert result.exit_code == 2 and "backend must be hf, vllm or openai" in result.output

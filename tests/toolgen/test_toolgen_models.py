@@ -236,3 +236,22 @@ def test_dialogs_cli_with_complexity_model(tiny_model_dir: Path, tmp_path: Path)
     dropped = list(read_jsonl(rej2))
     assert [r["reason"] for r in dropped] == ["too_hard"] * 3
     assert all(r["complexity_loss"] > 0.001 for r in dropped)
+
+
+@pytest.mark.slow
+def test_selfevolve_cli_on_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ifrl.toolgen.cli import cli
+
+    write_jsonl(tmp_path / "q.jsonl", [{"query": "Tide times in Brest tomorrow?"}])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"queries: {tmp_path / 'q.jsonl'}\nmodel: {tiny_model_dir}\nbackend: hf\nrounds: 1\nk: 2\n"
+        f"max_new_tokens: 16\noutput_dir: {tmp_path / 'run'}\n"
+    )
+    result = CliRunner().invoke(cli, ["selfevolve", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "round 1: " in result.output and "queries survived" in result.output
+    (row,) = read_jsonl(tmp_path / "run" / "rounds.jsonl")
+    assert row["queries"] == 1 and sum(row["reasons"].values()) >= 1
