@@ -388,3 +388,13 @@ def mutated_dialogs(draw: st.DrawFn) -> Any:
 def test_verifier_never_crashes(data: Any) -> None:
     (v,) = verify_records([(1, data)])
     assert v.kept or all(i.code and i.message for i in v.issues)
+
+
+def test_verify_file_without_rejected_file_starts_over(tmp_path: Path) -> None:
+    src = tmp_path / "dialogs.jsonl"
+    src.write_text(json.dumps(single()) + "\n" + json.dumps(dependent()) + "\n")
+    out = tmp_path / "kept.jsonl"
+    for _ in range(2):
+        rep = verify_file(src, out)
+        assert rep.total == 2 and len(out.read_text().splitlines()) == 2
+    assert [p.name for p in tmp_path.iterdir() if "tmp" in p.name] == []

@@ -637,10 +637,13 @@ def verify_file(
     reasons) to ``rejected``, counts to ``report`` (Markdown, plus a ``.json`` twin).
 
     Every input line of the shard produces exactly one output line, so a rerun resumes after
-    the lines already written (the report then covers the resumed part only).
+    the lines already written (the report then covers the resumed part only); without a
+    ``rejected`` file every run starts over.
     """
     checks = list(RULE_CHECKS) + (list(MODEL_CHECKS) if judge is not None else [])
-    done = count_lines(out) + (count_lines(rejected) if rejected else 0) if resume else 0
+    # Resuming counts the lines of both outputs, so it needs the rejected file too.
+    resume = resume and rejected is not None
+    done = count_lines(out) + count_lines(rejected) if resume and rejected else 0
     rep = VerifyReport()
     bar = None
     if progress:
