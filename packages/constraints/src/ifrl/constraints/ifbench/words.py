@@ -7,6 +7,7 @@ accents removed (``é`` is an ``e``).
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -86,7 +87,7 @@ def has_consonant_cluster(word: str) -> bool:
             cons.append(i == 0 or (i + 1 < len(w) and w[i + 1] in VOWELS))
         else:
             cons.append(True)
-    return any(a and b for a, b in zip(cons, cons[1:]))
+    return any(a and b for a, b in itertools.pairwise(cons))
 
 
 @register
@@ -188,7 +189,7 @@ class NoConsecutive(Constraint):
 
     def _check(self, text: Text) -> Verdict:
         ws = words(text.raw)
-        for a, b in zip(ws, ws[1:]):
+        for a, b in itertools.pairwise(ws):
             fa, fb = letters(a[0]), letters(b[0])
             if fa and fa == fb:
                 return Verdict.of(False, f"{a!r} and {b!r} share {fa!r}")
