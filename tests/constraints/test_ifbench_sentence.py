@@ -20,7 +20,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "sentence:increment",
         {"small_n": 2},
-        "Harambe lived. The world changed slightly. Memes faded and politics took a turn.",
+        "Harambe lived. The world changed slightly. Memes faded and politics took turns.",
         "Harambe lived. The world changed. Memes faded and politics took another path.",
     ),
     (
