@@ -381,7 +381,7 @@ class ProgrammaticApiGenerator:
             attempts += 1
             domain, sub, fn = self._slots[k % len(self._slots)]
             k += 1
-            api, mutations = self._candidate(domain, sub, fn)
+            api, _mutations = self._candidate(domain, sub, fn)
             if api is None:
                 continue
             problems = api_problems(api)
@@ -393,7 +393,7 @@ class ProgrammaticApiGenerator:
                 self.stats[reason] += 1
                 continue
             self.buffer.append(api)
-            self.diversity.observe(api, mutations)
+            self.diversity.observe(api)  # its mutations were counted as they were applied
             self.stats["kept"] += 1
             made += 1
             yield api

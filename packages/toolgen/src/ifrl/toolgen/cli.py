@@ -131,6 +131,9 @@ def apis(
     had, wrote = apimod.build_pool(generator, count, output, resume=resume, progress=True)
     elapsed = time.perf_counter() - start
     click.echo(f"apis: {had} already there, {_rate(wrote, elapsed, 'APIs')} -> {output}")
+    diversity = getattr(generator, "diversity", None)
+    if diversity is not None:
+        click.echo(f"diversity (this run): {json.dumps(diversity.summary())}")
     dropped = {k: v for k, v in generator.stats.items() if k != "kept"}
     if dropped:
         click.echo(f"dropped: {json.dumps(dropped)}")

@@ -524,11 +524,12 @@ def _draw(schema: Mapping[str, Any], rng: random.Random, pool: Any, depth: int) 
         hi = max(lo, min(int(schema.get("maxItems", lo + 2)), lo + 3))
         n = rng.randint(lo, hi)
         values: list[Any] = []
-        for _ in range(n * 3):
+        for attempt in range(n * 4):
             if len(values) == n:
                 break
             v = _draw(items, rng, pool, depth + 1)  # type: ignore[arg-type]
-            if not schema.get("uniqueItems") or v not in values:
+            # Distinct values read naturally ("Paris and Lima"); repeats only if they must.
+            if v not in values or (not schema.get("uniqueItems") and attempt >= n * 3):
                 values.append(v)
         return values
     if kind == "object":
