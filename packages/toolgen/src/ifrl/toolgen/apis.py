@@ -377,13 +377,18 @@ class ProgrammaticApiGenerator:
         attempts = 0
         limit = max(50, n * 20)
         k = len(self._subsets)
+        misses = 0
         while made < n and attempts < limit:
             attempts += 1
             domain, sub, fn = self._slots[k % len(self._slots)]
             k += 1
             api, _mutations = self._candidate(domain, sub, fn)
             if api is None:
+                misses += 1
+                if misses > 2 * len(self._slots):
+                    return  # every functionality subset is used up
                 continue
+            misses = 0
             problems = api_problems(api)
             if problems:
                 self.stats["invalid_definition"] += 1
@@ -403,17 +408,25 @@ class ProgrammaticApiGenerator:
     def _candidate(self, domain: Domain, sub: str, fn: str) -> tuple[Api | None, list[str]]:
         rng = self.rng
         levels = [c for c in (1, 2, 3) if (frozenset([fn]), c) not in self._subsets]
-        others = [f for f in domain.subdomains[sub] if f != fn]
         functionalities = [fn]
         if levels:
             complexity = min(levels, key=lambda c: (self.diversity.complexities[c], rng.random()))
         else:
+            # Singles used up: combine with functionalities of the same subdomain first, then
+            # of the whole domain; complexity 3 may take three.
             complexity = rng.choice((2, 3))
-            pairs = [o for o in others if (frozenset([fn, o]), complexity) not in self._subsets]
-            if not pairs:
+            local = [f for f in domain.subdomains[sub] if f != fn]
+            wider = [
+                f for fs in domain.subdomains.values() for f in fs if f != fn and f not in local
+            ]
+            size = 2 if complexity == 2 else rng.choice((2, 3))
+            extra = self._fresh_subset(fn, local, size, complexity) or self._fresh_subset(
+                fn, local + wider, size, complexity
+            )
+            if extra is None:
                 self.stats["functionalities_exhausted"] += 1
                 return None, []
-            functionalities.append(rng.choice(pairs))
+            functionalities.extend(extra)
         self._subsets.add((frozenset(functionalities), complexity))
 
         verb = verb_of(fn)
@@ -486,10 +499,22 @@ class ProgrammaticApiGenerator:
         )
         return api, applied
 
+    def _fresh_subset(
+        self, fn: str, pool: list[str], size: int, complexity: int
+    ) -> list[str] | None:
+        """``size - 1`` functionalities from ``pool`` making an unused subset with ``fn``."""
+        for _ in range(12):
+            if len(pool) < size - 1:
+                return None
+            extra = self.rng.sample(pool, size - 1)
+            if (frozenset([fn, *extra]), complexity) not in self._subsets:
+                return extra
+        return None
+
     def _name(self, fn: str, functionalities: list[str], parameters: Mapping[str, Any]) -> str:
         base = _snake(fn)
-        if len(functionalities) > 1:
-            base = f"{base}_and_{_snake(functionalities[1]).split('_')[0]}"
+        for other in functionalities[1:]:
+            base = f"{base}_and_{_snake(other).split('_')[0]}"
         if base not in self.dedup.names:
             return base
         for pname in parameters.get("properties", {}):
@@ -505,7 +530,7 @@ class ProgrammaticApiGenerator:
         fn = functionalities[0]
         text = f"{fn[0].upper()}{fn[1:]} in the {domain.name.replace('_', ' ')} domain ({sub})."
         if len(functionalities) > 1:
-            text += f" Can also {functionalities[1]} in the same request."
+            text += f" Can also {' and '.join(functionalities[1:])} in the same request."
         if role == "producer":
             text += f" Returns matching {domain.entity.replace('_', ' ')} records with their ids."
         elif role == "consumer":
