@@ -54,7 +54,7 @@ def main() -> None:
         adam_epsilon=1e-4,
         beta=0.05,
         loss_type="dapo",
-        reward_funcs=("helpers:no_comma", "helpers:lowercase"),
+        reward_funcs=("rl_helpers:no_comma", "rl_helpers:lowercase"),
         progress=False,
         save_final_model=False,
     )

@@ -56,7 +56,7 @@ def main() -> None:
             max_completion_length=6,
             num_iterations=2,
             beta=0.05,
-            reward_funcs=("helpers:no_comma", "helpers:lowercase"),
+            reward_funcs=("rl_helpers:no_comma", "rl_helpers:lowercase"),
         )
     else:
         from ifrl.rltrain.dpo import DPOConfig, DPOTrainer

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from helpers import PROMPTS, conversations, write_rows
+from rl_helpers import PROMPTS, conversations, write_rows
 
 from ifrl.rltrain.cli import cli, parse_overrides
 from ifrl.rltrain.config import ConfigError, load_config

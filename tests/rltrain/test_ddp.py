@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import PROMPTS, write_rows
+from rl_helpers import PROMPTS, write_rows
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import PROMPTS, lowercase, no_comma
+from rl_helpers import PROMPTS, lowercase, no_comma
 
 from ifrl.core.records import SamplingParams
 from ifrl.rltrain.config import ConfigError

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import conversations
+from rl_helpers import conversations
 
 from ifrl.rltrain.sft import SFTConfig, SFTTrainer, parse_conversation
 

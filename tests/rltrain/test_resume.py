@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import PROMPTS, conversations, write_rows
+from rl_helpers import PROMPTS, conversations, write_rows
 
 WORKER = Path(__file__).with_name("resume_worker.py")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import conversations, write_rows
+from rl_helpers import conversations, write_rows
 
 from ifrl.core.errors import JSONLError
 from ifrl.rltrain.models import load_tokenizer

@@ -178,13 +178,22 @@ def completion_logps(
     """Summed completion log-probs per row, completion token counts, and the mean NLL of chosen rows.
 
     The NLL is the token-mean cross-entropy over the first half of the rows (the chosen ones).
+    Logits are computed only from the first completion position of the batch on.
     """
+    comp = batch["completion_mask"]
+    width = comp.size(1)
+    has = comp.any(dim=0).nonzero()
+    first = int(has[0]) if has.numel() else width - 1
+    keep = width - max(first, 1) + 1
     logits = model(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        use_cache=False,
+        logits_to_keep=keep,
     ).logits
     logits = logits[:, :-1, :]
-    targets = batch["input_ids"][:, 1:]
-    mask = batch["completion_mask"][:, 1:].to(logits.dtype)
+    targets = batch["input_ids"][:, width - keep + 1 :]
+    mask = comp[:, width - keep + 1 :].to(logits.dtype)
     per_token = selective_log_softmax(logits, targets) * mask
     half = per_token.size(0) // 2
     nll = -per_token[:half].sum() / mask[:half].sum().clamp(min=1)

@@ -1,0 +1,146 @@
+"""Seconds per GRPO optimizer step: ifrl.rltrain's GRPOTrainer vs TRL's GRPOTrainer, same run.
+
+Usage: python bench/grpo_vs_trl.py [--steps 6] [--prompts 4] [--generations 8] [--tokens 32]
+
+Both train the seeded tiny Qwen2 model (ifrl.core.tiny) on CPU with identical settings: the same
+prompts, ``prompts x generations`` completions of at most ``tokens`` new tokens per step (sampled
+at temperature 1 with transformers on the current weights), the same reward (no commas +
+lowercase), loss ``dapo``, ``beta = 0``, one optimizer step per rollout, AdamW at the same
+learning rate. Each step's time covers rollout, reward, loss, backward and optimizer step; the
+first step is a warm-up and is not counted (median of the rest). Needs ``pip install trl``.
+The last line is ``ratio=<our seconds per step / TRL's>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+WORDS = ["apple", "river", "stone", "green", "cloud", "music", "bread", "light", "ocean", "paper"]
+
+
+def no_comma(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
+    return [0.0 if "," in c else 1.0 for c in completions]
+
+
+def lowercase(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
+    return [0.0 if any(ch.isupper() for ch in c) else 1.0 for c in completions]
+
+
+def run_ours(
+    model_dir: Path, prompts: list[dict[str, Any]], args: argparse.Namespace, out: Path
+) -> tuple[float, float]:
+    from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer
+
+    cfg = GRPOConfig(
+        model=str(model_dir),
+        output_dir=str(out),
+        max_steps=args.steps,
+        per_device_batch_size=args.prompts * args.generations,
+        num_generations=args.generations,
+        max_completion_length=args.tokens,
+        learning_rate=1e-5,
+        beta=0.0,
+        loss_type="dapo",
+        progress=False,
+        save_final_model=False,
+        max_grad_norm=1.0,
+    )
+    GRPOTrainer(cfg, reward_funcs=[no_comma, lowercase], train_data=prompts).train()
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    return statistics.median(r["step_seconds"] for r in rows[1:]), statistics.mean(
+        r["completion_length"] for r in rows
+    )
+
+
+def run_trl(
+    model_dir: Path, prompts: list[dict[str, Any]], args: argparse.Namespace, out: Path
+) -> tuple[float, float]:
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    times: list[float] = []
+    lengths: list[float] = []
+
+    class Timer(TrainerCallback):  # type: ignore[misc]
+        def on_step_begin(self, *a: Any, **k: Any) -> None:
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, *a: Any, **k: Any) -> None:
+            times.append(time.perf_counter() - self.t0)
+
+        def on_log(
+            self, _args: Any, _state: Any, _control: Any, logs: Any = None, **k: Any
+        ) -> None:
+            if logs and "completions/mean_length" in logs:
+                lengths.append(float(logs["completions/mean_length"]))
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype="float32")
+    cfg = GRPOConfig(
+        output_dir=str(out),
+        max_steps=args.steps,
+        per_device_train_batch_size=args.prompts * args.generations,
+        num_generations=args.generations,
+        max_completion_length=args.tokens,
+        learning_rate=1e-5,
+        beta=0.0,
+        loss_type="dapo",
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        report_to="none",
+        use_cpu=True,
+        bf16=False,
+        logging_steps=1,
+        save_strategy="no",
+        max_grad_norm=1.0,
+        disable_tqdm=True,
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[no_comma, lowercase],
+        args=cfg,
+        train_dataset=datasets.Dataset.from_list(prompts),
+        processing_class=tok,
+        callbacks=[Timer()],
+    )
+    trainer.train()
+    return statistics.median(times[1:]), statistics.mean(lengths) if lengths else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--prompts", type=int, default=4)
+    parser.add_argument("--generations", type=int, default=8)
+    parser.add_argument("--tokens", type=int, default=32)
+    args = parser.parse_args()
+
+    import trl
+
+    from ifrl.core.tiny import build_tiny_model
+
+    model_dir = build_tiny_model()
+    prompts = [{"prompt": f"Write about the {w}, Then Stop."} for w in WORDS] * 4
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, our_len = run_ours(model_dir, prompts, args, Path(tmp) / "ours")
+        theirs, their_len = run_trl(model_dir, prompts, args, Path(tmp) / "trl")
+    print(
+        f"settings: tiny qwen2, CPU, {args.prompts} prompts x {args.generations} completions, "
+        f"<= {args.tokens} new tokens, {args.steps} steps (first is warm-up), TRL {trl.__version__}"
+    )
+    print(f"mean completion length: ours {our_len:.1f}, TRL {their_len:.1f}")
+    print(f"ifrl.rltrain GRPO: {ours:.3f} s/step")
+    print(f"TRL GRPO:          {theirs:.3f} s/step")
+    print(f"ratio={ours / theirs:.3f}")
+
+
+if __name__ == "__main__":
+    main()
