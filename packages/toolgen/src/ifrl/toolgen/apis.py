@@ -108,7 +108,8 @@ class Api(Record):
 
     @classmethod
     def from_openai(cls, data: Mapping[str, Any]) -> Api:
-        """Read an OpenAI tool entry or a bare function definition (``responses`` optional)."""
+        """Read an OpenAI tool entry or a bare function definition (``responses`` optional;
+        ``arguments``/``results`` are accepted for ``parameters``/``responses``)."""
         if data.get("type") == "function" and isinstance(data.get("function"), Mapping):
             data = data["function"]
         if not isinstance(data, Mapping):
@@ -116,7 +117,9 @@ class Api(Record):
         name = data.get("name")
         if not isinstance(name, str):
             raise RecordError("name", "expected a string")
-        parameters = data.get("parameters", {"type": "object", "properties": {}})
+        parameters = data.get(
+            "parameters", data.get("arguments", {"type": "object", "properties": {}})
+        )
         if not isinstance(parameters, Mapping):
             raise RecordError("parameters", "expected an object")
         responses = data.get("responses", data.get("results", {"type": "object"}))
