@@ -31,7 +31,7 @@ def make_backend(
             raise click.UsageError("--base-url is required with --backend openai")
         return make_generator("openai", base_url=base_url, model=model, mode=openai_mode)
     if backend == "vllm":
-        return make_generator("vllm", model=model, dtype="float32", max_model_len=2048, seed=0)
+        return make_generator("vllm", model=model, seed=0)
     return make_generator("hf", model=model)
 
 
