@@ -119,4 +119,16 @@ def merge(adapter: str, out: str) -> None:
     click.echo(str(merge_and_save(adapter, out)))
 
 
+def _register_itool() -> None:
+    # The iTool loop's command lives in its own module; attach it when that module is present.
+    try:
+        from ifrl.rltrain.cli_itool import itool
+    except ModuleNotFoundError as err:
+        if err.name != "ifrl.rltrain.cli_itool":
+            raise
+        return
+    cli.add_command(itool)
+
+
 _register()
+_register_itool()
