@@ -174,3 +174,10 @@ def test_sample_and_describe(cid: str) -> None:
     ctype = get_type(cid)
     text = ctype.describe(ctype.sample_kwargs(rng), rng)
     assert text and not re.search(r"\{\w+\}", text)
+
+
+def test_csv_accepts_windows_line_endings_and_rejects_broken_csv() -> None:
+    c = build("custom:csv_city", {})
+    table = _csv("ID,Country,City,Year,Count", 7, "{i},France,Paris,2020,{i}00")
+    assert c.check(table.replace("\n", "\r\n")).passed
+    assert not c.check('ID,Country,City,Year,Count\n1,"France,Paris,2020,1').passed

@@ -78,8 +78,13 @@ class WordReverse(Constraint):
 
 
 def _csv_rows(raw: str, delimiter: str) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(raw.strip()), delimiter=delimiter, skipinitialspace=True)
-    return [[f.strip() for f in row] for row in reader if any(f.strip() for f in row)]
+    """Non-blank CSV rows with stripped fields; ``[]`` when the text is not valid CSV."""
+    body = raw.strip().replace("\r\n", "\n").replace("\r", "\n")
+    reader = csv.reader(io.StringIO(body), delimiter=delimiter, skipinitialspace=True)
+    try:
+        return [[f.strip() for f in row] for row in reader if any(f.strip() for f in row)]
+    except csv.Error:
+        return []
 
 
 def _is_int(s: str) -> bool:

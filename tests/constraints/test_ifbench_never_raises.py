@@ -1,0 +1,85 @@
+"""The 58 IFBench verifiers never raise: any text and any schema-valid kwargs give a Verdict
+(kwargs a type rejects beyond its schema raise ``ConstraintSpecError`` naming the type)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ifrl.constraints import ConstraintSpecError, build, evaluate, get_type
+from ifrl.constraints.base import ERROR_PREFIX
+from ifrl.constraints.ifbench import IFBENCH_IDS
+from ifrl.constraints.schema import Param
+
+# Characters the IFBench checks react to, emoji, kana and anything unicode.
+MARKUP = st.sampled_from(
+    [
+        *list("*-#()[]{}\"'“”‘’,.!?:;\t\n "),
+        "?!",
+        "‽",
+        "<i>",
+        "</i>",
+        "<em>",
+        "My Answer:",
+        "Question 1:",
+        "A)",
+        "!?!?",
+        "😀",
+        "👍🏽",
+        "日本語",
+        "ひらがな",
+        "1,000",
+        "3.14",
+        "eagle",
+        "bald",
+        "Emma",
+        "    ",
+    ]
+)
+TEXT = st.one_of(
+    st.text(),
+    st.lists(st.one_of(MARKUP, st.text(max_size=6)), max_size=40).map("".join),
+    st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+)
+
+
+def _value(p: Param) -> st.SearchStrategy[Any]:
+    if p.type == "int":
+        lo = p.minimum if p.minimum is not None else -(10**6)
+        hi = p.maximum if p.maximum is not None else 10**6
+        return st.integers(lo, min(hi, lo + 60))
+    if p.type == "str":
+        if p.choices:
+            return st.sampled_from(p.choices)
+        return st.one_of(st.text(max_size=30), st.sampled_from(["yes/no", "a or b", "!?!?", " "]))
+    lo = p.minimum or 0
+    return st.lists(st.text(max_size=10), min_size=lo, max_size=max(lo, 4))
+
+
+@pytest.mark.parametrize("cid", IFBENCH_IDS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_text_and_schema_valid_kwargs_give_a_verdict(cid: str, data: st.DataObject) -> None:
+    kwargs = data.draw(st.fixed_dictionaries({p.name: _value(p) for p in get_type(cid).params}))
+    text = data.draw(TEXT)
+    try:
+        c = build(cid, kwargs)
+    except ConstraintSpecError as err:
+        assert err.constraint_id == cid
+        return
+    for t in (text, text.upper(), text[::-1]):
+        v = c.check(t)
+        assert isinstance(v.passed, bool)
+        assert not v.reason.startswith(ERROR_PREFIX), v.reason
+
+
+@given(text=TEXT)
+@settings(max_examples=60, deadline=None)
+def test_strict_and_loose_scoring_over_many_types_never_raise(text: str) -> None:
+    ids = ["format:emoji", "ratio:sentence_type", "words:odd_even_syllables", "format:quotes"]
+    ev = evaluate(text, ids, [{}, {}, {}, {}])
+    assert len(ev.strict) == len(ev.loose) == 4
+    assert not any(r.startswith(ERROR_PREFIX) for r in ev.reasons)
