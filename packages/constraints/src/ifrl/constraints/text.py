@@ -24,7 +24,7 @@ class Text:
         self.raw = raw
         self._lower: str | None = None
         self._word_count: int | None = None
-        self._sentences: int | None = None
+        self._sentences: list[str] | None = None
         self._tokens: list[str] | None = None
         self._language: object = Text._UNSET
 
@@ -43,17 +43,22 @@ class Text:
         return self._word_count
 
     @property
+    def sentences(self) -> list[str]:
+        """Punkt (English) sentences, as IFEval's ``count_sentences`` splits them."""
+        if self._sentences is None:
+            self._sentences = sentences.split_sentences(self.raw)
+        return self._sentences
+
+    @property
     def sentence_count(self) -> int:
         """Number of Punkt (English) sentences (IFEval's ``count_sentences``)."""
-        if self._sentences is None:
-            self._sentences = sentences.count_sentences(self.raw)
-        return self._sentences
+        return len(self.sentences)
 
     @property
     def tokens(self) -> list[str]:
         """Treebank word tokens after Punkt sentence splitting (``nltk.word_tokenize``)."""
         if self._tokens is None:
-            self._tokens = treebank.word_tokenize(self.raw)
+            self._tokens = [t for s in self.sentences for t in treebank.tokenize_sentence(s)]
         return self._tokens
 
     @property

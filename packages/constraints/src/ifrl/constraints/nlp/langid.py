@@ -257,14 +257,18 @@ def _probabilities(grams: list[str], prof: _Profiles) -> list[float]:
 def _walk(vectors: list[list[float]], w: float, prob: list[float], choice: Any) -> list[float]:
     """One trial: iteration 0 normalises after one draw, then every fifth draw; the five
     factors ``w + q`` of a group are applied element by element in draw order (the same
-    operations, rounded the same way, as one n-gram at a time)."""
+    operations, rounded the same way, as one n-gram at a time).
+
+    Normalisation (``p / s``) is fused into the next group's pass: the convergence test needs
+    only ``max(p) / s``, which equals the maximum of the quotients (division by a positive
+    number is monotonic under rounding).
+    """
     prob = [p * (w + q) for p, q in zip(prob, choice(vectors))]
     i = 0
     while True:
         s = sum(prob)
-        prob = [p / s for p in prob]
-        if max(prob) > _CONVERGED or i >= _MAX_ITERATIONS:
-            return prob
+        if max(prob) / s > _CONVERGED or i >= _MAX_ITERATIONS:
+            return [p / s for p in prob]
         v1, v2, v3, v4, v5 = (
             choice(vectors),
             choice(vectors),
@@ -273,7 +277,7 @@ def _walk(vectors: list[list[float]], w: float, prob: list[float], choice: Any) 
             choice(vectors),
         )
         prob = [
-            ((((p * (w + q1)) * (w + q2)) * (w + q3)) * (w + q4)) * (w + q5)
+            (((((p / s) * (w + q1)) * (w + q2)) * (w + q3)) * (w + q4)) * (w + q5)
             for p, q1, q2, q3, q4, q5 in zip(prob, v1, v2, v3, v4, v5)
         ]
         i += 5
@@ -287,9 +291,8 @@ def _walk_cached(
     i = 0
     while True:
         s = sum(prob)
-        prob = [p / s for p in prob]
-        if max(prob) > _CONVERGED or i >= _MAX_ITERATIONS:
-            return prob
+        if max(prob) / s > _CONVERGED or i >= _MAX_ITERATIONS:
+            return [p / s for p in prob]
         f1, f2, f3, f4, f5 = (
             factors(choice(grams)),
             factors(choice(grams)),
@@ -297,7 +300,10 @@ def _walk_cached(
             factors(choice(grams)),
             factors(choice(grams)),
         )
-        prob = [((((p * a) * b) * c) * d) * e for p, a, b, c, d, e in zip(prob, f1, f2, f3, f4, f5)]
+        prob = [
+            (((((p / s) * a) * b) * c) * d) * e
+            for p, a, b, c, d, e in zip(prob, f1, f2, f3, f4, f5)
+        ]
         i += 5
 
 
