@@ -15,7 +15,10 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # basename). Helper modules are imported by name: `from conftest import shared_data`, the files in
 # tests/support/, and a package folder's own helpers (module names unique across folders).
 _TESTS = Path(__file__).resolve().parent
-for _folder in [_TESTS, _TESTS / "support", *sorted(p for p in _TESTS.iterdir() if p.is_dir())]:
+for _folder in [_TESTS / "support", _TESTS]:  # first on the path: this conftest wins by name
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+for _folder in sorted(p for p in _TESTS.iterdir() if p.is_dir() and p.name != "support"):
     if str(_folder) not in sys.path and not _folder.name.startswith((".", "__")):
         sys.path.append(str(_folder))
 
