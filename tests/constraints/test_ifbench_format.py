@@ -120,6 +120,15 @@ def test_options_variants() -> None:
         build("format:options", {"options": "only"})
 
 
+def test_list_markers_stand_alone() -> None:
+    dash = build("format:list", {"sep": "-"})
+    assert not dash.check("Use -. An over-dramatic, well-known style.").passed
+    assert dash.check("- First item\n- Second item").passed
+    inline = build("format:list", {"sep": "SEPARATOR"})
+    assert inline.check("SEPARATOR apples SEPARATOR pears").passed
+    assert not inline.check("SEPARATOR apples only").passed
+
+
 def test_emoji_at_start_of_next_sentence_closes_previous() -> None:
     c = build("format:emoji", {})
     assert c.check("Done. 🎉 Next one 🚀").passed

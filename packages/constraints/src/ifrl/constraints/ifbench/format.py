@@ -158,18 +158,19 @@ class CustomList(Constraint):
         self._sep = self.kwargs["sep"].strip()
         if not self._sep:
             raise ConstraintSpecError(self.id, "sep", "must not be blank")
+        # a marker stands alone: at a line start or after whitespace, and before whitespace
+        self._marker = re.compile(r"(?:^|(?<=\s))" + re.escape(self._sep) + r"(?=\s|$)", re.M)
 
     def _check(self, text: Text) -> Verdict:
         sep = self._sep
-        if sep not in text.raw:
-            return Verdict.of(False, f"no {sep!r} marker")
         for line in text.raw.split("\n"):
             if _STANDARD_BULLET.match(line) and not line.lstrip().startswith(sep):
                 return Verdict.of(False, f"ordinary bullet point: {line.strip()[:40]!r}")
-        items = [p for p in text.raw.split(sep)[1:] if p.strip(PUNCT + " \n\t")]
-        marked_lines = sum(1 for line in text.raw.split("\n") if line.lstrip().startswith(sep))
-        n = max(len(items), marked_lines)
-        return Verdict.of(n >= 2, f"{n} items marked with {sep!r}")
+        pieces = self._marker.split(text.raw)
+        if len(pieces) < 2:
+            return Verdict.of(False, f"no {sep!r} marker")
+        items = [p for p in pieces[1:] if p.strip(PUNCT + " \n\t")]
+        return Verdict.of(len(items) >= 2, f"{len(items)} items marked with {sep!r}")
 
 
 @register
