@@ -191,3 +191,59 @@ def test_grpo_raises_verifiable_reward(tiny_model_dir: Path, tmp_path: Path) -> 
         "tokens_per_second",
     ):
         assert key in rows[0], key
+
+
+class _EngineCopy:
+    """A generator holding its own model copy, like vLLM: it needs the policy's weights pushed."""
+
+    def __init__(self, model_dir: Path) -> None:
+        from transformers import AutoModelForCausalLM
+
+        from ifrl.core.backends.hf import HFGenerator
+
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        self.inner = HFGenerator(self.model, tokenizer=_tok(model_dir))
+        self.eos_ids = self.inner.eos_ids
+        self.loads = 0
+
+    def load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.model.load_state_dict(weights, strict=False)
+        assert not unexpected and all("lm_head" in m for m in missing), (missing, unexpected)
+        self.loads += 1
+
+    def generate(self, prompts: Any, params: Any) -> Any:
+        return self.inner.generate(prompts, params)
+
+
+def _tok(model_dir: Path) -> Any:
+    from ifrl.rltrain.models import load_tokenizer
+
+    return load_tokenizer(str(model_dir))
+
+
+def test_external_engine_receives_merged_lora_weights_before_each_rollout(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    engine = _EngineCopy(tiny_model_dir)
+    cfg = _cfg(tiny_model_dir, tmp_path, use_lora=True, lora_r=4, learning_rate=5e-2, max_steps=2)
+    tr = GRPOTrainer(cfg, reward_funcs=[no_comma, lowercase], train_data=PROMPTS, generator=engine)
+    tr.train()
+    assert engine.loads == 2
+    tr._generator()  # the next rollout would push the weights after step 2
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            engine.model(ids).logits, tr.policy(ids).logits, atol=1e-4, rtol=1e-4
+        )
+
+
+def test_engine_without_weight_loading_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    cfg = _cfg(tiny_model_dir, tmp_path, backend="openai")
+    tr = GRPOTrainer(cfg, reward_funcs=[no_comma], train_data=PROMPTS, generator=_NoLoad())
+    with pytest.raises(ConfigError, match="load_weights"):
+        tr.rollout(0)
+
+
+class _NoLoad:
+    def generate(self, prompts: Any, params: Any) -> Any:
+        raise AssertionError("must not sample from stale weights")

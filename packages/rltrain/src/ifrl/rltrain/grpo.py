@@ -31,7 +31,7 @@ from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.logprobs import completion_logprobs
 from ifrl.rltrain.loop import Trainer
-from ifrl.rltrain.models import eval_mode, load_reference, reference_mode
+from ifrl.rltrain.models import eval_mode, load_reference, policy_weights, reference_mode
 
 RewardFn = Callable[..., Sequence[float | None]]
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
@@ -81,7 +81,8 @@ class GRPOConfig(TrainConfig):
     )
     backend: str = _help(
         "Rollout engine: policy (transformers on the in-memory policy) or a registered "
-        "generator name (vllm, openai) built with model=<model>.",
+        "generator name built with model=<model>; such an engine must offer "
+        "load_weights(weights), which receives the policy's merged weights before each rollout.",
         "policy",
     )
 
@@ -291,6 +292,7 @@ class GRPOTrainer(Trainer):
             if self.reference is not None:
                 self.reference.to(self.device)
         self.generator = generator
+        self._external_generator = generator is not None
         self.pad_id = int(self.tokenizer.pad_token_id)
         self.buffer: list[dict[str, torch.Tensor]] = []
         self.buffer_metrics: dict[str, float] = {}
@@ -311,7 +313,21 @@ class GRPOTrainer(Trainer):
                 from ifrl.core.generation import make_generator
 
                 self.generator = make_generator(self.config.backend, model=self.config.model)
+        if self.config.backend != "policy" or self._external_generator:
+            self._sync_weights(self.generator)
         return self.generator
+
+    def _sync_weights(self, gen: Generator) -> None:
+        """Load the current policy into an engine that holds its own copy of the model."""
+        load = getattr(gen, "load_weights", None)
+        if load is None:
+            if self._external_generator and self.config.backend == "policy":
+                return  # a caller-supplied generator that samples from the policy itself
+            raise ConfigError(
+                f"backend {self.config.backend!r}: the generator has no load_weights(weights), so "
+                "rollouts would come from stale weights; use backend: policy"
+            )
+        load(policy_weights(self.policy))
 
     def _prompt(self, row: dict[str, Any]) -> str | Conversation:
         p = row["prompt"]

@@ -153,3 +153,24 @@ def eval_mode(model: torch.nn.Module) -> None:
     for module in model.modules():
         if type(module).__name__ in ("Linear4bit", "LinearNF4", "LinearFP4"):
             module.train(True)
+
+
+def policy_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The policy's full weights under the base model's parameter names, LoRA merged in.
+
+    For an inference engine that holds its own copy of the model (vLLM): with PEFT the adapters
+    are merged temporarily (``merge_adapter``/``unmerge_adapter``) and PEFT's name prefixes removed.
+    """
+    if not is_peft(model):
+        return {n: t.detach().clone() for n, t in model.state_dict().items()}
+    model.merge_adapter()  # type: ignore[operator]
+    try:
+        out: dict[str, torch.Tensor] = {}
+        for name, tensor in model.state_dict().items():
+            if "lora_" in name or "modules_to_save" in name:
+                continue
+            clean = name.removeprefix("base_model.model.").replace(".base_layer", "")
+            out[clean] = tensor.detach().clone()
+        return out
+    finally:
+        model.unmerge_adapter()  # type: ignore[operator]
