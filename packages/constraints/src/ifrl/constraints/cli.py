@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
 
 from ifrl.constraints.base import REGISTRY
-from ifrl.constraints.inputs import pair_responses, read_items
+from ifrl.constraints.inputs import VerifyItem, pair_responses, read_items
 from ifrl.constraints.scoring import Evaluation, accuracy, evaluate_constraints
-from ifrl.core.jsonl import JSONLWriter
+from ifrl.core.jsonl import JSONLWriter, count_lines
 
 
 @click.group(name="constraints")
@@ -75,7 +76,6 @@ def verify_cmd(
         raise click.UsageError("--by-line needs --responses")
     if responses is not None:
         pairing = pair_responses(input_path, responses, by_line=by_line)
-        items = pairing.items
         if pairing.inputs_without_response:
             shown = ", ".join(map(str, pairing.inputs_without_response[:10]))
             click.echo(
@@ -89,15 +89,20 @@ def verify_cmd(
                 f"warning: {pairing.responses_without_input} responses match no input prompt",
                 err=True,
             )
+        items: Iterable[VerifyItem] = pairing.items
+        total = len(pairing.items)
     else:
-        items = list(read_items(input_path))
-    results: list[Evaluation] = []
+        items = read_items(input_path)  # streamed: validated line by line as it goes
+        total = count_lines(input_path)
     with JSONLWriter(output) as writer:
-        for item in tqdm(items, desc="verify", unit="resp", disable=quiet):
-            ev = evaluate_constraints(item.response, item.constraints, key=item.key)
-            writer.write(ev.to_dict())
-            results.append(ev)
-    acc = accuracy(results)
+
+        def results() -> Iterator[Evaluation]:
+            for item in tqdm(items, total=total, desc="verify", unit="resp", disable=quiet):
+                ev = evaluate_constraints(item.response, item.constraints, key=item.key)
+                writer.write(ev.to_dict())
+                yield ev
+
+        acc = accuracy(results())
     click.echo(f"{acc.prompts} responses, {acc.instructions} instructions -> {output}")
     click.echo(f"prompt-level strict accuracy:      {_percent(acc.prompt_strict)}")
     click.echo(f"prompt-level loose accuracy:       {_percent(acc.prompt_loose)}")
