@@ -93,13 +93,13 @@ def exclusive_conflicts() -> frozenset[str]:
     return frozenset(IFBENCH_IDS) | frozenset(IFEVAL_IDS)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=512)
 def words(text: str) -> tuple[str, ...]:
     """The words of ``text`` in order (see the module docstring)."""
     return tuple(m.group() for m in WORD.finditer(text))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=512)
 def sentences(text: str) -> tuple[str, ...]:
     """The sentences of ``text``: Punkt sentences of each non-blank line, stripped."""
     out: list[str] = []
