@@ -129,6 +129,16 @@ def test_list_markers_stand_alone() -> None:
     assert not inline.check("SEPARATOR apples only").passed
 
 
+def test_thesis_sections_by_headings_or_paragraphs() -> None:
+    c = build("format:thesis", {})
+    bold = "**Cause**\n<em>Hux acts alone.</em> He plots.\n\n**Effect**\n<i>Ren fall.</i> End."
+    assert c.check(bold).passed
+    assert not c.check(bold.replace("<i>Ren fall.</i>", "Ren fall.")).passed
+    paras = "<i>Encryption holds.</i> Keys stay in hardware.\n\nFrames stay protected."
+    assert not c.check(paras).passed
+    assert c.check(paras.replace("Frames", "<i>Frames stay safe.</i> Frames")).passed
+
+
 def test_emoji_at_start_of_next_sentence_closes_previous() -> None:
     c = build("format:emoji", {})
     assert c.check("Done. 🎉 Next one 🚀").passed

@@ -514,13 +514,14 @@ class SubBullets(Constraint):
         return Verdict.of(True, f"{bullets} bullets, each with sub-bullets")
 
 
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+# a markdown heading, or a line that is wholly bold (a common heading style)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\*\*[^*\n]+\*\*:?\s*$")
 _ITALIC_START = re.compile(r"^(?:<p>\s*)?<(i|em)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
 
 
 def sections(raw: str) -> list[tuple[str, str]]:
-    """(heading line or "", body) per section: markdown headings start sections when there are
-    any, otherwise blank-line-separated paragraphs are the sections."""
+    """(heading line or "", body) per section: headings (markdown ``#`` lines or wholly bold
+    lines) start sections when there are any, otherwise blank-line paragraphs are sections."""
     lines = raw.split("\n")
     if any(_HEADING.match(line) for line in lines):
         out: list[tuple[str, list[str]]] = [("", [])]
