@@ -155,3 +155,14 @@ def synth_cmd(
         for rec in records:
             writer.write(rec.to_dict())
     click.echo(f"{len(records)} prompts -> {output}")
+
+
+def _attach_judge_commands() -> None:
+    # `audit` and `refine` live beside the judge they drive; attached here so the group lists them.
+    from ifrl.constraints.cli_judge import audit, refine
+
+    cli.add_command(audit)
+    cli.add_command(refine)
+
+
+_attach_judge_commands()
