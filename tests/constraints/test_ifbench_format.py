@@ -139,6 +139,19 @@ def test_thesis_sections_by_headings_or_paragraphs() -> None:
     assert c.check(paras.replace("Frames", "<i>Frames stay safe.</i> Frames")).passed
 
 
+def test_quotes_tell_apostrophes_and_possessives_from_quotes() -> None:
+    c = build("format:quotes", {})
+    assert c.check("The students' notes: \"x 'y \"z\" y' x\" and that's it.").passed
+    assert c.check("“A ‘B “C” B’ A”").passed
+    assert not c.check("\"a 'b' a\" isn't deep").passed
+
+
+def test_emoji_skips_headings() -> None:
+    c = build("format:emoji", {})
+    assert c.check("# Title\nHi 😀. Bye 🎉").passed
+    assert not c.check("# Only a heading").passed
+
+
 def test_emoji_at_start_of_next_sentence_closes_previous() -> None:
     c = build("format:emoji", {})
     assert c.check("Done. 🎉 Next one 🚀").passed

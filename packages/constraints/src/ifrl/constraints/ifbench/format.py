@@ -42,6 +42,10 @@ _LAYOUT = frozenset(
 )
 
 
+# a markdown heading, or a line that is wholly bold (a common heading style)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\*\*[^*\n]+\*\*:?\s*$")
+
+
 def _emoji_spans(text: str) -> list[tuple[int, int]]:
     import emoji
 
@@ -50,7 +54,8 @@ def _emoji_spans(text: str) -> list[tuple[int, int]]:
 
 @register
 class EmojiEnd(Constraint):
-    """Every sentence ends with an emoji (before or after its final punctuation).
+    """Every sentence ends with an emoji (before or after its final punctuation); headings
+    (``#`` lines, wholly bold lines) are not sentences.
 
     An emoji that Punkt puts at the start of the next sentence ("Done. 🎉 Next...") belongs to
     the sentence before it; emoji-only fragments are not sentences of their own.
@@ -65,7 +70,10 @@ class EmojiEnd(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        units = list(sentences(text.raw))
+        body_lines = [line for line in text.raw.split("\n") if not _HEADING.match(line)]
+        units = list(sentences("\n".join(body_lines)))
+        if not units:
+            return Verdict.of(False, "no sentence")
         carried = False  # the previous sentence still needs its emoji
         for i, sent in enumerate(units):
             spans = _emoji_spans(sent)
@@ -425,38 +433,55 @@ class QuoteUnquote(Constraint):
         return Verdict.of(True, f"{len(spans)} quoted phrases, each explained")
 
 
+def _quote_role(text: str, i: int, top: str | None) -> tuple[str, str] | None:
+    """(action, kind) of the quote character at ``i``: ("open"|"close", "d"|"s"), or ``None``
+    for an apostrophe. Single quotes are read from their neighbours: inside a word they are
+    apostrophes (``don't``); after a word they close an open single quote, else they are a
+    possessive (``students'``); before a word they open."""
+    ch = text[i]
+    if ch in "“«„":
+        return ("open", "d")
+    if ch in "”»":
+        return ("close", "d")
+    if ch == '"':
+        return ("close", "d") if top == "d" else ("open", "d")
+    if ch == "‘":
+        return ("open", "s")
+    prev_word = i > 0 and text[i - 1].isalnum()
+    next_word = i + 1 < len(text) and text[i + 1].isalnum()
+    if prev_word and next_word:
+        return None
+    if prev_word:
+        return ("close", "s") if top == "s" else None
+    if next_word:
+        return ("open", "s")
+    return ("close", "s") if top == "s" else ("open", "s")
+
+
 def max_quote_depth(text: str) -> int:
-    """Deepest closed nesting of alternating double and single quotes (apostrophes inside
-    words, like ``don't``, are not quotes)."""
+    """Deepest nesting of alternating double and single quotes whose outermost quotation
+    closes (a closing quote of the wrong kind breaks the chain)."""
     stack: list[str] = []  # "d" or "s"
     deepest_open = 0
     best = 0
-    n = len(text)
     for i, ch in enumerate(text):
-        if ch in '"“”«»„':
-            kind = "d"
-        elif ch in "'‘’":
-            prev = text[i - 1] if i else " "
-            nxt = text[i + 1] if i + 1 < n else " "
-            if prev.isalnum() and nxt.isalnum():
-                continue  # apostrophe
-            kind = "s"
-        else:
+        if ch not in "\"“”«»„'‘’":
             continue
-        closing = ch in "”»’" or (ch in "\"'" and stack and stack[-1] == kind)
-        if closing and stack and stack[-1] == kind:
+        role = _quote_role(text, i, stack[-1] if stack else None)
+        if role is None:
+            continue
+        action, kind = role
+        if action == "open":
+            stack.append(kind)
+            deepest_open = max(deepest_open, len(stack))
+        elif stack and stack[-1] == kind:
             stack.pop()
             if not stack:
                 best = max(best, deepest_open)
                 deepest_open = 0
-        elif ch in "”»’":
-            if ch == "’":
-                continue  # a trailing apostrophe (dogs')
+        else:
             stack.clear()
             deepest_open = 0
-        else:
-            stack.append(kind)
-            deepest_open = max(deepest_open, len(stack))
     return best
 
 
@@ -514,8 +539,6 @@ class SubBullets(Constraint):
         return Verdict.of(True, f"{bullets} bullets, each with sub-bullets")
 
 
-# a markdown heading, or a line that is wholly bold (a common heading style)
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\*\*[^*\n]+\*\*:?\s*$")
 _ITALIC_START = re.compile(r"^(?:<p>\s*)?<(i|em)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
 
 
