@@ -62,3 +62,10 @@ def test_sample_and_describe(cid: str) -> None:
         text = ctype.describe(kwargs, rng)
         assert text and not re.search(r"\{\w+\}", text)
         build(cid, kwargs)
+
+
+def test_headings_are_not_sentences() -> None:
+    c = build("sentence:keyword", {"word": "eat", "N": 2})
+    assert c.check("# Food\nWe cook. We eat.").passed
+    inc = build("sentence:increment", {"small_n": 1})
+    assert inc.check("**Plan**\nTwo words.\nNow three words.").passed

@@ -3,7 +3,8 @@
 Words are runs of letters/digits, joined across inner hyphens and apostrophes (``don't``,
 ``well-known`` are one word) and across the separators of a number (``3.14``, ``1,000``).
 Sentences are the Punkt (English) sentences of each non-blank line: a line break always ends
-a sentence, as a reader sees a heading or a list item as its own unit.
+a sentence, as a reader sees a list item as its own unit; headings (markdown ``#`` lines and
+wholly bold lines) are not sentences.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from functools import lru_cache
 
 from ifrl.constraints.nlp.sentences import split_sentences
 
+# a markdown heading, or a line that is wholly bold (a common heading style)
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\*\*[^*\n]+\*\*:?\s*$")
 WORD = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+(?:[-'’][^\W_]+)*")
 PUNCT = string.punctuation + "“”‘’«»…–—"
 
@@ -101,10 +104,10 @@ def words(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=512)
 def sentences(text: str) -> tuple[str, ...]:
-    """The sentences of ``text``: Punkt sentences of each non-blank line, stripped."""
+    """The sentences of ``text``: Punkt sentences of each non-blank, non-heading line, stripped."""
     out: list[str] = []
     for line in text.split("\n"):
-        if line.strip():
+        if line.strip() and not HEADING.match(line):
             out.extend(s.strip() for s in split_sentences(line) if s.strip())
     return tuple(out)
 

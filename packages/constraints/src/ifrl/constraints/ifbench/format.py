@@ -11,6 +11,7 @@ from ifrl.constraints.base import Constraint, register
 from ifrl.constraints.errors import ConstraintSpecError
 from ifrl.constraints.ifbench import resources
 from ifrl.constraints.ifbench._common import (
+    HEADING,
     PUNCT,
     WORD,
     exclusive_conflicts,
@@ -42,10 +43,6 @@ _LAYOUT = frozenset(
 )
 
 
-# a markdown heading, or a line that is wholly bold (a common heading style)
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\*\*[^*\n]+\*\*:?\s*$")
-
-
 def _emoji_spans(text: str) -> list[tuple[int, int]]:
     import emoji
 
@@ -70,8 +67,7 @@ class EmojiEnd(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        body_lines = [line for line in text.raw.split("\n") if not _HEADING.match(line)]
-        units = list(sentences("\n".join(body_lines)))
+        units = list(sentences(text.raw))
         if not units:
             return Verdict.of(False, "no sentence")
         carried = False  # the previous sentence still needs its emoji
@@ -546,10 +542,10 @@ def sections(raw: str) -> list[tuple[str, str]]:
     """(heading line or "", body) per section: headings (markdown ``#`` lines or wholly bold
     lines) start sections when there are any, otherwise blank-line paragraphs are sections."""
     lines = raw.split("\n")
-    if any(_HEADING.match(line) for line in lines):
+    if any(HEADING.match(line) for line in lines):
         out: list[tuple[str, list[str]]] = [("", [])]
         for line in lines:
-            if _HEADING.match(line):
+            if HEADING.match(line):
                 out.append((line.strip(), []))
             else:
                 out[-1][1].append(line)
