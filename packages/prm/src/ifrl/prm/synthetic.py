@@ -77,8 +77,8 @@ def make_problems(n: int, seed: int = 0, prefix: str = "syn", max_ops: int = 3) 
 class PolicyConfig:
     """How long and how hard the policy warm-up trains."""
 
-    problems: int = 2000
-    epochs: float = 1.0
+    problems: int = 1500
+    epochs: float = 3.0
     batch_size: int = 16
     lr: float = 3e-3
     seed: int = 0

@@ -1,0 +1,42 @@
+"""The synthetic arithmetic task: deterministic, correct gold solutions, cached policy warm-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ifrl.prm.answers import get_checker
+from ifrl.prm.synthetic import PolicyConfig, make_problems, train_policy
+
+
+def test_problems_are_deterministic_and_gold_solutions_are_right() -> None:
+    a, b = make_problems(50, seed=3), make_problems(50, seed=3)
+    assert a == b and a != make_problems(50, seed=4)
+    check = get_checker("gsm8k")
+    for p in a:
+        q = p.to_question()
+        assert q.prompt == f"Question: {p.question}\n" and q.reference == str(p.answer)
+        assert check(p.solution, q.reference)
+        assert eval(p.question) == p.answer  # the question is a plain expression
+        lines = p.solution.splitlines()
+        assert 2 <= len(lines) - 1 <= 3 and lines[-1] == f"#### {p.answer}"
+        for k, line in enumerate(lines[:-1], 1):
+            m = re.fullmatch(rf"Step {k}: (\d+) ([+-]) (\d) = (\d+)", line)
+            assert m is not None, line
+            x, op, y, z = int(m[1]), m[2], int(m[3]), int(m[4])
+            assert (x + y if op == "+" else x - y) == z and 0 <= z <= 30
+
+
+def test_policy_warm_up_trains_and_is_reused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    config = PolicyConfig(problems=16, epochs=1.0, batch_size=8, lr=1e-3)
+    out = train_policy(tiny_model_dir, tmp_path / "policy", config, progress=False)
+    assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    stamp = (out / "model.safetensors").stat().st_mtime_ns
+    assert train_policy(tiny_model_dir, out, config, progress=False) == out
+    assert (out / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not retrained
+    other = PolicyConfig(problems=16, epochs=1.0, batch_size=8, lr=2e-3)
+    train_policy(tiny_model_dir, out, other, progress=False)
+    assert (out / "model.safetensors").stat().st_mtime_ns != stamp  # new settings retrain
