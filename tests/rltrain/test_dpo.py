@@ -16,6 +16,7 @@ PAIRS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss_type", ["sigmoid", "ipo", "simpo"])
 def test_preference_training_raises_margin(
     loss_type: str, tiny_model_dir: Path, tmp_path: Path

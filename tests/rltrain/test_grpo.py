@@ -109,6 +109,7 @@ def test_beta_zero_loads_no_reference_and_lora_reference_is_the_base(
     assert t2.reference is not None and t2.reference is not t2.policy
 
 
+@pytest.mark.slow
 def test_truncated_completions_are_masked_and_iterations_reuse_rollouts(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -100,6 +100,7 @@ def test_trainer_uses_tool_call_curriculum(tiny_model_dir: Path, tmp_path: Path)
     assert all(tr.examples[i].tool_calls > 0 for i in tr.cursor.take(4))
 
 
+@pytest.mark.slow
 def test_sft_lowers_held_out_loss_and_loss_curriculum(tiny_model_dir: Path, tmp_path: Path) -> None:
     train = write_rows(tmp_path / "train.jsonl", conversations(24, seed=0))
     held = write_rows(tmp_path / "held.jsonl", conversations(6, seed=5))
