@@ -136,3 +136,18 @@ def test_bad_conversation_names_file_line_and_field(tmp_path: Path) -> None:
     )
     with pytest.raises(JSONLError, match=r"bad.jsonl:2: messages\[0\]\.role"):
         load_conversations(bad)
+
+
+def test_bad_tool_call_arguments_name_the_line(tmp_path: Path) -> None:
+    row = {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "tool_calls": [{"function": {"name": "f", "arguments": "{oops"}}],
+            },
+        ]
+    }
+    bad = write_rows(tmp_path / "calls.jsonl", [row])
+    with pytest.raises(JSONLError, match=r"calls.jsonl:1: tool_calls.arguments: not a JSON object"):
+        load_conversations(bad)

@@ -58,17 +58,19 @@ class _Trackers:
     """trackio / wandb / tensorboard, imported only when asked for."""
 
     def __init__(self, names: Sequence[str], config: TrainConfig, output_dir: Path) -> None:
-        from ifrl.core.errors import require
+        import importlib.util
 
         self.runs: list[Any] = []
         for name in names:
+            if importlib.util.find_spec(name) is None:
+                raise ImportError(
+                    f"report_to {name!r} needs the {name} package: pip install {name}"
+                )
             if name == "tensorboard":
-                require("tensorboard", "tensorboard", "tensorboard")
                 from torch.utils.tensorboard import SummaryWriter
 
                 self.runs.append(("tensorboard", SummaryWriter(str(output_dir / "tb"))))
             elif name in ("wandb", "trackio"):
-                require(name, name, name)
                 mod = __import__(name)
                 mod.init(project="ifrl", config=asdict(config))
                 self.runs.append((name, mod))

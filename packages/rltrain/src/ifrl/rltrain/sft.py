@@ -80,7 +80,12 @@ def parse_conversation(data: dict[str, Any]) -> Conversation:
                 if isinstance(args, str):
                     import json
 
-                    args = json.loads(args)
+                    try:
+                        args = json.loads(args)
+                    except json.JSONDecodeError as err:
+                        raise RecordError(
+                            "tool_calls.arguments", f"not a JSON object string: {err.msg}"
+                        ) from None
                 calls.append({"name": fn.get("name", ""), "arguments": args, "id": c.get("id")})
             m = {**m, "tool_calls": calls}
         messages.append(m)
