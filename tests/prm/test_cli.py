@@ -105,3 +105,53 @@ def test_bad_question_file_names_line_and_field(tiny_model_dir: Path, tmp_path: 
         ("good-2", "Q: q1\nA:", "1"),
         ("good-3", "Q: q2\nA:", "2"),
     ]
+
+
+def test_branch_with_prm_pruning(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from ifrl.core.records import StepSample as Sample
+    from ifrl.prm.loop import LoopConfig
+    from ifrl.prm.train import PRMTrainConfig, train_prm
+
+    prm_dir = tmp_path / "prm"
+    train_prm(
+        [Sample("Question: 1\n", ("a\n",), (1.0,))],
+        tiny_model_dir,
+        PRMTrainConfig(loop=LoopConfig(epochs=1, batch_size=1)),
+        out_dir=prm_dir,
+        progress=False,
+    )
+    questions = tmp_path / "q.jsonl"
+    write_jsonl(questions, [{"question": "3 + 4", "answer": "7"}])
+    common = ["--model", str(tiny_model_dir), "--data", str(questions), "--max-new-tokens", "8"]
+    common += ["--tau", "0", "--max-branches", "4"]
+    kept, pruned = tmp_path / "kept.jsonl", tmp_path / "pruned.jsonl"
+    _run(
+        [
+            "branch",
+            *common,
+            "--prune-with",
+            str(prm_dir),
+            "--prune-threshold",
+            "0",
+            "--out",
+            str(kept),
+        ]
+    )
+    _run(
+        [
+            "branch",
+            *common,
+            "--prune-with",
+            str(prm_dir),
+            "--prune-threshold",
+            "1.01",
+            "--out",
+            str(pruned),
+        ]
+    )
+    (tree_kept,) = list(read_jsonl(kept))
+    (tree_pruned,) = list(read_jsonl(pruned))
+    assert not any(n["pruned"] for n in tree_kept["nodes"])
+    # Every non-greedy branch scores below 1.01 and is dropped; only the greedy path grows on.
+    non_greedy = [n for n in tree_pruned["nodes"] if n["rank"] > 0]
+    assert non_greedy and all(n["pruned"] and 0.0 < n["prune_score"] < 1.0 for n in non_greedy)

@@ -18,7 +18,8 @@ Branching stops along a path after ``max_depth`` anchors, and for a question onc
 breadth-first (shallow anchors get the branch budget first), and all pending continuations of all
 questions are decoded in one batched call per round.
 
-Every root-to-leaf path is a complete solution. Nodes record their tokens, the entropy of every
+Stop strings belong to the decoder (``HFStepDecoder(generator, stop=...)``) and to grading
+(:func:`ifrl.prm.labels.solution_text`). Every root-to-leaf path is a complete solution. Nodes record their tokens, the entropy of every
 token's distribution, and their span in the solution. With a ``pruner`` (P-EDU), a non-greedy
 child whose path scores below ``prune_threshold`` once its step is decoded is marked pruned: it is
 not branched further and its leaves are left out of the labels.
@@ -62,7 +63,6 @@ class BranchConfig:
     )
     extra_symbols: str = field(default="", metadata={"help": "more characters counted as symbols"})
     prune_threshold: float = field(default=0.2, metadata={"help": "P-EDU: drop branches below"})
-    stop: tuple[str, ...] = field(default=(), metadata={"help": "stop strings ending a solution"})
 
     def __post_init__(self) -> None:
         if self.top_k < 1:

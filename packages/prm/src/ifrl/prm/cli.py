@@ -63,6 +63,13 @@ def cli() -> None:
 @_data_options
 @_branch_options
 @_BATCH
+@click.option(
+    "--prune-with",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="P-EDU: a PRM directory; branches whose path scores below --prune-threshold stop.",
+)
+@click.option("--prune-threshold", type=float, default=0.2, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Trees JSONL.")
 def branch(
     model: str,
@@ -77,6 +84,8 @@ def branch(
     max_new_tokens: int,
     exclude_digits: bool,
     batch_size: int,
+    prune_with: str | None,
+    prune_threshold: float,
     out: str,
 ) -> None:
     """Grow entropy-anchored solution trees; resumes (skips questions already in --out)."""
@@ -96,12 +105,18 @@ def branch(
         max_branches=max_branches,
         max_new_tokens=max_new_tokens,
         exclude_digits=exclude_digits,
+        prune_threshold=prune_threshold,
     )
+    pruner = None
+    if prune_with is not None:
+        from ifrl.prm.model import ProcessRewardModel
+        from ifrl.prm.score import prm_pruner
+
+        pruner = prm_pruner(ProcessRewardModel.load(prune_with))
     with JSONLWriter(out, append=True) as writer:
         for start in range(0, len(todo), batch_size):
-            for tree in build_trees(
-                decoder, todo[start : start + batch_size], config, progress=True
-            ):
+            chunk = todo[start : start + batch_size]
+            for tree in build_trees(decoder, chunk, config, pruner=pruner, progress=True):
                 writer.write(tree.to_dict())
     click.echo(json.dumps({"cost": decoder.cost.to_dict()}))
 

@@ -65,6 +65,15 @@ def best_of_n(
     return best, totals
 
 
+def prm_pruner(prm: ProcessRewardModel, how: str = "min") -> Callable[[str, Sequence[str]], float]:
+    """A P-EDU pruner for :func:`ifrl.prm.branching.build_trees`: the path's aggregated score."""
+
+    def prune_score(prompt: str, steps: Sequence[str]) -> float:
+        return aggregate(prm.score_batch([(prompt, list(steps))])[0], how)
+
+    return prune_score
+
+
 def auroc(scores: Sequence[float], positives: Sequence[bool]) -> float:
     """Area under the ROC curve (ties count one half); NaN when one class is absent."""
     pos = [s for s, y in zip(scores, positives) if y]
@@ -84,6 +93,7 @@ __all__ = [
     "aggregate",
     "auroc",
     "best_of_n",
+    "prm_pruner",
     "score",
     "split_solution",
 ]
