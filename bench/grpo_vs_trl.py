@@ -7,8 +7,11 @@ prompts, ``prompts x generations`` completions of at most ``tokens`` new tokens 
 at temperature 1 with transformers on the current weights), the same reward (no commas +
 lowercase), loss ``dapo``, ``beta = 0``, one optimizer step per rollout, AdamW at the same
 learning rate. Each step's time covers rollout, reward, loss, backward and optimizer step; the
-first step is a warm-up and is not counted (median of the rest). Needs ``pip install trl``.
-The last line is ``ratio=<our seconds per step / TRL's>``.
+first step is a warm-up and is not counted (median of the rest); ``--rounds`` repeats both
+runs, alternating their order, and the fastest round of each is reported. Needs ``pip install trl``.
+Times are CPU seconds of the process (``time.process_time``) with ``--threads`` torch threads
+(default 1), so a busy shared machine does not distort them; wall seconds per step are in our
+``metrics.jsonl``. The last line is ``ratio=<our seconds per step / TRL's>``.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def run_ours(
     )
     GRPOTrainer(cfg, reward_funcs=[no_comma, lowercase], train_data=prompts).train()
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    return statistics.median(r["step_seconds"] for r in rows[1:]), statistics.mean(
+    return statistics.median(r["step_cpu_seconds"] for r in rows[1:]), statistics.mean(
         r["completion_length"] for r in rows
     )
 
@@ -70,10 +73,10 @@ def run_trl(
 
     class Timer(TrainerCallback):  # type: ignore[misc]
         def on_step_begin(self, *a: Any, **k: Any) -> None:
-            self.t0 = time.perf_counter()
+            self.t0 = time.process_time()
 
         def on_step_end(self, *a: Any, **k: Any) -> None:
-            times.append(time.perf_counter() - self.t0)
+            times.append(time.process_time() - self.t0)
 
         def on_log(
             self, _args: Any, _state: Any, _control: Any, logs: Any = None, **k: Any
@@ -121,24 +124,44 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=4)
     parser.add_argument("--generations", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
+    import torch
     import trl
+
+    # CPU seconds of one thread: on a shared machine wall time measures the neighbours' load.
+    torch.set_num_threads(args.threads)
 
     from ifrl.core.tiny import build_tiny_model
 
     model_dir = build_tiny_model()
     prompts = [{"prompt": f"Write about the {w}, Then Stop."} for w in WORDS] * 4
+    ours_runs: list[float] = []
+    theirs_runs: list[float] = []
+    our_len = their_len = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        ours, our_len = run_ours(model_dir, prompts, args, Path(tmp) / "ours")
-        theirs, their_len = run_trl(model_dir, prompts, args, Path(tmp) / "trl")
+        for r in range(args.rounds):
+            # Alternate which trainer goes first so load changes on a shared machine hit both.
+            order = ["ours", "trl"] if r % 2 == 0 else ["trl", "ours"]
+            for who in order:
+                if who == "ours":
+                    t, our_len = run_ours(model_dir, prompts, args, Path(tmp) / f"ours{r}")
+                    ours_runs.append(t)
+                else:
+                    t, their_len = run_trl(model_dir, prompts, args, Path(tmp) / f"trl{r}")
+                    theirs_runs.append(t)
+    # The least-disturbed round of each (per-round medians), as timing under contention only adds.
+    ours, theirs = min(ours_runs), min(theirs_runs)
+    print(f"per-round medians (CPU s/step): ours {ours_runs}, TRL {theirs_runs}")
     print(
         f"settings: tiny qwen2, CPU, {args.prompts} prompts x {args.generations} completions, "
-        f"<= {args.tokens} new tokens, {args.steps} steps (first is warm-up), TRL {trl.__version__}"
+        f"<= {args.tokens} new tokens, {args.steps} steps (first is warm-up), {args.rounds} rounds, TRL {trl.__version__}"
     )
     print(f"mean completion length: ours {our_len:.1f}, TRL {their_len:.1f}")
-    print(f"ifrl.rltrain GRPO: {ours:.3f} s/step")
-    print(f"TRL GRPO:          {theirs:.3f} s/step")
+    print(f"ifrl.rltrain GRPO: {ours:.3f} CPU s/step")
+    print(f"TRL GRPO:          {theirs:.3f} CPU s/step")
     print(f"ratio={ours / theirs:.3f}")
 
 

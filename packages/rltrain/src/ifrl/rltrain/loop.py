@@ -272,7 +272,7 @@ class Trainer:
     def _one_step(
         self, step: int, optimizer: Any, scheduler: Any, params: list[torch.nn.Parameter]
     ) -> dict[str, float]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         self.pending_metrics = {}
         batches = self.micro_batches(step)
         self.model.train()
@@ -304,4 +304,5 @@ class Trainer:
             "learning_rate": lr,
             "tokens_per_second": total_tokens / elapsed if elapsed > 0 else 0.0,
             "step_seconds": elapsed,
+            "step_cpu_seconds": time.process_time() - c0,
         }
