@@ -16,8 +16,9 @@ python3 -m venv .venv-wheels
 .venv-wheels/bin/pip install -q torch==2.13.0
 .venv-wheels/bin/pip install -q -c .ci/constraints.txt --find-links "$OUT" "$OUT"/*.whl
 .venv-wheels/bin/ifrl --help
-.venv-wheels/bin/ifrl version
+VERSIONS=$(.venv-wheels/bin/ifrl version)
+echo "$VERSIONS"
 for m in ifrl-core ifrl-constraints ifrl-toolgen ifrl-edu-prm ifrl-rltrain ifrl-evals ifrl-pipelines ifrl-prm; do
-  .venv-wheels/bin/ifrl version | grep -q "^$m " || { echo "ifrl version does not list $m"; exit 1; }
+  grep -q "^$m " <<<"$VERSIONS" || { echo "ifrl version does not list $m"; exit 1; }
 done
 echo "wheels ok: $(du -sh .venv-wheels | cut -f1) venv"
