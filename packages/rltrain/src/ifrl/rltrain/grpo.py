@@ -297,6 +297,7 @@ class GRPOTrainer(Trainer):
         self.buffer: list[dict[str, torch.Tensor]] = []
         self.buffer_metrics: dict[str, float] = {}
         self.num_tokens_global = 0.0
+        self.rollout_entropy = False
 
     # -- rollouts ----------------------------------------------------------------------------------
 
@@ -431,7 +432,20 @@ class GRPOTrainer(Trainer):
             self.buffer.append(mb)
         all_lengths = self._gather(lengths)
         all_trunc = self._gather(truncated.float())
-        metrics = {
+        # The sampler's exact per-token entropies (temperature 1) spare the training forward pass
+        # a full-vocabulary softmax; otherwise compute_loss measures entropy itself.
+        self.rollout_entropy = bool(cfg.temperature == 1.0) and all(
+            len(c.entropies) >= min(len(c.token_ids), cw) for c in flat
+        )
+        metrics: dict[str, float] = {}
+        if self.rollout_entropy:
+            ent_sum = sum(float(sum(c.entropies[:cw])) for c in flat)
+            ent_n = sum(min(len(c.token_ids), cw) for c in flat)
+            tot = self._gather(
+                torch.tensor([ent_sum, float(ent_n)], dtype=torch.float64).reshape(1, 2)
+            )
+            metrics["entropy"] = float(tot[:, 0].sum() / tot[:, 1].sum().clamp(min=1))
+        metrics |= {
             "reward": float(rewards.mean()),
             "reward_std": float(rewards.std()) if rewards.numel() > 1 else 0.0,
             "completion_length": float(all_lengths.mean()),
@@ -470,7 +484,10 @@ class GRPOTrainer(Trainer):
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         cfg = self.config
-        logps, ent = self._logps(self.model, batch, with_entropy=True)
+        if self.rollout_entropy:
+            logps, ent = self._logps(self.model, batch), None
+        else:
+            logps, ent = self._logps(self.model, batch, with_entropy=True)
         mask = batch["completion_mask"].to(self.device)
         old = batch["old_logps"].to(self.device) if "old_logps" in batch else logps.detach()
         ref = batch["ref_logps"].to(self.device) if "ref_logps" in batch else None
@@ -492,12 +509,14 @@ class GRPOTrainer(Trainer):
             num_tokens=self.num_tokens_global / (n_micro * self.world_size),
             kl_ratio_correction=cfg.kl_ratio_correction,
         )
-        m = mask.to(ent.dtype) if ent is not None else mask
-        entropy = float((ent * m).sum() / m.sum().clamp(min=1)) if ent is not None else math.nan
+        extra: dict[str, float] = {}
+        if ent is not None:
+            m = mask.to(ent.dtype)
+            extra["entropy"] = float((ent * m).sum() / m.sum().clamp(min=1))
         return parts.loss, {
+            **extra,
             "loss": float(parts.loss.detach()),
             "kl": parts.kl,
-            "entropy": entropy,
             "clip_ratio/low": parts.clip_low,
             "clip_ratio/high": parts.clip_high,
             "num_tokens": float(batch["prompt_mask"].sum() + mask.sum()),
@@ -509,6 +528,7 @@ class GRPOTrainer(Trainer):
             "buffer": self.buffer,
             "buffer_metrics": self.buffer_metrics,
             "num_tokens_global": self.num_tokens_global,
+            "rollout_entropy": self.rollout_entropy,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -516,3 +536,4 @@ class GRPOTrainer(Trainer):
         self.buffer = state["buffer"]
         self.buffer_metrics = state["buffer_metrics"]
         self.num_tokens_global = state["num_tokens_global"]
+        self.rollout_entropy = state["rollout_entropy"]
