@@ -2,12 +2,77 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
 import click
+
+from ifrl.core.errors import IfrlError
 
 
 @click.group(name="pipeline")
 def cli() -> None:
-    """Run end-to-end recipes."""
+    """Run end-to-end recipes (one YAML config each, resumable stage by stage)."""
+
+
+@cli.command(name="list")
+def list_() -> None:
+    """The recipes and their stages."""
+    from ifrl.pipelines.recipe import get_recipe, recipe_names
+
+    for name in recipe_names():
+        recipe = get_recipe(name)
+        click.echo(f"{name}: {recipe.description}")
+        click.echo(f"    stages: {' → '.join(recipe.stage_names())}")
+
+
+@cli.command(name="run")
+@click.argument("recipe")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The recipe's YAML config.",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory (default runs/<recipe>-<time>); rerun with the same one to resume.",
+)
+@click.option("--from", "from_stage", default=None, help="Rerun this stage and every later one.")
+def run(recipe: str, config_path: str, run_dir: str | None, from_stage: str | None) -> None:
+    """Run RECIPE with --config FILE.yaml, skipping stages that are up to date."""
+    from ifrl.pipelines.config import load_recipe_config
+    from ifrl.pipelines.recipe import get_recipe, run_recipe
+
+    try:
+        rec = get_recipe(recipe)
+        cfg: Any = load_recipe_config(rec.config_cls, config_path)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        target = Path(run_dir) if run_dir else Path("runs") / f"{recipe}-{stamp}"
+        stages = run_recipe(rec, cfg, target, from_stage=from_stage, echo=click.echo)
+    except IfrlError as err:
+        raise click.ClickException(str(err)) from None
+    total = sum(float(s.get("seconds", 0.0)) for s in stages.values())
+    click.echo(f"run directory: {target} ({total:.1f}s of stage time recorded in state.json)")
+
+
+@cli.command(name="show-config")
+@click.argument("recipe")
+def show_config(recipe: str) -> None:
+    """Every config field of RECIPE with its type, default and help."""
+    from ifrl.pipelines.config import describe
+    from ifrl.pipelines.recipe import get_recipe
+
+    try:
+        rec = get_recipe(recipe)
+    except IfrlError as err:
+        raise click.ClickException(str(err)) from None
+    for line in describe(rec.config_cls):
+        click.echo(line)
 
 
 @click.command()

@@ -1,0 +1,73 @@
+"""Config sections and helpers shared by the recipes: the model, the generation backend, training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ifrl.pipelines.config import PipelineConfigError, opt
+
+BACKENDS = ("hf", "vllm", "openai")
+T = TypeVar("T")
+
+
+@dataclass
+class ModelSection:
+    """Which model the recipe starts from and how completions are generated."""
+
+    path: str = opt("Model directory or hub id; 'tiny' builds the seeded tiny test model.", "tiny")
+    backend: str = opt("Generation backend for sampling and evals: hf, vllm or openai.", "hf")
+    base_url: str = opt("OpenAI-compatible server URL (backend openai only).", "")
+    batch_size: int = opt("Prompts per generation batch.", 16)
+
+    def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise PipelineConfigError(
+                f"backend: expected one of {', '.join(BACKENDS)}, got {self.backend!r}"
+            )
+        if self.backend == "openai" and not self.base_url:
+            raise PipelineConfigError("base_url: required with backend openai")
+
+
+def resolve_model(section: ModelSection) -> str:
+    """The model directory: builds the tiny model for ``path: tiny``."""
+    if section.path == "tiny":
+        from ifrl.core.tiny import build_tiny_model
+
+        return str(build_tiny_model(arch="qwen2", seed=0))
+    return section.path
+
+
+def make_generator(section: ModelSection, model: str | Path) -> Any:
+    """A ``Generator`` for ``model`` on the section's backend."""
+    from ifrl.core.generation import make_generator as make
+
+    if section.backend == "openai":
+        return make("openai", base_url=section.base_url, model=str(model))
+    if section.backend == "vllm":
+        return make("vllm", model=str(model), seed=0)
+    return make("hf", model=str(model), batch_size=section.batch_size)
+
+
+def train_config(cls: type[T], overrides: dict[str, Any], fixed: dict[str, Any], where: str) -> T:
+    """An ``ifrl.rltrain`` config from a recipe section's free-form ``overrides`` plus ``fixed``
+    values the recipe sets itself (model, data, output_dir); errors name ``where``."""
+    from ifrl.rltrain.config import ConfigError, config_from_dict
+
+    clash = sorted(set(overrides) & set(fixed))
+    if clash:
+        raise PipelineConfigError(
+            f"{where}: {', '.join(clash)} is set by the recipe, not the config"
+        )
+    try:
+        return config_from_dict(cls, {**overrides, **fixed}, where)  # type: ignore[type-var]
+    except ConfigError as err:
+        raise PipelineConfigError(str(err)) from None
+
+
+def check_train_section(cls: type, overrides: dict[str, Any], where: str) -> None:
+    """Validate a free-form trainer section at load time (with placeholder paths)."""
+    train_config(
+        cls, overrides, {"model": "<model>", "data": "<data>", "output_dir": "<out>"}, where
+    )

@@ -1,0 +1,231 @@
+"""Recipes: named stages whose outputs are files in a run directory, resumable stage by stage.
+
+A :class:`Stage` declares the config sections it reads, the earlier stages it consumes and the
+files it writes (relative to the run directory). :func:`run_recipe` runs the stages in order and
+records each one's status, fingerprint, wall time and result in ``RUN_DIR/state.json``
+(rewritten atomically after every change). A stage is skipped when its status is ``done``, its
+fingerprint — a hash of its config sections and of the fingerprints of the stages it consumes —
+is unchanged and all its outputs exist; ``from_stage`` forces that stage and every later one to
+run again. A stage interrupted mid-way (status ``running``) runs again; stages that train resume
+from their own checkpoints inside the run directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ifrl.core.errors import IfrlError
+from ifrl.core.jsonl import write_json
+from ifrl.core.registry import Registry
+from ifrl.pipelines.config import section_dict
+
+Echo = Callable[[str], None]
+
+
+class RecipeError(IfrlError, ValueError):
+    """A recipe or stage name is unknown, or a run directory is inconsistent."""
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage's function receives."""
+
+    run_dir: Path
+    config: Any
+    stage: str
+    echo: Echo
+    results: Mapping[str, Mapping[str, Any]]
+
+    def path(self, relative: str) -> Path:
+        """A path inside the run directory (parent folders are created)."""
+        p = self.run_dir / relative
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+StageFn = Callable[[StageContext], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a recipe: ``run(ctx)`` writes ``outputs`` and returns a JSON-ready summary."""
+
+    name: str
+    run: StageFn
+    outputs: tuple[str, ...]
+    sections: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    description: str = ""
+    enabled: Callable[[Any], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named sequence of stages and the config dataclass of its YAML file."""
+
+    name: str
+    description: str
+    config_cls: type
+    stages: tuple[Stage, ...]
+
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+
+RECIPES: Registry[Callable[[], Recipe]] = Registry("recipe", entry_point_group="ifrl.recipes")
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe registered as ``name`` (unknown names get a "did you mean")."""
+    import ifrl.pipelines.recipes  # noqa: F401 (registers the built-in recipes)
+
+    return RECIPES.get(name)()
+
+
+def recipe_names() -> list[str]:
+    import ifrl.pipelines.recipes  # noqa: F401
+
+    return sorted(RECIPES.names())
+
+
+def fingerprint(config: Any, stage: Stage, upstream: Mapping[str, str]) -> str:
+    """Hash of the stage's config sections and its inputs' fingerprints."""
+    payload = {
+        "stage": stage.name,
+        "sections": {s: section_dict(getattr(config, s)) for s in stage.sections},
+        "inputs": {i: upstream.get(i, "") for i in stage.inputs},
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass
+class RunState:
+    """The content of ``state.json``: one entry per stage."""
+
+    path: Path
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunState:
+        path = run_dir / "state.json"
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise RecipeError(f"{path}: not valid JSON ({err.msg}, line {err.lineno})") from None
+        stages = data.get("stages") if isinstance(data, dict) else None
+        if not isinstance(stages, dict):
+            raise RecipeError(f"{path}: field 'stages' must be an object")
+        return cls(path, stages)
+
+    def update(self, stage: str, **values: Any) -> None:
+        self.stages.setdefault(stage, {}).update(values)
+        write_json(self.path, {"stages": self.stages})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _done(entry: Mapping[str, Any] | None, fp: str, run_dir: Path, stage: Stage) -> bool:
+    return (
+        entry is not None
+        and entry.get("status") == "done"
+        and entry.get("fingerprint") == fp
+        and all((run_dir / o).exists() for o in stage.outputs)
+    )
+
+
+def run_recipe(
+    recipe: Recipe,
+    config: Any,
+    run_dir: str | Path,
+    *,
+    from_stage: str | None = None,
+    echo: Echo = print,
+) -> dict[str, dict[str, Any]]:
+    """Run ``recipe`` in ``run_dir`` and return ``state.json``'s stages.
+
+    Raises :class:`RecipeError` for an unknown ``from_stage``; a failing stage is recorded as
+    ``failed`` (with its error) and its exception propagates.
+    """
+    names = recipe.stage_names()
+    if from_stage is not None and from_stage not in names:
+        import difflib
+
+        close = difflib.get_close_matches(from_stage, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise RecipeError(
+            f"--from: recipe {recipe.name!r} has no stage {from_stage!r}{hint} "
+            f"(stages: {', '.join(names)})"
+        )
+    root = Path(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    write_json(root / "config.json", {"recipe": recipe.name, "config": section_dict(config)})
+    state = RunState.load(root)
+    forced = False
+    fps: dict[str, str] = {}
+    results: dict[str, Mapping[str, Any]] = {
+        k: v.get("result", {}) for k, v in state.stages.items()
+    }
+    active = [s for s in recipe.stages if s.enabled is None or s.enabled(config)]
+    for i, stage in enumerate(active, start=1):
+        forced = forced or stage.name == from_stage
+        fp = fingerprint(config, stage, fps)
+        fps[stage.name] = fp
+        head = f"[{i}/{len(active)}] {recipe.name}: {stage.name}"
+        entry = state.stages.get(stage.name)
+        if not forced and _done(entry, fp, root, stage):
+            echo(f"{head} — up to date, skipped")
+            continue
+        echo(f"{head} — {stage.description}" if stage.description else head)
+        attempts = int(entry.get("attempts", 0)) + 1 if entry else 1
+        state.update(
+            stage.name,
+            status="running",
+            fingerprint=fp,
+            started=_now(),
+            attempts=attempts,
+            outputs=list(stage.outputs),
+        )
+        start = time.perf_counter()
+        ctx = StageContext(root, config, stage.name, echo, results)
+        try:
+            result = dict(stage.run(ctx) or {})
+        except BaseException as err:
+            state.update(
+                stage.name,
+                status="failed",
+                seconds=round(time.perf_counter() - start, 3),
+                error=f"{type(err).__name__}: {err}",
+                traceback=traceback.format_exc(limit=8),
+            )
+            raise
+        seconds = round(time.perf_counter() - start, 3)
+        missing = [o for o in stage.outputs if not (root / o).exists()]
+        if missing:
+            state.update(stage.name, status="failed", seconds=seconds, error=f"missing {missing}")
+            raise RecipeError(f"stage {stage.name!r} did not write {', '.join(missing)}")
+        results[stage.name] = result
+        state.update(
+            stage.name, status="done", seconds=seconds, finished=_now(), result=result, error=None
+        )
+        echo(f"    done in {seconds:.1f}s")
+    return state.stages
+
+
+def stage_seconds(
+    stages: Mapping[str, Mapping[str, Any]], order: Sequence[str]
+) -> dict[str, float]:
+    """Wall seconds per stage from ``state.json`` entries, in recipe order."""
+    return {n: float(stages[n].get("seconds", 0.0)) for n in order if n in stages}

@@ -1,0 +1,473 @@
+"""The ``if-rlvr`` recipe: seed prompts → synthesize hard-constraint prompts → optional judge
+audit and refinement → GRPO → IFEval-style eval on held-out synthesized prompts.
+
+GRPO's reward is the hard verifiers' share of constraints met (``reward: hard``) or a
+``NoisyJudge``'s (``reward: noisy_judge``); either way the hard verifiers' reward is logged
+beside it with weight 0 (``reward/...`` in ``grpo/metrics.jsonl``), so the judge's reward and the
+true compliance can be compared step by step.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_text
+from ifrl.pipelines.common import (
+    ModelSection,
+    check_train_section,
+    make_generator,
+    resolve_model,
+    train_config,
+)
+from ifrl.pipelines.config import PipelineConfigError, opt
+from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
+
+SEED_TOPICS = (
+    "the ocean",
+    "a mountain village",
+    "electric cars",
+    "the history of tea",
+    "a rainy day",
+    "learning to swim",
+    "the moon landing",
+    "city gardens",
+    "a lost key",
+    "winter birds",
+    "public libraries",
+    "a bicycle trip",
+    "volcanoes",
+    "street food",
+    "the first computer",
+    "a lighthouse keeper",
+    "coral reefs",
+    "train travel",
+    "honey bees",
+    "a chess game",
+    "desert plants",
+    "a school play",
+    "the northern lights",
+    "recycling",
+    "a jazz concert",
+    "old maps",
+    "a thunderstorm",
+    "space telescopes",
+    "bread baking",
+    "a marathon",
+    "forest fires",
+    "a museum visit",
+    "glaciers",
+    "paper airplanes",
+    "a night market",
+    "wind turbines",
+    "a fishing boat",
+    "snow leopards",
+    "a family recipe",
+    "solar eclipses",
+)
+SEED_FORMS = (
+    "Write a short note about {t}.",
+    "Describe {t}.",
+    "Tell me about {t}.",
+    "Write a paragraph on {t}.",
+)
+
+
+def builtin_seeds(n: int, seed: int) -> list[str]:
+    """``n`` seed prompts from topic × form templates, shuffled with ``seed``."""
+    prompts = [f.format(t=t) for t in SEED_TOPICS for f in SEED_FORMS]
+    random.Random(seed).shuffle(prompts)
+    if n > len(prompts):
+        raise PipelineConfigError(f"seeds.n: at most {len(prompts)} built-in seeds, asked {n}")
+    return prompts[:n]
+
+
+@dataclass
+class SeedsSection:
+    path: str = opt('JSONL of seed prompts ({"prompt": ...}); empty uses the built-in seeds.', "")
+    n: int = opt("Seed prompts to use.", 48)
+    seed: int = opt("Shuffle seed.", 0)
+
+
+@dataclass
+class SynthesizeSection:
+    min_constraints: int = opt("Fewest constraints per prompt.", 1)
+    max_constraints: int = opt("Most constraints per prompt.", 2)
+    types: tuple[str, ...] = opt(
+        "Constraint ids to draw from (empty: all IFEval-style hard types).", ()
+    )
+    heldout: float = opt("Share of prompts held out for the eval.", 0.25)
+    seed: int = opt("Synthesis seed.", 0)
+
+    def validate(self) -> None:
+        if not 1 <= self.min_constraints <= self.max_constraints:
+            raise PipelineConfigError(
+                "min_constraints: need 1 <= min_constraints <= max_constraints"
+            )
+        if not 0.0 < self.heldout < 1.0:
+            raise PipelineConfigError(f"heldout: must lie in (0, 1), got {self.heldout}")
+
+
+@dataclass
+class JudgeSection:
+    recall_compliant: float = opt(
+        "NoisyJudge: chance a compliant response is judged compliant.", 1.0
+    )
+    recall_noncompliant: float = opt(
+        "NoisyJudge: chance a non-compliant response is judged non-compliant.", 0.3
+    )
+    seed: int = opt("NoisyJudge seed.", 0)
+
+
+@dataclass
+class AuditSection:
+    enabled: bool = opt("Run the audit and refine stages.", False)
+    samples: int = opt("Responses sampled per training prompt for the audit and pilot.", 2)
+    max_new_tokens: int = opt("Tokens per audit response.", 48)
+
+
+@dataclass
+class GRPOSection:
+    reward: str = opt(
+        "Reward: hard (the verifiers) or noisy_judge (NoisyJudge, see judge).", "hard"
+    )
+    trainer: dict[str, Any] = field(
+        default_factory=lambda: {
+            "max_steps": 8,
+            "num_generations": 4,
+            "per_device_batch_size": 8,
+            "max_completion_length": 32,
+            "learning_rate": 1e-3,
+            "save_steps": 4,
+        },
+        metadata={
+            "help": "Further GRPOConfig fields (see `ifrl rl grpo --help`); model, data, output_dir and "
+            "reward_funcs are set by the recipe."
+        },
+    )
+
+    def validate(self) -> None:
+        if self.reward not in ("hard", "noisy_judge"):
+            raise PipelineConfigError(f"reward: expected hard or noisy_judge, got {self.reward!r}")
+
+
+@dataclass
+class IFEvalSection:
+    max_new_tokens: int = opt("Tokens generated per held-out prompt.", 64)
+
+
+@dataclass
+class IfRlvrConfig:
+    """The ``if-rlvr`` recipe's YAML file."""
+
+    model: ModelSection = field(
+        default_factory=ModelSection, metadata={"help": "The policy model."}
+    )
+    seeds: SeedsSection = field(default_factory=SeedsSection, metadata={"help": "Stage seeds."})
+    synthesize: SynthesizeSection = field(
+        default_factory=SynthesizeSection, metadata={"help": "Stage synthesize."}
+    )
+    judge: JudgeSection = field(
+        default_factory=JudgeSection,
+        metadata={"help": "The NoisyJudge used by audit and reward noisy_judge."},
+    )
+    audit: AuditSection = field(
+        default_factory=AuditSection, metadata={"help": "Stages audit and refine (optional)."}
+    )
+    grpo: GRPOSection = field(default_factory=GRPOSection, metadata={"help": "Stage grpo."})
+    eval: IFEvalSection = field(default_factory=IFEvalSection, metadata={"help": "Stage eval."})
+
+    def validate(self) -> None:
+        check_train_section(_grpo_cls(), self.grpo.trainer, "grpo.trainer")
+
+
+def _grpo_cls() -> type:
+    from ifrl.rltrain.grpo import GRPOConfig
+
+    return GRPOConfig
+
+
+def make_judge(section: JudgeSection) -> Any:
+    from ifrl.constraints.noisy import NoisyJudge
+
+    return NoisyJudge(
+        recall_compliant=section.recall_compliant,
+        recall_noncompliant=section.recall_noncompliant,
+        seed=section.seed,
+    )
+
+
+# -- stages ----------------------------------------------------------------------------------
+
+
+def stage_seeds(ctx: StageContext) -> dict[str, Any]:
+    cfg: IfRlvrConfig = ctx.config
+    if cfg.seeds.path:
+        rows = list(read_jsonl(cfg.seeds.path))
+        prompts = []
+        for i, r in enumerate(rows, start=1):
+            if not isinstance(r, dict) or not isinstance(r.get("prompt"), str):
+                raise PipelineConfigError(
+                    f"{cfg.seeds.path}: line {i}: field 'prompt' must be a string"
+                )
+            prompts.append(r["prompt"])
+        prompts = prompts[: cfg.seeds.n]
+    else:
+        prompts = builtin_seeds(cfg.seeds.n, cfg.seeds.seed)
+    with JSONLWriter(ctx.path("seeds.jsonl")) as w:
+        for p in prompts:
+            w.write({"prompt": p})
+    return {"seeds": len(prompts)}
+
+
+def stage_synthesize(ctx: StageContext) -> dict[str, Any]:
+    from ifrl.constraints import synthesize
+
+    cfg: IfRlvrConfig = ctx.config
+    s = cfg.synthesize
+    seeds = [r["prompt"] for r in read_jsonl(ctx.run_dir / "seeds.jsonl")]
+    items = synthesize(seeds, (s.min_constraints, s.max_constraints), s.seed, types=s.types or None)
+    n_held = max(1, round(len(items) * s.heldout))
+    held, train = items[:n_held], items[n_held:]
+    with JSONLWriter(ctx.path("train.jsonl")) as w:
+        for it in train:
+            w.write(it.to_dict())
+    with JSONLWriter(ctx.path("heldout.jsonl")) as w:
+        for it in held:
+            w.write(it.to_dict())
+    return {"train": len(train), "heldout": len(held)}
+
+
+def _sample(
+    model: str, section: ModelSection, prompts: list[str], n: int, max_new: int, seed: int
+) -> list[list[str]]:
+    from ifrl.core.records import Conversation, Message, SamplingParams
+
+    gen = make_generator(section, model)
+    convs = [Conversation((Message("user", p),)) for p in prompts]
+    params = SamplingParams(n=n, temperature=1.0, max_new_tokens=max_new, seed=seed)
+    return [[c.text for c in group] for group in gen.generate(convs, params)]
+
+
+def stage_audit(ctx: StageContext) -> dict[str, Any]:
+    from ifrl.constraints.audit import run_audit
+    from ifrl.constraints.formats import ConstrainedPrompt
+    from ifrl.core.records import ConstraintSpec
+
+    cfg: IfRlvrConfig = ctx.config
+    rows = list(read_jsonl(ctx.run_dir / "train.jsonl"))
+    texts = _sample(
+        resolve_model(cfg.model),
+        cfg.model,
+        [r["prompt"] for r in rows],
+        cfg.audit.samples,
+        cfg.audit.max_new_tokens,
+        seed=cfg.judge.seed,
+    )
+    items = []
+    with JSONLWriter(ctx.path("audit/responses.jsonl")) as w:
+        for r, outs in zip(rows, texts):
+            specs = tuple(
+                ConstraintSpec(i, dict(k or {}))
+                for i, k in zip(r["instruction_id_list"], r["kwargs"])
+            )
+            for j, t in enumerate(outs):
+                item = ConstrainedPrompt(f"{r['key']}", r["prompt"], specs, t, {"sample": j})
+                items.append(item)
+                w.write({"key": r["key"], "sample": j, "response": t})
+    report, _pairs = run_audit(items, {"noisy": make_judge(cfg.judge)})
+    write_json(ctx.path("audit/audit.json"), report)
+    overall = report["judges"]["noisy"]["overall"]
+    return {
+        "pairs": report["pairs"],
+        "precision": overall.get("precision"),
+        "recall_noncompliant": overall.get("specificity"),
+    }
+
+
+def stage_refine(ctx: StageContext) -> dict[str, Any]:
+    from ifrl.constraints.formats import ConstrainedPrompt
+    from ifrl.constraints.refine import RefineConfig, refine
+    from ifrl.constraints.rewards import strict_fraction
+    from ifrl.core.records import ConstraintSpec
+
+    rows = list(read_jsonl(ctx.run_dir / "train.jsonl"))
+    pilot: dict[str, list[float]] = {}
+    for r in read_jsonl(ctx.run_dir / "audit/responses.jsonl"):
+        row = next(x for x in rows if x["key"] == r["key"])
+        val = strict_fraction(
+            [row["prompt"]],
+            [r["response"]],
+            instruction_id_list=[row["instruction_id_list"]],
+            kwargs=[row["kwargs"]],
+        )[0]
+        pilot.setdefault(str(r["key"]), []).append(float(val or 0.0))
+    items = [
+        ConstrainedPrompt(
+            str(r["key"]),
+            r["prompt"],
+            tuple(
+                ConstraintSpec(i, dict(k or {}))
+                for i, k in zip(r["instruction_id_list"], r["kwargs"])
+            ),
+        )
+        for r in rows
+    ]
+    kept, report = refine(items, RefineConfig(hard_only=True), pilot=pilot)
+    keep = {k.id for k in kept}
+    with JSONLWriter(ctx.path("refined.jsonl")) as w:
+        for r in rows:
+            if str(r["key"]) in keep:
+                w.write(r)
+    write_text(ctx.path("refine_report.md"), report.to_markdown())
+    if not keep:
+        raise PipelineConfigError(
+            "refine: no training prompt was ever rewarded in the pilot; raise audit.samples"
+        )
+    return {"kept": len(keep), "dropped": len(rows) - len(keep)}
+
+
+def train_rows(run_dir: Path, audited: bool) -> list[dict[str, Any]]:
+    src = run_dir / ("refined.jsonl" if audited else "train.jsonl")
+    return [
+        {
+            "prompt": r["prompt"],
+            "instruction_id_list": r["instruction_id_list"],
+            "kwargs": r["kwargs"],
+        }
+        for r in read_jsonl(src)
+    ]
+
+
+def run_grpo(ctx: StageContext, reward: str, out: Path) -> dict[str, Any]:
+    """GRPO with ``reward`` (hard or noisy_judge) and the true compliance logged beside it."""
+    from ifrl.constraints.rewards import ConstraintReward
+    from ifrl.pipelines.rewards import JudgeReward
+    from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer
+
+    cfg: IfRlvrConfig = ctx.config
+    truth = ConstraintReward("fraction", "strict", name="true_compliance")
+    funcs: list[Any] = (
+        [truth]
+        if reward == "hard"
+        else [JudgeReward(make_judge(cfg.judge), name="judge_reward"), truth]
+    )
+    weights = [1.0] if reward == "hard" else [1.0, 0.0]
+    names = [f"ifrl.pipelines.rewards:{getattr(f, '__name__', '')}" for f in funcs]
+    gcfg = train_config(
+        GRPOConfig,
+        dict(cfg.grpo.trainer),
+        {
+            "model": resolve_model(cfg.model),
+            "data": "<in memory>",
+            "output_dir": str(out),
+            "resume": True,
+            "reward_weights": weights,
+            # The trainer gets the callables; the names only record them in config.json
+            # (GRPOConfig checks one weight per named reward function).
+            "reward_funcs": names,
+        },
+        "grpo.trainer",
+    )
+    rows = train_rows(ctx.run_dir, cfg.audit.enabled)
+    result = GRPOTrainer(gcfg, reward_funcs=funcs, train_data=rows).train()
+    return {
+        "steps": result.steps,
+        "final_model": str(result.final_model),
+        **{k: v for k, v in result.metrics.items() if k.startswith("reward")},
+    }
+
+
+def stage_grpo(ctx: StageContext) -> dict[str, Any]:
+    cfg: IfRlvrConfig = ctx.config
+    return run_grpo(ctx, cfg.grpo.reward, ctx.path("grpo"))
+
+
+def ifeval_scores(
+    model: str, section: ModelSection, heldout: Path, max_new: int, out: Path
+) -> dict[str, float]:
+    """Greedy responses on the held-out prompts scored with ``ifrl.evals``' IFEval benchmark."""
+    from ifrl.core.records import SamplingParams
+    from ifrl.evals import get_benchmark, run
+
+    bench = get_benchmark("ifeval", data=str(heldout))
+    params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new, seed=0)
+    res = run(bench, out, generator=make_generator(section, model), params=params)
+    return {k: m.value for k, m in res.metrics.items()}
+
+
+def stage_eval(ctx: StageContext) -> dict[str, Any]:
+    cfg: IfRlvrConfig = ctx.config
+    held = ctx.run_dir / "heldout.jsonl"
+    before = ifeval_scores(
+        resolve_model(cfg.model), cfg.model, held, cfg.eval.max_new_tokens, ctx.path("eval/base")
+    )
+    after = ifeval_scores(
+        str(ctx.run_dir / "grpo/final"),
+        cfg.model,
+        held,
+        cfg.eval.max_new_tokens,
+        ctx.path("eval/grpo"),
+    )
+    write_json(ctx.path("eval/results.json"), {"base": before, "grpo": after})
+    return {"base": before, "grpo": after}
+
+
+def build() -> Recipe:
+    """The ``if-rlvr`` recipe."""
+    audited = lambda c: bool(c.audit.enabled)  # noqa: E731
+    return Recipe(
+        "if-rlvr",
+        "seed prompts → synthesize → (audit, refine) → GRPO → IFEval-style held-out eval",
+        IfRlvrConfig,
+        (
+            Stage("seeds", stage_seeds, ("seeds.jsonl",), ("seeds",), (), "seed prompts"),
+            Stage(
+                "synthesize",
+                stage_synthesize,
+                ("train.jsonl", "heldout.jsonl"),
+                ("synthesize",),
+                ("seeds",),
+                "hard-constraint prompts",
+            ),
+            Stage(
+                "audit",
+                stage_audit,
+                ("audit/audit.json", "audit/responses.jsonl"),
+                ("model", "judge", "audit"),
+                ("synthesize",),
+                "judge audit against the verifiers",
+                audited,
+            ),
+            Stage(
+                "refine",
+                stage_refine,
+                ("refined.jsonl",),
+                ("audit",),
+                ("audit",),
+                "learnability filter from the pilot samples",
+                audited,
+            ),
+            Stage(
+                "grpo",
+                stage_grpo,
+                ("grpo/final",),
+                ("model", "grpo", "judge", "audit"),
+                ("synthesize", "refine"),
+                "GRPO",
+            ),
+            Stage(
+                "eval",
+                stage_eval,
+                ("eval/results.json",),
+                ("model", "eval"),
+                ("synthesize", "grpo"),
+                "IFEval-style eval on held-out prompts",
+            ),
+        ),
+    )
+
+
+RECIPES.add("if-rlvr", build)

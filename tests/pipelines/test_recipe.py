@@ -1,0 +1,140 @@
+"""The recipe framework: skipping up-to-date stages, --from, state.json, config errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ifrl.core.cli import main
+from ifrl.pipelines.config import PipelineConfigError, load_recipe_config, opt
+from ifrl.pipelines.recipe import Recipe, RecipeError, Stage, StageContext, run_recipe
+
+
+@dataclass
+class CountSection:
+    n: int = opt("How many lines.", 3)
+    word: str = opt("The word written.", "hi")
+
+    def validate(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"n: must be at least 1, got {self.n}")
+
+
+@dataclass
+class ToyConfig:
+    first: CountSection = field(default_factory=CountSection, metadata={"help": "Stage one."})
+    second: CountSection = field(default_factory=CountSection, metadata={"help": "Stage two."})
+
+
+CALLS: list[str] = []
+
+
+def _one(ctx: StageContext) -> dict[str, Any]:
+    CALLS.append("one")
+    ctx.path("one.txt").write_text(ctx.config.first.word * ctx.config.first.n)
+    return {"n": ctx.config.first.n}
+
+
+def _two(ctx: StageContext) -> dict[str, Any]:
+    CALLS.append("two")
+    text = (ctx.run_dir / "one.txt").read_text()
+    ctx.path("out/two.txt").write_text(text + ctx.config.second.word)
+    return {"chars": len(text)}
+
+
+TOY = Recipe(
+    "toy",
+    "two stages",
+    ToyConfig,
+    (
+        Stage("one", _one, ("one.txt",), ("first",)),
+        Stage("two", _two, ("out/two.txt",), ("second",), ("one",)),
+    ),
+)
+
+
+def test_rerun_skips_and_config_change_reruns_downstream(tmp_path: Path) -> None:
+    CALLS.clear()
+    cfg = ToyConfig()
+    run_recipe(TOY, cfg, tmp_path, echo=lambda s: None)
+    assert CALLS == ["one", "two"]
+    run_recipe(TOY, cfg, tmp_path, echo=lambda s: None)
+    assert CALLS == ["one", "two"]  # everything up to date
+    run_recipe(TOY, ToyConfig(second=CountSection(word="yo")), tmp_path, echo=lambda s: None)
+    assert CALLS == ["one", "two", "two"]  # only the changed stage
+    run_recipe(TOY, ToyConfig(first=CountSection(n=1)), tmp_path, echo=lambda s: None)
+    assert CALLS[3:] == ["one", "two"]  # a changed input reruns what consumes it
+    assert (tmp_path / "out/two.txt").read_text() == "hihi"
+
+
+def test_missing_output_and_from_stage_rerun(tmp_path: Path) -> None:
+    CALLS.clear()
+    run_recipe(TOY, ToyConfig(), tmp_path, echo=lambda s: None)
+    (tmp_path / "out/two.txt").unlink()
+    run_recipe(TOY, ToyConfig(), tmp_path, echo=lambda s: None)
+    assert CALLS == ["one", "two", "two"]
+    run_recipe(TOY, ToyConfig(), tmp_path, from_stage="one", echo=lambda s: None)
+    assert CALLS[3:] == ["one", "two"]
+    state = json.loads((tmp_path / "state.json").read_text())["stages"]
+    assert state["one"]["status"] == "done" and state["one"]["attempts"] == 2
+    assert state["two"]["result"] == {"chars": 6} and state["two"]["seconds"] >= 0
+    with pytest.raises(RecipeError, match="did you mean 'two'"):
+        run_recipe(TOY, ToyConfig(), tmp_path, from_stage="tow", echo=lambda s: None)
+
+
+def test_failing_stage_is_recorded(tmp_path: Path) -> None:
+    def boom(ctx: StageContext) -> None:
+        raise RuntimeError("disk full")
+
+    recipe = Recipe("bad", "", ToyConfig, (Stage("boom", boom, ("x",)),))
+    with pytest.raises(RuntimeError):
+        run_recipe(recipe, ToyConfig(), tmp_path, echo=lambda s: None)
+    state = json.loads((tmp_path / "state.json").read_text())["stages"]
+    assert state["boom"]["status"] == "failed" and "disk full" in state["boom"]["error"]
+
+
+def test_config_errors_name_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("first: {n: two}\n")
+    with pytest.raises(PipelineConfigError, match=r"c\.yaml: first\.n: expected int, got 'two'"):
+        load_recipe_config(ToyConfig, path)
+    path.write_text("first: {nn: 2}\n")
+    with pytest.raises(
+        PipelineConfigError, match=r"c\.yaml: first: unknown field 'nn'; did you mean 'n'"
+    ):
+        load_recipe_config(ToyConfig, path)
+    path.write_text("frist: {}\n")
+    with pytest.raises(PipelineConfigError, match=r"unknown section 'frist'; did you mean 'first'"):
+        load_recipe_config(ToyConfig, path)
+    path.write_text("second: {n: 0}\n")
+    with pytest.raises(PipelineConfigError, match=r"c\.yaml: second\.n: must be at least 1"):
+        load_recipe_config(ToyConfig, path)
+    path.write_text("first: {n: 5}\n")
+    assert load_recipe_config(ToyConfig, path).first.n == 5
+
+
+def test_trainer_section_errors_name_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("sft:\n  trainer: {max_stepz: 3}\n")
+    result = CliRunner().invoke(main, ["pipeline", "run", "toolace", "--config", str(path)])
+    assert result.exit_code != 0
+    assert "t.yaml: sft.trainer: unknown key 'max_stepz'" in result.output
+    assert "did you mean 'max_steps'" in result.output
+    path.write_text("sft:\n  trainer: {model: x}\n")
+    result = CliRunner().invoke(main, ["pipeline", "run", "toolace", "--config", str(path)])
+    assert "model is set by the recipe" in result.output
+
+
+def test_list_and_show_config() -> None:
+    out = CliRunner().invoke(main, ["pipeline", "list"]).output
+    assert "toolace:" in out and "apis → dialogs → verify → sft → eval" in out
+    assert "if-rlvr:" in out and "seeds → synthesize → audit → refine → grpo → eval" in out
+    shown = CliRunner().invoke(main, ["pipeline", "show-config", "if-rlvr"]).output
+    assert "grpo.reward (str, default 'hard'):" in shown
+    bad = CliRunner().invoke(main, ["pipeline", "run", "toolce", "--config", "x.yaml"])
+    assert bad.exit_code != 0 and "toolace" in bad.output
