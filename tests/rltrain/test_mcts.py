@@ -116,21 +116,38 @@ def test_backup_adds_to_every_ancestor() -> None:
     assert a.mean_value == 0.5 and Node().mean_value == 0.0
 
 
-def test_add_rollout_fragments_merge_and_terminal() -> None:
+def test_add_rollout_fragments_trie_and_terminal() -> None:
     cfg = MCTSConfig()
     root = Node()
     c = add_rollout(root, 'get_weather(city="Paris", days=3)', 1.0, prior=0.4, config=cfg)
     assert c.fragment == "get_weather(city=" and c.prefix == c.fragment and not c.terminal
-    assert c.rollout == 'get_weather(city="Paris", days=3)' and c.reward == 1.0
-    same = add_rollout(root, 'get_weather(city="Lyon", days=3)', 0.5, config=cfg)
-    assert same is c and len(root.children) == 1 and c.visits == 2 and c.value == 1.5
-    assert c.reward == 1.0  # the first rollout stays the node's own
+    assert c.rollout == 'get_weather(city="Paris", days=3)' and c.reward == 1.0 and c.prior == 0.4
+    # A rollout sharing the first fragment continues below it instead of duplicating it.
+    spans: list[tuple[int, int]] = []
+
+    def prior(a: int, b: int) -> float:
+        spans.append((a, b))
+        return 0.25
+
+    lyon = add_rollout(root, 'get_weather(city="Lyon", days=3)', 0.5, prior=prior, config=cfg)
+    assert len(root.children) == 1 and lyon.parent is c and lyon.depth == 2
+    assert lyon.fragment == '"Lyon", days=' and lyon.prefix == 'get_weather(city="Lyon", days='
+    assert lyon.rollout == 'get_weather(city="Lyon", days=3)' and lyon.prior == 0.25
+    assert spans == [(17, 30)]
+    assert (c.visits, c.value, c.reward) == (2, 1.5, 1.0)  # the first rollout stays c's own
     done = add_rollout(c, '"Paris")', 1.0, finished=True, config=cfg)
     assert done.terminal and done.prefix == 'get_weather(city="Paris")' and done.depth == 2
-    cut = add_rollout(c, '"Lyon"', 0.0, finished=False, config=cfg)
+    cut = add_rollout(c, '"Rome"', 0.0, finished=False, config=cfg)
     assert not cut.terminal
     assert not expandable(done, 3) and expandable(cut, 3) and not expandable(cut, 2)
-    assert root.visits == 4
+    # Ending on an existing node, or reaching the depth cap on one, revisits it.
+    again = add_rollout(root, "get_weather(city=", 0.0, config=cfg)
+    assert again is c and c.visits == 5
+    capped = add_rollout(
+        root, 'get_weather(city="Lyon", days=3, unit="C")', 0.0, config=MCTSConfig(max_depth=2)
+    )
+    assert capped is lyon and lyon.visits == 2
+    assert root.visits == 6
 
 
 def test_fragment_prior() -> None:
@@ -143,6 +160,9 @@ def test_fragment_prior() -> None:
             return "ab"[: len(ids)] if len(ids) < 2 else "abcd"
 
     assert fragment_prior(comp, 1, Tok()) == pytest.approx(math.exp(-1.0))
+    assert fragment_prior(comp, 4, Tok(), start_char=2) == pytest.approx(math.exp(-3.0))
+    assert fragment_prior(comp, 4, Tok(), start_char=1) == pytest.approx(math.exp(-3.0))
+    assert fragment_prior(comp, 2, Tok()) == pytest.approx(math.exp(-2.0))
 
 
 def _trees(n: int, base: str) -> list[Tree]:

@@ -10,9 +10,10 @@ at a split marker (default ``". "``, ``", "``, ``"="``, ``"("``). One iteration 
    parent's visits, ``ln`` of at least 1), until a node without children;
 2. **expansion + rollout** — unless that node is terminal (its rollout ended within its fragment)
    or at ``max_depth``, sample ``num_actions`` continuations of the node's prefix from any
-   :class:`~ifrl.core.generation.Generator`; each becomes a child (identical fragments merge),
-   and the whole continuation is the child's rollout, scored by a ``RewardFn`` (default: the
-   structured tool-call matcher, :class:`~ifrl.rltrain.matcher.ToolCallReward`);
+   :class:`~ifrl.core.generation.Generator`; each is inserted below the node fragment by fragment
+   (following children with the same fragment, like a trie) and becomes a new node where it
+   first differs; the whole continuation is that node's rollout, scored by a ``RewardFn``
+   (default: the structured tool-call matcher, :class:`~ifrl.rltrain.matcher.ToolCallReward`);
 3. **backup** — each rollout reward is added to ``value`` and ``visits`` of the child and every
    ancestor; a terminal or depth-capped leaf backs up its own reward again.
 
@@ -173,24 +174,33 @@ def head_fragments(text: str, k: int, markers: Sequence[str] = DEFAULT_MARKERS) 
     return head, text[len(head) :]
 
 
-def fragment_prior(completion: Completion, n_chars: int, tokenizer: Any = None) -> float:
-    """``exp(mean logprob)`` of the tokens covering the first ``n_chars`` characters.
+def fragment_prior(
+    completion: Completion, n_chars: int, tokenizer: Any = None, start_char: int = 0
+) -> float:
+    """``exp(mean logprob)`` of the tokens covering characters ``[start_char, n_chars)``.
 
-    With a tokenizer, the covering tokens are the shortest token prefix whose decoding reaches
-    ``n_chars`` characters; without one, all tokens count. No logprobs gives 1.0.
+    With a tokenizer, the covering tokens run from the first token whose decoded prefix passes
+    ``start_char`` to the shortest token prefix whose decoding reaches ``n_chars`` characters;
+    without one, all tokens count. No logprobs gives 1.0.
     """
     lps = list(completion.logprobs)
     if not lps:
         return 1.0
-    k = len(lps)
+    first, k = 0, len(lps)
     if tokenizer is not None and completion.token_ids:
         ids = list(completion.token_ids)
+        found_first = start_char <= 0
         for j in range(1, len(ids) + 1):
-            if len(tokenizer.decode(ids[:j], skip_special_tokens=True)) >= n_chars:
+            length = len(tokenizer.decode(ids[:j], skip_special_tokens=True))
+            if not found_first and length > start_char:
+                first, found_first = j - 1, True
+            if length >= n_chars:
                 k = j
                 break
-    k = max(1, min(k, len(lps)))
-    return math.exp(sum(lps[:k]) / k)
+    k = max(first + 1, min(k, len(lps)))
+    first = min(first, len(lps) - 1)
+    span = lps[first:k]
+    return math.exp(sum(span) / len(span))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -232,33 +242,40 @@ def add_rollout(
     continuation: str,
     reward: float,
     *,
-    prior: float = 1.0,
+    prior: float | Callable[[int, int], float] = 1.0,
     finished: bool = True,
     config: MCTSConfig = MCTSConfig(),
 ) -> Node:
-    """Attach the child a sampled ``continuation`` of ``parent`` makes, and back up ``reward``.
+    """Insert a sampled ``continuation`` of ``parent`` into the tree and back up ``reward``.
 
-    The child's fragment is the continuation's first ``fragments_per_node`` fragments; a child
-    with the same fragment already present is revisited instead of duplicated. The child is
-    terminal when the continuation ``finished`` within its fragment. Returns the child.
+    The continuation is cut into nodes of ``fragments_per_node`` fragments. It follows existing
+    children with the same fragment (a trie insertion) and becomes a new child where it first
+    differs, so no rollout is lost when samples share their start; past the depth cap, or when
+    it ends on an existing node, that node is revisited. A new node is terminal when the
+    continuation ``finished`` within its fragment. ``prior`` is a number or a function of the
+    node's character span in ``continuation``. Returns the node the reward was backed up from.
     """
-    head, rest = head_fragments(continuation, config.fragments_per_node, config.split_markers)
-    for child in parent.children:
-        if child.fragment == head:
+    node, rest, offset = parent, continuation, 0
+    while True:
+        head, tail = head_fragments(rest, config.fragments_per_node, config.split_markers)
+        same = next((c for c in node.children if c.fragment == head), None)
+        if same is None:
+            child = node.add_child(
+                Node(
+                    fragment=head,
+                    prefix=node.prefix + head,
+                    prior=prior(offset, offset + len(head)) if callable(prior) else prior,
+                    reward=reward,
+                    rollout=parent.prefix + continuation,
+                    terminal=finished and not tail.strip(),
+                )
+            )
             backup(child, reward)
             return child
-    child = parent.add_child(
-        Node(
-            fragment=head,
-            prefix=parent.prefix + head,
-            prior=prior,
-            reward=reward,
-            rollout=parent.prefix + continuation,
-            terminal=finished and not rest.strip(),
-        )
-    )
-    backup(child, reward)
-    return child
+        node, rest, offset = same, tail, offset + len(head)
+        if not rest or node.terminal or node.depth >= config.max_depth:
+            backup(node, reward)
+            return node
 
 
 # ------------------------------------------------------------------------------------------------
@@ -324,6 +341,13 @@ def search(
     return cost
 
 
+def _span_prior(completion: Completion, tokenizer: Any) -> Callable[[int, int], float]:
+    def prior(start: int, end: int) -> float:
+        return fragment_prior(completion, end, tokenizer, start_char=start)
+
+    return prior
+
+
 def _iteration(
     trees: Sequence[Tree],
     generator: Generator,
@@ -364,12 +388,11 @@ def _iteration(
             flat.append((i, c))
     rewards = score_responses(reward_fn, flat_trees, flat_prompts, flat_responses)
     for (i, c), r in zip(flat, rewards):
-        head, _ = head_fragments(c.text, config.fragments_per_node, config.split_markers)
         add_rollout(
             leaves[i],
             c.text,
             r,
-            prior=fragment_prior(c, len(head), tokenizer),
+            prior=_span_prior(c, tokenizer),
             finished=c.finish_reason == "stop",
             config=config,
         )
