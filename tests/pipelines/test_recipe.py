@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,41 @@ def test_list_and_show_config() -> None:
     assert "grpo.reward (str, default 'hard'):" in shown
     bad = CliRunner().invoke(main, ["pipeline", "run", "toolce", "--config", "x.yaml"])
     assert bad.exit_code != 0 and "toolace" in bad.output
+
+
+def test_other_ranks_run_only_distributed_stages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def record(name: str) -> Any:
+        def fn(ctx: StageContext) -> dict[str, Any]:
+            seen.append((os.environ.get("RANK", "0"), name))
+            ctx.path(f"{name}.txt").write_text(name)
+            return {"by": os.environ.get("RANK", "0")}
+
+        return fn
+
+    recipe = Recipe(
+        "ranks",
+        "",
+        ToyConfig,
+        (
+            Stage("data", record("data"), ("data.txt",), ("first",)),
+            Stage(
+                "train", record("train"), ("train.txt",), ("second",), ("data",), distributed=True
+            ),
+        ),
+    )
+    run_recipe(recipe, ToyConfig(), tmp_path, echo=lambda s: None)  # rank 0 of the launch
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    seen.clear()
+    run_recipe(recipe, ToyConfig(), tmp_path, echo=lambda s: None)
+    assert seen == []  # rank 0 recorded both as up to date: rank 1 skips the training too
+    state_before = (tmp_path / "state.json").read_text()
+    run_recipe(recipe, ToyConfig(), tmp_path, from_stage="train", echo=lambda s: None)
+    # --from forces the distributed stage on rank 1 (it would wait for rank 0's record next;
+    # here rank 0's old record has the same fingerprint), and rank 1 never writes state.json.
+    assert seen == [("1", "train")]
+    assert (tmp_path / "state.json").read_text() == state_before

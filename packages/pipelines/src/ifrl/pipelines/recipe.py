@@ -8,12 +8,17 @@ fingerprint — a hash of its config sections and of the fingerprints of the sta
 is unchanged and all its outputs exist; ``from_stage`` forces that stage and every later one to
 run again. A stage interrupted mid-way (status ``running``) runs again; stages that train resume
 from their own checkpoints inside the run directory.
+
+Under ``accelerate launch`` / ``torchrun`` (``WORLD_SIZE > 1``) only rank 0 runs the ordinary
+stages and writes ``state.json``; the other ranks wait for each stage to be recorded as done and
+join only the ``distributed`` stages (the trainers), which synchronise themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -65,6 +70,7 @@ class Stage:
     inputs: tuple[str, ...] = ()
     description: str = ""
     enabled: Callable[[Any], bool] | None = None
+    distributed: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,22 @@ class RunState:
         write_json(self.path, {"stages": self.stages})
 
 
+def _rank() -> tuple[int, int]:
+    """(rank, world size) from the launcher's environment (``RANK``, ``WORLD_SIZE``)."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _wait_for(root: Path, stage: str, fp: str, poll: float = 1.0) -> Mapping[str, Any]:
+    """Block until rank 0 records ``stage`` with fingerprint ``fp`` as done (non-zero ranks)."""
+    while True:
+        entry = RunState.load(root).stages.get(stage, {})
+        if entry.get("status") == "done" and entry.get("fingerprint") == fp:
+            return dict(entry.get("result", {}))
+        if entry.get("status") == "failed" and entry.get("fingerprint") == fp:
+            raise RecipeError(f"stage {stage!r} failed on rank 0: {entry.get('error')}")
+        time.sleep(poll)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -170,8 +192,12 @@ def run_recipe(
             f"(stages: {', '.join(names)})"
         )
     root = Path(run_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    write_json(root / "config.json", {"recipe": recipe.name, "config": section_dict(config)})
+    rank, _world = _rank()
+    if rank == 0:
+        root.mkdir(parents=True, exist_ok=True)
+        write_json(root / "config.json", {"recipe": recipe.name, "config": section_dict(config)})
+    else:
+        echo = _silent
     state = RunState.load(root)
     forced = False
     fps: dict[str, str] = {}
@@ -185,6 +211,12 @@ def run_recipe(
         fps[stage.name] = fp
         head = f"[{i}/{len(active)}] {recipe.name}: {stage.name}"
         entry = state.stages.get(stage.name)
+        if rank != 0:
+            # Rank 0 decides from the same state.json snapshot; a stage it skips is skipped here.
+            if stage.distributed and (forced or not _done(entry, fp, root, stage)):
+                stage.run(StageContext(root, config, stage.name, echo, results))
+            results[stage.name] = _wait_for(root, stage.name, fp)
+            continue
         if not forced and _done(entry, fp, root, stage):
             echo(f"{head} — up to date, skipped")
             continue
@@ -222,6 +254,10 @@ def run_recipe(
         )
         echo(f"    done in {seconds:.1f}s")
     return state.stages
+
+
+def _silent(text: str) -> None:
+    del text
 
 
 def stage_seconds(

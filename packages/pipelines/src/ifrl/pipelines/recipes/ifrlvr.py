@@ -457,6 +457,7 @@ def build() -> Recipe:
                 ("model", "grpo", "judge", "audit"),
                 ("synthesize", "refine"),
                 "GRPO",
+                distributed=True,
             ),
             Stage(
                 "eval",

@@ -167,6 +167,8 @@ def stage_dialogs(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_verify(ctx: StageContext) -> dict[str, Any]:
+    from ifrl.toolgen.dialog import Dialog
+    from ifrl.toolgen.formats import to_openai
     from ifrl.toolgen.verify import verify_file
 
     cfg: ToolaceConfig = ctx.config
@@ -179,6 +181,11 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
         resume=False,
     )
     del rep
+    # The SFT rows (OpenAI messages + tools) are written here, on one process, so that a
+    # multi-process SFT stage only reads.
+    with JSONLWriter(ctx.path("sft_train.jsonl")) as w:
+        for row in read_jsonl(ctx.run_dir / "verified.jsonl"):
+            w.write(to_openai(Dialog.from_json(row)))
     return {
         "kept": count_lines(ctx.run_dir / "verified.jsonl"),
         "rejected": count_lines(ctx.run_dir / "rejected.jsonl"),
@@ -188,15 +195,9 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
 def stage_sft(ctx: StageContext) -> dict[str, Any]:
     from ifrl.rltrain.checkpoint import latest_checkpoint
     from ifrl.rltrain.sft import SFTConfig, SFTTrainer
-    from ifrl.toolgen.dialog import Dialog
-    from ifrl.toolgen.formats import to_openai
 
     cfg: ToolaceConfig = ctx.config
-    data = ctx.path("sft/train.jsonl")
-    if not data.exists():
-        with JSONLWriter(data) as w:
-            for row in read_jsonl(ctx.run_dir / "verified.jsonl"):
-                w.write(to_openai(Dialog.from_json(row)))
+    data = ctx.run_dir / "sft_train.jsonl"
     out = ctx.path("sft/model")
     scfg = train_config(
         SFTConfig,
@@ -373,7 +374,7 @@ def build() -> Recipe:
             Stage(
                 "verify",
                 stage_verify,
-                ("verified.jsonl", "rejected.jsonl"),
+                ("verified.jsonl", "rejected.jsonl", "sft_train.jsonl"),
                 ("verify",),
                 ("dialogs",),
                 "rule-layer verification",
@@ -385,6 +386,7 @@ def build() -> Recipe:
                 ("model", "sft"),
                 ("verify",),
                 "SFT with the easy-to-hard curriculum",
+                distributed=True,
             ),
             Stage(
                 "eval",
