@@ -248,3 +248,10 @@ def test_engine_without_weight_loading_is_refused(tiny_model_dir: Path, tmp_path
 class _NoLoad:
     def generate(self, prompts: Any, params: Any) -> Any:
         raise AssertionError("must not sample from stale weights")
+
+
+def test_overlong_prompt_is_an_error(tiny_model_dir: Path, tmp_path: Path) -> None:
+    cfg = _cfg(tiny_model_dir, tmp_path, max_prompt_length=4)
+    tr = GRPOTrainer(cfg, reward_funcs=[no_comma], train_data=PROMPTS)
+    with pytest.raises(ValueError, match="max_prompt_length=4"):
+        tr.rollout(0)

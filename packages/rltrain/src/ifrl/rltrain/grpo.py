@@ -49,7 +49,11 @@ class GRPOConfig(TrainConfig):
     )
     learning_rate: float = _help("Peak learning rate of AdamW.", 1e-6)
     num_generations: int = _help("Completions sampled per prompt (the group size G).", 4)
-    max_prompt_length: int = _help("Keep at most this many prompt tokens (the end is kept).", 512)
+    max_prompt_length: int = _help(
+        "Longest prompt allowed, in tokens; a longer one is an error (the sampler would see "
+        "more context than the loss).",
+        512,
+    )
     max_completion_length: int = _help("Maximum new tokens per completion.", 256)
     temperature: float = _help("Sampling temperature (log-probs use the same temperature).", 1.0)
     top_p: float = _help("Nucleus sampling mass.", 1.0)
@@ -340,7 +344,12 @@ class GRPOTrainer(Trainer):
         text = render_prompt(self.tokenizer, prompt)
         add = not isinstance(prompt, Conversation)
         ids = list(self.tokenizer(text, add_special_tokens=add)["input_ids"])
-        return ids[-self.config.max_prompt_length :]
+        if len(ids) > self.config.max_prompt_length:
+            raise ValueError(
+                f"a prompt has {len(ids)} tokens, more than max_prompt_length="
+                f"{self.config.max_prompt_length}: {text[:80]!r}..."
+            )
+        return ids
 
     def _gather(self, t: torch.Tensor) -> torch.Tensor:
         if self.world_size == 1:
@@ -355,6 +364,7 @@ class GRPOTrainer(Trainer):
         mine = shard(list(enumerate(global_idx)), self.rank, self.world_size)
         rows = [self.rows[i] for _, i in mine]
         prompts = [self._prompt(r) for r in rows]
+        unique_ids = [self._prompt_ids(p) for p in prompts]  # checks lengths before sampling
         was_training = self.policy.training
         gen = self._generator()
         # One call per process; the seed depends on the step and the first global prompt slot.
@@ -393,7 +403,7 @@ class GRPOTrainer(Trainer):
         n_local = len(flat)
         my_adv = advantages[self.rank * n_local : (self.rank + 1) * n_local]
         # Token tensors: prompts left-padded, completions right-padded to max_completion_length.
-        prompt_ids = [self._prompt_ids(p) for p in flat_prompts]
+        prompt_ids = [ids for ids in unique_ids for _ in range(G)]
         eos_ids = set(getattr(gen, "eos_ids", ())) | {int(self.tokenizer.eos_token_id)}
         comp_ids = [list(c.token_ids)[: cfg.max_completion_length] for c in flat]
         truncated = torch.tensor([not (ids and ids[-1] in eos_ids) for ids in comp_ids])
