@@ -67,6 +67,7 @@ def run_trl(
 ) -> float:
     import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
     times: list[float] = []
@@ -105,6 +106,7 @@ def run_trl(
         processing_class=tok,
         callbacks=[Timer()],
     )
+    trainer.remove_callback(PrinterCallback)  # keep TRL's per-step log dicts off stdout
     trainer.train()
     return statistics.median(times[1:])
 

@@ -66,6 +66,7 @@ def run_trl(
 ) -> tuple[float, float]:
     import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
     from trl import GRPOConfig, GRPOTrainer
 
     times: list[float] = []
@@ -114,6 +115,7 @@ def run_trl(
         processing_class=tok,
         callbacks=[Timer()],
     )
+    trainer.remove_callback(PrinterCallback)  # keep TRL's per-step log dicts off stdout
     trainer.train()
     return statistics.median(times[1:]), statistics.mean(lengths) if lengths else float("nan")
 
