@@ -21,7 +21,7 @@ from ifrl.core.records import SamplingParams
 from ifrl.prm.answers import get_checker
 from ifrl.prm.branching import BranchConfig, build_trees
 from ifrl.prm.decoding import HFStepDecoder
-from ifrl.prm.labels import grade_leaves, step_samples
+from ifrl.prm.labels import LabelKind, grade_leaves, step_samples
 from ifrl.prm.loop import LoopConfig
 from ifrl.prm.score import aggregate, auroc, split_solution
 from ifrl.prm.synthetic import PolicyConfig, make_problems, synthetic_policy
@@ -37,6 +37,7 @@ class ExperimentConfig:
     n: int = 8
     temperature: float = 1.0
     aggregation: str = "min"
+    label: LabelKind = "soft"
     branch: BranchConfig = field(
         default_factory=lambda: BranchConfig(
             tau=1.0, max_depth=3, max_branches=8, max_new_tokens=64
@@ -97,7 +98,7 @@ def run_synthetic(
         graded = grade_leaves(tree, tok, checker)
         correct += sum(graded.values())
         total += len(graded)
-        samples += step_samples(tree, tok, graded, label="soft")
+        samples += step_samples(tree, tok, graded, label=config.label)
         steps_labeled += sum(1 for n in tree.nodes if n.token_ids and not n.pruned)
     prm, stats = train_prm(
         samples,
