@@ -85,8 +85,8 @@ def show_config(recipe: str) -> None:
     help="Directory under which the run directory demo-<time>/ is created.",
 )
 def demo(quick: bool, out: str) -> None:
-    """Build the tiny model and run the pipeline stages end to end on the CPU, offline."""
-    from ifrl.pipelines.smoke import run_smoke
+    """Run small configurations of the recipes on the tiny model (CPU, offline) and write a report."""
+    from ifrl.pipelines.demo import run_demo
 
-    run_dir = run_smoke(out, quick=quick, echo=click.echo)
-    click.echo(f"report: {run_dir / 'report.md'}")
+    run_dir = run_demo(out, quick=quick, echo=click.echo)
+    click.echo(f"report: {run_dir / 'report.md'} (and {run_dir / 'report.html'})")
