@@ -24,7 +24,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
   -e packages/constraints \
   -e packages/toolgen \
   -e packages/prm \
-  -e packages/rltrain \
+  -e "packages/rltrain[qlora]" \
   -e packages/evals \
   -e packages/pipelines \
   -e . \

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 # Tests are imported with --import-mode=importlib (test files in different folders may share a
-# basename). Helper modules are imported by name: `from conftest import shared_data`, the files in
-# tests/support/, and a package folder's own helpers (module names unique across folders).
+# basename). Helper modules are imported by name: the files in tests/support/ (e.g.
+# `from ifrl_testdata import shared_data`) and a package folder's own helpers (their module names
+# must be unique across folders; never import a `conftest` by name).
 _TESTS = Path(__file__).resolve().parent
-for _folder in [_TESTS / "support", _TESTS]:  # first on the path: this conftest wins by name
+for _folder in [_TESTS / "support", _TESTS]:
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 for _folder in sorted(p for p in _TESTS.iterdir() if p.is_dir() and p.name != "support"):
@@ -29,13 +28,9 @@ settings.register_profile(
 )
 settings.load_profile("ifrl")
 
+from ifrl_testdata import ROOT, SHARED_DATA, shared_data  # noqa: E402  (tests/support)
 
-def shared_data(*parts: str) -> Path:
-    """A path under ``../shared/data``; skips the calling test when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"benchmark data not found at {path} (../shared/data is not beside the repo)")
-    return path
+__all__ = ["ROOT", "SHARED_DATA", "shared_data"]
 
 
 @pytest.fixture(scope="session")

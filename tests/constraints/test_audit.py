@@ -277,7 +277,7 @@ def test_audit_of_real_ifeval_responses_matches_the_reference_accuracy(tmp_path:
     """The ground truth of the audit is the verifiers: on GPT-4's IFEval responses the share of
     compliant pairs is lm-eval's instruction-level strict accuracy (83.69%)."""
     from click.testing import CliRunner
-    from conftest import shared_data
+    from ifrl_testdata import shared_data
 
     from ifrl.constraints.cli_judge import audit
 

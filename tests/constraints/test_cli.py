@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import shared_data
+from ifrl_testdata import shared_data
 
 from ifrl.constraints import IFEVAL_IDS
 from ifrl.constraints.cli import cli

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import shared_data
+from ifrl_testdata import shared_data
 
 from ifrl.constraints.formats import (
     ConstrainedPrompt,

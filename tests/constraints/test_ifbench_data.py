@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import shared_data
+from ifrl_testdata import shared_data
 
 from ifrl.constraints import build, evaluate
 from ifrl.constraints.base import ERROR_PREFIX

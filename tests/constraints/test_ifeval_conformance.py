@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shared_data
+from ifrl_testdata import shared_data
 
 from ifrl.constraints import accuracy, evaluate, verify
 

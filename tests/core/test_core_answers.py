@@ -6,7 +6,7 @@ import json
 from fractions import Fraction
 
 import pytest
-from conftest import shared_data
+from ifrl_testdata import shared_data
 
 from ifrl.core.answers import (
     answers_match,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import shared_data
+from ifrl_testdata import shared_data
 
 from ifrl.evals.cli import cli
 from ifrl.evals.gsm8k import GSM8KBenchmark

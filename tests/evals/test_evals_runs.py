@@ -180,7 +180,7 @@ def test_bfcl_with_the_tiny_model_on_the_hf_backend(
 
 @pytest.mark.slow
 def test_gsm8k_majority_vote_with_the_tiny_model(tmp_path: Path, tiny_model_dir: Path) -> None:
-    from conftest import shared_data
+    from ifrl_testdata import shared_data
 
     data = shared_data("gsm8k", "test.jsonl")
     _invoke(

@@ -6,7 +6,7 @@ import json
 from fractions import Fraction
 
 import pytest
-from conftest import shared_data
+from ifrl_testdata import shared_data
 
 from ifrl.core.registry import UnknownNameError
 from ifrl.prm.answers import extract_answer, get_checker
