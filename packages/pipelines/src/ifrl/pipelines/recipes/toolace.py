@@ -242,6 +242,15 @@ def _bfcl_schema(schema: Any) -> Any:
     return schema
 
 
+def _option(value: Any) -> Any:
+    """A value as a BFCL ground-truth option: dicts (and lists of dicts) hold option lists."""
+    if isinstance(value, dict):
+        return {k: [v] for k, v in value.items()}
+    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        return [{k: [v] for k, v in x.items()} for x in value]
+    return value
+
+
 def heldout_entries(dialogs_path: Path, limit: int) -> list[tuple[Any, str]]:
     """BFCL entries (with their category) from single/parallel held-out dialogs."""
     from ifrl.evals.bfcl.data import BFCLEntry
@@ -264,7 +273,7 @@ def heldout_entries(dialogs_path: Path, limit: int) -> list[tuple[Any, str]]:
         for call in first.tool_calls:
             api = d.tool(call.name)
             props = api.parameters.get("properties", {}) if api else {}
-            answer: dict[str, list[Any]] = {k: [v] for k, v in call.arguments.items()}
+            answer: dict[str, list[Any]] = {k: [_option(v)] for k, v in call.arguments.items()}
             for p in props:
                 answer.setdefault(p, [""])
             truth.append({call.name: answer})
