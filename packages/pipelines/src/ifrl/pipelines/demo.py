@@ -144,6 +144,9 @@ def summarize(
             "after": hard["grpo"],
             "reward_curve": [m.get("rewards/true_compliance/mean", 0.0) for m in hard_m],
             "audit": states["if-rlvr-hard"].get("audit", {}).get("result"),
+            "refine": states["if-rlvr-hard"].get("refine", {}).get("result"),
+            "train_prompts": states["if-rlvr-hard"]["synthesize"]["result"]["train"],
+            "heldout_prompts": states["if-rlvr-hard"]["synthesize"]["result"]["heldout"],
         },
         "noisy_judge": {
             "judge_reward": judge,
@@ -242,6 +245,10 @@ def make_plots(run_dir: Path, s: Mapping[str, Any]) -> dict[str, Path]:
     return paths
 
 
+def _num(v: Any) -> str:
+    return "n/a" if v is None else f"{float(v):.3f}"
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.1f}%"
 
@@ -297,6 +304,21 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         *(
             f"| {k} | {r['before'].get(k, 0):.3f} | {r['after'].get(k, 0):.3f} | {n['after'].get(k, 0):.3f} |"
             for k in keys
+        ),
+        "",
+        f"Synthesized prompts: {r['train_prompts']} for training, {r['heldout_prompts']} held out.",
+        *(
+            [
+                "",
+                f"Judge audit on the base model's samples ({r['audit']['pairs']} response × "
+                f"constraint pairs): NoisyJudge precision {_num(r['audit'].get('precision'))}, "
+                f"recall on non-compliant {_num(r['audit'].get('recall_noncompliant'))}, "
+                f"base rate of compliance {_num(r['audit'].get('base_rate'))}. The learnability "
+                f"filter kept {r['refine']['kept']} training prompts and dropped "
+                f"{r['refine']['dropped']} that no pilot sample satisfied.",
+            ]
+            if r.get("audit") and r.get("refine")
+            else []
         ),
         "",
         "## Tool use (ToolACE recipe)",

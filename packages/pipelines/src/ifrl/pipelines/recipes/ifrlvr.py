@@ -283,7 +283,8 @@ def stage_audit(ctx: StageContext) -> dict[str, Any]:
     return {
         "pairs": report["pairs"],
         "precision": overall.get("precision"),
-        "recall_noncompliant": overall.get("specificity"),
+        "recall_noncompliant": overall.get("recall_noncompliant"),
+        "base_rate": overall.get("base_rate"),
     }
 
 
