@@ -217,15 +217,20 @@ class HFGenerator:
                     k = min(top_n, logp.shape[-1])
                     top_vals, top_idx = _top_k_stable(torch, logp, k)
                 chosen_lp = logp.gather(-1, chosen[:, None])[:, 0]
-                next_ids = chosen.clone()
+                # One conversion per step, not one per row and value (Python-side bookkeeping
+                # dominates a tiny model's decoding).
+                chosen_list: list[int] = chosen.tolist()
+                lp_list: list[float] = chosen_lp.tolist()
+                ent_list: list[float] = entropy.tolist()
+                next_list = list(chosen_list)
                 for r in range(bsz):
                     if reasons[r] is not None:
-                        next_ids[r] = self.pad_id
+                        next_list[r] = self.pad_id
                         continue
-                    tok = int(chosen[r])
+                    tok = chosen_list[r]
                     tokens[r].append(tok)
-                    logps[r].append(float(chosen_lp[r]))
-                    ents[r].append(float(entropy[r]))
+                    logps[r].append(lp_list[r])
+                    ents[r].append(ent_list[r])
                     if top_vals is not None and top_idx is not None:
                         tops[r].append(
                             tuple(
@@ -249,7 +254,7 @@ class HFGenerator:
                         texts[r] = self._decode(tokens[r])
                 if all(r is not None for r in reasons):
                     break
-                step_ids = next_ids[:, None].to(self.device)
+                step_ids = torch.tensor(next_list, dtype=torch.long, device=self.device)[:, None]
                 mask = torch.cat(
                     [mask, torch.ones((bsz, 1), dtype=mask.dtype, device=self.device)], 1
                 )
