@@ -214,6 +214,7 @@ def test_config_validation() -> None:
         MCTSConfig(split_markers=("",))
 
 
+@pytest.mark.slow
 def test_search_with_the_tiny_model(tiny_model_dir: Path) -> None:
     from ifrl.core.backends.hf import HFGenerator
     from ifrl.rltrain.matcher import ToolCallReward
