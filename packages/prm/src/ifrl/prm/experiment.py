@@ -36,15 +36,15 @@ class ExperimentConfig:
     eval_questions: int = 40
     n: int = 8
     temperature: float = 1.0
-    aggregation: str = "min"
-    label: LabelKind = "soft"
+    aggregation: str = "last"
+    label: LabelKind = "hard"
     branch: BranchConfig = field(
         default_factory=lambda: BranchConfig(
             tau=1.0, max_depth=3, max_branches=8, max_new_tokens=64
         )
     )
     prm_loop: LoopConfig = field(
-        default_factory=lambda: LoopConfig(epochs=3, batch_size=16, lr=5e-4, seed=0)
+        default_factory=lambda: LoopConfig(epochs=4, batch_size=16, lr=1e-3, seed=0)
     )
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     seed: int = 0
