@@ -40,3 +40,31 @@ def test_policy_warm_up_trains_and_is_reused(tiny_model_dir: Path, tmp_path: Pat
     other = PolicyConfig(problems=16, epochs=1.0, batch_size=8, lr=2e-3)
     train_policy(tiny_model_dir, out, other, progress=False)
     assert (out / "model.safetensors").stat().st_mtime_ns != stamp  # new settings retrain
+
+
+def test_experiment_runs_end_to_end_at_small_scale(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    import math
+
+    from ifrl.prm import experiment
+    from ifrl.prm.branching import BranchConfig
+    from ifrl.prm.experiment import ExperimentConfig, run_synthetic
+    from ifrl.prm.loop import LoopConfig
+
+    # Use the session's tiny model as the policy instead of warming one up (slow on CPU).
+    monkeypatch.setattr(experiment, "synthetic_policy", lambda config, progress: tiny_model_dir)
+    config = ExperimentConfig(
+        train_questions=3,
+        eval_questions=3,
+        n=2,
+        branch=BranchConfig(tau=0.0, max_depth=2, max_branches=4, max_new_tokens=8),
+        prm_loop=LoopConfig(epochs=1, batch_size=4),
+    )
+    result = run_synthetic(config, work_dir=tmp_path, progress=False)
+    assert result.edu_samples == 3 * 4 and result.edu_cost["calls"] == 3 * 4
+    assert result.eval_solutions == 6 and len(result.per_question) == 3
+    assert (tmp_path / "prm" / "prm_config.json").is_file()
+    assert 0.0 <= result.random_accuracy <= result.oracle_accuracy <= 1.0
+    assert math.isnan(result.auroc) or 0.0 <= result.auroc <= 1.0
