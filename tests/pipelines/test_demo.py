@@ -42,6 +42,11 @@ def test_demo_quick_writes_report(tmp_path: Path, tiny_model_dir: Path) -> None:
     # The judge (recall 1 on compliant responses) never scores below the truth.
     assert all(j >= t for j, t in zip(noisy["judge_reward"], noisy["true_compliance"]))
     assert 0.0 <= summary["toolace"]["sft_accuracy"] <= 1.0
+    audit = summary["if_rlvr"]["audit"]
+    assert audit["pairs"] >= summary["if_rlvr"]["train_prompts"] * 2  # 2 samples, >= 1 constraint
+    refined = summary["if_rlvr"]["refine"]
+    assert refined["kept"] + refined["dropped"] == summary["if_rlvr"]["train_prompts"]
+    assert "Judge audit on the base model's samples" in report
     assert len(summary["toolace"]["sft_loss"]) == 2
 
     page = (run / "report.html").read_text()

@@ -53,7 +53,11 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
             "learning_rate": 1e-3,
             "progress": False,
         }
-        rl: dict[str, Any] = {"seeds": {"n": 8}, "eval": {"max_new_tokens": 8}}
+        rl: dict[str, Any] = {
+            "seeds": {"n": 8},
+            "audit": {"enabled": True, "samples": 2, "max_new_tokens": 8},
+            "eval": {"max_new_tokens": 8},
+        }
     else:
         toolace = {
             "apis": {"n": 40, "heldout": 12},
@@ -315,7 +319,12 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
                 f"recall on non-compliant {_num(r['audit'].get('recall_noncompliant'))}, "
                 f"base rate of compliance {_num(r['audit'].get('base_rate'))}. The learnability "
                 f"filter kept {r['refine']['kept']} training prompts and dropped "
-                f"{r['refine']['dropped']} that no pilot sample satisfied.",
+                f"{r['refine']['dropped']} that no pilot sample satisfied"
+                + (
+                    " (none was left, so GRPO trained on all)."
+                    if r["refine"].get("fallback_to_all")
+                    else "."
+                ),
             ]
             if r.get("audit") and r.get("refine")
             else []

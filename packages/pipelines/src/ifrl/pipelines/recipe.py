@@ -21,7 +21,7 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -258,10 +258,3 @@ def run_recipe(
 
 def _silent(text: str) -> None:
     del text
-
-
-def stage_seconds(
-    stages: Mapping[str, Mapping[str, Any]], order: Sequence[str]
-) -> dict[str, float]:
-    """Wall seconds per stage from ``state.json`` entries, in recipe order."""
-    return {n: float(stages[n].get("seconds", 0.0)) for n in order if n in stages}

@@ -296,8 +296,9 @@ def stage_refine(ctx: StageContext) -> dict[str, Any]:
 
     rows = list(read_jsonl(ctx.run_dir / "train.jsonl"))
     pilot: dict[str, list[float]] = {}
+    by_key = {x["key"]: x for x in rows}
     for r in read_jsonl(ctx.run_dir / "audit/responses.jsonl"):
-        row = next(x for x in rows if x["key"] == r["key"])
+        row = by_key[r["key"]]
         val = strict_fraction(
             [row["prompt"]],
             [r["response"]],
@@ -318,16 +319,15 @@ def stage_refine(ctx: StageContext) -> dict[str, Any]:
     ]
     kept, report = refine(items, RefineConfig(hard_only=True), pilot=pilot)
     keep = {k.id for k in kept}
+    fallback = not keep
+    if fallback:
+        ctx.echo("    refine: no prompt was rewarded in the pilot samples; training on all of them")
     with JSONLWriter(ctx.path("refined.jsonl")) as w:
         for r in rows:
-            if str(r["key"]) in keep:
+            if fallback or str(r["key"]) in keep:
                 w.write(r)
     write_text(ctx.path("refine_report.md"), report.to_markdown())
-    if not keep:
-        raise PipelineConfigError(
-            "refine: no training prompt was ever rewarded in the pilot; raise audit.samples"
-        )
-    return {"kept": len(keep), "dropped": len(rows) - len(keep)}
+    return {"kept": len(keep), "dropped": len(rows) - len(keep), "fallback_to_all": fallback}
 
 
 def train_rows(run_dir: Path, audited: bool) -> list[dict[str, Any]]:

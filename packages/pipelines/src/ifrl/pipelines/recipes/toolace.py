@@ -172,7 +172,7 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
     from ifrl.toolgen.verify import verify_file
 
     cfg: ToolaceConfig = ctx.config
-    rep = verify_file(
+    verify_file(
         ctx.run_dir / "dialogs.jsonl",
         ctx.path("verified.jsonl"),
         ctx.path("rejected.jsonl"),
@@ -180,7 +180,6 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
         grounding=cfg.verify.grounding,
         resume=False,
     )
-    del rep
     # The SFT rows (OpenAI messages + tools) are written here, on one process, so that a
     # multi-process SFT stage only reads.
     with JSONLWriter(ctx.path("sft_train.jsonl")) as w:
