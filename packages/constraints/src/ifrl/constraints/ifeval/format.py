@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
+from ifrl.constraints.ifeval.ids import ALL_IFEVAL
 from ifrl.constraints.scan import count_bullets, titles
 from ifrl.constraints.schema import Param
 from ifrl.constraints.text import Text
@@ -18,35 +19,7 @@ _BOLD = re.compile(r"\*\*[^\n\*]*\*\*")
 
 CONSTRAINED_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
-_ALL_IFEVAL = frozenset(
-    {
-        "keywords:existence",
-        "keywords:frequency",
-        "keywords:forbidden_words",
-        "keywords:letter_frequency",
-        "language:response_language",
-        "length_constraints:number_sentences",
-        "length_constraints:number_paragraphs",
-        "length_constraints:number_words",
-        "length_constraints:nth_paragraph_first_word",
-        "detectable_content:number_placeholders",
-        "detectable_content:postscript",
-        "detectable_format:number_bullet_lists",
-        "detectable_format:constrained_response",
-        "detectable_format:number_highlighted_sections",
-        "detectable_format:multiple_sections",
-        "detectable_format:json_format",
-        "detectable_format:title",
-        "combination:two_responses",
-        "combination:repeat_prompt",
-        "startend:end_checker",
-        "change_case:capital_word_frequency",
-        "change_case:english_capital",
-        "change_case:english_lowercase",
-        "punctuation:no_comma",
-        "startend:quotation",
-    }
-)
+_ALL_IFEVAL = ALL_IFEVAL
 
 
 @register
