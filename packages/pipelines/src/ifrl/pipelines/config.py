@@ -73,6 +73,14 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
 
 def build_section(cls: type[T], data: Mapping[str, Any], where: str) -> T:
     """Build the dataclass ``cls`` from ``data``; ``where`` prefixes every error message."""
+    return _build(cls, data, where, sep=".", noun="field")
+
+
+def _build(cls: type[T], data: Mapping[str, Any], where: str, *, sep: str, noun: str) -> T:
+    """Build ``cls`` from ``data``: unknown keys (with suggestions), types, then ``validate()``.
+
+    Errors read ``{where}: unknown {noun} ...`` or ``{where}{sep}{key}...``.
+    """
     hints = typing.get_type_hints(cls)
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
@@ -81,16 +89,16 @@ def build_section(cls: type[T], data: Mapping[str, Any], where: str) -> T:
             close = difflib.get_close_matches(str(key), names, n=2, cutoff=0.6)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise PipelineConfigError(
-                f"{where}: unknown field {key!r}{hint} (known: {', '.join(names)})"
+                f"{where}: unknown {noun} {key!r}{hint} (known: {', '.join(names)})"
             )
-        kwargs[key] = _convert(hints[key], value, f"{where}.{key}")
+        kwargs[key] = _convert(hints[key], value, f"{where}{sep}{key}")
     obj = cls(**kwargs)
     check = getattr(obj, "validate", None)
     if check is not None:
         try:
             check()
         except (ValueError, IfrlError) as err:
-            raise PipelineConfigError(f"{where}.{err}") from None
+            raise PipelineConfigError(f"{where}{sep}{err}") from None
     return obj
 
 
@@ -116,25 +124,7 @@ def load_recipe_config(cls: type[T], path: str | Path) -> T:
 
 def config_from_mapping(cls: type[T], data: Mapping[str, Any], source: str) -> T:
     """Like :func:`load_recipe_config` for an already-parsed mapping; ``source`` names it."""
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=2, cutoff=0.6)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise PipelineConfigError(
-                f"{source}: unknown section {key!r}{hint} (known: {', '.join(names)})"
-            )
-        kwargs[key] = _convert(hints[key], value, f"{source}: {key}")
-    obj = cls(**kwargs)
-    check = getattr(obj, "validate", None)
-    if check is not None:
-        try:
-            check()
-        except (ValueError, IfrlError) as err:
-            raise PipelineConfigError(f"{source}: {err}") from None
-    return obj
+    return _build(cls, data, source, sep=": ", noun="section")
 
 
 def section_dict(obj: Any) -> Any:
