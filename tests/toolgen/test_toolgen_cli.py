@@ -112,7 +112,7 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["apis", "-n", "3", "-o", str(tmp_path / "x.jsonl"), "--backend", "hf"]
     )
-    assert result.exit_code == 2 and "--model is required" in result.output
+    assert result.exit_code == 2 and "needs a model (--model" in result.output
 
 
 def test_selfevolve_config_errors_are_usage_errors(tmp_path: Path) -> None:

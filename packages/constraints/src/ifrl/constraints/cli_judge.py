@@ -45,17 +45,12 @@ def _pair_responses(
 
 
 def _generator(backend: str, model: str | None, base_url: str | None, api_key: str | None) -> Any:
-    from ifrl.core.generation import make_generator
+    from ifrl.core.generation import BackendOptionsError, generator_for
 
-    if model is None:
-        raise click.UsageError(f"--judge {backend} needs --model")
-    if backend == "openai":
-        if base_url is None:
-            raise click.UsageError("--judge openai needs --base-url (e.g. http://host:8000/v1)")
-        return make_generator(
-            "openai", base_url=base_url, model=model, api_key=api_key, mode="chat"
-        )
-    return make_generator(backend, model=model)
+    try:
+        return generator_for(backend, model, base_url=base_url, api_key=api_key)
+    except BackendOptionsError as err:
+        raise click.UsageError(f"--judge {backend}: {err}") from None
 
 
 @click.command(name="audit")

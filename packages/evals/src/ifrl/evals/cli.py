@@ -80,29 +80,20 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _generator(opts: dict[str, Any]) -> Any:
-    from ifrl.core.generation import make_generator
+    from ifrl.core.generation import BackendOptionsError, generator_for
 
     if opts["model"] is None:
         raise click.UsageError("give --responses FILE to rescore, or --model to generate")
-    backend = opts["backend"]
-    if backend == "openai":
-        if not opts["base_url"]:
-            raise click.UsageError("--backend openai needs --base-url")
-        return make_generator(
-            "openai",
+    try:
+        return generator_for(
+            opts["backend"],
+            opts["model"],
             base_url=opts["base_url"],
-            model=opts["model"],
             api_key=os.environ.get("OPENAI_API_KEY"),
-            mode="chat",
+            device=opts.get("device"),
         )
-    if backend == "hf":
-        device = opts.get("device")
-        if device is None:
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        return make_generator("hf", model=opts["model"], device=device)
-    return make_generator(backend, model=opts["model"])
+    except BackendOptionsError as err:
+        raise click.UsageError(str(err)) from None
 
 
 def _execute(benchmark: Any, opts: dict[str, Any], extra_config: dict[str, Any]) -> None:

@@ -20,19 +20,14 @@ def make_backend(
     backend: str, model: str, base_url: str = "", openai_mode: str = "chat"
 ) -> Generator:
     """A generator for ``--backend`` (``programmatic`` has none and is rejected here)."""
-    from ifrl.core.generation import make_generator
+    from ifrl.core.generation import BackendOptionsError, generator_for
 
     if backend == "programmatic":
         raise click.UsageError("the programmatic backend does not use a model")
-    if not model:
-        raise click.UsageError(f"--model is required with --backend {backend}")
-    if backend == "openai":
-        if not base_url:
-            raise click.UsageError("--base-url is required with --backend openai")
-        return make_generator("openai", base_url=base_url, model=model, mode=openai_mode)
-    if backend == "vllm":
-        return make_generator("vllm", model=model, seed=0)
-    return make_generator("hf", model=model)
+    try:
+        return generator_for(backend, model or None, base_url=base_url, openai_mode=openai_mode)
+    except BackendOptionsError as err:
+        raise click.UsageError(str(err)) from None
 
 
 def _parse_shard(value: str | None) -> tuple[int, int] | None:
