@@ -311,3 +311,53 @@ def test_bfcl_through_an_openai_compatible_server(tmp_path: Path, bfcl_data: Pat
     assert "| accuracy | 75.00 |" in printed
     assert len(seen) == 4 and all(b["model"] == "served-model" for b in seen)
     assert seen[0]["messages"][0]["role"] == "system"  # BFCL's prompting format
+
+
+class RejectingGenerator(CountingGenerator):
+    """Rejects, like vLLM does for a prompt over the context, the prompts in ``reject``."""
+
+    def __init__(self, answers: dict[str, str], reject: set[str], error: Exception) -> None:
+        super().__init__(answers)
+        self.reject = reject
+        self.error = error
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        for prompt in prompts:
+            assert isinstance(prompt, Conversation)
+            if prompt.messages[-1].content in self.reject:
+                raise self.error
+        return super().generate(prompts, params)
+
+
+def test_a_rejected_prompt_is_recorded_not_fatal(tmp_path: Path, bfcl_data: Path) -> None:
+    bench = get_benchmark("bfcl", categories=["multiple"], limit=4)
+    examples: list[Example] = bench.examples()
+    answers = {
+        e.data.messages[-1]["content"]: mutation_cases(e.data, "multiple")[0].output
+        for e in examples
+    }
+    too_long = examples[1].data.messages[-1]["content"]
+    err = ValueError("The decoder prompt (length 9000) is longer than the maximum model length")
+    gen = RejectingGenerator(answers, {too_long}, err)
+    result = run(bench, tmp_path, generator=gen, params=SamplingParams(n=1), batch_size=4)
+    # The other three are generated (one by one after the batch failed) and right.
+    assert result.metrics["accuracy"].value == pytest.approx(0.75)
+    assert result.info["generation_errors"] == 1
+    assert "longer than the maximum model length" in str(
+        result.info["generation_error_examples"][examples[1].id]
+    )
+    rows = [json.loads(x) for x in (tmp_path / "generations.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows if "error" in r] == [examples[1].id]
+    # A rerun keeps the recorded error and generates nothing.
+    gen.prompts = 0
+    again = run(bench, tmp_path, generator=gen, params=SamplingParams(n=1))
+    assert gen.prompts == 0 and again.info["generation_errors"] == 1
+
+
+def test_a_backend_failure_still_stops_the_run(tmp_path: Path, bfcl_data: Path) -> None:
+    bench = get_benchmark("bfcl", categories=["multiple"], limit=2)
+    examples: list[Example] = bench.examples()
+    first = examples[0].data.messages[-1]["content"]
+    down = ConnectionError("connection refused")
+    with pytest.raises(ConnectionError):
+        run(bench, tmp_path, generator=RejectingGenerator({}, {first}, down))

@@ -101,9 +101,12 @@ def run(
     """Evaluate ``benchmark``: rescore ``responses`` or generate with ``generator``, then write.
 
     Generation is resumable: responses are appended to ``out_dir/generations.jsonl`` as batches
-    finish, and a rerun generates only what is missing.
+    finish, and a rerun generates only what is missing. A prompt the backend rejects (e.g. longer
+    than the model's context) gets empty responses, scored as wrong, and is counted in the
+    result's ``info["generation_errors"]`` with a few messages, instead of failing the run.
     """
     got: Responses
+    errors: dict[str, str] = {}
     if responses is not None:
         got = benchmark.read_responses(responses)  # may narrow the examples (BFCL categories)
         examples = benchmark.examples()
@@ -119,6 +122,7 @@ def run(
             params or SamplingParams(),
             batch_size=batch_size,
             cache=Path(out_dir) / "generations.jsonl",
+            errors=errors,
         )
         missing = unknown = 0
     else:
@@ -129,6 +133,9 @@ def run(
         info["examples_without_responses"] = missing
     if unknown:
         info["responses_without_examples"] = unknown
+    if errors:
+        info["generation_errors"] = len(errors)
+        info["generation_error_examples"] = dict(sorted(errors.items())[:5])
     full_config = {**(config or {}), **result.config}
     result = EvalResult(
         result.benchmark,

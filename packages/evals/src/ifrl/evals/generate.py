@@ -9,9 +9,23 @@ from pathlib import Path
 
 from ifrl.core.generation import Generator, Prompt
 from ifrl.core.jsonl import JSONLWriter, read_jsonl
-from ifrl.core.records import SamplingParams
+from ifrl.core.records import Completion, SamplingParams
 
-__all__ = ["generate_responses"]
+__all__ = ["generate_responses", "is_prompt_error"]
+
+
+def is_prompt_error(err: BaseException) -> bool:
+    """Whether ``err`` is the fault of one prompt rather than of the backend.
+
+    That is a ``ValueError`` (vLLM and transformers reject a prompt longer than the model's
+    context this way) or an HTTP 4xx answer from a server other than 408 (timeout) and 429
+    (rate limit). Connection failures, timeouts and 5xx answers are not: they would fail every
+    prompt, and the run should stop rather than record them all as errors.
+    """
+    status = getattr(err, "status", None)
+    if isinstance(status, int):
+        return 400 <= status < 500 and status not in (408, 429)
+    return isinstance(err, ValueError)
 
 
 def generate_responses(
@@ -22,11 +36,17 @@ def generate_responses(
     batch_size: int = 64,
     cache: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    errors: dict[str, str] | None = None,
 ) -> dict[str, list[str]]:
     """``params.n`` responses per ``(id, prompt)``, generated ``batch_size`` prompts at a time.
 
     With ``cache`` (a JSONL file of ``{"id", "responses"}``) every finished batch is appended
     at once, and ids already there are not generated again, so an interrupted run resumes.
+
+    With ``errors`` (a dict to fill), a batch that fails with a prompt's fault
+    (:func:`is_prompt_error`, e.g. a prompt longer than the context) is retried prompt by
+    prompt; a prompt that still fails gets ``params.n`` empty responses (scored as wrong) and its
+    message in ``errors[id]`` (also kept in the cache). Without it, such a failure is raised.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -36,6 +56,8 @@ def generate_responses(
         for row in read_jsonl(cache_path, skip_bad=True):
             if isinstance(row.get("id"), str) and isinstance(row.get("responses"), list):
                 done[row["id"]] = [str(r) for r in row["responses"]]
+                if errors is not None and isinstance(row.get("error"), str):
+                    errors[row["id"]] = row["error"]
     todo = [(i, p) for i, p in prompts if i not in done]
     from tqdm.auto import tqdm
 
@@ -55,7 +77,13 @@ def generate_responses(
         )
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            outputs = generator.generate([p for _, p in batch], params)
+            failed: dict[str, str] = {}
+            try:
+                outputs = generator.generate([p for _, p in batch], params)
+            except Exception as err:
+                if errors is None or not is_prompt_error(err):
+                    raise
+                outputs, failed = _one_by_one(generator, batch, params)
             if len(outputs) != len(batch):
                 raise RuntimeError(
                     f"the generator returned {len(outputs)} results for {len(batch)} prompts"
@@ -63,7 +91,29 @@ def generate_responses(
             for (ident, _), completions in zip(batch, outputs):
                 texts = [c.text for c in completions]
                 done[ident] = texts
+                record: dict[str, object] = {"id": ident, "responses": texts}
+                if ident in failed:
+                    record["error"] = failed[ident]
+                    if errors is not None:
+                        errors[ident] = failed[ident]
                 if writer is not None:
-                    writer.write({"id": ident, "responses": texts})
+                    writer.write(record)
             bar.update(len(batch))
     return {i: done[i] for i, _ in prompts}
+
+
+def _one_by_one(
+    generator: Generator, batch: Sequence[tuple[str, Prompt]], params: SamplingParams
+) -> tuple[list[list[Completion]], dict[str, str]]:
+    """Generate each prompt alone; a prompt that fails gets ``params.n`` empty completions."""
+    outputs: list[list[Completion]] = []
+    failed: dict[str, str] = {}
+    for ident, prompt in batch:
+        try:
+            outputs.append(generator.generate([prompt], params)[0])
+        except Exception as err:
+            if not is_prompt_error(err):
+                raise
+            failed[ident] = f"{type(err).__name__}: {err}"
+            outputs.append([Completion(text="", finish_reason="error")] * params.n)
+    return outputs, failed
