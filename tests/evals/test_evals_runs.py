@@ -212,8 +212,8 @@ def test_bfcl_with_the_tiny_model_on_the_vllm_backend(
 ) -> None:
     # vLLM's CPU backend reserves 92% of memory by default; the tiny model needs 1 GiB of KV cache.
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
-    # Categories whose first prompts fit the tiny model's 2048-token context (vLLM refuses longer
-    # prompts; some live_irrelevance prompts are 2.7k tokens with the tiny tokenizer).
+    # Some live_irrelevance prompts are 2.7k tokens with the tiny tokenizer, over the tiny model's
+    # 2048-token context: vLLM refuses them, and they must be recorded as errors, not fail the run.
     out = tmp_path / "run"
     _invoke(
         [
@@ -228,6 +228,8 @@ def test_bfcl_with_the_tiny_model_on_the_vllm_backend(
             "simple_python",
             "--category",
             "irrelevance",
+            "--category",
+            "live_irrelevance",
             "--max-new-tokens",
             "16",
             "--out",
@@ -235,7 +237,10 @@ def test_bfcl_with_the_tiny_model_on_the_vllm_backend(
         ]
     )
     result = load_result(out)
-    assert result.metrics["accuracy"].n == 40
+    assert result.metrics["accuracy"].n == 60
+    assert result.info["generation_errors"] >= 1
+    messages = result.info["generation_error_examples"]
+    assert all("maximum context length" in m for m in messages.values()), messages
     assert (out / "report.md").exists()
     _check_png(out / "plots" / "category.png")
 
@@ -361,3 +366,35 @@ def test_a_backend_failure_still_stops_the_run(tmp_path: Path, bfcl_data: Path) 
     down = ConnectionError("connection refused")
     with pytest.raises(ConnectionError):
         run(bench, tmp_path, generator=RejectingGenerator({}, {first}, down))
+
+
+class VLLMClientError(Exception):
+    """Stands in for ``vllm.exceptions.VLLMClientError`` (matched by class name)."""
+
+
+class VLLMValidationError(VLLMClientError):
+    pass
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+@pytest.mark.parametrize(
+    ("err", "prompt_fault"),
+    [
+        (VLLMValidationError("prompt (length 2700) is longer than the maximum model length"), True),
+        (ValueError("too long"), True),
+        (HTTPError(400), True),
+        (HTTPError(429), False),
+        (HTTPError(503), False),
+        (ConnectionError("refused"), False),
+        (RuntimeError("CUDA out of memory"), False),
+    ],
+)
+def test_which_errors_are_a_prompts_fault(err: Exception, prompt_fault: bool) -> None:
+    from ifrl.evals.generate import is_prompt_error
+
+    assert is_prompt_error(err) is prompt_fault

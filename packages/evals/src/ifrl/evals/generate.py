@@ -17,14 +17,17 @@ __all__ = ["generate_responses", "is_prompt_error"]
 def is_prompt_error(err: BaseException) -> bool:
     """Whether ``err`` is the fault of one prompt rather than of the backend.
 
-    That is a ``ValueError`` (vLLM and transformers reject a prompt longer than the model's
-    context this way) or an HTTP 4xx answer from a server other than 408 (timeout) and 429
-    (rate limit). Connection failures, timeouts and 5xx answers are not: they would fail every
-    prompt, and the run should stop rather than record them all as errors.
+    That is vLLM's client error (``VLLMClientError``: a prompt longer than the model's context),
+    a ``ValueError`` (older vLLM and transformers reject prompts this way), or an HTTP 4xx answer
+    from a server other than 408 (timeout) and 429 (rate limit). Connection failures, timeouts
+    and 5xx answers are not: they would fail every prompt, and the run should stop rather than
+    record them all as errors.
     """
     status = getattr(err, "status", None)
     if isinstance(status, int):
         return 400 <= status < 500 and status not in (408, 429)
+    if any(cls.__name__ == "VLLMClientError" for cls in type(err).__mro__):
+        return True  # vllm.exceptions, matched by name so that evals does not import vllm
     return isinstance(err, ValueError)
 
 
