@@ -165,7 +165,36 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         return str(value)
     if tp is Any:
         return value
+    if origin is dict or tp is dict:
+        return _convert_mapping(value, where)
     raise ConfigError(f"{where}: unsupported field type {tp!r}")
+
+
+def _convert_mapping(value: Any, where: str) -> dict[str, Any]:
+    """A mapping field: a YAML mapping, or on the command line a YAML flow mapping
+    (``'{max_model_len: 1024, enforce_eager: true}'``) or ``key=value,key=value`` pairs whose
+    values are read as YAML scalars."""
+    if isinstance(value, str):
+        import yaml
+
+        text = value.strip()
+        try:
+            if text.startswith("{"):
+                value = yaml.safe_load(text)
+            else:
+                pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+                if any(len(pair) != 2 for pair in pairs):
+                    raise ConfigError(
+                        f"{where}: expected key=value pairs or a {{key: value}} mapping, got {text!r}"
+                    )
+                value = {k.strip(): yaml.safe_load(v.strip()) for k, v in pairs}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{where}: invalid mapping {text!r}: {err}") from err
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ConfigError(f"{where}: expected a mapping of names to values, got {value!r}")
+    return dict(value)
 
 
 def config_from_dict(cls: type[C], data: Mapping[str, Any], source: str = "<config>") -> C:

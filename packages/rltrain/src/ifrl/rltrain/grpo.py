@@ -84,10 +84,18 @@ class GRPOConfig(TrainConfig):
         "Weights of the reward functions (default all 1).", ()
     )
     backend: str = _help(
-        "Rollout engine: policy (transformers on the in-memory policy) or a registered "
-        "generator name built with model=<model>; such an engine must offer "
-        "load_weights(weights), which receives the policy's merged weights before each rollout.",
+        "Rollout engine: policy (transformers on the in-memory policy), vllm (an in-process "
+        "vLLM engine on <model>, needs ifrl-core[vllm]) or another registered generator built "
+        "with model=<model>; an engine other than policy must offer load_weights(weights), which "
+        "receives the policy's merged weights before each rollout phase.",
         "policy",
+    )
+    backend_options: dict[str, Any] = _help(  # noqa: RUF009 (a field() with default_factory)
+        "Keyword arguments for the rollout engine. vllm defaults to dtype=<dtype>, seed=<seed>, "
+        "max_model_len=max_prompt_length+max_completion_length, in_process=true, "
+        "enforce_eager=true, use_tqdm=false; any vllm.LLM option may be added or overridden, "
+        "e.g. {gpu_memory_utilization: 0.3, max_model_len: 4096, tensor_parallel_size: 1}.",
+        default_factory=dict,
     )
 
     def validate(self) -> None:
@@ -317,13 +325,26 @@ class GRPOTrainer(Trainer):
             else:
                 from ifrl.core.generation import make_generator
 
-                self.generator = make_generator(self.config.backend, model=self.config.model)
+                cfg = self.config
+                options: dict[str, Any] = {}
+                if cfg.backend == "vllm":
+                    # The engine samples what the loss scores: same dtype, seed and context.
+                    options = {
+                        "dtype": cfg.dtype,
+                        "seed": cfg.seed,
+                        "max_model_len": cfg.max_prompt_length + cfg.max_completion_length,
+                        "in_process": True,
+                        "enforce_eager": True,
+                        "use_tqdm": False,
+                    }
+                options.update(cfg.backend_options)
+                self.generator = make_generator(cfg.backend, model=cfg.model, **options)
         if self.config.backend != "policy" or self._external_generator:
             self._sync_weights(self.generator)
         return self.generator
 
     def _sync_weights(self, gen: Generator) -> None:
-        """Load the current policy into an engine that holds its own copy of the model."""
+        """Load the current policy (LoRA merged) into an engine that holds its own model copy."""
         load = getattr(gen, "load_weights", None)
         if load is None:
             if self._external_generator and self.config.backend == "policy":
