@@ -154,3 +154,61 @@ def test_per_prompt_budgets_cap_each_row(gen: HFGenerator) -> None:
     assert out[0][0].completion.token_ids == full.completion.token_ids[:2]
     with pytest.raises(ValueError, match="entries"):
         gen.generate_ids(ids, params, max_new_tokens=[2])
+
+
+@pytest.mark.parametrize("arch", ["qwen2", "llama"])
+def test_built_in_decoder_equals_the_transformers_forward(arch: str) -> None:
+    """The lean Llama/Qwen2 loop (shared prefill, preallocated cache) reports the numbers and
+    draws the samples that decoding through ``model.forward`` gives, with left padding."""
+    from ifrl.core.backends.hf import _LeanDecoder
+    from ifrl.core.tiny import build_tiny_model
+
+    model_dir = build_tiny_model(arch)
+    lean = HFGenerator(model_dir, batch_size=8)
+    plain = HFGenerator(lean.model, tokenizer=lean.tokenizer, batch_size=8, decoder="transformers")
+    assert _LeanDecoder.for_model(lean.model) is not None
+    for params in (
+        SamplingParams(n=3, temperature=1.0, max_new_tokens=12, seed=3),
+        SamplingParams(n=2, temperature=0.8, top_k=30, top_p=0.95, max_new_tokens=9, seed=4),
+        SamplingParams(n=1, temperature=0.0, max_new_tokens=10),
+    ):
+        a, b = lean.generate(PROMPTS, params), plain.generate(PROMPTS, params)
+        for row_a, row_b in zip(a, b):
+            for x, y in zip(row_a, row_b):
+                assert x.token_ids == y.token_ids and x.text == y.text
+                assert x.finish_reason == y.finish_reason
+                assert x.logprobs == pytest.approx(y.logprobs, abs=1e-5)
+                assert x.entropies == pytest.approx(y.entropies, abs=1e-5)
+
+
+def test_built_in_decoder_runs_lora_adapters(tiny_model_dir: Path) -> None:
+    """Under PEFT the lean loop calls the adapted linears: its logprobs follow the adapters."""
+    peft = pytest.importorskip("peft")
+    from ifrl.core.backends.hf import _LeanDecoder
+
+    base = HFGenerator(tiny_model_dir).model
+    lora = peft.get_peft_model(
+        base, peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"])
+    )
+    torch.manual_seed(0)
+    for name, p in lora.named_parameters():
+        if "lora_B" in name:
+            p.data.normal_(0, 0.5)  # non-zero adapters (lora_B starts at zero)
+    gen = HFGenerator(lora, tokenizer=HFGenerator(tiny_model_dir).tokenizer)
+    assert _LeanDecoder.for_model(lora) is not None
+    params = SamplingParams(n=2, temperature=1.0, max_new_tokens=8, seed=1)
+    for prompt, completions in zip(PROMPTS, gen.generate(PROMPTS, params)):
+        prompt_ids = gen.encode(prompt)
+        for c in completions:
+            ref = _reference(gen, prompt_ids, c.token_ids)
+            want = ref.gather(-1, torch.tensor(c.token_ids)[:, None])[:, 0]
+            assert torch.allclose(torch.tensor(c.logprobs, dtype=torch.float64), want, atol=1e-5)
+        adapted = _reference(gen, prompt_ids, completions[0].token_ids)
+        with lora.disable_adapter():
+            plain = _reference(gen, prompt_ids, completions[0].token_ids)
+        assert (adapted - plain).abs().max() > 1e-2
+
+
+def test_unknown_decoder_is_refused(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="decoder must be one of"):
+        HFGenerator(tiny_model_dir, decoder="fast")

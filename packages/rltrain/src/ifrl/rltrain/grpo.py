@@ -29,7 +29,7 @@ from ifrl.core.jsonl import read_jsonl
 from ifrl.core.records import Conversation, SamplingParams
 from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.data import DataCursor, shard
-from ifrl.rltrain.logprobs import completion_logprobs
+from ifrl.rltrain.logprobs import shared_prefix_logprobs
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode, load_reference, policy_weights, reference_mode
 
@@ -493,13 +493,13 @@ class GRPOTrainer(Trainer):
     def _logps(
         self, model: torch.nn.Module, mb: dict[str, torch.Tensor], with_entropy: bool = False
     ) -> Any:
-        ids = torch.cat([mb["prompt_ids"], mb["completion_ids"]], dim=1).to(self.device)
-        attn = torch.cat([mb["prompt_mask"], mb["completion_mask"]], dim=1).to(self.device)
-        out = completion_logprobs(
+        # The G completions of a prompt share one forward pass over it.
+        out = shared_prefix_logprobs(
             model,
-            ids,
-            attn,
-            mb["completion_ids"].size(1),
+            mb["prompt_ids"].to(self.device),
+            mb["prompt_mask"].to(self.device),
+            mb["completion_ids"].to(self.device),
+            mb["completion_mask"].to(self.device),
             temperature=self.config.temperature,
             with_entropy=with_entropy,
         )
