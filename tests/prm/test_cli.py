@@ -155,3 +155,24 @@ def test_branch_with_prm_pruning(tiny_model_dir: Path, tmp_path: Path) -> None:
     # Every non-greedy branch scores below 1.01 and is dropped; only the greedy path grows on.
     non_greedy = [n for n in tree_pruned["nodes"] if n["rank"] > 0]
     assert non_greedy and all(n["pruned"] and 0.0 < n["prune_score"] < 1.0 for n in non_greedy)
+
+
+def test_backend_selection(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """--backend picks the step decoder; backends without token-level decoding are refused."""
+    from ifrl.prm.decoding import HFStepDecoder, step_decoder_for
+
+    questions = tmp_path / "q.jsonl"
+    write_jsonl(questions, [{"question": "3 + 4", "answer": "7"}])
+    common = ["--model", str(tiny_model_dir), "--data", str(questions), "--max-new-tokens", "6"]
+    explicit, default = tmp_path / "hf.jsonl", tmp_path / "default.jsonl"
+    _run(["branch", *common, "--backend", "hf", "--device", "cpu", "--out", str(explicit)])
+    _run(["branch", *common, "--out", str(default)])
+    assert list(read_jsonl(explicit)) == list(read_jsonl(default))
+
+    result = CliRunner().invoke(cli, ["uniform", *common, "--backend", "openai", "--out", "x"])
+    assert result.exit_code == 2 and "'openai' is not one of 'hf', 'vllm'" in result.output
+    with pytest.raises(ValueError, match=r"must be one of \['hf', 'vllm'\], got 'openai'"):
+        step_decoder_for("openai", str(tiny_model_dir))
+    decoder = step_decoder_for("hf", str(tiny_model_dir), device="cpu", batch_size=3, stop=["#"])
+    assert isinstance(decoder, HFStepDecoder) and decoder.stop == ("#",)
+    assert decoder.generator.batch_size == 3

@@ -15,6 +15,44 @@ _MODEL = click.option("--model", required=True, help="Causal LM directory (the p
 _BATCH = click.option("--batch-size", type=int, default=32, show_default=True)
 
 
+def _backend_options(f: Any) -> Any:
+    for opt in reversed(
+        [
+            click.option(
+                "--backend",
+                type=click.Choice(["hf", "vllm"]),
+                default="hf",
+                show_default=True,
+                help="hf: exact entropies; vllm: entropies from the top-k logprobs.",
+            ),
+            click.option(
+                "--device", default=None, help="hf backend: torch device (default: cuda if any)."
+            ),
+            click.option(
+                "--top-k-entropy",
+                type=int,
+                default=20,
+                show_default=True,
+                help="vllm backend: logprobs per position for the entropy (-1: all, exact).",
+            ),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+def _decoder(backend: str, model: str, device: str | None, batch_size: int, top_k: int) -> Any:
+    from ifrl.core.generation import BackendOptionsError
+    from ifrl.prm.decoding import step_decoder_for
+
+    try:
+        return step_decoder_for(
+            backend, model, device=device, batch_size=batch_size, top_k_entropy=top_k
+        )
+    except (BackendOptionsError, ValueError) as err:
+        raise click.UsageError(str(err)) from None
+
+
 def _branch_options(f: Any) -> Any:
     for opt in reversed(
         [
@@ -60,6 +98,7 @@ def cli() -> None:
 
 @cli.command()
 @_MODEL
+@_backend_options
 @_data_options
 @_branch_options
 @_BATCH
@@ -73,6 +112,9 @@ def cli() -> None:
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Trees JSONL.")
 def branch(
     model: str,
+    backend: str,
+    device: str | None,
+    top_k_entropy: int,
     data: str,
     limit: int | None,
     offset: int,
@@ -91,13 +133,12 @@ def branch(
     """Grow entropy-anchored solution trees; resumes (skips questions already in --out)."""
     from ifrl.prm.branching import BranchConfig, build_trees
     from ifrl.prm.data import load_questions
-    from ifrl.prm.decoding import HFStepDecoder
 
     questions = load_questions(data, limit=limit, offset=offset, template=template)
     done = {t["question_id"] for t in read_jsonl(out)} if Path(out).exists() else set()
     todo = [q for q in questions if q.id not in done]
     click.echo(f"{len(todo)} questions to branch ({len(done)} already in {out})", err=True)
-    decoder = HFStepDecoder.from_pretrained(model, batch_size=batch_size)
+    decoder = _decoder(backend, model, device, batch_size, top_k_entropy)
     config = BranchConfig(
         tau=tau,
         top_k=top_k,
@@ -160,6 +201,7 @@ def label(trees: str | None, model: str, checker: str, label_kind: str, fmt: str
 
 @cli.command()
 @_MODEL
+@_backend_options
 @_data_options
 @_BATCH
 @click.option("--rollouts", type=int, default=8, show_default=True)
@@ -170,6 +212,9 @@ def label(trees: str | None, model: str, checker: str, label_kind: str, fmt: str
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 def uniform(
     model: str,
+    backend: str,
+    device: str | None,
+    top_k_entropy: int,
     data: str,
     limit: int | None,
     offset: int,
@@ -185,12 +230,11 @@ def uniform(
     """Baseline labels: uniform Monte Carlo rollouts from every newline-separated step."""
     from ifrl.prm.answers import get_checker
     from ifrl.prm.data import load_questions
-    from ifrl.prm.decoding import HFStepDecoder
     from ifrl.prm.labels import LabelKind
     from ifrl.prm.uniform import UniformConfig, uniform_label
 
     questions = load_questions(data, limit=limit, offset=offset, template=template)
-    decoder = HFStepDecoder.from_pretrained(model, batch_size=batch_size)
+    decoder = _decoder(backend, model, device, batch_size, top_k_entropy)
     config = UniformConfig(rollouts=rollouts, max_new_tokens=max_new_tokens, seed=seed)
     results = uniform_label(decoder, questions, get_checker(checker), config, progress=True)
     kind: LabelKind = "hard" if label_kind == "hard" else "soft"

@@ -153,12 +153,20 @@ class HFStepDecoder:
 class VLLMStepDecoder:
     """:class:`StepDecoder` over a :class:`~ifrl.core.backends.vllm.VLLMGenerator`.
 
-    Entropies are estimated from the ``generator.top_k_entropy`` most likely tokens (exact when
-    it is ``-1``); see :func:`ifrl.core.backends.vllm.topk_entropy` for the error bound.
+    Entropies are estimated from the ``top_k_entropy`` most likely tokens (default: the
+    generator's ``top_k_entropy``; exact when it is ``-1``); see
+    :func:`ifrl.core.backends.vllm.topk_entropy` for the error bound. A value other than the
+    generator's must fit the engine's ``max_logprobs``.
     """
 
-    def __init__(self, generator: Any, stop: Sequence[str] = ()) -> None:
+    def __init__(
+        self, generator: Any, stop: Sequence[str] = (), top_k_entropy: int | None = None
+    ) -> None:
         self.generator = generator
+        k = generator.top_k_entropy if top_k_entropy is None else top_k_entropy
+        if k == 0 or k < -1:
+            raise ValueError(f"top_k_entropy must be >= 1 or -1 (exact), got {k}")
+        self.top_k_entropy: int = int(k)
         self.tokenizer = generator.tokenizer
         eos = {generator.tokenizer.eos_token_id}
         gen_cfg = getattr(generator.llm.llm_engine.model_config, "hf_config", None)
@@ -193,7 +201,7 @@ class VLLMStepDecoder:
         from ifrl.core.backends.vllm import exact_entropy, topk_entropy
 
         vllm = self.generator._vllm
-        k = self.generator.top_k_entropy
+        k = self.top_k_entropy
         want = -1 if k == -1 else max(k, top_n)
         sampling = [
             vllm.SamplingParams(
@@ -256,4 +264,49 @@ class VLLMStepDecoder:
         return out
 
 
-__all__ = ["Cost", "GreedyTrace", "HFStepDecoder", "StepDecoder", "VLLMStepDecoder"]
+STEP_BACKENDS = ("hf", "vllm")
+
+
+def step_decoder_for(
+    backend: str,
+    model: str,
+    *,
+    device: str | None = None,
+    batch_size: int = 32,
+    top_k_entropy: int = 20,
+    stop: Sequence[str] = (),
+    **engine_kwargs: Any,
+) -> HFStepDecoder | VLLMStepDecoder:
+    """A step decoder from command-line style options (the generator comes from
+    :func:`ifrl.core.generation.generator_for`).
+
+    ``hf`` (exact entropies) runs on ``device`` with ``batch_size`` sequences per forward pass;
+    ``vllm`` estimates entropies from ``top_k_entropy`` logprobs per position (``-1``: the whole
+    vocabulary, exact) and passes ``engine_kwargs`` to ``vllm.LLM``. Other backends (``openai``)
+    cannot continue exact token prefixes and are rejected with a ``ValueError``.
+    """
+    from ifrl.core.generation import generator_for
+
+    if backend not in STEP_BACKENDS:
+        raise ValueError(
+            f"labelers need token-level decoding: backend must be one of {list(STEP_BACKENDS)}, "
+            f"got {backend!r}"
+        )
+    if backend == "hf":
+        return HFStepDecoder(
+            generator_for("hf", model, device=device, batch_size=batch_size), stop=stop
+        )
+    engine_kwargs.setdefault("use_tqdm", False)
+    generator = generator_for("vllm", model, top_k_entropy=top_k_entropy, **engine_kwargs)
+    return VLLMStepDecoder(generator, stop=stop)
+
+
+__all__ = [
+    "STEP_BACKENDS",
+    "Cost",
+    "GreedyTrace",
+    "HFStepDecoder",
+    "StepDecoder",
+    "VLLMStepDecoder",
+    "step_decoder_for",
+]
