@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from ifrl.core.registry import Registry
+from ifrl.prm.metrics import auroc
 from ifrl.prm.model import ProcessRewardModel
 
 Aggregation = Literal["min", "last", "product", "mean"]
@@ -72,19 +73,6 @@ def prm_pruner(prm: ProcessRewardModel, how: str = "min") -> Callable[[str, Sequ
         return aggregate(prm.score_batch([(prompt, list(steps))])[0], how)
 
     return prune_score
-
-
-def auroc(scores: Sequence[float], positives: Sequence[bool]) -> float:
-    """Area under the ROC curve (ties count one half); NaN when one class is absent."""
-    pos = [s for s, y in zip(scores, positives) if y]
-    neg = [s for s, y in zip(scores, positives) if not y]
-    if not pos or not neg:
-        return float("nan")
-    wins = 0.0
-    for p in pos:
-        for n in neg:
-            wins += 1.0 if p > n else 0.5 if p == n else 0.0
-    return wins / (len(pos) * len(neg))
 
 
 __all__ = [
