@@ -4,6 +4,11 @@ A checkpoint is a directory ``<output_dir>/checkpoints/step-<k>``. It is written
 temporary name and renamed into place once complete, and ``checkpoints/latest`` (written
 atomically) names the newest one, so a crash at any moment leaves either the previous or the new
 checkpoint, never a half-written one. Each process saves its own RNG state and trainer state.
+
+Under FSDP (parameters sharded as ``DTensor`` objects, e.g. ``accelerate launch`` with an FSDP2 plugin)
+every process takes part in gathering the full trainable weights and optimizer state (torch's
+``torch.distributed.checkpoint.state_dict``), and rank 0 writes them unsharded: the weights file
+has the same names and shapes as a single-process run's, and resuming shards them again.
 """
 
 from __future__ import annotations
@@ -67,6 +72,37 @@ def load_trainable_state(model: torch.nn.Module, state: Mapping[str, torch.Tenso
             params[name].copy_(tensor)
 
 
+def is_sharded(model: torch.nn.Module) -> bool:
+    """Whether ``model``'s parameters are sharded across processes (FSDP2 ``DTensor`` objects)."""
+    try:
+        from torch.distributed.tensor import DTensor
+    except ImportError:  # torch built without distributed support
+        return False
+    return any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def _raw_optimizer(optimizer: Any) -> Any:
+    """The torch optimizer inside accelerate's ``AcceleratedOptimizer`` wrapper (or itself)."""
+    return getattr(optimizer, "optimizer", optimizer)
+
+
+def _full_sharded_state(
+    model: torch.nn.Module, optimizer: Any
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Full trainable weights and optimizer state of a sharded model, on rank 0 (collective).
+
+    The optimizer state is keyed by parameter name (torch's distributed-checkpoint format);
+    other ranks receive empty dicts.
+    """
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    weights, optim = get_state_dict(model, _raw_optimizer(optimizer), options=options)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    kept = {n: t for n, t in weights.items() if n in trainable and isinstance(t, torch.Tensor)}
+    return kept, dict(optim)
+
+
 def save_checkpoint(
     output_dir: str | Path,
     step: int,
@@ -92,13 +128,23 @@ def save_checkpoint(
     barrier()
     torch.save(rng_state(), tmp / f"rng-{rank}.pt")
     torch.save(dict(trainer_state), tmp / f"trainer-{rank}.pt")
+    sharded = is_sharded(model)
+    if sharded:
+        weights, optim = _full_sharded_state(model, optimizer)  # every rank joins the gather
     if rank == 0:
-        torch.save(trainable_state(model), tmp / "trainable.pt")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        if not sharded:
+            weights, optim = trainable_state(model), optimizer.state_dict()
+        torch.save(weights, tmp / "trainable.pt")
+        torch.save(optim, tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
     barrier()
     if rank == 0:
-        meta = {"step": step, "world_size": world_size, **extra}
+        meta = {
+            "step": step,
+            "world_size": world_size,
+            "optimizer_format": "by_name" if sharded else "torch",
+            **extra,
+        }
         (tmp / STATE_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         _fsync_dir(tmp)
         if final.exists():
@@ -154,8 +200,29 @@ def load_checkpoint(
         raise ValueError(
             f"{path}: saved with {meta.get('world_size')} processes, resuming with {world_size}"
         )
-    load_trainable_state(model, torch.load(path / "trainable.pt", weights_only=True))
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+    sharded = is_sharded(model)
+    saved_format = meta.get("optimizer_format", "torch")
+    if saved_format != ("by_name" if sharded else "torch"):
+        raise ValueError(
+            f"{path}: saved {'with' if saved_format == 'by_name' else 'without'} sharded (FSDP) "
+            f"parameters, resuming {'with' if sharded else 'without'}: resume under the same "
+            "accelerate launch configuration"
+        )
+    weights = torch.load(path / "trainable.pt", weights_only=True)
+    optim = torch.load(path / "optimizer.pt", weights_only=True)
+    if sharded:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+
+        set_state_dict(
+            model,
+            _raw_optimizer(optimizer),
+            model_state_dict=weights,
+            optim_state_dict=optim,
+            options=StateDictOptions(full_state_dict=True, strict=False),
+        )
+    else:
+        load_trainable_state(model, weights)
+        optimizer.load_state_dict(optim)
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
     set_rng_state(torch.load(path / f"rng-{rank}.pt", weights_only=False))
     trainer_state = torch.load(path / f"trainer-{rank}.pt", weights_only=False)

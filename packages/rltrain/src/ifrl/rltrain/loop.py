@@ -183,6 +183,9 @@ class Trainer:
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg))
         self.model, optimizer = self.accelerator.prepare(self.policy, optimizer)
+        # FSDP2 swaps the parameters for sharded ones (the optimizer is switched over by
+        # accelerate): clip the gradients of the parameters that now hold them.
+        params = self.trainable_parameters()
         metrics_path = self.output_dir / "metrics.jsonl"
         start = 0
         ckpt = latest_checkpoint(self.output_dir) if cfg.resume else None
