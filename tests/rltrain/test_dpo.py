@@ -86,3 +86,23 @@ def test_conversational_pairs_tokenise_with_chat_template(tiny_model_dir: Path) 
     assert tok.decode(ex.prompt_ids).endswith("<|im_start|>assistant\n")
     assert tok.decode(ex.chosen_ids).startswith("hello<|im_end|>")
     assert tok.decode(ex.rejected_ids).startswith("go away<|im_end|>")
+
+
+def test_shared_prompt_path_equals_the_concatenated_layout(tiny_model_dir: Path) -> None:
+    """pair_logps (each prompt run once) gives completion_logps' sums, lengths and chosen NLL."""
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForCausalLM
+
+    from ifrl.rltrain.dpo import collate_pairs, completion_logps, pair_logps, tokenize_pair
+    from ifrl.rltrain.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    rows = [*PAIRS[:3], {"prompt": "Say:", "chosen": " yes yes", "rejected": " yes no, no"}]
+    examples = [tokenize_pair(tok, p) for p in rows]
+    assert len({len(e.prompt_ids) for e in examples}) > 1  # left padding is exercised
+    with torch.no_grad():
+        want = completion_logps(model, collate_pairs(examples, tok.pad_token_id))
+        got = pair_logps(model, examples, tok.pad_token_id)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-6)

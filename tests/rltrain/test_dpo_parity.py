@@ -13,8 +13,10 @@ trl = pytest.importorskip("trl", reason="TRL is a test-only dependency of the pa
 datasets = pytest.importorskip("datasets")
 
 from ifrl.rltrain.dpo import (  # noqa: E402
+    PairExample,
     collate_pairs,
     completion_logps,
+    pair_logps,
     preference_losses,
     tokenize_pair,
 )
@@ -48,13 +50,20 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def _ours(
     policy: torch.nn.Module,
     ref: torch.nn.Module,
-    batch: dict[str, Any],
+    batch: dict[str, Any] | list[PairExample],
     loss_type: str,
     beta: float,
+    pad_id: int = 0,
 ) -> torch.Tensor:
-    logps, lengths, _ = completion_logps(policy, batch)
-    with torch.no_grad():
-        ref_logps, _, _ = completion_logps(ref, batch)
+    """Our loss from the TRL-layout batch, or (from examples) the trainer's shared-prompt path."""
+    if isinstance(batch, list):
+        logps, lengths, _ = pair_logps(policy, batch, pad_id)
+        with torch.no_grad():
+            ref_logps, _, _ = pair_logps(ref, batch, pad_id)
+    else:
+        logps, lengths, _ = completion_logps(policy, batch)
+        with torch.no_grad():
+            ref_logps, _, _ = completion_logps(ref, batch)
     c, r = logps.chunk(2)
     rc, rr = ref_logps.chunk(2)
     lc, lr = lengths.chunk(2)
@@ -94,21 +103,25 @@ def test_dpo_loss_and_grads_match_trl(loss_type: str, tiny_model_dir: Path, tmp_
     rows = [trainer.train_dataset[i] for i in range(len(PAIRS))]
     theirs_batch = trainer.data_collator(rows)
     # Same tokenisation and the same padded batch layout.
-    ours_batch = collate_pairs([tokenize_pair(tok, p) for p in PAIRS], tok.pad_token_id)
+    examples = [tokenize_pair(tok, p) for p in PAIRS]
+    ours_batch = collate_pairs(examples, tok.pad_token_id)
     for key in ("input_ids", "attention_mask", "completion_mask"):
         assert torch.equal(theirs_batch[key], ours_batch[key]), key
     theirs_model.train()
     their_loss = trainer.compute_loss(theirs_model, theirs_batch)
     their_loss.backward()
-    ours_model = copy.deepcopy(base)
-    ours_model.train()
-    our_loss = _ours(ours_model, ref, ours_batch, loss_type, 0.3)
-    our_loss.backward()
-    assert abs(float(our_loss) - float(their_loss)) < 1e-5, (float(our_loss), float(their_loss))
-    g_ours, g_theirs = _grads(ours_model), _grads(theirs_model)
-    assert g_ours.keys() == g_theirs.keys()
-    for name in g_ours:
-        torch.testing.assert_close(g_ours[name], g_theirs[name], atol=1e-5, rtol=1e-4, msg=name)
+    g_theirs = _grads(theirs_model)
+    # The TRL layout, and the trainer's path (each prompt run once for chosen and rejected).
+    for batch in (ours_batch, examples):
+        ours_model = copy.deepcopy(base)
+        ours_model.train()
+        our_loss = _ours(ours_model, ref, batch, loss_type, 0.3, tok.pad_token_id)
+        our_loss.backward()
+        assert abs(float(our_loss) - float(their_loss)) < 1e-5, (float(our_loss), float(their_loss))
+        g_ours = _grads(ours_model)
+        assert g_ours.keys() == g_theirs.keys()
+        for name in g_ours:
+            torch.testing.assert_close(g_ours[name], g_theirs[name], atol=1e-5, rtol=1e-4, msg=name)
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from ifrl.core.errors import RecordError
 from ifrl.core.jsonl import read_jsonl
 from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.data import DataCursor, shard
-from ifrl.rltrain.logprobs import selective_log_softmax
+from ifrl.rltrain.logprobs import selective_log_softmax, shared_prefix_logprobs
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode, load_reference, reference_mode
 
@@ -200,6 +200,47 @@ def completion_logps(
     return per_token.sum(-1), mask.sum(-1), nll
 
 
+def pair_logps(
+    model: torch.nn.Module,
+    examples: Sequence[PairExample],
+    pad_id: int,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`completion_logps` of ``collate_pairs(examples)``, with each prompt run once.
+
+    Chosen and rejected rows share one forward pass over their prompt
+    (:func:`~ifrl.rltrain.logprobs.shared_prefix_logprobs`): the same values up to float
+    rounding, with the prompt tokens computed once per pair instead of twice. Pairs with an empty
+    prompt use the plain layout.
+    """
+    if not examples or any(not e.prompt_ids for e in examples):
+        batch = {k: v.to(device) for k, v in collate_pairs(examples, pad_id).items()}
+        return completion_logps(model, batch)
+    completions = [e.chosen_ids for e in examples] + [e.rejected_ids for e in examples]
+    prompts = [e.prompt_ids for e in examples] * 2
+    width = max(len(p) for p in prompts)
+    new = max(1, max(len(c) for c in completions))
+    p_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    p_mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    c_ids = torch.full((len(prompts), new), pad_id, dtype=torch.long)
+    c_mask = torch.zeros((len(prompts), new), dtype=torch.long)
+    for i, (p, c) in enumerate(zip(prompts, completions)):
+        p_ids[i, width - len(p) :] = torch.tensor(p)
+        p_mask[i, width - len(p) :] = 1
+        if c:
+            c_ids[i, : len(c)] = torch.tensor(c)
+            c_mask[i, : len(c)] = 1
+    c_mask = c_mask.to(device)
+    logps, _ = shared_prefix_logprobs(
+        model, p_ids.to(device), p_mask.to(device), c_ids.to(device), c_mask
+    )
+    mask = c_mask.to(logps.dtype)
+    per_token = logps * mask
+    half = len(examples)
+    nll = -per_token[:half].sum() / mask[:half].sum().clamp(min=1)
+    return per_token.sum(-1), mask.sum(-1), nll
+
+
 def preference_losses(
     chosen_logps: torch.Tensor,
     rejected_logps: torch.Tensor,
@@ -295,9 +336,8 @@ class DPOTrainer(Trainer):
             was = ref.training
             eval_mode(ref)
             for i in range(0, len(idx), bs):
-                batch = collate_pairs([self.examples[j] for j in idx[i : i + bs]], self.pad_id)
-                batch = {k: v.to(self.device) for k, v in batch.items()}
-                logps, _, _ = completion_logps(ref, batch)
+                chunk = [self.examples[j] for j in idx[i : i + bs]]
+                logps, _, _ = pair_logps(ref, chunk, self.pad_id, self.device)
                 c, r = logps.chunk(2)
                 out.append(torch.stack([c, r], dim=-1).float().cpu())
             ref.train(was)
@@ -318,9 +358,8 @@ class DPOTrainer(Trainer):
 
     def compute_loss(self, batch: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
         cfg = self.config
-        tensors = collate_pairs([self.examples[i] for i in batch], self.pad_id)
-        tensors = {k: v.to(self.device) for k, v in tensors.items()}
-        logps, lengths, nll = completion_logps(self.model, tensors)
+        examples = [self.examples[i] for i in batch]
+        logps, lengths, nll = pair_logps(self.model, examples, self.pad_id, self.device)
         chosen, rejected = logps.chunk(2)
         len_c, len_r = lengths.chunk(2)
         ref_c = ref_r = None
@@ -351,7 +390,12 @@ class DPOTrainer(Trainer):
             "rewards/accuracy": float((margins > 0).float().mean()),
             "logps/chosen": float(chosen.detach().mean()),
             "logps/rejected": float(rejected.detach().mean()),
-            "num_tokens": float(tensors["attention_mask"].sum()),
+            "num_tokens": float(
+                sum(
+                    2 * len(e.prompt_ids) + len(e.chosen_ids) + len(e.rejected_ids)
+                    for e in examples
+                )
+            ),
         }
 
     @torch.no_grad()
@@ -359,9 +403,8 @@ class DPOTrainer(Trainer):
         """Mean (chosen − rejected) summed log-prob of the policy over ``indices`` (all by default)."""
         idx = list(indices) if indices is not None else list(range(len(self.examples)))
         eval_mode(self.policy)
-        tensors = collate_pairs([self.examples[i] for i in idx], self.pad_id)
-        logps, _, _ = completion_logps(
-            self.policy, {k: v.to(self.device) for k, v in tensors.items()}
+        logps, _, _ = pair_logps(
+            self.policy, [self.examples[i] for i in idx], self.pad_id, self.device
         )
         self.policy.train()
         c, r = logps.chunk(2)

@@ -106,13 +106,14 @@ def shared_prefix_logprobs(
     if n_new > 1:
         past = out.past_key_values
         past.batch_select_indices(rows)
-        attn = torch.cat([prompt_mask, completion_mask], dim=1)
+        # The last completion token is only ever a target: it is not fed.
+        attn = torch.cat([prompt_mask, completion_mask[:, :-1]], dim=1)
         rest = model(
-            input_ids=completion_ids,
+            input_ids=completion_ids[:, :-1],
             attention_mask=attn,
             position_ids=(attn.cumsum(-1) - 1).clamp(min=0)[:, width:],
             past_key_values=past,
-            logits_to_keep=torch.arange(n_new - 1, device=completion_ids.device),
+            logits_to_keep=n_new - 1,
             use_cache=True,
         )
         firsts.append(rest.logits)
