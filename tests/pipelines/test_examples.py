@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,9 +26,19 @@ def _recipe_of(path: Path) -> str | None:
 def test_examples_exist() -> None:
     assert {p.name for p in CONFIGS} >= {
         "toolace-qwen2.5-1.5b.yaml",
+        "toolace-tiny.yaml",
         "if-rlvr-qwen2.5-1.5b.yaml",
+        "if-rlvr-tiny.yaml",
+        "itool-qwen2.5-1.5b.yaml",
+        "itool-tiny.yaml",
+        "edu-prm-qwen2.5-math-1.5b.yaml",
+        "edu-prm-tiny.yaml",
         "accelerate-ddp.yaml",
     }
+    # Every recipe has a tiny config and one for a real model.
+    for name in recipe_names():
+        assert any(p.name.startswith(f"{name}-") and "qwen" in p.name for p in CONFIGS), name
+        assert (EXAMPLES / f"{name}-tiny.yaml").exists(), name
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -35,18 +46,32 @@ def test_example_config_validates(path: Path) -> None:
     if path.name.startswith("accelerate-"):
         from accelerate.commands.config.config_args import ClusterConfig
 
-        cfg = ClusterConfig.from_yaml_file(str(path))
-        assert cfg.num_processes >= 1
+        cluster = ClusterConfig.from_yaml_file(str(path))
+        assert cluster.num_processes >= 1
         return
     name = _recipe_of(path)
     assert name is not None, f"{path.name}: name it <recipe>-<variant>.yaml"
-    cfg = load_recipe_config(get_recipe(name).config_cls, path)
+    cfg: Any = load_recipe_config(get_recipe(name).config_cls, path)
     # Files named in the run commands of the comments exist.
     for ref in re.findall(r"examples/[\w.\-]+\.yaml", path.read_text()):
         assert (EXAMPLES.parent / ref).exists(), ref
-    if "qwen" in path.name:
-        assert cfg.model.path == "Qwen/Qwen2.5-1.5B-Instruct"  # type: ignore[attr-defined]
-        assert cfg.model.backend == "vllm"  # type: ignore[attr-defined]
+    real = "qwen" in path.name
+    if name in ("toolace", "if-rlvr") and real:
+        assert cfg.model.path == "Qwen/Qwen2.5-1.5B-Instruct"
+        assert cfg.model.backend == "vllm"
+    elif path.name.endswith("-tiny.yaml") and name in ("toolace", "if-rlvr"):
+        assert cfg.model.path == "tiny"
+    if name == "edu-prm":
+        policy = cfg.policy
+        assert (policy.path.startswith("Qwen/"), policy.backend) == (
+            (True, "vllm") if real else (False, "hf")
+        )
+    if name == "itool":
+        # It starts from the toolace run of the matching example (named in its comments).
+        start = cfg.start.toolace_run
+        text = path.read_text()
+        assert f"--run-dir {start}" in text
+        assert cfg.itool_config(Path("run"), "model").device == ("cuda" if real else "cpu")
 
 
 @pytest.mark.slow

@@ -177,3 +177,51 @@ def test_other_ranks_run_only_distributed_stages(
     # here rank 0's old record has the same fingerprint), and rank 1 never writes state.json.
     assert seen == [("1", "train")]
     assert (tmp_path / "state.json").read_text() == state_before
+
+
+def test_resume_flag_only_for_an_interrupted_attempt(tmp_path: Path) -> None:
+    seen: list[bool] = []
+    fail = {"now": True}
+
+    def flaky(ctx: StageContext) -> dict[str, Any]:
+        seen.append(ctx.resume)
+        if fail["now"]:
+            raise RuntimeError("killed")
+        ctx.path("x.txt").write_text("x")
+        return {}
+
+    recipe = Recipe("flaky", "", ToyConfig, (Stage("x", flaky, ("x.txt",), ("first",)),))
+    with pytest.raises(RuntimeError):
+        run_recipe(recipe, ToyConfig(), tmp_path, echo=lambda s: None)
+    fail["now"] = False
+    run_recipe(recipe, ToyConfig(), tmp_path, echo=lambda s: None)  # same config: resumes
+    run_recipe(recipe, ToyConfig(first=CountSection(n=9)), tmp_path, echo=lambda s: None)
+    run_recipe(
+        recipe, ToyConfig(first=CountSection(n=9)), tmp_path, from_stage="x", echo=lambda s: None
+    )
+    assert seen == [False, True, False, False]  # a changed config or --from starts afresh
+    state = json.loads((tmp_path / "state.json").read_text())["stages"]
+    assert state["x"]["cpu_seconds"] >= 0
+
+
+def test_expanding_recipe_has_stages_per_config(tmp_path: Path) -> None:
+    def write(k: int) -> Any:
+        def fn(ctx: StageContext) -> None:
+            ctx.path(f"{k}.txt").write_text("k")
+
+        return fn
+
+    def stages(cfg: ToyConfig) -> tuple[Stage, ...]:
+        return tuple(
+            Stage(f"step-{k}", write(k), (f"{k}.txt",), ("first",))
+            for k in range(1, cfg.first.n + 1)
+        )
+
+    recipe = Recipe("grow", "", ToyConfig, stages(ToyConfig()), expand=stages)
+    assert recipe.stage_names() == ["step-1", "step-2", "step-3"]
+    cfg = ToyConfig(first=CountSection(n=4))
+    assert recipe.stage_names(cfg)[-1] == "step-4"
+    run_recipe(recipe, cfg, tmp_path, from_stage="step-4", echo=lambda s: None)
+    assert (tmp_path / "4.txt").exists()
+    with pytest.raises(RecipeError, match="did you mean 'step-3'"):
+        run_recipe(recipe, ToyConfig(), tmp_path, from_stage="step-4", echo=lambda s: None)

@@ -2,12 +2,17 @@
 
 A :class:`Stage` declares the config sections it reads, the earlier stages it consumes and the
 files it writes (relative to the run directory). :func:`run_recipe` runs the stages in order and
-records each one's status, fingerprint, wall time and result in ``RUN_DIR/state.json``
+records each one's status, fingerprint, wall time, CPU time of the process and result in ``RUN_DIR/state.json``
 (rewritten atomically after every change). A stage is skipped when its status is ``done``, its
 fingerprint — a hash of its config sections and of the fingerprints of the stages it consumes —
 is unchanged and all its outputs exist; ``from_stage`` forces that stage and every later one to
-run again. A stage interrupted mid-way (status ``running``) runs again; stages that train resume
-from their own checkpoints inside the run directory.
+run again. A stage interrupted mid-way (status ``running`` or ``failed``) runs again with
+``ctx.resume`` set, and stages that train or search resume from their own partial files inside the
+run directory; a stage run for any other reason (new, changed config, ``--from``) gets
+``ctx.resume`` unset and starts its outputs afresh.
+
+A recipe whose stages depend on the config (``itool``: four stages per iteration) gives an
+``expand`` function; :meth:`Recipe.stages_for` returns the stages of one config.
 
 Under ``accelerate launch`` / ``torchrun`` (``WORLD_SIZE > 1``) only rank 0 runs the ordinary
 stages and writes ``state.json``; the other ranks wait for each stage to be recorded as done and
@@ -48,6 +53,7 @@ class StageContext:
     stage: str
     echo: Echo
     results: Mapping[str, Mapping[str, Any]]
+    resume: bool = False
 
     def path(self, relative: str) -> Path:
         """A path inside the run directory (parent folders are created)."""
@@ -81,9 +87,16 @@ class Recipe:
     description: str
     config_cls: type
     stages: tuple[Stage, ...]
+    expand: Callable[[Any], tuple[Stage, ...]] | None = None
 
-    def stage_names(self) -> list[str]:
-        return [s.name for s in self.stages]
+    def stages_for(self, config: Any) -> tuple[Stage, ...]:
+        """The stages of ``config``: ``expand(config)`` when given, else ``stages``."""
+        return self.expand(config) if self.expand is not None else self.stages
+
+    def stage_names(self, config: Any = None) -> list[str]:
+        """Stage names (of ``config`` when the recipe expands per config, else the default's)."""
+        stages = self.stages if config is None else self.stages_for(config)
+        return [s.name for s in stages]
 
 
 RECIPES: Registry[Callable[[], Recipe]] = Registry("recipe", entry_point_group="ifrl.recipes")
@@ -168,6 +181,15 @@ def _done(entry: Mapping[str, Any] | None, fp: str, run_dir: Path, stage: Stage)
     )
 
 
+def _interrupted(entry: Mapping[str, Any] | None, fp: str) -> bool:
+    """Whether the last attempt of a stage with fingerprint ``fp`` stopped before finishing."""
+    return (
+        entry is not None
+        and entry.get("status") in ("running", "failed")
+        and entry.get("fingerprint") == fp
+    )
+
+
 def run_recipe(
     recipe: Recipe,
     config: Any,
@@ -181,7 +203,8 @@ def run_recipe(
     Raises :class:`RecipeError` for an unknown ``from_stage``; a failing stage is recorded as
     ``failed`` (with its error) and its exception propagates.
     """
-    names = recipe.stage_names()
+    stages_all = recipe.stages_for(config)
+    names = [s.name for s in stages_all]
     if from_stage is not None and from_stage not in names:
         import difflib
 
@@ -204,7 +227,7 @@ def run_recipe(
     results: dict[str, Mapping[str, Any]] = {
         k: v.get("result", {}) for k, v in state.stages.items()
     }
-    active = [s for s in recipe.stages if s.enabled is None or s.enabled(config)]
+    active = [s for s in stages_all if s.enabled is None or s.enabled(config)]
     for i, stage in enumerate(active, start=1):
         forced = forced or stage.name == from_stage
         fp = fingerprint(config, stage, fps)
@@ -214,13 +237,15 @@ def run_recipe(
         if rank != 0:
             # Rank 0 decides from the same state.json snapshot; a stage it skips is skipped here.
             if stage.distributed and (forced or not _done(entry, fp, root, stage)):
-                stage.run(StageContext(root, config, stage.name, echo, results))
+                resume = not forced and _interrupted(entry, fp)
+                stage.run(StageContext(root, config, stage.name, echo, results, resume))
             results[stage.name] = _wait_for(root, stage.name, fp)
             continue
         if not forced and _done(entry, fp, root, stage):
             echo(f"{head} — up to date, skipped")
             continue
         echo(f"{head} — {stage.description}" if stage.description else head)
+        resume = not forced and _interrupted(entry, fp)
         attempts = int(entry.get("attempts", 0)) + 1 if entry else 1
         state.update(
             stage.name,
@@ -231,7 +256,8 @@ def run_recipe(
             outputs=list(stage.outputs),
         )
         start = time.perf_counter()
-        ctx = StageContext(root, config, stage.name, echo, results)
+        cpu_start = time.process_time()
+        ctx = StageContext(root, config, stage.name, echo, results, resume)
         try:
             result = dict(stage.run(ctx) or {})
         except BaseException as err:
@@ -244,13 +270,20 @@ def run_recipe(
             )
             raise
         seconds = round(time.perf_counter() - start, 3)
+        cpu = round(time.process_time() - cpu_start, 3)
         missing = [o for o in stage.outputs if not (root / o).exists()]
         if missing:
             state.update(stage.name, status="failed", seconds=seconds, error=f"missing {missing}")
             raise RecipeError(f"stage {stage.name!r} did not write {', '.join(missing)}")
         results[stage.name] = result
         state.update(
-            stage.name, status="done", seconds=seconds, finished=_now(), result=result, error=None
+            stage.name,
+            status="done",
+            seconds=seconds,
+            cpu_seconds=cpu,
+            finished=_now(),
+            result=result,
+            error=None,
         )
         echo(f"    done in {seconds:.1f}s")
     return state.stages

@@ -10,6 +10,8 @@ tool calls in during SFT.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,11 @@ class ApisSection:
     n: int = opt("APIs in the training pool.", 200)
     heldout: int = opt("Extra APIs generated for the held-out eval (never seen in training).", 40)
     seed: int = opt("Seed of the API generator.", 0)
+    max_params: int = opt("Keep only APIs with at most this many parameters (0: any).", 0)
+
+    def validate(self) -> None:
+        if self.max_params < 0:
+            raise PipelineConfigError(f"max_params: must be >= 0, got {self.max_params}")
 
 
 @dataclass
@@ -38,16 +45,33 @@ class DialogsSection:
     n: int = opt("Dialogs generated on the training pool.", 400)
     seed: int = opt("Seed of the dialog planner.", 0)
     max_tools: int = opt("Tools offered per dialog at most (at least 2).", 2)
+    types: tuple[str, ...] = opt(
+        "Dialog types to draw (single, parallel, dependent, non_tool, clarify); empty: all, "
+        "in turn.",
+        (),
+    )
 
     def validate(self) -> None:
+        from ifrl.toolgen.dialog import DIALOG_TYPES
+
         if self.max_tools < 2:
             raise PipelineConfigError(f"max_tools: must be at least 2, got {self.max_tools}")
+        bad = [t for t in self.types if t not in DIALOG_TYPES]
+        if bad:
+            raise PipelineConfigError(
+                f"types: unknown dialog type {bad[0]!r} (known: {', '.join(DIALOG_TYPES)})"
+            )
 
 
 @dataclass
 class VerifySection:
     grounding: bool = opt(
         "Flag argument values found nowhere in the dialog (call.ungrounded_value).", True
+    )
+    first_turn_only: bool = opt(
+        "Write SFT rows only up to the first assistant turn (the tool call, without the tool "
+        "response and the final answer): shorter rows for small models.",
+        False,
     )
 
 
@@ -76,6 +100,11 @@ class EvalSection:
     n: int = opt("Held-out BFCL-style entries.", 40)
     max_new_tokens: int = opt("Tokens generated per answer.", 96)
     seed: int = opt("Seed of the held-out dialog planner.", 1)
+    seen_tools: int = opt(
+        "Also evaluate this many new dialogs on the training tools (held-out dialogs, seen "
+        "tools; 0: off).",
+        0,
+    )
 
 
 @dataclass
@@ -130,11 +159,18 @@ def stage_apis(ctx: StageContext) -> dict[str, Any]:
     from ifrl.toolgen.apis import ProgrammaticApiGenerator
 
     cfg: ToolaceConfig = ctx.config
-    apis = list(
-        ProgrammaticApiGenerator(seed=cfg.apis.seed).generate(cfg.apis.n + cfg.apis.heldout)
-    )
+    want = cfg.apis.n + cfg.apis.heldout
+    if cfg.apis.max_params:
+        # Simple APIs are a minority: draw a larger pool and keep the first ``want`` that fit.
+        pool = ProgrammaticApiGenerator(seed=cfg.apis.seed).generate(want * 40)
+        apis = [a for a in pool if len(a.properties) <= cfg.apis.max_params][:want]
+    else:
+        apis = list(ProgrammaticApiGenerator(seed=cfg.apis.seed).generate(want))
     if len(apis) < cfg.apis.n + 2:
-        raise PipelineConfigError(f"apis.n: the generator made only {len(apis)} APIs")
+        raise PipelineConfigError(
+            f"apis.n: the generator made only {len(apis)} APIs"
+            + (f" with at most {cfg.apis.max_params} parameters" if cfg.apis.max_params else "")
+        )
     with JSONLWriter(ctx.path("apis.jsonl")) as w:
         for a in apis[: cfg.apis.n]:
             w.write(a)
@@ -144,11 +180,17 @@ def stage_apis(ctx: StageContext) -> dict[str, Any]:
     return {"train_apis": cfg.apis.n, "heldout_apis": len(apis) - cfg.apis.n}
 
 
-def _dialogs(apis_path: Path, n: int, seed: int, max_tools: int, out: Path) -> dict[str, int]:
+def _dialogs(
+    apis_path: Path, n: int, seed: int, max_tools: int, out: Path, types: tuple[str, ...] = ()
+) -> dict[str, int]:
     from ifrl.toolgen.apis import load_apis
+    from ifrl.toolgen.dialog import DIALOG_TYPES
     from ifrl.toolgen.dialogs import DialogGenerator, Planner
 
-    gen = DialogGenerator(Planner(load_apis(apis_path), seed=seed, max_tools=max_tools))
+    planner = Planner(load_apis(apis_path), seed=seed, max_tools=max_tools)
+    if types:
+        planner.weights = {t: (1.0 if t in types else 0.0) for t in DIALOG_TYPES}
+    gen = DialogGenerator(planner)
     made, failed = 0, 0
     with JSONLWriter(out) as w:
         for r in gen.run(range(n)):
@@ -163,7 +205,16 @@ def _dialogs(apis_path: Path, n: int, seed: int, max_tools: int, out: Path) -> d
 def stage_dialogs(ctx: StageContext) -> dict[str, Any]:
     cfg: ToolaceConfig = ctx.config
     d = cfg.dialogs
-    return _dialogs(ctx.run_dir / "apis.jsonl", d.n, d.seed, d.max_tools, ctx.path("dialogs.jsonl"))
+    return _dialogs(
+        ctx.run_dir / "apis.jsonl", d.n, d.seed, d.max_tools, ctx.path("dialogs.jsonl"), d.types
+    )
+
+
+def first_turn(row: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI ``{messages, tools}`` row cut after its first assistant message."""
+    msgs = row["messages"]
+    end = next((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), len(msgs) - 1)
+    return {**row, "messages": msgs[: end + 1]}
 
 
 def stage_verify(ctx: StageContext) -> dict[str, Any]:
@@ -184,7 +235,10 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
     # multi-process SFT stage only reads.
     with JSONLWriter(ctx.path("sft_train.jsonl")) as w:
         for row in read_jsonl(ctx.run_dir / "verified.jsonl"):
-            w.write(to_openai(Dialog.from_json(row)))
+            sft_row = to_openai(Dialog.from_json(row))
+            if cfg.verify.first_turn_only:
+                sft_row = first_turn(sft_row)
+            w.write(sft_row)
     return {
         "kept": count_lines(ctx.run_dir / "verified.jsonl"),
         "rejected": count_lines(ctx.run_dir / "rejected.jsonl"),
@@ -213,6 +267,8 @@ def stage_sft(ctx: StageContext) -> dict[str, Any]:
         },
         "sft.trainer",
     )
+    if not ctx.resume and out.exists() and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        shutil.rmtree(out)  # a new or changed SFT run must not resume an older one's checkpoints
     ckpt = latest_checkpoint(out)
     resumed = int(ckpt.name.split("-")[-1]) if ckpt is not None else 0
     if resumed:
@@ -288,6 +344,27 @@ def heldout_entries(dialogs_path: Path, limit: int) -> list[tuple[Any, str]]:
     return out
 
 
+def _value(option: Any) -> Any:
+    """Back from a ground-truth option (see :func:`_option`) to the value."""
+    if isinstance(option, dict):
+        return {k: v[0] for k, v in option.items()}
+    if isinstance(option, list) and option and all(isinstance(x, dict) for x in option):
+        return [_value(x) for x in option]
+    return option
+
+
+def gold_calls(entry: Any) -> list[Any]:
+    """The ground-truth calls of a held-out entry (first option of each argument, unset ones
+    left out), for the structured matcher's partial score."""
+    from ifrl.core.records import ToolCall
+
+    return [
+        ToolCall(name, {k: _value(v[0]) for k, v in args.items() if v != [""]})
+        for gt in entry.ground_truth
+        for name, args in gt.items()
+    ]
+
+
 def bfcl_accuracy(
     model_dir: str,
     section: ModelSection,
@@ -295,22 +372,28 @@ def bfcl_accuracy(
     max_new_tokens: int,
     out: Path,
 ) -> dict[str, Any]:
-    """Greedy answers of ``model_dir`` on ``entries`` scored by the BFCL checker; samples to ``out``."""
+    """Greedy answers of ``model_dir`` on ``entries`` scored by the BFCL checker (``accuracy``)
+    and by the structured matcher of ``ifrl.rltrain`` (``score``: partial credit for the right
+    function, argument names and values); samples to ``out``."""
     from ifrl.core.records import SamplingParams
     from ifrl.evals.bfcl.prompts import build_prompt
     from ifrl.evals.bfcl.score import score_output
+    from ifrl.rltrain.matcher import match_text
 
     gen = make_generator(section, model_dir)
     convs = [build_prompt(e, "hermes") for e, _ in entries]
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)
     outs = gen.generate(convs, params)
     passed = 0
+    partial = 0.0
     errors: dict[str, int] = {}
     with JSONLWriter(out) as w:
         for (entry, cat), comps in zip(entries, outs):
             text = comps[0].text
             res = score_output(entry, text, cat, style="hermes")
+            match = match_text(text, gold_calls(entry))
             passed += res.valid
+            partial += match.score
             if not res.valid:
                 errors[res.error_type] = errors.get(res.error_type, 0) + 1
             w.write(
@@ -320,40 +403,81 @@ def bfcl_accuracy(
                     "output": text,
                     "valid": res.valid,
                     "error_type": res.error_type,
+                    "score": match.score,
+                    "match": match.reason,
                 }
             )
     n = len(entries)
-    return {"accuracy": passed / n if n else 0.0, "n": n, "errors": errors}
+    return {
+        "accuracy": passed / n if n else 0.0,
+        "score": partial / n if n else 0.0,
+        "n": n,
+        "errors": errors,
+    }
+
+
+def _eval_types(types: tuple[str, ...]) -> tuple[str, ...]:
+    """Dialog types for held-out entries: the configured single/parallel ones (else both)."""
+    return tuple(t for t in types if t in ("single", "parallel")) or ("single", "parallel")
 
 
 def stage_eval(ctx: StageContext) -> dict[str, Any]:
     cfg: ToolaceConfig = ctx.config
+    types = _eval_types(cfg.dialogs.types)
     held = ctx.path("eval/heldout_dialogs.jsonl")
     _dialogs(
         ctx.run_dir / "apis_heldout.jsonl",
-        cfg.eval.n * 3,
+        cfg.eval.n * 2,
         cfg.eval.seed,
         cfg.dialogs.max_tools,
         held,
+        types,
     )
-    entries = heldout_entries(held, cfg.eval.n)
-    base = bfcl_accuracy(
-        resolve_model(cfg.model),
-        cfg.model,
-        entries,
-        cfg.eval.max_new_tokens,
-        ctx.path("eval/base_samples.jsonl"),
-    )
-    tuned = bfcl_accuracy(
-        str(ctx.run_dir / "sft/model/final"),
-        cfg.model,
-        entries,
-        cfg.eval.max_new_tokens,
-        ctx.path("eval/sft_samples.jsonl"),
-    )
-    result = {"base": base, "sft": tuned}
+    sets = {"heldout": heldout_entries(held, cfg.eval.n)}
+    if cfg.eval.seen_tools:
+        seen = ctx.path("eval/seen_dialogs.jsonl")
+        # A planner seed the training dialogs never used: new dialogs on the training tools.
+        _dialogs(
+            ctx.run_dir / "apis.jsonl",
+            cfg.eval.seen_tools * 2,
+            cfg.dialogs.seed + 7919,
+            cfg.dialogs.max_tools,
+            seen,
+            types,
+        )
+        sets["seen"] = heldout_entries(seen, cfg.eval.seen_tools)
+    models = {"base": resolve_model(cfg.model), "sft": str(ctx.run_dir / "sft/model/final")}
+    result: dict[str, Any] = {}
+    for which, model_dir in models.items():
+        for name, entries in sets.items():
+            key = which if name == "heldout" else f"{which}_{name}"
+            suffix = "" if name == "heldout" else f"_{name}"
+            result[key] = bfcl_accuracy(
+                model_dir,
+                cfg.model,
+                entries,
+                cfg.eval.max_new_tokens,
+                ctx.path(f"eval/{which}{suffix}_samples.jsonl"),
+            )
     write_json(ctx.path("eval/results.json"), result)
-    return {"base_accuracy": base["accuracy"], "sft_accuracy": tuned["accuracy"], "n": base["n"]}
+    summary = {
+        "base_accuracy": result["base"]["accuracy"],
+        "sft_accuracy": result["sft"]["accuracy"],
+        "base_score": result["base"]["score"],
+        "sft_score": result["sft"]["score"],
+        "n": result["base"]["n"],
+    }
+    if "seen" in sets:
+        summary.update(
+            {
+                "seen_base_accuracy": result["base_seen"]["accuracy"],
+                "seen_sft_accuracy": result["sft_seen"]["accuracy"],
+                "seen_base_score": result["base_seen"]["score"],
+                "seen_sft_score": result["sft_seen"]["score"],
+                "seen_n": result["base_seen"]["n"],
+            }
+        )
+    return summary
 
 
 def build() -> Recipe:
