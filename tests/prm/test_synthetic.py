@@ -8,25 +8,60 @@ from pathlib import Path
 import pytest
 
 from ifrl.prm.answers import get_checker
-from ifrl.prm.synthetic import PolicyConfig, make_problems, train_policy
+from ifrl.prm.synthetic import ArithmeticTask, PolicyConfig, Problem, make_problems, train_policy
 
 
-def test_problems_are_deterministic_and_gold_solutions_are_right() -> None:
-    a, b = make_problems(50, seed=3), make_problems(50, seed=3)
-    assert a == b and a != make_problems(50, seed=4)
+def _check_gold(problems: list[Problem], task: ArithmeticTask) -> None:
     check = get_checker("gsm8k")
-    for p in a:
+    for p in problems:
         q = p.to_question()
         assert q.prompt == f"Question: {p.question}\n" and q.reference == str(p.answer)
         assert check(p.solution, q.reference)
         assert eval(p.question) == p.answer  # the question is a plain expression
         lines = p.solution.splitlines()
-        assert 2 <= len(lines) - 1 <= 3 and lines[-1] == f"#### {p.answer}"
+        assert task.min_ops <= len(lines) - 1 <= task.max_ops and lines[-1] == f"#### {p.answer}"
         for k, line in enumerate(lines[:-1], 1):
-            m = re.fullmatch(rf"Step {k}: (\d+) ([+-]) (\d) = (\d+)", line)
+            m = re.fullmatch(rf"Step {k}: (\d+) ([+-]) (\d+) = (\d+)", line)
             assert m is not None, line
             x, op, y, z = int(m[1]), m[2], int(m[3]), int(m[4])
-            assert (x + y if op == "+" else x - y) == z and 0 <= z <= 30
+            assert (x + y if op == "+" else x - y) == z and 0 <= z <= task.max_value
+            assert 1 <= y <= task.max_operand
+
+
+def test_problems_are_deterministic_and_gold_solutions_are_right() -> None:
+    a, b = make_problems(50, seed=3), make_problems(50, seed=3)
+    assert a == b and a != make_problems(50, seed=4)
+    _check_gold(a, ArithmeticTask())
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        ArithmeticTask(min_ops=2, max_ops=2, max_value=9, max_operand=5),
+        ArithmeticTask(min_ops=1, max_ops=4, max_value=20, max_operand=9),
+        ArithmeticTask(min_ops=3, max_ops=3, max_value=3, max_operand=9),
+    ],
+)
+def test_task_settings_bound_the_problems(task: ArithmeticTask) -> None:
+    problems = task.problems(200, seed=1)
+    assert problems == task.problems(200, seed=1)
+    _check_gold(problems, task)
+    lengths = {len(p.solution.splitlines()) - 1 for p in problems}
+    assert lengths == set(range(task.min_ops, task.max_ops + 1))  # every length occurs
+    assert max(p.answer for p in problems) <= task.max_value
+
+
+def test_bad_task_settings_are_rejected() -> None:
+    with pytest.raises(ValueError, match="min_ops <= max_ops"):
+        make_problems(1, min_ops=3, max_ops=2)
+    with pytest.raises(ValueError, match="max_value"):
+        make_problems(1, max_value=0)
+
+
+def test_policy_config_key_covers_the_task() -> None:
+    base = PolicyConfig()
+    assert base.key() == PolicyConfig().key()
+    assert base.key() != PolicyConfig(task=ArithmeticTask(max_value=10)).key()
 
 
 def test_policy_warm_up_trains_and_is_reused(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -61,6 +96,9 @@ def test_experiment_runs_end_to_end_at_small_scale(
         n=2,
         branch=BranchConfig(tau=0.0, max_depth=2, max_branches=4, max_new_tokens=8),
         prm_loop=LoopConfig(epochs=1, batch_size=4),
+        uniform_questions=2,
+        uniform_rollouts=2,
+        bootstrap=50,
     )
     result = run_synthetic(config, work_dir=tmp_path, progress=False)
     assert result.edu_samples == 3 * 4 and result.edu_cost["calls"] == 3 * 4
@@ -68,3 +106,28 @@ def test_experiment_runs_end_to_end_at_small_scale(
     assert (tmp_path / "prm" / "prm_config.json").is_file()
     assert 0.0 <= result.random_accuracy <= result.oracle_accuracy <= 1.0
     assert math.isnan(result.auroc) or 0.0 <= result.auroc <= 1.0
+    m = result.metrics
+    assert set(m) == {
+        "auroc",
+        "bon_accuracy",
+        "random_accuracy",
+        "bon_gain",
+        "oracle_accuracy",
+        "majority_accuracy",
+    }
+    assert m["bon_accuracy"]["value"] == result.bon_accuracy and m["bon_accuracy"]["n"] == 3
+    assert m["bon_gain"]["value"] == pytest.approx(result.bon_accuracy - result.random_accuracy)
+    for q in result.per_question:
+        assert q["chosen"] == max(range(2), key=lambda i: (q["scores"][i], -i))
+    cmp = result.comparison
+    assert cmp is not None and cmp.questions == 2
+    assert cmp.edu_cost["calls"] == 2 * 4  # the same trees again, on their own counter
+    assert cmp.uniform_cost["calls"] > 0 and cmp.cost_ratio > 0
+    assert set(result.seconds) == {
+        "policy",
+        "edu_labels",
+        "edu_vs_uniform",
+        "prm_training",
+        "evaluation",
+    }
+    assert result.summary()["comparison"]["questions"] == 2

@@ -381,27 +381,48 @@ def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> Non
 
 
 @cli.command()
-@click.option("--train-questions", type=int, default=80, show_default=True)
-@click.option("--eval-questions", type=int, default=40, show_default=True)
-@click.option("-n", type=int, default=8, show_default=True, help="Solutions per eval question.")
+@click.option("--train-questions", type=int, default=None, help="EDU-labeled questions.")
+@click.option("--eval-questions", type=int, default=None, help="Held-out questions.")
+@click.option("-n", type=int, default=None, help="Solutions per eval question.")
+@click.option(
+    "--uniform-questions",
+    type=int,
+    default=None,
+    help="Also label this many training questions with uniform MC (0: skip).",
+)
+@click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples for the CIs.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Result JSON.")
 def synthetic(
-    train_questions: int,
-    eval_questions: int,
-    n: int,
+    train_questions: int | None,
+    eval_questions: int | None,
+    n: int | None,
+    uniform_questions: int | None,
+    bootstrap: int | None,
     seed: int,
     work_dir: str | None,
     out: str | None,
 ) -> None:
-    """End to end on synthetic arithmetic: EDU labels -> PRM -> AUROC and Best-of-N."""
+    """End to end on synthetic arithmetic: EDU labels -> PRM -> AUROC and Best-of-N.
+
+    Sizes left out take ExperimentConfig's defaults.
+    """
+    from dataclasses import replace
+
     from ifrl.core.jsonl import write_json
     from ifrl.prm.experiment import ExperimentConfig, run_synthetic
 
     random.seed(seed)
-    config = ExperimentConfig(
-        train_questions=train_questions, eval_questions=eval_questions, n=n, seed=seed
+    given: dict[str, Any] = {
+        "train_questions": train_questions,
+        "eval_questions": eval_questions,
+        "n": n,
+        "uniform_questions": uniform_questions,
+        "bootstrap": bootstrap,
+    }
+    config = replace(
+        ExperimentConfig(seed=seed), **{k: v for k, v in given.items() if v is not None}
     )
     result = run_synthetic(config, work_dir=work_dir)
     summary = result.summary()

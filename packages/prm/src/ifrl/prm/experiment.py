@@ -1,31 +1,42 @@
 """The end-to-end EDU-PRM experiment on the synthetic arithmetic task.
 
 1. Warm up the tiny policy on the task (:func:`ifrl.prm.synthetic.synthetic_policy`), so its
-   solutions are step-by-step and sometimes right.
+   solutions are step-by-step and right on part of the questions.
 2. Label training questions with EDU trees (:func:`~ifrl.prm.branching.build_trees`, Monte
-   Carlo soft labels).
-3. Train a PRM on those labels, its backbone initialised from the policy.
+   Carlo labels). On the first ``uniform_questions`` of them, also run the uniform
+   (Math-Shepherd) labeler: cost per labeled step of both, their ratio and the agreement of hard
+   labels on shared steps (:func:`compare_labelers`).
+3. Train a PRM on the EDU labels, its backbone initialised from the policy.
 4. On held-out questions, sample ``n`` solutions each, score every solution with the PRM
-   (aggregated step scores) and report the AUROC of that score for telling correct from incorrect
-   solutions, and Best-of-N accuracy against picking one of the ``n`` at random (the mean
-   correctness) and against the oracle (any of the ``n`` correct).
+   (aggregated step scores) and report, with question-bootstrap 95% intervals
+   (:func:`ifrl.prm.metrics.rerank_metrics`): the AUROC of that score for telling correct from
+   incorrect solutions, Best-of-N accuracy, random choice among the ``n`` (the mean
+   correctness), their difference, the oracle (any of the ``n`` correct) and majority vote.
+
+:func:`run_synthetic` runs all of it; the stages are public for callers that compose their own.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ifrl.core.records import SamplingParams
-from ifrl.prm.answers import get_checker
-from ifrl.prm.branching import BranchConfig, build_trees
-from ifrl.prm.decoding import HFStepDecoder
-from ifrl.prm.labels import LabelKind, grade_leaves, step_samples
+from ifrl.core.records import SamplingParams, StepSample
+from ifrl.prm.answers import Checker, extract_answer, get_checker
+from ifrl.prm.branching import BranchConfig, Question, Tree, build_trees
+from ifrl.prm.compare import agreement
+from ifrl.prm.decoding import HFStepDecoder, StepDecoder
+from ifrl.prm.labels import LabelKind, grade_leaves, mc_labels, step_samples
 from ifrl.prm.loop import LoopConfig
-from ifrl.prm.score import aggregate, auroc, split_solution
-from ifrl.prm.synthetic import PolicyConfig, make_problems, synthetic_policy
+from ifrl.prm.metrics import QuestionOutcome, rerank_metrics
+from ifrl.prm.model import ProcessRewardModel
+from ifrl.prm.score import aggregate, split_solution
+from ifrl.prm.synthetic import PolicyConfig, synthetic_policy
 from ifrl.prm.train import PRMTrainConfig, train_prm
+from ifrl.prm.uniform import UniformConfig, uniform_label
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,30 @@ class ExperimentConfig:
     )
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     seed: int = 0
+    uniform_questions: int = 0
+    uniform_rollouts: int = 8
+    bootstrap: int = 1000
+
+
+@dataclass
+class LabelerComparison:
+    """EDU against uniform Monte Carlo on the same questions (see :func:`compare_labelers`)."""
+
+    questions: int
+    edu_steps: int
+    edu_cost: dict[str, int]
+    uniform_steps: int
+    uniform_cost: dict[str, int]
+    cost_ratio: float
+    forward_ratio: float
+    query_ratio: float
+    shared_steps: int
+    agreement: float
 
 
 @dataclass
 class ExperimentResult:
-    """The numbers the experiment reports."""
+    """The numbers the experiment reports (``metrics`` holds the bootstrap intervals)."""
 
     edu_samples: int
     edu_steps_labeled: int
@@ -66,11 +96,131 @@ class ExperimentResult:
     random_accuracy: float
     oracle_accuracy: float
     per_question: list[dict[str, Any]]
+    majority_accuracy: float = float("nan")
+    greedy_accuracy: float = float("nan")
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comparison: LabelerComparison | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("per_question")
         return out
+
+
+def edu_label(
+    decoder: StepDecoder,
+    questions: Sequence[Question],
+    config: BranchConfig,
+    checker: Checker,
+    *,
+    label: LabelKind = "hard",
+    progress: bool = False,
+) -> tuple[list[Tree], list[StepSample], dict[str, int]]:
+    """EDU trees, one labeled sample per leaf, and counts (steps, leaves, correct leaves)."""
+    trees = build_trees(decoder, questions, config, progress=progress)
+    samples: list[StepSample] = []
+    steps = leaves = correct = 0
+    for tree in trees:
+        graded = grade_leaves(tree, decoder.tokenizer, checker)
+        leaves += len(graded)
+        correct += sum(graded.values())
+        samples += step_samples(tree, decoder.tokenizer, graded, label=label)
+        steps += sum(1 for n in tree.nodes if n.token_ids and not n.pruned)
+    return trees, samples, {"steps": steps, "leaves": leaves, "correct": correct}
+
+
+def compare_labelers(
+    generator: Any,
+    questions: Sequence[Question],
+    branch: BranchConfig,
+    checker: Checker,
+    *,
+    rollouts: int = 8,
+    seed: int = 0,
+    progress: bool = False,
+) -> LabelerComparison:
+    """Label ``questions`` with EDU and with uniform Monte Carlo on one HF ``generator``.
+
+    Cost per labeled step counts every step each method labels (EDU: tree nodes; uniform: the
+    newline-separated steps of the greedy solution); ``cost_ratio`` is uniform's generated tokens
+    per labeled step over EDU's, ``agreement`` the fraction of shared steps whose hard labels
+    agree (:func:`ifrl.prm.compare.agreement`).
+    """
+    edu = HFStepDecoder(generator)
+    trees = build_trees(edu, questions, branch, progress=progress)
+    labels = [mc_labels(t, grade_leaves(t, edu.tokenizer, checker)) for t in trees]
+    edu_steps = sum(1 for t, lab in zip(trees, labels) for nid in lab if t.nodes[nid].token_ids)
+    uni = HFStepDecoder(generator)
+    ucfg = UniformConfig(rollouts=rollouts, max_new_tokens=branch.max_new_tokens, seed=seed)
+    results = uniform_label(uni, questions, checker, ucfg, progress=progress)
+    uni_steps = sum(len(r.spans) for r in results)
+    e, u = edu.cost.per(edu_steps), uni.cost.per(uni_steps)
+    agree = agreement(trees, labels, results)
+
+    def ratio(key: str) -> float:
+        return u[key] / e[key] if e[key] else float("nan")
+
+    return LabelerComparison(
+        questions=len(questions),
+        edu_steps=edu_steps,
+        edu_cost=edu.cost.to_dict(),
+        uniform_steps=uni_steps,
+        uniform_cost=uni.cost.to_dict(),
+        cost_ratio=ratio("generated_tokens"),
+        forward_ratio=ratio("forward_tokens"),
+        query_ratio=ratio("calls"),
+        shared_steps=agree.shared,
+        agreement=agree.hard_rate,
+    )
+
+
+def evaluate_reranking(
+    prm: ProcessRewardModel,
+    generator: Any,
+    questions: Sequence[Question],
+    checker: Checker,
+    *,
+    n: int = 8,
+    temperature: float = 1.0,
+    max_new_tokens: int = 64,
+    aggregation: str = "last",
+    seed: int = 0,
+    max_length: int = 256,
+) -> list[QuestionOutcome]:
+    """Sample ``n`` solutions per question, grade them and score them with the PRM.
+
+    Solutions are split into steps at newlines and scored with ``aggregation`` of their step
+    scores; each question's outcome also holds every solution's extracted final answer.
+    """
+    params = SamplingParams(n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+    rows = generator.generate([q.prompt for q in questions], params)
+    outcomes = []
+    for q, row in zip(questions, rows):
+        if q.reference is None:
+            raise ValueError(f"question {q.id!r} has no reference answer to check against")
+        texts = [c.text for c in row]
+        step_lists = [split_solution(t) or [t] for t in texts]
+        step_scores = prm.score_batch([(q.prompt, s) for s in step_lists], max_length=max_length)
+        outcomes.append(
+            QuestionOutcome(
+                correct=tuple(checker(t, q.reference) for t in texts),
+                scores=tuple(aggregate(s, aggregation) for s in step_scores),
+                answers=tuple(extract_answer(t) for t in texts),
+                reference=q.reference,
+            )
+        )
+    return outcomes
+
+
+def greedy_accuracy(
+    generator: Any, questions: Sequence[Question], checker: Checker, **kw: Any
+) -> float:
+    """The fraction of questions whose greedy solution is correct."""
+    params = SamplingParams(n=1, temperature=0.0, **kw)
+    rows = generator.generate([q.prompt for q in questions], params)
+    ok = [checker(r[0].text, q.reference or "") for q, r in zip(questions, rows)]
+    return sum(ok) / max(1, len(ok))
 
 
 def run_synthetic(
@@ -81,25 +231,41 @@ def run_synthetic(
 ) -> ExperimentResult:
     """Run the whole experiment; the PRM is saved under ``work_dir`` when given."""
     config = config or ExperimentConfig()
-    policy = synthetic_policy(config.policy, progress=progress)
-    decoder = HFStepDecoder.from_pretrained(policy, batch_size=64)
-    tok = decoder.tokenizer
-    checker = get_checker("gsm8k")
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
 
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 2)
+        clock = now
+
+    policy = synthetic_policy(config.policy, progress=progress)
+    lap("policy")
+    decoder = HFStepDecoder.from_pretrained(policy, batch_size=64)
+    checker = get_checker("gsm8k")
+    task = config.policy.task
     train_q = [
         p.to_question()
-        for p in make_problems(config.train_questions, seed=20_000 + config.seed, prefix="train")
+        for p in task.problems(config.train_questions, seed=20_000 + config.seed, prefix="train")
     ]
-    trees = build_trees(decoder, train_q, config.branch, progress=progress)
-    samples = []
-    steps_labeled = 0
-    correct = total = 0
-    for tree in trees:
-        graded = grade_leaves(tree, tok, checker)
-        correct += sum(graded.values())
-        total += len(graded)
-        samples += step_samples(tree, tok, graded, label=config.label)
-        steps_labeled += sum(1 for n in tree.nodes if n.token_ids and not n.pruned)
+    _, samples, counts = edu_label(
+        decoder, train_q, config.branch, checker, label=config.label, progress=progress
+    )
+    edu_cost = decoder.cost.to_dict()
+    lap("edu_labels")
+    comparison = None
+    if config.uniform_questions > 0:
+        comparison = compare_labelers(
+            decoder.generator,
+            train_q[: config.uniform_questions],
+            config.branch,
+            checker,
+            rollouts=config.uniform_rollouts,
+            seed=config.seed,
+            progress=progress,
+        )
+        lap("edu_vs_uniform")
     prm, stats = train_prm(
         samples,
         policy,
@@ -107,56 +273,67 @@ def run_synthetic(
         out_dir=Path(work_dir) / "prm" if work_dir is not None else None,
         progress=progress,
     )
+    lap("prm_training")
 
-    eval_problems = make_problems(config.eval_questions, seed=30_000 + config.seed, prefix="eval")
-    prompts = [p.to_question() for p in eval_problems]
-    params = SamplingParams(
+    eval_q = [
+        p.to_question()
+        for p in task.problems(config.eval_questions, seed=30_000 + config.seed, prefix="eval")
+    ]
+    greedy = greedy_accuracy(
+        decoder.generator, eval_q, checker, max_new_tokens=config.branch.max_new_tokens
+    )
+    outcomes = evaluate_reranking(
+        prm,
+        decoder.generator,
+        eval_q,
+        checker,
         n=config.n,
         temperature=config.temperature,
         max_new_tokens=config.branch.max_new_tokens,
+        aggregation=config.aggregation,
         seed=config.seed,
     )
-    rows = decoder.generator.generate([q.prompt for q in prompts], params)
-    scores: list[float] = []
-    labels: list[bool] = []
-    per_question = []
-    bon = rand = oracle = 0.0
-    for q, row in zip(prompts, rows):
-        assert q.reference is not None
-        texts = [c.text for c in row]
-        ok = [checker(t, q.reference) for t in texts]
-        step_lists = [split_solution(t) or [t] for t in texts]
-        step_scores = prm.score_batch([(q.prompt, s) for s in step_lists], max_length=256)
-        agg = [aggregate(s, config.aggregation) for s in step_scores]
-        best = max(range(len(agg)), key=lambda i: (agg[i], -i))
-        bon += ok[best]
-        rand += sum(ok) / len(ok)
-        oracle += any(ok)
-        scores += agg
-        labels += ok
-        per_question.append(
-            {
-                "id": q.id,
-                "correct": ok,
-                "scores": agg,
-                "chosen": best,
-            }
-        )
-    nq = max(1, len(prompts))
+    metrics = rerank_metrics(outcomes, resamples=config.bootstrap, seed=config.seed)
+    lap("evaluation")
+    per_question = [
+        {
+            "id": q.id,
+            "correct": list(o.correct),
+            "scores": list(o.scores),
+            "answers": list(o.answers),
+            "chosen": o.chosen,
+        }
+        for q, o in zip(eval_q, outcomes)
+    ]
+    solutions = [c for o in outcomes for c in o.correct]
     return ExperimentResult(
         edu_samples=len(samples),
-        edu_steps_labeled=steps_labeled,
-        edu_leaf_accuracy=correct / max(1, total),
-        edu_cost=decoder.cost.to_dict(),
+        edu_steps_labeled=counts["steps"],
+        edu_leaf_accuracy=counts["correct"] / max(1, counts["leaves"]),
+        edu_cost=edu_cost,
         prm_final_loss=stats.losses[-1],
-        eval_solutions=len(labels),
-        eval_accuracy=sum(labels) / max(1, len(labels)),
-        auroc=auroc(scores, labels),
-        bon_accuracy=bon / nq,
-        random_accuracy=rand / nq,
-        oracle_accuracy=oracle / nq,
+        eval_solutions=len(solutions),
+        eval_accuracy=sum(solutions) / max(1, len(solutions)),
+        auroc=metrics["auroc"]["value"],
+        bon_accuracy=metrics["bon_accuracy"]["value"],
+        random_accuracy=metrics["random_accuracy"]["value"],
+        oracle_accuracy=metrics["oracle_accuracy"]["value"],
         per_question=per_question,
+        majority_accuracy=metrics["majority_accuracy"]["value"],
+        greedy_accuracy=greedy,
+        metrics=metrics,
+        comparison=comparison,
+        seconds=seconds,
     )
 
 
-__all__ = ["ExperimentConfig", "ExperimentResult", "run_synthetic"]
+__all__ = [
+    "ExperimentConfig",
+    "ExperimentResult",
+    "LabelerComparison",
+    "compare_labelers",
+    "edu_label",
+    "evaluate_reranking",
+    "greedy_accuracy",
+    "run_synthetic",
+]

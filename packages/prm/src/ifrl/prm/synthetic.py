@@ -21,7 +21,7 @@ import os
 import random
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,44 +44,96 @@ class Problem:
         return Question(self.id, PROMPT_TEMPLATE.format(question=self.question), str(self.answer))
 
 
-def arithmetic_chain(rng: random.Random, max_ops: int = 3) -> tuple[str, list[str], int]:
-    """An expression of single-digit operands (``3 + 4 - 2``), its steps and its value.
+def arithmetic_chain(
+    rng: random.Random,
+    max_ops: int = 3,
+    *,
+    min_ops: int = 2,
+    max_value: int = 30,
+    max_operand: int = 9,
+) -> tuple[str, list[str], int]:
+    """An expression of small operands (``3 + 4 - 2``), its steps and its value.
 
-    Intermediate values stay in ``[0, 30]`` so the policy only needs small sums.
+    The first operand is in ``[1, min(9, max_value)]``; then ``min_ops`` to ``max_ops``
+    operations each add or subtract an operand in ``[1, max_operand]``, chosen among those that
+    keep the running value in ``[0, max_value]``.
     """
-    value = rng.randint(1, 9)
+    if not 1 <= min_ops <= max_ops:
+        raise ValueError(f"need 1 <= min_ops <= max_ops, got {min_ops}, {max_ops}")
+    if max_value < 1 or max_operand < 1:
+        raise ValueError(f"max_value and max_operand must be >= 1, got {max_value}, {max_operand}")
+    value = rng.randint(1, min(9, max_value))
     expr = [str(value)]
     steps = []
-    for _ in range(rng.randint(2, max_ops)):
-        k = rng.randint(1, 9)
-        op = "-" if value - k >= 0 and (value + k > 30 or rng.random() < 0.5) else "+"
-        new = value - k if op == "-" else value + k
+    for _ in range(rng.randint(min_ops, max_ops)):
+        moves = [
+            (op, k)
+            for k in range(1, max_operand + 1)
+            for op, new in (("+", value + k), ("-", value - k))
+            if 0 <= new <= max_value
+        ]
+        op, k = rng.choice(moves)
+        new = value + k if op == "+" else value - k
         expr.append(f"{op} {k}")
         steps.append(f"{value} {op} {k} = {new}")
         value = new
     return " ".join(expr), steps, value
 
 
-def make_problems(n: int, seed: int = 0, prefix: str = "syn", max_ops: int = 3) -> list[Problem]:
-    """``n`` deterministic problems (the same ``seed`` gives the same list)."""
+def make_problems(
+    n: int,
+    seed: int = 0,
+    prefix: str = "syn",
+    max_ops: int = 3,
+    *,
+    min_ops: int = 2,
+    max_value: int = 30,
+    max_operand: int = 9,
+) -> list[Problem]:
+    """``n`` deterministic problems (the same arguments give the same list)."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        question, steps, answer = arithmetic_chain(rng, max_ops)
+        question, steps, answer = arithmetic_chain(
+            rng, max_ops, min_ops=min_ops, max_value=max_value, max_operand=max_operand
+        )
         lines = [f"Step {k}: {s}" for k, s in enumerate(steps, 1)] + [f"#### {answer}"]
         out.append(Problem(f"{prefix}-{seed}-{i}", question, "\n".join(lines), answer))
     return out
 
 
 @dataclass(frozen=True)
+class ArithmeticTask:
+    """The task's difficulty: chain length and number range (see :func:`arithmetic_chain`)."""
+
+    min_ops: int = 2
+    max_ops: int = 3
+    max_value: int = 30
+    max_operand: int = 9
+
+    def problems(self, n: int, seed: int = 0, prefix: str = "syn") -> list[Problem]:
+        """``n`` deterministic problems of this task."""
+        return make_problems(
+            n,
+            seed,
+            prefix,
+            self.max_ops,
+            min_ops=self.min_ops,
+            max_value=self.max_value,
+            max_operand=self.max_operand,
+        )
+
+
+@dataclass(frozen=True)
 class PolicyConfig:
-    """How long and how hard the policy warm-up trains."""
+    """The task, and how long and how hard the policy warm-up trains on its gold solutions."""
 
     problems: int = 1500
     epochs: float = 3.0
     batch_size: int = 16
     lr: float = 3e-3
     seed: int = 0
+    task: ArithmeticTask = field(default_factory=ArithmeticTask)
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
@@ -109,7 +161,7 @@ def train_policy(
         torch.manual_seed(config.seed)
         model = AutoModelForCausalLM.from_pretrained(str(base_model), dtype=torch.float32)
         examples = []
-        for p in make_problems(config.problems, seed=config.seed + 1000, prefix="train"):
+        for p in config.task.problems(config.problems, seed=config.seed + 1000, prefix="train"):
             prompt = tok.encode(PROMPT_TEMPLATE.format(question=p.question))
             target = [*tok.encode(p.solution, add_special_tokens=False), tok.eos_token_id]
             examples.append((prompt, target))
@@ -178,8 +230,10 @@ def synthetic_policy(config: PolicyConfig | None = None, progress: bool = True) 
 
 __all__ = [
     "PROMPT_TEMPLATE",
+    "ArithmeticTask",
     "PolicyConfig",
     "Problem",
+    "arithmetic_chain",
     "default_policy_dir",
     "make_problems",
     "synthetic_policy",
