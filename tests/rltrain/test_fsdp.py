@@ -1,5 +1,5 @@
 """The shared loop under FSDP2 with two CPU processes (gloo): same parameters as one process, and
-checkpoints that save the full (unsharded) state and resume exactly.
+checkpoints and a final model that hold the full (unsharded) state, and an exact resume.
 
 accelerate 1.15 does not shard on a CPU: ``accelerate launch --use_fsdp`` there gives
 ``Accelerator(cpu=True)`` the ``MULTI_CPU`` type and wraps the model in DDP (FSDP1's plugin
@@ -110,6 +110,10 @@ def test_two_process_fsdp_matches_one_process(runs: dict[str, Path], tiny_model_
     init = dict(AutoModelForCausalLM.from_pretrained(tiny_model_dir).named_parameters())
     moved = sum(int(not torch.allclose(init[n], a[n])) for n in a)
     assert moved > len(a) // 2
+    # The final model is written whole (every process joins the gather) and loads as usual.
+    final = AutoModelForCausalLM.from_pretrained(runs["two"] / "final").state_dict()
+    for name in a:
+        torch.testing.assert_close(final[name], b[name], atol=0.0, rtol=0.0, msg=name)
 
 
 @pytest.mark.slow
@@ -155,7 +159,7 @@ def _worker() -> None:
         save_total_limit=0,
         resume=args.resume,
         progress=False,
-        save_final_model=False,
+        save_final_model=True,
     )
     trainer = SFTTrainer(cfg)
     if args.fsdp:

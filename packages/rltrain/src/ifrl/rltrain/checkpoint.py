@@ -103,6 +103,42 @@ def _full_sharded_state(
     return kept, dict(optim)
 
 
+def full_model_state(model: torch.nn.Module) -> dict[str, torch.Tensor] | None:
+    """The full ``state_dict`` of a sharded model on rank 0 (empty elsewhere), or ``None`` when
+    ``model`` is not sharded. Collective under FSDP: every process must call it."""
+    if not is_sharded(model):
+        return None
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    state = get_model_state_dict(model, options=options)
+    return {n: t for n, t in state.items() if isinstance(t, torch.Tensor)}
+
+
+def save_full_model(
+    model: torch.nn.Module,
+    state: Mapping[str, torch.Tensor],
+    tokenizer: Any,
+    out: str | Path,
+    *,
+    merge: bool = False,
+) -> Path:
+    """Write a sharded model's gathered ``state`` (from :func:`full_model_state`) like
+    ``save_pretrained``: the adapter alone with LoRA. Merging needs the unsharded model: save the
+    adapter, then ``ifrl.rltrain.models.merge_and_save`` it."""
+    if merge and hasattr(model, "peft_config"):
+        raise ValueError(
+            "merge_lora under FSDP: the adapters cannot be merged into sharded weights; save the "
+            "adapter and merge it afterwards with ifrl.rltrain.models.merge_and_save"
+        )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, state_dict=dict(state))  # type: ignore[operator]
+    if tokenizer is not None:
+        tokenizer.save_pretrained(out)
+    return out
+
+
 def save_checkpoint(
     output_dir: str | Path,
     step: int,

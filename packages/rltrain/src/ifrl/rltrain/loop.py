@@ -22,7 +22,13 @@ from typing import Any
 import torch
 
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl
-from ifrl.rltrain.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from ifrl.rltrain.checkpoint import (
+    full_model_state,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    save_full_model,
+)
 from ifrl.rltrain.config import TrainConfig
 from ifrl.rltrain.models import load_policy, save_model
 
@@ -232,9 +238,14 @@ class Trainer:
         if trackers is not None:
             trackers.close()
         final = None
+        # Under FSDP every process joins gathering the full weights before rank 0 writes them.
+        full = full_model_state(self.policy) if cfg.save_final_model else None
         if cfg.save_final_model and self.rank == 0:
-            final = save_model(
-                self.policy, self.tokenizer, self.output_dir / "final", merge=cfg.merge_lora
+            out, merge = self.output_dir / "final", cfg.merge_lora
+            final = (
+                save_model(self.policy, self.tokenizer, out, merge=merge)
+                if full is None
+                else save_full_model(self.policy, full, self.tokenizer, out, merge=merge)
             )
         self._barrier()
         return TrainResult(cfg.max_steps, last, self.output_dir, final)
