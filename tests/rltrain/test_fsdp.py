@@ -14,6 +14,7 @@ This file is also the worker: ``python test_fsdp.py MODEL DATA OUT PER_DEVICE MA
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -133,10 +134,57 @@ def test_fsdp_checkpoint_resumes_to_the_same_parameters(
     assert set(opt["state"]) == set(full)
 
 
+@pytest.mark.slow
+def test_two_process_fsdp_grpo_with_an_engine_copy_matches_one_process(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """GRPO under FSDP samples from an engine holding its own model copy (as vLLM does): every
+    rank gathers the full weights for it before each rollout."""
+    from rl_helpers import PROMPTS, write_rows
+
+    data = str(write_rows(tmp_path / "prompts.jsonl", PROMPTS))
+    one, two = tmp_path / "one", tmp_path / "two"
+    _run([str(tiny_model_dir), data, str(one), "8", "2", "--grpo"], 1, 0)
+    _run([str(tiny_model_dir), data, str(two), "4", "2", "--grpo", "--fsdp"], 2, 29547)
+    a, b = _trainable(one, 2), _trainable(two, 2)
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], atol=ATOL, rtol=RTOL, msg=name)
+    # Step 2's rollouts came from the weights after step 1 in both runs: same rewards.
+    r1 = [json.loads(x)["reward"] for x in (one / "metrics.jsonl").read_text().splitlines()]
+    r2 = [json.loads(x)["reward"] for x in (two / "metrics.jsonl").read_text().splitlines()]
+    assert r1 == pytest.approx(r2)
+
+
+class _EngineCopy:
+    """Samples from its own model copy, which receives the policy's weights (like vLLM)."""
+
+    def __init__(self, model_dir: str, tokenizer: Any) -> None:
+        from ddp_worker import PerPromptSeeded
+        from transformers import AutoModelForCausalLM
+
+        from ifrl.core.backends.hf import HFGenerator
+
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        self.inner = PerPromptSeeded(HFGenerator(self.model, tokenizer=tokenizer))
+        self.eos_ids = self.inner.eos_ids
+        self.loads = 0
+
+    def load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.model.load_state_dict(weights, strict=False)
+        assert not unexpected and all("lm_head" in m for m in missing), (missing, unexpected)
+        self.loads += 1
+
+    def generate(self, prompts: Any, params: Any) -> Any:
+        return self.inner.generate(prompts, params)
+
+
 def _worker() -> None:
     import argparse
 
     sys.path.insert(0, str(WORKER.parent))
+    from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer
+    from ifrl.rltrain.loop import Trainer
     from ifrl.rltrain.sft import SFTConfig, SFTTrainer
 
     ap = argparse.ArgumentParser()
@@ -146,8 +194,9 @@ def _worker() -> None:
     ap.add_argument("max_steps", type=int)
     ap.add_argument("--fsdp", action="store_true")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--grpo", action="store_true")
     args = ap.parse_args()
-    cfg = SFTConfig(
+    common: dict[str, Any] = dict(
         model=args.model,
         data=args.data,
         output_dir=args.out,
@@ -159,9 +208,23 @@ def _worker() -> None:
         save_total_limit=0,
         resume=args.resume,
         progress=False,
-        save_final_model=True,
     )
-    trainer = SFTTrainer(cfg)
+    trainer: Trainer
+    if args.grpo:
+        cfg = GRPOConfig(
+            **common,
+            save_final_model=False,
+            num_generations=4,
+            max_completion_length=6,
+            beta=0.05,
+            reward_funcs=("rl_helpers:no_comma", "rl_helpers:lowercase"),
+        )
+        trainer = GRPOTrainer(cfg)
+        engine = _EngineCopy(args.model, trainer.tokenizer)
+        trainer.generator = engine
+        trainer._external_generator = True
+    else:
+        trainer = SFTTrainer(SFTConfig(**common, save_final_model=True))
     if args.fsdp:
         from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
 
@@ -173,6 +236,8 @@ def _worker() -> None:
         from ifrl.rltrain.checkpoint import is_sharded
 
         assert is_sharded(trainer.policy), "FSDP2 did not shard the policy"
+    if args.grpo:
+        assert engine.loads == args.max_steps, engine.loads  # once per rollout phase
 
 
 if __name__ == "__main__":

@@ -103,14 +103,17 @@ def _full_sharded_state(
     return kept, dict(optim)
 
 
-def full_model_state(model: torch.nn.Module) -> dict[str, torch.Tensor] | None:
-    """The full ``state_dict`` of a sharded model on rank 0 (empty elsewhere), or ``None`` when
-    ``model`` is not sharded. Collective under FSDP: every process must call it."""
+def full_model_state(
+    model: torch.nn.Module, *, all_ranks: bool = False
+) -> dict[str, torch.Tensor] | None:
+    """The full ``state_dict`` of a sharded model on rank 0 (empty elsewhere; on every rank, on
+    the model's device, with ``all_ranks``), or ``None`` when ``model`` is not sharded.
+    Collective under FSDP: every process must call it."""
     if not is_sharded(model):
         return None
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    options = StateDictOptions(full_state_dict=True, cpu_offload=not all_ranks)
     state = get_model_state_dict(model, options=options)
     return {n: t for n, t in state.items() if isinstance(t, torch.Tensor)}
 

@@ -317,6 +317,15 @@ class GRPOTrainer(Trainer):
         if self.generator is None:
             if self.config.backend == "policy":
                 from ifrl.core.backends.hf import HFGenerator
+                from ifrl.rltrain.checkpoint import is_sharded
+
+                if is_sharded(self.policy):
+                    # Each process would stop decoding at its own step, leaving the others
+                    # waiting in FSDP's all-gathers.
+                    raise ConfigError(
+                        "backend: policy cannot sample from an FSDP-sharded policy; use an engine "
+                        "that holds its own model copy (backend: vllm)"
+                    )
 
                 self.generator = HFGenerator(
                     self.policy, tokenizer=self.tokenizer, device=str(self.device), batch_size=64
@@ -353,7 +362,16 @@ class GRPOTrainer(Trainer):
                 f"backend {self.config.backend!r}: the generator has no load_weights(weights), so "
                 "rollouts would come from stale weights; use backend: policy"
             )
-        load(policy_weights(self.policy))
+        from ifrl.rltrain.checkpoint import full_model_state
+        from ifrl.rltrain.models import is_peft
+
+        full = full_model_state(self.policy, all_ranks=True)  # under FSDP: every rank gathers
+        if full is not None and is_peft(self.policy):
+            raise ConfigError(
+                "use_lora under FSDP: merging adapters into sharded weights for the rollout "
+                "engine is not supported; train LoRA without FSDP"
+            )
+        load(full if full is not None else policy_weights(self.policy))
 
     def _prompt(self, row: dict[str, Any]) -> str | Conversation:
         p = row["prompt"]
