@@ -246,3 +246,45 @@ def test_openai_server_rejection_is_a_typed_error(client: Any) -> None:
     assert info.value.status == 400
     assert info.value.attempts == 1
     assert info.value.message
+
+
+# ------------------------------------------------------------------- VLLMGenerator.load_weights
+
+
+@vllm_only
+def test_vllm_load_weights_reaches_worker_processes(
+    engine: VLLMGenerator, tiny_model_dir: Path
+) -> None:
+    """The fixture's engine runs its worker in another process: the weights travel through a
+    safetensors file. Kept last in the module: it changes the weights, then puts them back."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    assert not engine.in_process
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    original = {k: v.clone() for k, v in model.state_dict().items()}
+    # Longer than one KV block (128 tokens on CPU), so a stale prefix cache would show.
+    prompt = " ".join(["apple river stone green cloud music bread light ocean paper"] * 6)
+    ids = list(tok(prompt)["input_ids"])
+
+    def gap(weights: dict[str, Any]) -> float:
+        [[got]] = engine.generate([prompt], GREEDY)
+        model.load_state_dict(weights)
+        with torch.no_grad():
+            logp = model(torch.tensor([ids + list(got.token_ids)])).logits[0].log_softmax(-1)
+        ref = [float(logp[len(ids) - 1 + i, t]) for i, t in enumerate(got.token_ids)]
+        return max(abs(a - b) for a, b in zip(got.logprobs, ref))
+
+    assert gap(original) <= 1e-4  # also fills the prefix cache with the original weights
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():  # parameters, not state_dict entries: the embeddings are tied
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.05)
+    changed = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        engine.load_weights(changed)
+        assert gap(changed) <= 1e-4
+    finally:
+        engine.load_weights(original)
+    assert gap(original) <= 1e-4
