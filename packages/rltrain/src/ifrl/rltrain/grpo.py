@@ -93,8 +93,9 @@ class GRPOConfig(TrainConfig):
     backend_options: dict[str, Any] = _help(  # noqa: RUF009 (a field() with default_factory)
         "Keyword arguments for the rollout engine. vllm defaults to dtype=<dtype>, seed=<seed>, "
         "max_model_len=max_prompt_length+max_completion_length, in_process=true, "
-        "enforce_eager=true, use_tqdm=false; any vllm.LLM option may be added or overridden, "
-        "e.g. {gpu_memory_utilization: 0.3, max_model_len: 4096, tensor_parallel_size: 1}.",
+        "use_tqdm=false, and gpu_memory_utilization=0.3 on a GPU (the trainer shares it) or "
+        "enforce_eager=true on a CPU; any vllm.LLM option may be added or overridden, e.g. "
+        "{gpu_memory_utilization: 0.5, max_model_len: 4096}.",
         default_factory=dict,
     )
 
@@ -337,14 +338,16 @@ class GRPOTrainer(Trainer):
                 cfg = self.config
                 options: dict[str, Any] = {}
                 if cfg.backend == "vllm":
-                    # The engine samples what the loss scores: same dtype, seed and context.
+                    # The engine samples what the loss scores: same dtype, seed and context. On a
+                    # GPU it shares the device with the trainer (colocated), so it takes 30%.
+                    gpu = torch.cuda.is_available()
                     options = {
                         "dtype": cfg.dtype,
                         "seed": cfg.seed,
                         "max_model_len": cfg.max_prompt_length + cfg.max_completion_length,
                         "in_process": True,
-                        "enforce_eager": True,
                         "use_tqdm": False,
+                        **({"gpu_memory_utilization": 0.3} if gpu else {"enforce_eager": True}),
                     }
                 options.update(cfg.backend_options)
                 self.generator = make_generator(cfg.backend, model=cfg.model, **options)
