@@ -85,8 +85,10 @@ def show_config(recipe: str) -> None:
     help="Directory under which the run directory demo-<time>/ is created.",
 )
 def demo(quick: bool, out: str) -> None:
-    """Run small configurations of the recipes on the tiny model (CPU, offline) and write a report."""
+    """Run small configurations of the four recipes on the tiny model (CPU, offline) and write a
+    report."""
     from ifrl.pipelines.demo import run_demo
 
     run_dir = run_demo(out, quick=quick, echo=click.echo)
+    click.echo(f"overview picture: {run_dir / 'report-overview.png'}")
     click.echo(f"report: {run_dir / 'report.md'} (and {run_dir / 'report.html'})")

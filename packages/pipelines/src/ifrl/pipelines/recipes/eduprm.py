@@ -42,10 +42,44 @@ class PolicySection:
     warmup_epochs: float = opt("synthetic: warm-up epochs (0: ifrl.prm's default).", 0.0)
     warmup_lr: float = opt("synthetic: warm-up learning rate (0: ifrl.prm's default).", 0.0)
     seed: int = opt("synthetic: warm-up seed.", 0)
+    task: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "synthetic: the arithmetic task (ifrl.prm.synthetic.ArithmeticTask fields: "
+            "min_ops, max_ops, max_value, max_operand); the warm-up and the synthetic "
+            "questions both use it. Empty: its defaults."
+        },
+    )
 
     def validate(self) -> None:
         if self.backend not in ("hf", "vllm"):
             raise PipelineConfigError(f"backend: expected hf or vllm, got {self.backend!r}")
+        synthetic_task(self)
+
+    def warmup_config(self) -> Any:
+        """The ``ifrl.prm`` policy warm-up config (section values of 0 keep its defaults)."""
+        from ifrl.prm.synthetic import PolicyConfig
+
+        given = {
+            "problems": self.warmup_problems,
+            "epochs": self.warmup_epochs,
+            "lr": self.warmup_lr,
+        }
+        return PolicyConfig(
+            seed=self.seed,
+            task=synthetic_task(self),
+            **{k: v for k, v in given.items() if v},  # type: ignore[arg-type]
+        )
+
+
+def synthetic_task(section: PolicySection) -> Any:
+    """The section's ``ArithmeticTask`` (errors name the field)."""
+    from ifrl.prm.synthetic import ArithmeticTask
+
+    try:
+        return ArithmeticTask(**section.task)
+    except TypeError as err:
+        raise PipelineConfigError(f"task: {err}") from None
 
 
 @dataclass
@@ -231,10 +265,9 @@ def stage_policy(ctx: StageContext) -> dict[str, Any]:
     p = cfg.policy
     if p.path == "synthetic":
         from ifrl.core.tiny import build_tiny_model
-        from ifrl.prm.synthetic import PolicyConfig, default_policy_dir, train_policy
+        from ifrl.prm.synthetic import default_policy_dir, train_policy
 
-        given = {"problems": p.warmup_problems, "epochs": p.warmup_epochs, "lr": p.warmup_lr}
-        pc = PolicyConfig(seed=p.seed, **{k: v for k, v in given.items() if v})  # type: ignore[arg-type]
+        pc = p.warmup_config()
         base = build_tiny_model("qwen2", seed=0)
         ctx.echo(f"    synthetic policy: warm-up on {pc.problems} solutions (cached)")
         model = str(train_policy(base, default_policy_dir(pc), pc))
@@ -248,10 +281,22 @@ def stage_questions(ctx: StageContext) -> dict[str, Any]:
     cfg: EduPrmConfig = ctx.config
     q = cfg.questions
     if q.source == "synthetic":
-        from ifrl.prm.synthetic import make_problems
-
-        train = [p.to_question() for p in make_problems(q.train, 20_000 + q.seed, "train")]
-        held = [p.to_question() for p in make_problems(q.eval, 30_000 + q.seed, "eval")]
+        task = synthetic_task(cfg.policy)
+        train_p = task.problems(q.train, 20_000 + q.seed, "train")
+        # Held-out questions never seen in training (small tasks repeat questions).
+        seen = {p.question for p in train_p}
+        pool = task.problems(q.eval * 20, 30_000 + q.seed, "eval")
+        fresh = []
+        for p in pool:
+            if p.question not in seen:
+                seen.add(p.question)
+                fresh.append(p)
+        if len(fresh) < q.eval:
+            raise PipelineConfigError(
+                f"questions.eval: the task has only {len(fresh)} questions left unseen in training"
+            )
+        train = [p.to_question() for p in train_p]
+        held = [p.to_question() for p in fresh[: q.eval]]
         if q.template != "Question: {question}\n":
             raise PipelineConfigError("questions.template: the synthetic task fixes its template")
     else:
@@ -514,7 +559,7 @@ def build() -> Recipe:
                 stage_questions,
                 ("questions/train.jsonl", "questions/eval.jsonl"),
                 ("questions",),
-                (),
+                ("policy",),
                 "training and held-out questions",
             ),
             Stage(
