@@ -365,7 +365,7 @@ class _LeanDecoder:
     """Llama / Qwen2 decoding with a preallocated KV cache, calling the model's own submodules.
 
     The transformers forward re-derives masks, cache bookkeeping and output records on every
-    call; for small models that costs more than the arithmetic. This runs the same computation
+    call, a large share of a small model's decoding step. This runs the same computation
     (embeddings, RMSNorm, rotary embeddings, grouped-query attention, MLP and head modules of the
     model itself, so LoRA and quantised linears work) with an attention mask and cache built once
     per batch, and prefills each distinct prompt once.
@@ -407,6 +407,8 @@ class _LeanDecoder:
             return None
         if len(base.layers) != cfg.num_hidden_layers:
             return None
+        if len(set((getattr(lm, "hf_device_map", None) or {}).values())) > 1:
+            return None  # layers spread over devices: leave the transfers to transformers
         for layer in base.layers:
             attn = getattr(layer, "self_attn", None)
             if getattr(attn, "sliding_window", None) is not None or not all(
