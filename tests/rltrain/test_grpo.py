@@ -255,3 +255,38 @@ def test_overlong_prompt_is_an_error(tiny_model_dir: Path, tmp_path: Path) -> No
     tr = GRPOTrainer(cfg, reward_funcs=[no_comma], train_data=PROMPTS)
     with pytest.raises(ValueError, match="max_prompt_length=4"):
         tr.rollout(0)
+
+
+class _Fixed:
+    """A policy-side generator returning completions of known lengths (1..3 tokens)."""
+
+    def __init__(self, eos: int) -> None:
+        self.eos_ids = frozenset({eos})
+
+    def generate(self, prompts: list[Any], params: SamplingParams) -> list[list[Any]]:
+        from ifrl.core.records import Completion
+
+        lengths = [1, 3, 2, 2]
+        return [
+            [
+                Completion(text="a" * k, token_ids=tuple([40 + j] * k))
+                for j, k in zip(range(params.n), lengths * params.n)
+            ]
+            for _ in prompts
+        ]
+
+
+def test_completions_are_padded_to_the_longest_not_to_the_limit(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    cfg = _cfg(tiny_model_dir, tmp_path, max_completion_length=16, max_steps=1)
+    tr = GRPOTrainer(cfg, reward_funcs=[no_comma], train_data=PROMPTS, generator=_Fixed(2))
+    tr.rollout(0)
+    mb = tr.buffer[0]
+    assert mb["completion_ids"].shape[1] == 3  # the longest completion, not 16
+    assert mb["completion_mask"].sum(-1).tolist() == [1, 3, 2, 2] * 2
+    # every completion hit neither EOS nor the limit: all count as truncated
+    assert tr.buffer_metrics["truncated_fraction"] == 1.0
+    result = tr.train()
+    assert result.metrics["tokens_per_second"] > 0
+    assert torch.isfinite(torch.tensor(result.metrics["loss"]))

@@ -444,7 +444,7 @@ class GRPOTrainer(Trainer):
         advantages = group_advantages(rewards, G, cfg.scale_rewards)
         n_local = len(flat)
         my_adv = advantages[self.rank * n_local : (self.rank + 1) * n_local]
-        # Token tensors: prompts left-padded, completions right-padded to max_completion_length.
+        # Token tensors: prompts left-padded, completions right-padded.
         prompt_ids = [ids for ids in unique_ids for _ in range(G)]
         eos_ids = set(getattr(gen, "eos_ids", ())) | {int(self.tokenizer.eos_token_id)}
         comp_ids = [list(c.token_ids)[: cfg.max_completion_length] for c in flat]
@@ -452,10 +452,13 @@ class GRPOTrainer(Trainer):
         lengths = torch.tensor([len(ids) for ids in comp_ids], dtype=torch.float32)
         pw = max(len(p) for p in prompt_ids)
         cw = cfg.max_completion_length
+        # Padded to this process's longest completion, not to max_completion_length: no forward
+        # or backward work on columns that are padding in every row.
+        width = max(1, max(len(ids) for ids in comp_ids))
         p_t = torch.full((n_local, pw), self.pad_id, dtype=torch.long)
         p_m = torch.zeros((n_local, pw), dtype=torch.long)
-        c_t = torch.full((n_local, cw), self.pad_id, dtype=torch.long)
-        c_m = torch.zeros((n_local, cw), dtype=torch.long)
+        c_t = torch.full((n_local, width), self.pad_id, dtype=torch.long)
+        c_m = torch.zeros((n_local, width), dtype=torch.long)
         for i, (p, c) in enumerate(zip(prompt_ids, comp_ids)):
             p_t[i, pw - len(p) :] = torch.tensor(p)
             p_m[i, pw - len(p) :] = 1
