@@ -126,12 +126,13 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
                 "sft_steps": 0,
                 "deficiency_fraction": 0.25,
                 "mcts_iterations": 3,
-                "mcts_actions": 2,
-                "mcts_max_new_tokens": 40,
+                "mcts_actions": 3,
+                "mcts_temperature": 1.0,
+                "mcts_max_new_tokens": 48,
                 "max_steps": 10,
                 "per_device_batch_size": 4,
                 "learning_rate": 1e-3,
-                "eval_max_new_tokens": 40,
+                "eval_max_new_tokens": 48,
                 "device": "cpu",
             },
         }
@@ -431,19 +432,30 @@ def _plot_cost(ax: Any, s: Mapping[str, Any]) -> None:
 
 def _plot_bon(ax: Any, s: Mapping[str, Any]) -> None:
     b = s["edu_prm"]["bon"]
-    names = ["random pick", "PRM Best-of-N", "oracle"]
-    values = [
-        b.get("random_accuracy", 0.0),
-        b.get("bon_accuracy", 0.0),
-        b.get("oracle_accuracy", 0.0),
+    keys = [
+        ("random_accuracy", "random pick"),
+        ("majority_accuracy", "majority vote"),
+        ("bon_accuracy", "PRM Best-of-N"),
+        ("oracle_accuracy", "oracle"),
     ]
-    bars = ax.bar(names, values, color=["#999999", "#1f77b4", "#2ca02c"])
+    values = [float(b.get(k) or 0.0) for k, _ in keys]
+    errs: list[list[float]] = [[], []]
+    for (k, _), v in zip(keys, values):
+        ci = b.get(f"{k}_ci95") or [v, v]
+        errs[0].append(max(0.0, v - (ci[0] if ci[0] is not None else v)))
+        errs[1].append(max(0.0, (ci[1] if ci[1] is not None else v) - v))
+    bars = ax.bar(
+        [name for _, name in keys],
+        values,
+        yerr=errs,
+        capsize=3,
+        color=["#999999", "#bbbb55", "#1f77b4", "#2ca02c"],
+    )
     for bar, v in zip(bars, values):
-        ax.annotate(
-            f"{v:.2f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8
-        )
+        ax.annotate(f"{v:.2f}", (bar.get_x() + 0.05, v), ha="left", va="bottom", fontsize=8)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("held-out accuracy")
+    ax.set_ylabel("held-out accuracy (95% bootstrap CI)")
+    ax.tick_params(axis="x", labelsize=8)
     auc = b.get("auroc")
     ax.set_title(
         f"EDU-PRM Best-of-{b.get('n', '?')}" + (f" (AUROC {auc:.2f})" if auc is not None else "")
@@ -575,6 +587,14 @@ def make_overview(path: Path, s: Mapping[str, Any]) -> Path:
 
 def _num(v: Any) -> str:
     return "n/a" if v is None else f"{float(v):.3f}"
+
+
+def _ci(m: Mapping[str, Any], key: str) -> str:
+    """A metric with its bootstrap interval, ``0.350 [0.200, 0.500]``."""
+    ci = m.get(f"{key}_ci95")
+    if not ci or None in ci:
+        return _num(m.get(key))
+    return f"{_num(m.get(key))} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
 def _pct(v: Any) -> str:
@@ -755,10 +775,14 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         "",
         f"![PRM loss]({rel['prm']})",
         "",
-        f"| held-out questions | n | random pick | PRM Best-of-N ({b.get('aggregation')}) | oracle | AUROC |",
-        "|---|---|---|---|---|---|",
-        f"| {b.get('questions')} | {b.get('n')} | {_num(b.get('random_accuracy'))} | "
-        f"{_num(b.get('bon_accuracy'))} | {_num(b.get('oracle_accuracy'))} | {_num(b.get('auroc'))} |",
+        f"| held-out questions | n | random pick | majority vote | PRM Best-of-N ({b.get('aggregation')}) | oracle | AUROC |",
+        "|---|---|---|---|---|---|---|",
+        f"| {b.get('questions')} | {b.get('n')} | {_ci(b, 'random_accuracy')} | "
+        f"{_ci(b, 'majority_accuracy')} | {_ci(b, 'bon_accuracy')} | "
+        f"{_ci(b, 'oracle_accuracy')} | {_ci(b, 'auroc')} |",
+        "",
+        f"Best-of-N gain over a random pick: {_ci(b, 'bon_gain')} (question-bootstrap 95% "
+        "intervals in brackets).",
         "",
         "Random pick = the mean correctness of the samples; oracle = any of the n is correct; "
         "AUROC = how well the PRM's solution score separates correct from incorrect samples.",
