@@ -222,6 +222,22 @@ def _tok(model_dir: Path) -> Any:
     return load_tokenizer(str(model_dir))
 
 
+def test_entropy_metric_is_the_same_from_an_exact_sampler_or_the_training_forward(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """HFGenerator's exact entropies stand in for the forward pass's; an engine that does not
+    declare ``exact_entropies`` (vLLM's top-k estimates) gets them measured by the forward."""
+    entropies = []
+    for name, generator in (("exact", None), ("engine", _EngineCopy(tiny_model_dir))):
+        cfg = _cfg(tiny_model_dir, tmp_path / name, max_steps=1, temperature=1.0)
+        tr = GRPOTrainer(cfg, reward_funcs=[no_comma], train_data=PROMPTS, generator=generator)
+        tr.train()
+        assert tr.rollout_entropy is (generator is None)
+        row = json.loads((tmp_path / name / "metrics.jsonl").read_text().splitlines()[0])
+        entropies.append(row["entropy"])
+    assert entropies[0] == pytest.approx(entropies[1], abs=1e-4)
+
+
 def test_external_engine_receives_merged_lora_weights_before_each_rollout(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -3,7 +3,10 @@
 A backend turns prompts into completions: ``generate(prompts, params)`` returns, for each prompt,
 ``params.n`` :class:`~ifrl.core.records.Completion` objects in order. A prompt is either a plain
 string (sent as is) or a :class:`~ifrl.core.records.Conversation`, which the backend renders with
-the model's chat template (tools included) and a generation prompt.
+the model's chat template (tools included) and a generation prompt. A backend whose completions
+carry the exact entropy of the full next-token distribution says so with ``exact_entropies =
+True`` (``HFGenerator``; ``VLLMGenerator`` with ``top_k_entropy=-1``); consumers treat entropies
+from any other backend as estimates.
 
 Backends register by name with :func:`register_backend`; :func:`make_generator` builds one by
 name (``hf``, ``vllm``, ``openai``; third parties through the ``ifrl.backends`` entry-point group);

@@ -488,9 +488,13 @@ class GRPOTrainer(Trainer):
         all_lengths = self._gather(lengths)
         all_trunc = self._gather(truncated.float())
         # The sampler's exact per-token entropies (temperature 1) spare the training forward pass
-        # a full-vocabulary softmax; otherwise compute_loss measures entropy itself.
-        self.rollout_entropy = bool(cfg.temperature == 1.0) and all(
-            len(c.entropies) >= min(len(c.token_ids), cw) for c in flat
+        # a full-vocabulary softmax; otherwise (e.g. vLLM's top-k estimates) compute_loss
+        # measures entropy itself.
+        exact = bool(getattr(self.generator, "exact_entropies", False))
+        self.rollout_entropy = (
+            exact
+            and cfg.temperature == 1.0
+            and all(len(c.entropies) >= min(len(c.token_ids), cw) for c in flat)
         )
         metrics: dict[str, float] = {}
         if self.rollout_entropy:

@@ -80,6 +80,9 @@ class HFGenerator:
     ``forward``; ``decoder="transformers"`` always uses ``forward``.
     """
 
+    #: Completions carry the exact entropy of the full next-token distribution at every position.
+    exact_entropies: bool = True
+
     def __init__(
         self,
         model: str | Path | Any,

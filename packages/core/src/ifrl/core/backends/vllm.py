@@ -169,6 +169,11 @@ class VLLMGenerator:
         self.tokenizer = self.llm.get_tokenizer()
         self.vocab_size: int = int(self.llm.llm_engine.model_config.get_vocab_size())
 
+    @property
+    def exact_entropies(self) -> bool:
+        """Whether completions carry exact entropies (``top_k_entropy=-1``), not top-k estimates."""
+        return self.top_k_entropy == -1
+
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         """Return ``params.n`` completions per prompt, in prompt order."""
         if not prompts:
