@@ -393,11 +393,25 @@ def _tool_series(s: Mapping[str, Any]) -> tuple[list[str], dict[str, list[float]
     return groups, series
 
 
-def _plot_tools(ax: Any, s: Mapping[str, Any]) -> None:
+def _plot_tools(ax: Any, s: Mapping[str, Any], compact: bool = False) -> None:
+    """Tool-call bars; ``compact`` (the overview) shows the matcher score only."""
     groups, series = _tool_series(s)
-    _bars(ax, groups, series)
-    ax.tick_params(axis="x", labelsize=7)
-    ax.set_title("Tool calls: base → SFT → iTool")
+    if compact:
+        keep = [i for i, g in enumerate(groups) if "score" in g]
+        groups = [groups[i].replace("\n(matcher score)", "") for i in keep]
+        series = {k: [v[i] for i in keep] for k, v in series.items()}
+        t, it = s["toolace"], s["itool"]
+        ax.set_title(
+            "Tool calls: matcher score, base → SFT → iTool\n"
+            f"(exact accuracy: held-out tools {_pct(t.get('sft_accuracy'))} after SFT; seen tools "
+            f"{_pct(it.get('start_accuracy'))} → {_pct(it.get('final_accuracy'))} with iTool)",
+            fontsize=9,
+        )
+    else:
+        ax.set_title("Tool calls: base → SFT → iTool")
+    top = max([v for vs in series.values() for v in vs if v == v] + [0.0])
+    _bars(ax, groups, series, ylim=min(1.0, max(0.3, 1.4 * top)))
+    ax.tick_params(axis="x", labelsize=7 if not compact else 8)
     ax.legend(fontsize=7)
 
 
@@ -511,7 +525,7 @@ def make_plots(run_dir: Path, s: Mapping[str, Any]) -> dict[str, Path]:
     ax.set_title("ToolACE SFT loss (easy-to-hard curriculum)")
     paths["sft"] = _save(fig, out / "sft_loss.png")
 
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     _plot_tools(ax, s)
     paths["tools"] = _save(fig, out / "tool_calls.png")
 
@@ -554,8 +568,7 @@ def make_overview(path: Path, s: Mapping[str, Any]) -> Path:
     plt = _pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.2))
     _plot_rewards(axes[0][0], s, legend=6)
-    _plot_tools(axes[0][1], s)
-    axes[0][1].tick_params(axis="x", labelsize=6)
+    _plot_tools(axes[0][1], s, compact=True)
     _plot_bon(axes[0][2], s)
     _plot_cost(axes[1][0], s)
     ax = axes[1][1]
