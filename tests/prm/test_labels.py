@@ -200,3 +200,37 @@ def test_agreement_on_shared_steps_of_the_greedy_solution() -> None:
     assert got.mean_soft_diff == pytest.approx((0.5 + 0.75) / 2)
     other = UniformResult(q, [*solution, 5], res.spans, res.labels)
     assert agreement([tree], [labels], [other]).skipped_questions == 1
+
+
+def test_newline_steps_take_the_label_of_the_node_holding_their_last_token() -> None:
+    r"""root "S1 =" -> {a: "4\nS2 =" -> {c: "6\n#6", d: "7\n#7"}, b: "5\nS2 =" -> {e: "6\n#6"}}.
+
+    Reference 6: leaves c and e are correct. Newline steps cut mid-node: "S1 =4\n" ends inside
+    node a (or b), so it takes a's (b's) label; "S2 =6\n" ends inside the leaf.
+    """
+    nodes = [
+        Node(0, None, 0, 0, 0, ids("S1 ="), [0.0] * 4, [1, 2]),
+        Node(1, 0, 1, 0, 4, ids("4\nS2 ="), [1.5] + [0.0] * 5, [3, 4]),
+        Node(2, 0, 1, 1, 4, ids("5\nS2 ="), [1.5] + [0.0] * 5, [5]),
+        Node(3, 1, 2, 0, 10, [*ids("6\n#6"), 0], [1.2] + [0.0] * 4, finish_reason="stop"),
+        Node(4, 1, 2, 1, 10, [*ids("7\n#7"), 0], [1.2] + [0.0] * 4, finish_reason="stop"),
+        Node(5, 2, 2, 0, 10, [*ids("6\n#6"), 0], [0.3] + [0.0] * 4, finish_reason="stop"),
+    ]
+    tree = Tree("q", "Q\n", "6", ids("Q\n"), nodes)
+    tok = CharTokenizer()
+    correct = grade_leaves(tree, tok, get_checker("gsm8k"))
+    assert correct == {3: True, 4: False, 5: True}
+    soft = step_samples(tree, tok, correct, split="newline")
+    assert [s.steps for s in soft] == [
+        ("S1 =4\n", "S2 =6\n", "#6"),
+        ("S1 =4\n", "S2 =7\n", "#7"),
+        ("S1 =5\n", "S2 =6\n", "#6"),
+    ]
+    assert [s.meta["node_ids"] for s in soft] == [[1, 3, 3], [1, 4, 4], [2, 5, 5]]
+    assert [s.labels for s in soft] == [(0.5, 1.0, 1.0), (0.5, 0.0, 0.0), (1.0, 1.0, 1.0)]
+    hard = step_samples(tree, tok, correct, split="newline", label="hard")
+    assert [s.labels for s in hard] == [(1.0, 1.0, 1.0), (1.0, 0.0, 0.0), (1.0, 1.0, 1.0)]
+    # The default cut is at anchors: one step per node.
+    assert step_samples(tree, tok, correct)[0].steps == ("S1 =", "4\nS2 =", "6\n#6")
+    with pytest.raises(ValueError, match="split must be"):
+        step_samples(tree, tok, correct, split="sentence")  # type: ignore[arg-type]

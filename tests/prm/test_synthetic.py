@@ -131,3 +131,16 @@ def test_experiment_runs_end_to_end_at_small_scale(
         "evaluation",
     }
     assert result.summary()["comparison"]["questions"] == 2
+
+
+def test_held_out_questions_are_distinct_and_unseen() -> None:
+    task = ArithmeticTask(min_ops=2, max_ops=2, max_value=9, max_operand=9)
+    train = task.problems(200, seed=1)
+    held = task.held_out(150, seed=2, exclude=[p.question for p in train])
+    assert held == task.held_out(150, seed=2, exclude=[p.question for p in train])
+    questions = [p.question for p in held]
+    assert len(set(questions)) == 150 and not set(questions) & {p.question for p in train}
+    _check_gold(held, task)
+    tiny = ArithmeticTask(min_ops=1, max_ops=1, max_value=2, max_operand=1)  # 1+1, 2-1, 1-1
+    with pytest.raises(ValueError, match="only 3 distinct held-out questions of 5"):
+        tiny.held_out(5, seed=0)

@@ -29,7 +29,7 @@ from ifrl.prm.answers import Checker, extract_answer, get_checker
 from ifrl.prm.branching import BranchConfig, Question, Tree, build_trees
 from ifrl.prm.compare import agreement
 from ifrl.prm.decoding import HFStepDecoder, StepDecoder
-from ifrl.prm.labels import LabelKind, grade_leaves, mc_labels, step_samples
+from ifrl.prm.labels import LabelKind, StepSplit, grade_leaves, mc_labels, step_samples
 from ifrl.prm.loop import LoopConfig
 from ifrl.prm.metrics import QuestionOutcome, rerank_metrics
 from ifrl.prm.model import ProcessRewardModel
@@ -43,12 +43,13 @@ from ifrl.prm.uniform import UniformConfig, uniform_label
 class ExperimentConfig:
     """Sizes and settings of the synthetic experiment."""
 
-    train_questions: int = 80
-    eval_questions: int = 40
+    train_questions: int = 200
+    eval_questions: int = 150
     n: int = 8
     temperature: float = 1.0
     aggregation: str = "last"
     label: LabelKind = "hard"
+    split: StepSplit = "newline"
     branch: BranchConfig = field(
         default_factory=lambda: BranchConfig(
             tau=1.0, max_depth=3, max_branches=8, max_new_tokens=64
@@ -59,7 +60,7 @@ class ExperimentConfig:
     )
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     seed: int = 0
-    uniform_questions: int = 0
+    uniform_questions: int = 20
     uniform_rollouts: int = 8
     bootstrap: int = 1000
 
@@ -115,9 +116,11 @@ def edu_label(
     checker: Checker,
     *,
     label: LabelKind = "hard",
+    split: StepSplit = "anchor",
     progress: bool = False,
 ) -> tuple[list[Tree], list[StepSample], dict[str, int]]:
-    """EDU trees, one labeled sample per leaf, and counts (steps, leaves, correct leaves)."""
+    """EDU trees, one labeled sample per leaf (steps cut as ``split`` says, see
+    :func:`ifrl.prm.labels.step_samples`), and counts (tree steps, leaves, correct leaves)."""
     trees = build_trees(decoder, questions, config, progress=progress)
     samples: list[StepSample] = []
     steps = leaves = correct = 0
@@ -125,7 +128,7 @@ def edu_label(
         graded = grade_leaves(tree, decoder.tokenizer, checker)
         leaves += len(graded)
         correct += sum(graded.values())
-        samples += step_samples(tree, decoder.tokenizer, graded, label=label)
+        samples += step_samples(tree, decoder.tokenizer, graded, label=label, split=split)
         steps += sum(1 for n in tree.nodes if n.token_ids and not n.pruned)
     return trees, samples, {"steps": steps, "leaves": leaves, "correct": correct}
 
@@ -208,6 +211,7 @@ def evaluate_reranking(
                 scores=tuple(aggregate(s, aggregation) for s in step_scores),
                 answers=tuple(extract_answer(t) for t in texts),
                 reference=q.reference,
+                step_scores=tuple(tuple(s) for s in step_scores),
             )
         )
     return outcomes
@@ -245,12 +249,18 @@ def run_synthetic(
     decoder = HFStepDecoder.from_pretrained(policy, batch_size=64)
     checker = get_checker("gsm8k")
     task = config.policy.task
-    train_q = [
-        p.to_question()
-        for p in task.problems(config.train_questions, seed=20_000 + config.seed, prefix="train")
-    ]
+    train_problems = task.problems(
+        config.train_questions, seed=20_000 + config.seed, prefix="train"
+    )
+    train_q = [p.to_question() for p in train_problems]
     _, samples, counts = edu_label(
-        decoder, train_q, config.branch, checker, label=config.label, progress=progress
+        decoder,
+        train_q,
+        config.branch,
+        checker,
+        label=config.label,
+        split=config.split,
+        progress=progress,
     )
     edu_cost = decoder.cost.to_dict()
     lap("edu_labels")
@@ -275,9 +285,14 @@ def run_synthetic(
     )
     lap("prm_training")
 
+    # Held out from the PRM: distinct questions that are not among its training questions.
     eval_q = [
         p.to_question()
-        for p in task.problems(config.eval_questions, seed=30_000 + config.seed, prefix="eval")
+        for p in task.held_out(
+            config.eval_questions,
+            seed=30_000 + config.seed,
+            exclude=[t.question for t in train_problems],
+        )
     ]
     greedy = greedy_accuracy(
         decoder.generator, eval_q, checker, max_new_tokens=config.branch.max_new_tokens
@@ -301,6 +316,7 @@ def run_synthetic(
             "correct": list(o.correct),
             "scores": list(o.scores),
             "answers": list(o.answers),
+            "step_scores": [list(s) for s in o.step_scores],
             "chosen": o.chosen,
         }
         for q, o in zip(eval_q, outcomes)

@@ -66,6 +66,9 @@ def mc_labels(tree: Tree, correct: dict[int, bool]) -> dict[int, StepLabel]:
     return {nid: StepLabel(c[0], c[1]) for nid, c in sorted(counts.items())}
 
 
+StepSplit = Literal["anchor", "newline"]
+
+
 def step_samples(
     tree: Tree,
     tokenizer: Any,
@@ -73,14 +76,38 @@ def step_samples(
     *,
     label: LabelKind = "soft",
     method: str = "edu",
+    split: StepSplit = "anchor",
 ) -> list[StepSample]:
-    """One sample per graded leaf: its path's non-empty steps and their labels."""
+    """One sample per graded leaf: its path's non-empty steps and their labels.
+
+    ``split="anchor"``: the steps are the tree's nodes (cut at entropy anchors). ``"newline"``:
+    the leaf's solution is cut after every token holding a newline
+    (:func:`ifrl.prm.uniform.split_steps`, as :func:`ifrl.prm.score.split_solution` cuts texts to
+    score), and each such step takes the Monte Carlo label of the tree node holding its last
+    token: the deepest node whose leaves all extend that prefix.
+    """
+    from ifrl.prm.uniform import split_steps
+
     labels = mc_labels(tree, correct)
     out = []
     for leaf_id in sorted(correct):
         nodes = [n for n in tree.path(leaf_id) if n.token_ids]
-        steps = tuple(str(tokenizer.decode(n.token_ids, skip_special_tokens=True)) for n in nodes)
-        stats = [labels[n.id] for n in nodes]
+        if split == "anchor":
+            steps = tuple(
+                str(tokenizer.decode(n.token_ids, skip_special_tokens=True)) for n in nodes
+            )
+            owners = [n.id for n in nodes]
+        elif split == "newline":
+            tokens = [t for n in nodes for t in n.token_ids]
+            owner_of = [n.id for n in nodes for _ in n.token_ids]
+            spans = split_steps(tokens, tokenizer)
+            steps = tuple(
+                str(tokenizer.decode(tokens[a:b], skip_special_tokens=True)) for a, b in spans
+            )
+            owners = [owner_of[b - 1] for _, b in spans]
+        else:
+            raise ValueError(f"split must be 'anchor' or 'newline', got {split!r}")
+        stats = [labels[nid] for nid in owners]
         out.append(
             StepSample(
                 prompt=tree.prompt,
@@ -90,7 +117,7 @@ def step_samples(
                     "method": method,
                     "question_id": tree.question_id,
                     "leaf": leaf_id,
-                    "node_ids": [n.id for n in nodes],
+                    "node_ids": owners,
                     "correct": bool(correct[leaf_id]),
                     "soft": [s.soft for s in stats],
                     "hard": [s.hard for s in stats],
@@ -134,6 +161,7 @@ def count_steps(trees: Iterable[Tree], correct: Sequence[dict[int, bool]]) -> in
 __all__ = [
     "LabelKind",
     "StepLabel",
+    "StepSplit",
     "count_steps",
     "grade_leaves",
     "mc_labels",

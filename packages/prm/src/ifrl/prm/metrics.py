@@ -26,12 +26,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class QuestionOutcome:
-    """One question's ``n`` solutions: correct or not, PRM score, final answer."""
+    """One question's ``n`` solutions: correct or not, PRM score, final answer (and, optionally,
+    the step scores the PRM score aggregates)."""
 
     correct: tuple[bool, ...]
     scores: tuple[float, ...]
     answers: tuple[str | None, ...]
     reference: str | None
+    step_scores: tuple[tuple[float, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.correct:

@@ -21,6 +21,7 @@ import os
 import random
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,10 @@ class Problem:
 
 def arithmetic_chain(
     rng: random.Random,
-    max_ops: int = 3,
+    max_ops: int = 2,
     *,
     min_ops: int = 2,
-    max_value: int = 30,
+    max_value: int = 9,
     max_operand: int = 9,
 ) -> tuple[str, list[str], int]:
     """An expression of small operands (``3 + 4 - 2``), its steps and its value.
@@ -84,10 +85,10 @@ def make_problems(
     n: int,
     seed: int = 0,
     prefix: str = "syn",
-    max_ops: int = 3,
+    max_ops: int = 2,
     *,
     min_ops: int = 2,
-    max_value: int = 30,
+    max_value: int = 9,
     max_operand: int = 9,
 ) -> list[Problem]:
     """``n`` deterministic problems (the same arguments give the same list)."""
@@ -107,8 +108,8 @@ class ArithmeticTask:
     """The task's difficulty: chain length and number range (see :func:`arithmetic_chain`)."""
 
     min_ops: int = 2
-    max_ops: int = 3
-    max_value: int = 30
+    max_ops: int = 2
+    max_value: int = 9
     max_operand: int = 9
 
     def problems(self, n: int, seed: int = 0, prefix: str = "syn") -> list[Problem]:
@@ -123,14 +124,37 @@ class ArithmeticTask:
             max_operand=self.max_operand,
         )
 
+    def held_out(
+        self, n: int, seed: int, prefix: str = "eval", exclude: Iterable[str] = ()
+    ) -> list[Problem]:
+        """``n`` distinct problems whose questions are not in ``exclude`` (deterministic).
+
+        Raises ``ValueError`` when the task has too few distinct questions left.
+        """
+        seen = set(exclude)
+        out: list[Problem] = []
+        pool = self.problems(max(1, 50 * n), seed, prefix)
+        for p in pool:
+            if len(out) == n:
+                break
+            if p.question not in seen:
+                seen.add(p.question)
+                out.append(p)
+        if len(out) < n:
+            raise ValueError(
+                f"only {len(out)} distinct held-out questions of {n} asked in {len(pool)} draws: "
+                "the task is too small for this many (raise max_ops or max_value)"
+            )
+        return out
+
 
 @dataclass(frozen=True)
 class PolicyConfig:
     """The task, and how long and how hard the policy warm-up trains on its gold solutions."""
 
-    problems: int = 1500
-    epochs: float = 3.0
-    batch_size: int = 16
+    problems: int = 48_000
+    epochs: float = 1.0
+    batch_size: int = 32
     lr: float = 3e-3
     seed: int = 0
     task: ArithmeticTask = field(default_factory=ArithmeticTask)
