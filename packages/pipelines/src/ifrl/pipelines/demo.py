@@ -103,57 +103,58 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
     else:
         toolace = {
             "apis": {"n": 6, "heldout": 6, "max_params": 1},
-            "dialogs": {"n": 120, "max_tools": 2, "types": ["single"]},
+            "dialogs": {"n": 400, "max_tools": 2, "types": ["single"]},
             "verify": {"first_turn_only": True},
             "sft": {
                 "curriculum": "tool_calls",
                 "curriculum_stages": 2,
                 "trainer": {
-                    "max_steps": 60,
+                    "max_steps": 400,
                     "per_device_batch_size": 4,
-                    "learning_rate": 5e-3,
+                    "learning_rate": 3e-3,
                     "lr_scheduler": "cosine",
-                    "warmup_steps": 5,
-                    "save_steps": 30,
+                    "warmup_steps": 20,
+                    "save_steps": 200,
                     "max_length": 1024,
                 },
             },
-            "eval": {"n": 12, "max_new_tokens": 40, "seen_tools": 12},
+            "eval": {"n": 24, "max_new_tokens": 48, "seen_tools": 24},
         }
         itool = {
+            "data": {"eval_limit": 24},
             "itool": {
                 "iterations": 1,
                 "sft_steps": 0,
                 "deficiency_fraction": 0.25,
-                "mcts_iterations": 3,
+                "mcts_iterations": 4,
                 "mcts_actions": 3,
                 "mcts_temperature": 1.0,
                 "mcts_max_new_tokens": 48,
-                "max_steps": 10,
+                "max_steps": 30,
                 "per_device_batch_size": 4,
-                "learning_rate": 1e-3,
+                "learning_rate": 5e-4,
                 "eval_max_new_tokens": 48,
                 "device": "cpu",
             },
         }
         grpo = {
-            "max_steps": 6,
-            "num_generations": 4,
-            "per_device_batch_size": 8,
-            "max_completion_length": 24,
+            "max_steps": 20,
+            "num_generations": 8,
+            "per_device_batch_size": 16,
+            "max_completion_length": 32,
             "learning_rate": 1e-3,
-            "save_steps": 3,
+            "save_steps": 10,
         }
         rl = {
-            "seeds": {"n": 24},
-            "audit": {"enabled": True, "samples": 2, "max_new_tokens": 24},
-            "eval": {"max_new_tokens": 32},
+            "seeds": {"n": 48},
+            "audit": {"enabled": True, "samples": 2, "max_new_tokens": 32},
+            "eval": {"max_new_tokens": 48},
         }
         edu = {
             "policy": {"warmup_problems": 600, "warmup_epochs": 2.0},
-            "questions": {"train": 30, "eval": 30},
+            "questions": {"train": 80, "eval": 40},
             "branch": {"max_depth": 3, "max_branches": 8, "max_new_tokens": 48},
-            "uniform": {"rollouts": 8, "questions": 15},
+            "uniform": {"rollouts": 8, "questions": 40},
             "prm": {"epochs": 4.0, "batch_size": 16, "max_length": 160},
             "bon": {"n": 8},
         }
