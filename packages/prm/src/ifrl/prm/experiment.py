@@ -43,7 +43,7 @@ from ifrl.prm.uniform import UniformConfig, uniform_label
 class ExperimentConfig:
     """Sizes and settings of the synthetic experiment."""
 
-    train_questions: int = 200
+    train_questions: int = 1000
     eval_questions: int = 150
     n: int = 8
     temperature: float = 1.0
