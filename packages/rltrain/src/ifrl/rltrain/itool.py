@@ -180,6 +180,38 @@ def evaluate(
 # The loop
 
 
+def summary_row(
+    k: int,
+    model: str | None,
+    scores: dict[str, Any],
+    costs: dict[str, Any],
+    trained: dict[str, Any],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """One ``summary.jsonl`` row: iteration ``k``'s held-out ``scores``, MCTS / baseline ``costs``
+    (``{"mcts": ..., "baseline": ...}``), SimPO ``trained`` stats and ``extra`` (``deficient``)."""
+    mcts = costs.get("mcts", {})
+    base = costs.get("baseline", {})
+    return {
+        "iteration": k,
+        "model": model,
+        "tool_call_accuracy": scores.get("tool_call_accuracy"),
+        "tool_call_score": scores.get("tool_call_score"),
+        "text_accuracy": scores.get("text_accuracy"),
+        "deficient": extra.get("deficient"),
+        "mcts_pairs": mcts.get("pairs"),
+        "mcts_model_calls": mcts.get("model_calls"),
+        "mcts_pairs_per_1000_calls": mcts.get("pairs_per_1000_calls"),
+        "mcts_tokens_per_pair": mcts.get("tokens_per_pair"),
+        "baseline_pairs": base.get("pairs"),
+        "baseline_model_calls": base.get("model_calls"),
+        "baseline_pairs_per_1000_calls": base.get("pairs_per_1000_calls"),
+        "baseline_tokens_per_pair": base.get("tokens_per_pair"),
+        "train_loss": trained.get("loss"),
+        "train_pairs": trained.get("pairs"),
+    }
+
+
 class ITool:
     """Runs (or resumes) the iTool stages for one config; :meth:`run` returns the summary rows."""
 
@@ -443,7 +475,7 @@ class ITool:
         train, held = self.prepare_data()
         model = self.warmup()
         rows = [
-            self._row(0, model, self.evaluate_stage(self.out / "iter_0", model, held), {}, {}, {})
+            summary_row(0, model, self.evaluate_stage(self.out / "iter_0", model, held), {}, {}, {})
         ]
         for k in range(1, cfg.iterations + 1):
             stage = self.out / f"iter_{k}"
@@ -452,39 +484,11 @@ class ITool:
             costs = self.collect(stage, model, searched, k)
             model, trained = self.train_preferences(stage, model)
             scores = self.evaluate_stage(stage, model, held)
-            rows.append(self._row(k, model, scores, costs, trained, {"deficient": len(deficient)}))
+            rows.append(
+                summary_row(k, model, scores, costs, trained, {"deficient": len(deficient)})
+            )
         self.write_summary(rows)
         return rows
-
-    @staticmethod
-    def _row(
-        k: int,
-        model: str,
-        scores: dict[str, Any],
-        costs: dict[str, Any],
-        trained: dict[str, Any],
-        extra: dict[str, Any],
-    ) -> dict[str, Any]:
-        mcts = costs.get("mcts", {})
-        base = costs.get("baseline", {})
-        return {
-            "iteration": k,
-            "model": model,
-            "tool_call_accuracy": scores.get("tool_call_accuracy"),
-            "tool_call_score": scores.get("tool_call_score"),
-            "text_accuracy": scores.get("text_accuracy"),
-            "deficient": extra.get("deficient"),
-            "mcts_pairs": mcts.get("pairs"),
-            "mcts_model_calls": mcts.get("model_calls"),
-            "mcts_pairs_per_1000_calls": mcts.get("pairs_per_1000_calls"),
-            "mcts_tokens_per_pair": mcts.get("tokens_per_pair"),
-            "baseline_pairs": base.get("pairs"),
-            "baseline_model_calls": base.get("model_calls"),
-            "baseline_pairs_per_1000_calls": base.get("pairs_per_1000_calls"),
-            "baseline_tokens_per_pair": base.get("tokens_per_pair"),
-            "train_loss": trained.get("loss"),
-            "train_pairs": trained.get("pairs"),
-        }
 
     def write_summary(self, rows: Sequence[dict[str, Any]]) -> None:
         """``summary.jsonl``, ``summary.md`` and, with matplotlib, ``accuracy.png``."""

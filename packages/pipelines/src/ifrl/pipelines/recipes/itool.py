@@ -323,31 +323,20 @@ def stage_eval(ctx: StageContext, k: int) -> dict[str, Any]:
 
 def summary_rows(results: Any, iterations: int) -> list[dict[str, Any]]:
     """One row per iteration (0 = the starting model) from the stages' results."""
+    from ifrl.rltrain.itool import summary_row
+
     rows = []
     for k in range(iterations + 1):
         scores = results["eval-0" if k == 0 else f"eval-{k}"]
-        mcts = results.get(f"mcts-{k}", {}).get("mcts", {})
-        base = results.get(f"mcts-{k}", {}).get("baseline", {})
-        trained = results.get(f"simpo-{k}", {})
         rows.append(
-            {
-                "iteration": k,
-                "model": scores.get("model"),
-                "tool_call_accuracy": scores.get("tool_call_accuracy"),
-                "tool_call_score": scores.get("tool_call_score"),
-                "text_accuracy": scores.get("text_accuracy"),
-                "deficient": results.get(f"deficiency-{k}", {}).get("deficient"),
-                "mcts_pairs": mcts.get("pairs"),
-                "mcts_model_calls": mcts.get("model_calls"),
-                "mcts_pairs_per_1000_calls": mcts.get("pairs_per_1000_calls"),
-                "mcts_tokens_per_pair": mcts.get("tokens_per_pair"),
-                "baseline_pairs": base.get("pairs"),
-                "baseline_model_calls": base.get("model_calls"),
-                "baseline_pairs_per_1000_calls": base.get("pairs_per_1000_calls"),
-                "baseline_tokens_per_pair": base.get("tokens_per_pair"),
-                "train_loss": trained.get("loss"),
-                "train_pairs": trained.get("pairs"),
-            }
+            summary_row(
+                k,
+                scores.get("model"),
+                scores,
+                results.get(f"mcts-{k}", {}),
+                results.get(f"simpo-{k}", {}),
+                {"deficient": results.get(f"deficiency-{k}", {}).get("deficient")},
+            )
         )
     return rows
 
