@@ -238,6 +238,13 @@ def _worker() -> None:
         assert is_sharded(trainer.policy), "FSDP2 did not shard the policy"
     if args.grpo:
         assert engine.loads == args.max_steps, engine.loads  # once per rollout phase
+    # Leave the process group before exit: tearing gloo down in interpreter shutdown can abort
+    # a rank ("terminate called without an active exception") after the work is done.
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
