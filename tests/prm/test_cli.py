@@ -176,3 +176,37 @@ def test_backend_selection(tiny_model_dir: Path, tmp_path: Path) -> None:
     decoder = step_decoder_for("hf", str(tiny_model_dir), device="cpu", batch_size=3, stop=["#"])
     assert isinstance(decoder, HFStepDecoder) and decoder.stop == ("#",)
     assert decoder.generator.batch_size == 3
+
+
+def test_synthetic_passes_the_prm_backbone_and_learning_rate_through(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ifrl.prm import experiment
+    from ifrl.prm.experiment import ExperimentConfig, ExperimentResult
+
+    seen: list[ExperimentConfig] = []
+
+    def fake_run(config: ExperimentConfig, **_: object) -> ExperimentResult:
+        seen.append(config)
+        return ExperimentResult(0, 0, 0.0, {}, 0.0, 0, 0.0, 0.5, 0.0, 0.0, 0.0, [])
+
+    monkeypatch.setattr(experiment, "run_synthetic", fake_run)
+    out = tmp_path / "r.json"
+    _run(
+        [
+            "synthetic",
+            "--prm-base",
+            "/models/big",
+            "--prm-lr",
+            "3e-5",
+            "-n",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
+    (config,) = seen
+    assert config.prm_base == "/models/big" and config.n == 4
+    assert config.prm_loop.lr == 3e-5
+    assert config.prm_loop.epochs == ExperimentConfig().prm_loop.epochs  # the rest untouched
+    assert json.loads(out.read_text(encoding="utf-8"))["likelihood_metrics"] == {}

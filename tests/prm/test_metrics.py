@@ -78,3 +78,15 @@ def test_rerank_metrics_values_and_intervals() -> None:
     assert rerank_metrics(outcomes, resamples=300, seed=1) == m  # seeded
     with pytest.raises(ValueError, match="no questions"):
         rerank_metrics([])
+
+
+def test_outcome_rejects_confidences_that_do_not_match_the_solutions() -> None:
+    with pytest.raises(ValueError, match="1 confidences for 2 solutions"):
+        QuestionOutcome((True, False), (0.5, 0.1), ("1", "2"), "1", confidence=(-0.1,))
+
+
+def test_policy_confidence_is_the_lowest_token_logprob() -> None:
+    from ifrl.prm.experiment import policy_confidence
+
+    assert policy_confidence([-0.1, -2.5, -0.3]) == -2.5
+    assert policy_confidence([]) == float("-inf")  # unknown logprobs rank last

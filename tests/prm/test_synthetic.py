@@ -131,6 +131,45 @@ def test_experiment_runs_end_to_end_at_small_scale(
         "evaluation",
     }
     assert result.summary()["comparison"]["questions"] == 2
+    # The no-PRM reference: the same solutions reranked by the policy's lowest token logprob.
+    assert set(result.likelihood_metrics) == set(m)
+    picks = []
+    for q in result.per_question:
+        conf = q["confidence"]
+        assert len(conf) == 2 and all(math.isfinite(c) and c <= 0.0 for c in conf)
+        picks.append(q["correct"][max(range(2), key=lambda i: (conf[i], -i))])
+    assert result.likelihood_metrics["bon_accuracy"]["value"] == pytest.approx(
+        sum(picks) / len(picks)
+    )
+
+
+def test_experiment_trains_the_prm_on_another_backbone_when_asked(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    import json
+
+    from ifrl.core.tiny import build_tiny_model
+    from ifrl.prm import experiment
+    from ifrl.prm.branching import BranchConfig
+    from ifrl.prm.experiment import ExperimentConfig, run_synthetic
+    from ifrl.prm.loop import LoopConfig
+
+    monkeypatch.setattr(experiment, "synthetic_policy", lambda config, progress: tiny_model_dir)
+    other = build_tiny_model("llama", seed=3, out_dir=tmp_path / "llama")
+    config = ExperimentConfig(
+        train_questions=2,
+        eval_questions=2,
+        n=2,
+        branch=BranchConfig(tau=0.0, max_depth=1, max_branches=2, max_new_tokens=6),
+        prm_loop=LoopConfig(epochs=1, batch_size=4),
+        prm_base=str(other),
+        uniform_questions=0,
+        bootstrap=10,
+    )
+    run_synthetic(config, work_dir=tmp_path / "work", progress=False)
+    saved = json.loads((tmp_path / "work" / "prm" / "config.json").read_text(encoding="utf-8"))
+    assert saved["model_type"] == "llama"  # the policy is the tiny qwen2 model
 
 
 def test_held_out_questions_are_distinct_and_unseen() -> None:

@@ -391,6 +391,10 @@ def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> Non
     help="Also label this many training questions with uniform MC (0: skip).",
 )
 @click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples for the CIs.")
+@click.option(
+    "--prm-base", default=None, help="Causal LM directory for the PRM's backbone (default: policy)."
+)
+@click.option("--prm-lr", type=float, default=None, help="PRM learning rate (default 1e-4).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Result JSON.")
@@ -400,6 +404,8 @@ def synthetic(
     n: int | None,
     uniform_questions: int | None,
     bootstrap: int | None,
+    prm_base: str | None,
+    prm_lr: float | None,
     seed: int,
     work_dir: str | None,
     out: str | None,
@@ -420,10 +426,13 @@ def synthetic(
         "n": n,
         "uniform_questions": uniform_questions,
         "bootstrap": bootstrap,
+        "prm_base": prm_base,
     }
     config = replace(
         ExperimentConfig(seed=seed), **{k: v for k, v in given.items() if v is not None}
     )
+    if prm_lr is not None:
+        config = replace(config, prm_loop=replace(config.prm_loop, lr=prm_lr))
     result = run_synthetic(config, work_dir=work_dir)
     summary = result.summary()
     if out:

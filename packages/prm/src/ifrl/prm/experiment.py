@@ -12,6 +12,10 @@
    (:func:`ifrl.prm.metrics.rerank_metrics`): the AUROC of that score for telling correct from
    incorrect solutions, Best-of-N accuracy, random choice among the ``n`` (the mean
    correctness), their difference, the oracle (any of the ``n`` correct) and majority vote.
+5. As a reference that needs no PRM, rerank the same solutions by the policy's own confidence
+   (the lowest log-probability among a solution's tokens): when that reference separates right
+   from wrong solutions and the PRM does not, the PRM's backbone or training, not the
+   information in the samples, is what limits it.
 
 :func:`run_synthetic` runs all of it; the stages are public for callers that compose their own.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +60,10 @@ class ExperimentConfig:
         )
     )
     prm_loop: LoopConfig = field(
-        default_factory=lambda: LoopConfig(epochs=4, batch_size=16, lr=1e-3, seed=0)
+        default_factory=lambda: LoopConfig(epochs=4, batch_size=16, lr=1e-4, seed=0)
     )
+    # The PRM's backbone: a causal LM directory, or None for the policy itself.
+    prm_base: str | None = None
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     seed: int = 0
     uniform_questions: int = 20
@@ -100,6 +106,7 @@ class ExperimentResult:
     majority_accuracy: float = float("nan")
     greedy_accuracy: float = float("nan")
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    likelihood_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     comparison: LabelerComparison | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -194,7 +201,8 @@ def evaluate_reranking(
     """Sample ``n`` solutions per question, grade them and score them with the PRM.
 
     Solutions are split into steps at newlines and scored with ``aggregation`` of their step
-    scores; each question's outcome also holds every solution's extracted final answer.
+    scores; each question's outcome also holds every solution's extracted final answer and its
+    policy confidence (:func:`policy_confidence`).
     """
     params = SamplingParams(n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
     rows = generator.generate([q.prompt for q in questions], params)
@@ -212,9 +220,19 @@ def evaluate_reranking(
                 answers=tuple(extract_answer(t) for t in texts),
                 reference=q.reference,
                 step_scores=tuple(tuple(s) for s in step_scores),
+                confidence=tuple(policy_confidence(c.logprobs) for c in row),
             )
         )
     return outcomes
+
+
+def policy_confidence(logprobs: Sequence[float]) -> float:
+    """The lowest token log-probability of a sampled solution (``-inf`` when none is known).
+
+    A reranking reference without any PRM: a solution holding one token the policy found
+    unlikely (a slipped digit) scores low.
+    """
+    return min(logprobs) if logprobs else float("-inf")
 
 
 def greedy_accuracy(
@@ -278,7 +296,7 @@ def run_synthetic(
         lap("edu_vs_uniform")
     prm, stats = train_prm(
         samples,
-        policy,
+        config.prm_base or policy,
         PRMTrainConfig(loop=config.prm_loop, max_length=256),
         out_dir=Path(work_dir) / "prm" if work_dir is not None else None,
         progress=progress,
@@ -309,6 +327,8 @@ def run_synthetic(
         seed=config.seed,
     )
     metrics = rerank_metrics(outcomes, resamples=config.bootstrap, seed=config.seed)
+    by_confidence = [replace(o, scores=o.confidence) for o in outcomes]
+    likelihood = rerank_metrics(by_confidence, resamples=config.bootstrap, seed=config.seed)
     lap("evaluation")
     per_question = [
         {
@@ -317,6 +337,7 @@ def run_synthetic(
             "scores": list(o.scores),
             "answers": list(o.answers),
             "step_scores": [list(s) for s in o.step_scores],
+            "confidence": list(o.confidence),
             "chosen": o.chosen,
         }
         for q, o in zip(eval_q, outcomes)
@@ -338,6 +359,7 @@ def run_synthetic(
         majority_accuracy=metrics["majority_accuracy"]["value"],
         greedy_accuracy=greedy,
         metrics=metrics,
+        likelihood_metrics=likelihood,
         comparison=comparison,
         seconds=seconds,
     )
@@ -351,5 +373,6 @@ __all__ = [
     "edu_label",
     "evaluate_reranking",
     "greedy_accuracy",
+    "policy_confidence",
     "run_synthetic",
 ]

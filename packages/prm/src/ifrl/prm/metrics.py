@@ -27,13 +27,14 @@ from typing import Any
 @dataclass(frozen=True)
 class QuestionOutcome:
     """One question's ``n`` solutions: correct or not, PRM score, final answer (and, optionally,
-    the step scores the PRM score aggregates)."""
+    the step scores the PRM score aggregates and the policy's confidence in each solution)."""
 
     correct: tuple[bool, ...]
     scores: tuple[float, ...]
     answers: tuple[str | None, ...]
     reference: str | None
     step_scores: tuple[tuple[float, ...], ...] = ()
+    confidence: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.correct:
@@ -42,6 +43,10 @@ class QuestionOutcome:
             raise ValueError(
                 f"correct, scores and answers differ in length: {len(self.correct)}, "
                 f"{len(self.scores)}, {len(self.answers)}"
+            )
+        if self.confidence and len(self.confidence) != len(self.correct):
+            raise ValueError(
+                f"{len(self.confidence)} confidences for {len(self.correct)} solutions"
             )
 
     @property
