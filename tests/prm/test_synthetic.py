@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,22 @@ def test_policy_warm_up_trains_and_is_reused(tiny_model_dir: Path, tmp_path: Pat
     assert (out / "model.safetensors").stat().st_mtime_ns != stamp  # new settings retrain
 
 
+def _small_config(**overrides: Any) -> Any:
+    """An ExperimentConfig of a few questions and tiny trees, for tests."""
+    from ifrl.prm.branching import BranchConfig
+    from ifrl.prm.experiment import ExperimentConfig
+    from ifrl.prm.loop import LoopConfig
+
+    return ExperimentConfig(
+        train_questions=3,
+        eval_questions=3,
+        n=2,
+        branch=BranchConfig(tau=0.0, max_depth=2, max_branches=4, max_new_tokens=8),
+        prm_loop=LoopConfig(epochs=1, batch_size=4),
+        **overrides,
+    )
+
+
 def test_experiment_runs_end_to_end_at_small_scale(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,22 +101,11 @@ def test_experiment_runs_end_to_end_at_small_scale(
     import math
 
     from ifrl.prm import experiment
-    from ifrl.prm.branching import BranchConfig
-    from ifrl.prm.experiment import ExperimentConfig, run_synthetic
-    from ifrl.prm.loop import LoopConfig
+    from ifrl.prm.experiment import run_synthetic
 
     # Use the session's tiny model as the policy instead of warming one up (slow on CPU).
     monkeypatch.setattr(experiment, "synthetic_policy", lambda config, progress: tiny_model_dir)
-    config = ExperimentConfig(
-        train_questions=3,
-        eval_questions=3,
-        n=2,
-        branch=BranchConfig(tau=0.0, max_depth=2, max_branches=4, max_new_tokens=8),
-        prm_loop=LoopConfig(epochs=1, batch_size=4),
-        uniform_questions=2,
-        uniform_rollouts=2,
-        bootstrap=50,
-    )
+    config = _small_config(uniform_questions=2, uniform_rollouts=2, bootstrap=50)
     result = run_synthetic(config, work_dir=tmp_path, progress=False)
     assert result.edu_samples == 3 * 4 and result.edu_cost["calls"] == 3 * 4
     assert result.eval_solutions == 6 and len(result.per_question) == 3
@@ -151,22 +157,11 @@ def test_experiment_trains_the_prm_on_another_backbone_when_asked(
 
     from ifrl.core.tiny import build_tiny_model
     from ifrl.prm import experiment
-    from ifrl.prm.branching import BranchConfig
-    from ifrl.prm.experiment import ExperimentConfig, run_synthetic
-    from ifrl.prm.loop import LoopConfig
+    from ifrl.prm.experiment import run_synthetic
 
     monkeypatch.setattr(experiment, "synthetic_policy", lambda config, progress: tiny_model_dir)
     other = build_tiny_model("llama", seed=3, out_dir=tmp_path / "llama")
-    config = ExperimentConfig(
-        train_questions=2,
-        eval_questions=2,
-        n=2,
-        branch=BranchConfig(tau=0.0, max_depth=1, max_branches=2, max_new_tokens=6),
-        prm_loop=LoopConfig(epochs=1, batch_size=4),
-        prm_base=str(other),
-        uniform_questions=0,
-        bootstrap=10,
-    )
+    config = _small_config(prm_base=str(other), uniform_questions=0, bootstrap=10)
     run_synthetic(config, work_dir=tmp_path / "work", progress=False)
     saved = json.loads((tmp_path / "work" / "prm" / "config.json").read_text(encoding="utf-8"))
     assert saved["model_type"] == "llama"  # the policy is the tiny qwen2 model
