@@ -40,14 +40,15 @@ def resolve_model(section: ModelSection) -> str:
 
 
 def make_generator(section: ModelSection, model: str | Path) -> Any:
-    """A ``Generator`` for ``model`` on the section's backend."""
-    from ifrl.core.generation import make_generator as make
+    """A ``Generator`` for ``model`` on the section's backend (through
+    :func:`ifrl.core.generation.generator_for`, as the command-line tools build theirs)."""
+    from ifrl.core.generation import generator_for
 
     if section.backend == "openai":
-        return make("openai", base_url=section.base_url, model=str(model))
+        return generator_for("openai", model, base_url=section.base_url)
     if section.backend == "vllm":
-        return make("vllm", model=str(model), seed=0)
-    return make("hf", model=str(model), batch_size=section.batch_size)
+        return generator_for("vllm", model, seed=0)
+    return generator_for("hf", model, batch_size=section.batch_size)
 
 
 def train_config(cls: type[T], overrides: dict[str, Any], fixed: dict[str, Any], where: str) -> T:
