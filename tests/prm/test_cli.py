@@ -209,4 +209,4 @@ def test_synthetic_passes_the_prm_backbone_and_learning_rate_through(
     assert config.prm_base == "/models/big" and config.n == 4
     assert config.prm_loop.lr == 3e-5
     assert config.prm_loop.epochs == ExperimentConfig().prm_loop.epochs  # the rest untouched
-    assert json.loads(out.read_text(encoding="utf-8"))["likelihood_metrics"] == {}
+    assert json.loads(out.read_text(encoding="utf-8"))["confidence_metrics"] == {}

@@ -138,13 +138,13 @@ def test_experiment_runs_end_to_end_at_small_scale(
     }
     assert result.summary()["comparison"]["questions"] == 2
     # The no-PRM reference: the same solutions reranked by the policy's lowest token logprob.
-    assert set(result.likelihood_metrics) == set(m)
+    assert set(result.confidence_metrics) == set(m)
     picks = []
     for q in result.per_question:
         conf = q["confidence"]
         assert len(conf) == 2 and all(math.isfinite(c) and c <= 0.0 for c in conf)
         picks.append(q["correct"][max(range(2), key=lambda i: (conf[i], -i))])
-    assert result.likelihood_metrics["bon_accuracy"]["value"] == pytest.approx(
+    assert result.confidence_metrics["bon_accuracy"]["value"] == pytest.approx(
         sum(picks) / len(picks)
     )
 

@@ -106,7 +106,7 @@ class ExperimentResult:
     majority_accuracy: float = float("nan")
     greedy_accuracy: float = float("nan")
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    likelihood_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    confidence_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     comparison: LabelerComparison | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -328,7 +328,7 @@ def run_synthetic(
     )
     metrics = rerank_metrics(outcomes, resamples=config.bootstrap, seed=config.seed)
     by_confidence = [replace(o, scores=o.confidence) for o in outcomes]
-    likelihood = rerank_metrics(by_confidence, resamples=config.bootstrap, seed=config.seed)
+    confidence = rerank_metrics(by_confidence, resamples=config.bootstrap, seed=config.seed)
     lap("evaluation")
     per_question = [
         {
@@ -359,7 +359,7 @@ def run_synthetic(
         majority_accuracy=metrics["majority_accuracy"]["value"],
         greedy_accuracy=greedy,
         metrics=metrics,
-        likelihood_metrics=likelihood,
+        confidence_metrics=confidence,
         comparison=comparison,
         seconds=seconds,
     )

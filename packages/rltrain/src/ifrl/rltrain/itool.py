@@ -186,10 +186,11 @@ def summary_row(
     scores: dict[str, Any],
     costs: dict[str, Any],
     trained: dict[str, Any],
-    extra: dict[str, Any],
+    deficient: int | None = None,
 ) -> dict[str, Any]:
     """One ``summary.jsonl`` row: iteration ``k``'s held-out ``scores``, MCTS / baseline ``costs``
-    (``{"mcts": ..., "baseline": ...}``), SimPO ``trained`` stats and ``extra`` (``deficient``)."""
+    (``{"mcts": ..., "baseline": ...}``), SimPO ``trained`` stats and the number of
+    ``deficient`` samples (None where the iteration has no deficiency stage)."""
     mcts = costs.get("mcts", {})
     base = costs.get("baseline", {})
     return {
@@ -198,7 +199,7 @@ def summary_row(
         "tool_call_accuracy": scores.get("tool_call_accuracy"),
         "tool_call_score": scores.get("tool_call_score"),
         "text_accuracy": scores.get("text_accuracy"),
-        "deficient": extra.get("deficient"),
+        "deficient": deficient,
         "mcts_pairs": mcts.get("pairs"),
         "mcts_model_calls": mcts.get("model_calls"),
         "mcts_pairs_per_1000_calls": mcts.get("pairs_per_1000_calls"),
@@ -475,7 +476,7 @@ class ITool:
         train, held = self.prepare_data()
         model = self.warmup()
         rows = [
-            summary_row(0, model, self.evaluate_stage(self.out / "iter_0", model, held), {}, {}, {})
+            summary_row(0, model, self.evaluate_stage(self.out / "iter_0", model, held), {}, {})
         ]
         for k in range(1, cfg.iterations + 1):
             stage = self.out / f"iter_{k}"
@@ -484,9 +485,7 @@ class ITool:
             costs = self.collect(stage, model, searched, k)
             model, trained = self.train_preferences(stage, model)
             scores = self.evaluate_stage(stage, model, held)
-            rows.append(
-                summary_row(k, model, scores, costs, trained, {"deficient": len(deficient)})
-            )
+            rows.append(summary_row(k, model, scores, costs, trained, len(deficient)))
         self.write_summary(rows)
         return rows
 

@@ -335,7 +335,7 @@ def summary_rows(results: Any, iterations: int) -> list[dict[str, Any]]:
                 scores,
                 results.get(f"mcts-{k}", {}),
                 results.get(f"simpo-{k}", {}),
-                {"deficient": results.get(f"deficiency-{k}", {}).get("deficient")},
+                results.get(f"deficiency-{k}", {}).get("deficient"),
             )
         )
     return rows
