@@ -11,7 +11,12 @@ torch = pytest.importorskip("torch")
 
 from ifrl.core.records import StepSample  # noqa: E402
 from ifrl.prm.loop import LoopConfig  # noqa: E402
-from ifrl.prm.model import ProcessRewardModel, encode_steps, separator_id  # noqa: E402
+from ifrl.prm.model import (  # noqa: E402
+    ProcessRewardModel,
+    add_fresh_layers,
+    encode_steps,
+    separator_id,
+)
 from ifrl.prm.score import aggregate, auroc, best_of_n, score, split_solution  # noqa: E402
 from ifrl.prm.train import PRMTrainConfig, encode_samples, train_prm  # noqa: E402
 
@@ -109,6 +114,62 @@ def test_lora_trains_adapters_and_head_only(tiny_model_dir: Path, tmp_path: Path
     assert loaded.score_batch([probe])[0] == pytest.approx(
         trained.score_batch([probe])[0], abs=1e-5
     )
+
+
+def test_fresh_layers_start_as_the_identity_and_round_trip(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(str(tiny_model_dir)).eval()
+    depth = base.config.num_hidden_layers
+    ids = torch.tensor([[5, 9, 17, 33, 2]])
+    with torch.no_grad():
+        before = base(input_ids=ids).last_hidden_state
+    added = add_fresh_layers(base, 2, seed=0)
+    assert len(added) == 2 and len(base.layers) == depth + 2
+    assert base.config.num_hidden_layers == depth + 2
+    assert len(base.config.layer_types) == depth + 2
+    with torch.no_grad():
+        after = base(input_ids=ids).last_hidden_state
+    assert torch.allclose(before, after)  # zeroed output projections: the identity
+    assert added[0].self_attn.q_proj.weight.abs().sum() > 0  # but fresh, non-zero weights
+
+    prm = ProcessRewardModel.from_base(tiny_model_dir, extra_layers=2, freeze=True)
+    config = PRMTrainConfig(loop=LoopConfig(epochs=1, batch_size=4, lr=1e-3))
+    trained, _ = train_prm(_toy_samples()[:8], prm, config, out_dir=tmp_path / "p", progress=False)
+    loaded = ProcessRewardModel.load(tmp_path / "p")
+    assert len(loaded.backbone.layers) == depth + 2
+    probe = ("Q\n", ["a\n", "b\n"])
+    assert loaded.score_batch([probe])[0] == pytest.approx(
+        trained.score_batch([probe])[0], abs=1e-5
+    )
+
+
+def test_freeze_trains_fresh_layers_norm_and_head_only(tiny_model_dir: Path) -> None:
+    prm = ProcessRewardModel.from_base(tiny_model_dir, extra_layers=1, freeze=True)
+    depth = len(prm.backbone.layers) - 1
+    trainable = {n for n, p in prm.backbone.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith((f"layers.{depth}.", "norm.")) for n in trainable)
+    assert any(n.startswith(f"layers.{depth}.") for n in trainable)
+    frozen = {
+        n: p.detach().clone() for n, p in prm.backbone.named_parameters() if n not in trainable
+    }
+    config = PRMTrainConfig(loop=LoopConfig(epochs=1, batch_size=4, lr=1e-2))
+    train_prm(_toy_samples()[:8], prm, config, progress=False)
+    after = dict(prm.backbone.named_parameters())
+    assert all(torch.equal(after[n], v) for n, v in frozen.items())
+    assert float(prm.head.weight.detach().abs().sum()) > 0
+    # Without freeze every parameter trains, fresh layers included.
+    full = ProcessRewardModel.from_base(tiny_model_dir, extra_layers=1)
+    assert all(p.requires_grad for p in full.backbone.parameters())
+
+
+def test_fresh_layers_refuse_what_they_cannot_handle(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="no `layers` list"):
+        add_fresh_layers(torch.nn.Linear(2, 2), 1)
+    with pytest.raises(ValueError, match="lora cannot be combined"):
+        ProcessRewardModel.from_base(tiny_model_dir, lora={"r": 2}, extra_layers=1)
 
 
 def test_aggregations_split_and_auroc() -> None:

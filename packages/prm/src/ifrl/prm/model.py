@@ -9,12 +9,20 @@ probability there is that step's score.
 id itself, so a separator can never merge with the text around it and silently lose its label
 (a known failure of tokenizing the joined string). It reports the label positions it kept.
 
+:func:`add_fresh_layers` stacks decoder layers that start as the identity on top of the backbone
+(``extra_layers``), and ``freeze_base`` keeps the base's embeddings and layers as they are. A head
+at a separator can then read what the base computed at *every* earlier position in its last
+layer, e.g. the digit it predicted before ``= c``, which the base's own last layer can only
+attend to one layer too early; with the base frozen, a learning rate high enough for the fresh
+layers cannot wreck what the base knows.
+
 A saved PRM directory holds the backbone (``save_pretrained``, LoRA merged), its tokenizer,
 ``prm_head.safetensors`` and ``prm_config.json``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,6 +101,70 @@ def encode_steps(
     return Encoded(ids, positions, kept, 0)
 
 
+def add_fresh_layers(backbone: Any, count: int, *, seed: int = 0) -> list[Any]:
+    """Append ``count`` decoder layers to a Llama-style ``backbone`` that compute the identity.
+
+    Each new layer is a copy of the last one's structure with fresh weights (normal with the
+    config's ``initializer_range``, seeded), unit norms, and zeroed output projections of
+    attention and MLP (``o_proj``, ``down_proj``), so the backbone's output is unchanged until
+    training moves them. The config's ``num_hidden_layers`` (and ``layer_types``) follow, so the
+    saved model loads as an ordinary model of that depth. Returns the new layers.
+    """
+    torch = _torch()
+    if count < 0:
+        raise ValueError(f"extra layers must be >= 0, got {count}")
+    layers = getattr(backbone, "layers", None)
+    if not isinstance(layers, torch.nn.ModuleList) or len(layers) == 0:
+        raise ValueError(
+            f"{type(backbone).__name__} has no `layers` list of decoder layers; "
+            "extra layers need a Llama-style backbone (llama, qwen2, mistral, ...)"
+        )
+    config = backbone.config
+    std = float(getattr(config, "initializer_range", 0.02))
+    gen = torch.Generator().manual_seed(seed)
+    added = []
+    for _ in range(count):
+        layer = copy.deepcopy(layers[-1])
+        zeroed = 0
+        with torch.no_grad():
+            for name, module in layer.named_modules():
+                if isinstance(module, torch.nn.Linear):
+                    if name.endswith(("o_proj", "down_proj")):
+                        module.weight.zero_()
+                        zeroed += 1
+                    else:
+                        module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * std)
+                    if module.bias is not None:
+                        module.bias.zero_()
+                elif "norm" in type(module).__name__.lower() and hasattr(module, "weight"):
+                    module.weight.fill_(1.0)
+        if zeroed != 2:
+            raise ValueError(
+                f"{type(layer).__name__} has {zeroed} of the o_proj/down_proj output projections "
+                "a fresh layer zeroes to start as the identity; this architecture is unsupported"
+            )
+        attention = getattr(layer, "self_attn", None)
+        if attention is not None and hasattr(attention, "layer_idx"):
+            attention.layer_idx = len(layers)
+        layers.append(layer)
+        added.append(layer)
+    config.num_hidden_layers = len(layers)
+    types = getattr(config, "layer_types", None)
+    if types:
+        config.layer_types = [*types, *[types[-1]] * count]
+    return added
+
+
+def freeze_base(backbone: Any, trainable: Sequence[Any] = ()) -> None:
+    """Stop training the backbone's input embeddings and decoder layers except ``trainable``."""
+    keep = {id(p) for module in trainable for p in module.parameters()}
+    frozen = [backbone.get_input_embeddings(), *getattr(backbone, "layers", [])]
+    for module in frozen:
+        for p in module.parameters():
+            if id(p) not in keep:
+                p.requires_grad_(False)
+
+
 class ProcessRewardModel:
     """Backbone + 2-class head. Call :meth:`step_logits` / :meth:`score`; train through ``torch``."""
 
@@ -118,12 +190,20 @@ class ProcessRewardModel:
         *,
         lora: dict[str, Any] | None = None,
         dtype: str = "float32",
+        extra_layers: int = 0,
+        freeze: bool = False,
+        seed: int = 0,
     ) -> ProcessRewardModel:
         """A fresh PRM on a causal LM's backbone (head zero-initialised: every score is 0.5).
 
         ``lora`` (e.g. ``{"r": 8, "alpha": 16}``) wraps the backbone with PEFT LoRA adapters
-        (needs ``ifrl-edu-prm[lora]``); only they and the head then train.
+        (needs ``ifrl-edu-prm[lora]``); only they and the head then train. ``extra_layers``
+        stacks that many identity-initialised decoder layers on the backbone
+        (:func:`add_fresh_layers`, seeded by ``seed``); ``freeze`` keeps the base's embeddings
+        and layers as they are, so only the fresh layers, the final norm and the head train.
         """
+        if lora is not None and (extra_layers or freeze):
+            raise ValueError("lora cannot be combined with extra_layers or freeze")
         torch = _torch()
         from transformers import AutoModel, AutoTokenizer
 
@@ -131,6 +211,9 @@ class ProcessRewardModel:
         backbone = AutoModel.from_pretrained(str(model), dtype=getattr(torch, dtype))
         if add_separator(tokenizer, separator):
             backbone.resize_token_embeddings(len(tokenizer))
+        fresh = add_fresh_layers(backbone, extra_layers, seed=seed) if extra_layers else []
+        if freeze:
+            freeze_base(backbone, trainable=fresh)
         if lora is not None:
             try:
                 from peft import LoraConfig, get_peft_model
@@ -271,7 +354,9 @@ __all__ = [
     "DEFAULT_SEPARATOR",
     "Encoded",
     "ProcessRewardModel",
+    "add_fresh_layers",
     "add_separator",
     "encode_steps",
+    "freeze_base",
     "separator_id",
 ]

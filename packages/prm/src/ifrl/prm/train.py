@@ -30,6 +30,12 @@ class PRMTrainConfig:
     separator: str = field(default=DEFAULT_SEPARATOR, metadata={"help": "step separator token"})
     max_length: int = field(default=512, metadata={"help": "tokens per sample (truncated)"})
     lora: dict[str, Any] | None = field(default=None, metadata={"help": "LoRA settings or None"})
+    extra_layers: int = field(
+        default=0, metadata={"help": "identity-initialised decoder layers stacked on the base"}
+    )
+    freeze_base: bool = field(
+        default=False, metadata={"help": "train only fresh layers, final norm and head"}
+    )
 
 
 @dataclass
@@ -78,7 +84,14 @@ def train_prm(
     if isinstance(base_model, ProcessRewardModel):
         prm = base_model
     else:
-        prm = ProcessRewardModel.from_base(base_model, config.separator, lora=config.lora)
+        prm = ProcessRewardModel.from_base(
+            base_model,
+            config.separator,
+            lora=config.lora,
+            extra_layers=config.extra_layers,
+            freeze=config.freeze_base,
+            seed=config.loop.seed,
+        )
     encoded, stats = encode_samples(prm, samples, config.max_length)
     prm.train()
     stats.losses = train_loop(
