@@ -63,6 +63,11 @@ def test_pipeline(tiny_model_dir: Path, tmp_path: Path) -> None:
     )
     assert json.loads(out)["samples"] == 12
     assert (prm_dir / "prm_config.json").is_file()
+    deeper = tmp_path / "prm-deeper"
+    args = ["--extra-layers", "1", "--freeze-base", "--epochs", "1", "--out", str(deeper)]
+    _run(["train", "--model", model, "--data", str(steps), *args])
+    depth = json.loads((tiny_model_dir / "config.json").read_text())["num_hidden_layers"]
+    assert json.loads((deeper / "config.json").read_text())["num_hidden_layers"] == depth + 1
 
     scored = tmp_path / "scored.jsonl"
     _run(["score", "--prm", str(prm_dir), "--data", str(steps), "--out", str(scored)])
@@ -199,6 +204,9 @@ def test_synthetic_passes_the_prm_backbone_and_learning_rate_through(
             "/models/big",
             "--prm-lr",
             "3e-5",
+            "--prm-extra-layers",
+            "0",
+            "--prm-train-base",
             "-n",
             "4",
             "--out",
@@ -208,5 +216,8 @@ def test_synthetic_passes_the_prm_backbone_and_learning_rate_through(
     (config,) = seen
     assert config.prm_base == "/models/big" and config.n == 4
     assert config.prm_loop.lr == 3e-5
+    assert config.prm_extra_layers == 0 and config.prm_freeze_base is False
     assert config.prm_loop.epochs == ExperimentConfig().prm_loop.epochs  # the rest untouched
+    _run(["synthetic", "--prm-epochs", "2"])
+    assert seen[-1].prm_loop.epochs == 2 and seen[-1].prm_freeze_base is True
     assert json.loads(out.read_text(encoding="utf-8"))["confidence_metrics"] == {}

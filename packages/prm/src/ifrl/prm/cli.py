@@ -257,6 +257,18 @@ def uniform(
 @click.option("--max-length", type=int, default=512, show_default=True)
 @click.option("--separator", default="<extra_0>", show_default=True)
 @click.option("--lora-r", type=int, default=0, help="LoRA rank (0: full fine-tuning).")
+@click.option(
+    "--extra-layers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Identity-initialised decoder layers stacked on the backbone.",
+)
+@click.option(
+    "--freeze-base",
+    is_flag=True,
+    help="Train only the extra layers, the final norm and the head.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 def train(
     model: str,
@@ -268,6 +280,8 @@ def train(
     max_length: int,
     separator: str,
     lora_r: int,
+    extra_layers: int,
+    freeze_base: bool,
     seed: int,
 ) -> None:
     """Train a PRM (two-class head at step separators) on labeled steps."""
@@ -281,6 +295,8 @@ def train(
         separator=separator,
         max_length=max_length,
         lora={"r": lora_r, "alpha": 2 * lora_r} if lora_r > 0 else None,
+        extra_layers=extra_layers,
+        freeze_base=freeze_base,
     )
     _, stats = train_prm(samples, model, config, out_dir=out)
     click.echo(
@@ -394,7 +410,19 @@ def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> Non
 @click.option(
     "--prm-base", default=None, help="Causal LM directory for the PRM's backbone (default: policy)."
 )
-@click.option("--prm-lr", type=float, default=None, help="PRM learning rate (default 1e-4).")
+@click.option("--prm-lr", type=float, default=None, help="PRM learning rate (default 1e-3).")
+@click.option("--prm-epochs", type=float, default=None, help="PRM training epochs (default 8).")
+@click.option(
+    "--prm-extra-layers",
+    type=int,
+    default=None,
+    help="Fresh decoder layers on the PRM's backbone (default 3).",
+)
+@click.option(
+    "--prm-train-base",
+    is_flag=True,
+    help="Fine-tune the PRM's backbone too (default: frozen, only the fresh layers train).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Result JSON.")
@@ -406,6 +434,9 @@ def synthetic(
     bootstrap: int | None,
     prm_base: str | None,
     prm_lr: float | None,
+    prm_epochs: float | None,
+    prm_extra_layers: int | None,
+    prm_train_base: bool,
     seed: int,
     work_dir: str | None,
     out: str | None,
@@ -427,12 +458,17 @@ def synthetic(
         "uniform_questions": uniform_questions,
         "bootstrap": bootstrap,
         "prm_base": prm_base,
+        "prm_extra_layers": prm_extra_layers,
+        "prm_freeze_base": False if prm_train_base else None,
     }
     config = replace(
         ExperimentConfig(seed=seed), **{k: v for k, v in given.items() if v is not None}
     )
-    if prm_lr is not None:
-        config = replace(config, prm_loop=replace(config.prm_loop, lr=prm_lr))
+    loop: dict[str, Any] = {"lr": prm_lr, "epochs": prm_epochs}
+    config = replace(
+        config,
+        prm_loop=replace(config.prm_loop, **{k: v for k, v in loop.items() if v is not None}),
+    )
     result = run_synthetic(config, work_dir=work_dir)
     summary = result.summary()
     if out:

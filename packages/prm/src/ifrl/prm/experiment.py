@@ -6,7 +6,12 @@
    Carlo labels). On the first ``uniform_questions`` of them, also run the uniform
    (Math-Shepherd) labeler: cost per labeled step of both, their ratio and the agreement of hard
    labels on shared steps (:func:`compare_labelers`).
-3. Train a PRM on the EDU labels, its backbone initialised from the policy.
+3. Train a PRM on the EDU labels: by default the policy's backbone, frozen, with three fresh
+   identity-initialised decoder layers on top (:func:`ifrl.prm.model.add_fresh_layers`) and the
+   two-class head. Fine-tuning the policy's own layers instead gave a PRM that ranked questions
+   by difficulty but could not tell a slipped digit inside a question; the head at a separator
+   needs a layer above the policy's last one to compare the digit written with the digit the
+   policy computed one position earlier.
 4. On held-out questions, sample ``n`` solutions each, score every solution with the PRM
    (aggregated step scores) and report, with question-bootstrap 95% intervals
    (:func:`ifrl.prm.metrics.rerank_metrics`): the AUROC of that score for telling correct from
@@ -16,6 +21,11 @@
    (the lowest log-probability among a solution's tokens): when that reference separates right
    from wrong solutions and the PRM does not, the PRM's backbone or training, not the
    information in the samples, is what limits it.
+
+The default policy is warmed up until it is mostly right on two- and three-step chains: the
+Monte Carlo labels of a weak policy mostly say which *questions* it fails, and it reaches the
+right answer from wrong steps often enough (a third of its correct solutions on two-step
+chains) that its step labels contradict the arithmetic.
 
 :func:`run_synthetic` runs all of it; the stages are public for callers that compose their own.
 """
@@ -38,33 +48,44 @@ from ifrl.prm.loop import LoopConfig
 from ifrl.prm.metrics import QuestionOutcome, rerank_metrics
 from ifrl.prm.model import ProcessRewardModel
 from ifrl.prm.score import aggregate, split_solution
-from ifrl.prm.synthetic import PolicyConfig, synthetic_policy
+from ifrl.prm.synthetic import ArithmeticTask, PolicyConfig, synthetic_policy
 from ifrl.prm.train import PRMTrainConfig, train_prm
 from ifrl.prm.uniform import UniformConfig, uniform_label
+
+
+def _default_policy() -> PolicyConfig:
+    # Three-step chains (about 7,000 distinct questions, enough for thousands of EDU trees),
+    # warmed up until the policy is mostly right: its Monte Carlo labels then say which step
+    # broke a solution, rather than which question it tends to fail (see the module docstring).
+    return PolicyConfig(problems=19_200, lr=1e-3, task=ArithmeticTask(max_ops=3))
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Sizes and settings of the synthetic experiment."""
 
-    train_questions: int = 1000
-    eval_questions: int = 150
+    train_questions: int = 3000
+    eval_questions: int = 300
     n: int = 8
     temperature: float = 1.0
-    aggregation: str = "last"
+    aggregation: str = "min"
     label: LabelKind = "hard"
     split: StepSplit = "newline"
     branch: BranchConfig = field(
         default_factory=lambda: BranchConfig(
-            tau=1.0, max_depth=3, max_branches=8, max_new_tokens=64
+            tau=0.3, max_depth=4, max_branches=16, max_new_tokens=64
         )
     )
     prm_loop: LoopConfig = field(
-        default_factory=lambda: LoopConfig(epochs=4, batch_size=16, lr=1e-4, seed=0)
+        default_factory=lambda: LoopConfig(epochs=8, batch_size=16, lr=1e-3, seed=0)
     )
     # The PRM's backbone: a causal LM directory, or None for the policy itself.
     prm_base: str | None = None
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    # Identity-initialised decoder layers stacked on that backbone, and whether the backbone's
+    # own layers stay frozen (see ifrl.prm.model.add_fresh_layers).
+    prm_extra_layers: int = 3
+    prm_freeze_base: bool = True
+    policy: PolicyConfig = field(default_factory=_default_policy)
     seed: int = 0
     uniform_questions: int = 20
     uniform_rollouts: int = 8
@@ -267,7 +288,8 @@ def run_synthetic(
     decoder = HFStepDecoder.from_pretrained(policy, batch_size=64)
     checker = get_checker("gsm8k")
     task = config.policy.task
-    train_problems = task.problems(
+    # Distinct questions: a repeated question would only repeat its (deterministic) EDU tree.
+    train_problems = task.held_out(
         config.train_questions, seed=20_000 + config.seed, prefix="train"
     )
     train_q = [p.to_question() for p in train_problems]
@@ -297,7 +319,12 @@ def run_synthetic(
     prm, stats = train_prm(
         samples,
         config.prm_base or policy,
-        PRMTrainConfig(loop=config.prm_loop, max_length=256),
+        PRMTrainConfig(
+            loop=config.prm_loop,
+            max_length=256,
+            extra_layers=config.prm_extra_layers,
+            freeze_base=config.prm_freeze_base,
+        ),
         out_dir=Path(work_dir) / "prm" if work_dir is not None else None,
         progress=progress,
     )
