@@ -607,6 +607,10 @@ def _count(v: Any) -> str:
     return "n/a" if v is None else str(round(float(v)))
 
 
+def _rate(v: Any) -> str:
+    return "n/a" if v is None else f"{float(v):.1f}"
+
+
 def _ci(m: Mapping[str, Any], key: str) -> str:
     """A metric with its bootstrap interval, ``0.350 [0.200, 0.500]``."""
     ci = m.get(f"{key}_ci95")
@@ -749,9 +753,9 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         f"iTool iteration 1: {it.get('deficient')} deficient samples (highest gold perplexity) "
         f"of {it.get('train_samples')}; MCTS made {_count(mcts.get('pairs'))} preference pairs "
         f"with {_count(mcts.get('model_calls'))} model calls "
-        f"({float(mcts.get('pairs_per_1000_calls') or 0):.1f} pairs per 1000 calls), the best-vs-worst "
+        f"({_rate(mcts.get('pairs_per_1000_calls'))} pairs per 1000 calls), the best-vs-worst "
         f"baseline at the same budget {_count(base.get('pairs'))} pairs "
-        f"({float(base.get('pairs_per_1000_calls') or 0):.1f} per 1000 calls); SimPO trained on "
+        f"({_rate(base.get('pairs_per_1000_calls'))} per 1000 calls); SimPO trained on "
         f"{it['simpo'].get('pairs', 0)} pairs"
         + (
             f" (final loss {_num(it['simpo'].get('loss'))})."
