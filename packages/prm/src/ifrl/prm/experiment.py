@@ -65,10 +65,10 @@ class ExperimentConfig:
     """Sizes and settings of the synthetic experiment."""
 
     train_questions: int = 3000
-    eval_questions: int = 300
+    eval_questions: int = 600
     n: int = 8
     temperature: float = 1.0
-    aggregation: str = "min"
+    aggregation: str = "product"
     label: LabelKind = "hard"
     split: StepSplit = "newline"
     branch: BranchConfig = field(
