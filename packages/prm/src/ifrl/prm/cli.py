@@ -396,6 +396,13 @@ def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> Non
     click.echo(json.dumps(summary))
 
 
+def _with_given(obj: Any, **values: Any) -> Any:
+    """A copy of dataclass ``obj`` with the fields given (not None) replaced; the rest keep theirs."""
+    from dataclasses import replace
+
+    return replace(obj, **{k: v for k, v in values.items() if v is not None})
+
+
 @cli.command()
 @click.option("--train-questions", type=int, default=None, help="EDU-labeled questions.")
 @click.option("--eval-questions", type=int, default=None, help="Held-out questions.")
@@ -445,29 +452,22 @@ def synthetic(
 
     Sizes left out take ExperimentConfig's defaults.
     """
-    from dataclasses import replace
-
     from ifrl.core.jsonl import write_json
     from ifrl.prm.experiment import ExperimentConfig, run_synthetic
 
     random.seed(seed)
-    given: dict[str, Any] = {
-        "train_questions": train_questions,
-        "eval_questions": eval_questions,
-        "n": n,
-        "uniform_questions": uniform_questions,
-        "bootstrap": bootstrap,
-        "prm_base": prm_base,
-        "prm_extra_layers": prm_extra_layers,
-        "prm_freeze_base": False if prm_train_base else None,
-    }
-    config = replace(
-        ExperimentConfig(seed=seed), **{k: v for k, v in given.items() if v is not None}
-    )
-    loop: dict[str, Any] = {"lr": prm_lr, "epochs": prm_epochs}
-    config = replace(
-        config,
-        prm_loop=replace(config.prm_loop, **{k: v for k, v in loop.items() if v is not None}),
+    defaults = ExperimentConfig(seed=seed)
+    config = _with_given(
+        defaults,
+        train_questions=train_questions,
+        eval_questions=eval_questions,
+        n=n,
+        uniform_questions=uniform_questions,
+        bootstrap=bootstrap,
+        prm_base=prm_base,
+        prm_extra_layers=prm_extra_layers,
+        prm_freeze_base=False if prm_train_base else None,
+        prm_loop=_with_given(defaults.prm_loop, lr=prm_lr, epochs=prm_epochs),
     )
     result = run_synthetic(config, work_dir=work_dir)
     summary = result.summary()
