@@ -50,9 +50,9 @@ def main() -> None:
     import torch
 
     from ifrl.core.backends.hf import HFGenerator
+    from ifrl.core.matcher import ToolCallReward
     from ifrl.core.tiny import build_tiny_model
     from ifrl.rltrain.deficiency import samples_from_conversation
-    from ifrl.rltrain.matcher import ToolCallReward
     from ifrl.rltrain.mcts import MCTSConfig, Tree, search
     from ifrl.rltrain.pairs import collect_pairs
     from ifrl.rltrain.sft import parse_conversation

@@ -11,13 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ifrl.core.errors import IfrlError
-from ifrl.core.records import ToolCall
+from ifrl.core.records import Message, ToolCall
 from ifrl.core.toolcalls import (
     FORMATS,
     ToolCallParseError,
     ToolCallRenderError,
-    calls_from_openai,
-    calls_to_openai,
     detect_format,
     is_python_key,
     is_python_name,
@@ -202,9 +200,9 @@ def test_json_shapes() -> None:
     }
     parsed = parse_tool_calls(json.dumps(message))
     assert parsed == [ToolCall("f", {"a": 1}, "c1"), ToolCall("g", {}, "c2")]
-    assert calls_from_openai(message) == parsed
-    assert calls_from_openai(message["tool_calls"]) == parsed
-    assert calls_from_openai({"role": "assistant", "tool_calls": None}) == []
+    assert list(Message.from_openai(message).tool_calls) == parsed
+    assert [ToolCall.from_openai(e) for e in message["tool_calls"]] == parsed
+    assert Message.from_openai({"role": "assistant", "tool_calls": None}).tool_calls == ()
 
 
 @pytest.mark.parametrize(
@@ -230,14 +228,15 @@ def test_json_errors_name_the_path(text: str, where: str, problem: str) -> None:
 
 def test_openai_entries_round_trip() -> None:
     calls = [ToolCall("f", {"a": [1, "x"]}, "call_1"), ToolCall("g", {})]
-    entries = calls_to_openai(calls)
+    entries = [c.to_openai() for c in calls]
     assert entries[0] == {
         "id": "call_1",
         "type": "function",
         "function": {"name": "f", "arguments": '{"a": [1, "x"]}'},
     }
-    assert calls_from_openai(entries) == calls
-    assert calls_from_openai(calls_to_openai(calls, arguments_as="object")) == calls
+    assert [ToolCall.from_openai(e) for e in entries] == calls
+    objects = [c.to_openai(arguments_as="object") for c in calls]
+    assert [ToolCall.from_openai(e) for e in objects] == calls
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,7 +364,7 @@ def test_python_round_trip(calls: list[ToolCall]) -> None:
 def test_json_round_trip(calls: list[ToolCall]) -> None:
     text = render_tool_calls(calls, "json")
     assert same(parse_tool_calls(text, "json"), calls), text
-    assert same(calls_from_openai(calls_to_openai(calls)), calls)
+    assert same([ToolCall.from_openai(c.to_openai()) for c in calls], calls)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

@@ -8,24 +8,24 @@ from typing import Any
 
 import pytest
 
+from ifrl.core.config import ConfigError, from_mapping
 from ifrl.core.jsonl import read_jsonl, write_jsonl
-from ifrl.pipelines.config import PipelineConfigError, config_from_mapping
 from ifrl.pipelines.recipe import StageContext, get_recipe, run_recipe
 from ifrl.pipelines.recipes.eduprm import EduPrmConfig, stage_questions
 
 
 def _cfg(mapping: dict[str, Any]) -> EduPrmConfig:
-    return config_from_mapping(EduPrmConfig, mapping, "edu.yaml")
+    return from_mapping(EduPrmConfig, mapping, "edu.yaml")
 
 
 def test_config_errors_name_the_field() -> None:
-    with pytest.raises(PipelineConfigError, match=r"edu\.yaml: questions\.checker: .*gsm8k"):
+    with pytest.raises(ConfigError, match=r"edu\.yaml: questions\.checker: .*gsm8k"):
         _cfg({"questions": {"checker": "gsm8"}})
-    with pytest.raises(PipelineConfigError, match=r"edu.yaml: branch\.top_k"):
+    with pytest.raises(ConfigError, match=r"edu.yaml: branch\.top_k"):
         _cfg({"branch": {"top_k": 0}})
-    with pytest.raises(PipelineConfigError, match=r"bon\.aggregation: expected min, last"):
+    with pytest.raises(ConfigError, match=r"bon\.aggregation: expected min, last"):
         _cfg({"bon": {"aggregation": "max"}})
-    with pytest.raises(PipelineConfigError, match=r"policy\.backend: expected hf or vllm"):
+    with pytest.raises(ConfigError, match=r"policy\.backend: expected hf or vllm"):
         _cfg({"policy": {"backend": "openai"}})
     assert get_recipe("edu-prm").stage_names() == [
         "policy",
@@ -51,11 +51,11 @@ def test_gsm8k_format_questions_split_into_train_and_eval(tmp_path: Path) -> Non
     assert [q["reference"] for q in held] == ["4", "5"]  # the lines after the training ones
     assert held[0]["prompt"] == "Question: What is 3 + 1?\n"
     cfg = _cfg({"questions": {"source": str(tmp_path / "q.jsonl"), "train": 4, "eval": 2}})
-    with pytest.raises(PipelineConfigError, match="holds 4 training and 1 held-out"):
+    with pytest.raises(ConfigError, match="holds 4 training and 1 held-out"):
         stage_questions(StageContext(tmp_path / "run", cfg, "questions", lambda s: None, {}))
     write_jsonl(tmp_path / "bad.jsonl", [{"question": "no answer"}] * 3)
     cfg = _cfg({"questions": {"source": str(tmp_path / "bad.jsonl"), "train": 1, "eval": 1}})
-    with pytest.raises(PipelineConfigError, match="has no answer to check against"):
+    with pytest.raises(ConfigError, match="has no answer to check against"):
         stage_questions(StageContext(tmp_path / "run", cfg, "questions", lambda s: None, {}))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ifrl.pipelines.config import load_recipe_config
+from ifrl.core.config import load_config
 from ifrl.pipelines.recipe import get_recipe, recipe_names
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -51,7 +51,7 @@ def test_example_config_validates(path: Path) -> None:
         return
     name = _recipe_of(path)
     assert name is not None, f"{path.name}: name it <recipe>-<variant>.yaml"
-    cfg: Any = load_recipe_config(get_recipe(name).config_cls, path)
+    cfg: Any = load_config(get_recipe(name).config_cls, path)
     # Files named in the run commands of the comments exist.
     for ref in re.findall(r"examples/[\w.\-]+\.yaml", path.read_text()):
         assert (EXAMPLES.parent / ref).exists(), ref

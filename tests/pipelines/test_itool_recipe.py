@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from ifrl.core.config import ConfigError, from_mapping
 from ifrl.core.jsonl import read_jsonl, write_jsonl
-from ifrl.pipelines.config import PipelineConfigError, config_from_mapping
 from ifrl.pipelines.recipe import RecipeError, get_recipe, run_recipe
 from ifrl.pipelines.recipes.itool import ItoolConfig, to_conversation
 from ifrl.pipelines.recipes.toolace import _dialogs
@@ -17,7 +17,7 @@ from ifrl.toolgen.apis import ProgrammaticApiGenerator
 
 
 def _cfg(mapping: dict[str, Any]) -> ItoolConfig:
-    return config_from_mapping(ItoolConfig, mapping, "itool.yaml")
+    return from_mapping(ItoolConfig, mapping, "itool.yaml")
 
 
 def test_four_stages_per_iteration() -> None:
@@ -45,13 +45,13 @@ def test_four_stages_per_iteration() -> None:
 
 
 def test_config_errors_name_the_field() -> None:
-    with pytest.raises(PipelineConfigError, match=r"start\.model: give a model or a toolace_run"):
+    with pytest.raises(ConfigError, match=r"start\.model: give a model or a toolace_run"):
         _cfg({})
-    with pytest.raises(PipelineConfigError, match="itool: model is set by the recipe"):
+    with pytest.raises(ConfigError, match="itool: model is set by the recipe"):
         _cfg({"start": {"model": "m"}, "itool": {"model": "x"}})
-    with pytest.raises(PipelineConfigError, match="did you mean 'mcts_iterations'"):
+    with pytest.raises(ConfigError, match="did you mean 'mcts_iterations'"):
         _cfg({"start": {"model": "m"}, "itool": {"mcts_iteration": 3}})
-    with pytest.raises(PipelineConfigError, match="deficiency: expected perplexity or sampling"):
+    with pytest.raises(ConfigError, match="deficiency: expected perplexity or sampling"):
         _cfg({"start": {"model": "m"}, "itool": {"deficiency": "loss"}})
 
 

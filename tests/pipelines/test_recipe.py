@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from ifrl.core.cli import main
-from ifrl.pipelines.config import PipelineConfigError, load_recipe_config, opt
+from ifrl.core.config import ConfigError, load_config, opt
 from ifrl.pipelines.recipe import Recipe, RecipeError, Stage, StageContext, run_recipe
 
 
@@ -23,7 +23,7 @@ class CountSection:
 
     def validate(self) -> None:
         if self.n < 1:
-            raise ValueError(f"n: must be at least 1, got {self.n}")
+            raise ConfigError("", "n", f"must be at least 1, got {self.n}")
 
 
 @dataclass
@@ -102,21 +102,19 @@ def test_failing_stage_is_recorded(tmp_path: Path) -> None:
 def test_config_errors_name_file_and_field(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("first: {n: two}\n")
-    with pytest.raises(PipelineConfigError, match=r"c\.yaml: first\.n: expected int, got 'two'"):
-        load_recipe_config(ToyConfig, path)
+    with pytest.raises(ConfigError, match=r"c\.yaml: first\.n: expected int, got 'two'"):
+        load_config(ToyConfig, path)
     path.write_text("first: {nn: 2}\n")
-    with pytest.raises(
-        PipelineConfigError, match=r"c\.yaml: first: unknown field 'nn'; did you mean 'n'"
-    ):
-        load_recipe_config(ToyConfig, path)
+    with pytest.raises(ConfigError, match=r"c\.yaml: first: unknown key 'nn'.*; did you mean 'n'"):
+        load_config(ToyConfig, path)
     path.write_text("frist: {}\n")
-    with pytest.raises(PipelineConfigError, match=r"unknown section 'frist'; did you mean 'first'"):
-        load_recipe_config(ToyConfig, path)
+    with pytest.raises(ConfigError, match=r"unknown key 'frist'.*; did you mean 'first'"):
+        load_config(ToyConfig, path)
     path.write_text("second: {n: 0}\n")
-    with pytest.raises(PipelineConfigError, match=r"c\.yaml: second\.n: must be at least 1"):
-        load_recipe_config(ToyConfig, path)
+    with pytest.raises(ConfigError, match=r"c\.yaml: second\.n: must be at least 1"):
+        load_config(ToyConfig, path)
     path.write_text("first: {n: 5}\n")
-    assert load_recipe_config(ToyConfig, path).first.n == 5
+    assert load_config(ToyConfig, path).first.n == 5
 
 
 def test_trainer_section_errors_name_the_field(tmp_path: Path) -> None:

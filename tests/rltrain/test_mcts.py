@@ -217,7 +217,7 @@ def test_config_validation() -> None:
 @pytest.mark.slow
 def test_search_with_the_tiny_model(tiny_model_dir: Path) -> None:
     from ifrl.core.backends.hf import HFGenerator
-    from ifrl.rltrain.matcher import ToolCallReward
+    from ifrl.core.matcher import ToolCallReward
 
     gen = HFGenerator(tiny_model_dir, batch_size=16)
     prompt = "<|im_start|>user\nweather in Paris?<|im_end|>\n<|im_start|>assistant\n"

@@ -1,18 +1,39 @@
-"""The ``ifrl`` command line.
+"""The ``ifrl`` command line and the one kit every ``ifrl`` command is built with.
 
 Subcommand groups come from the installed ifrl distributions through the ``ifrl.cli`` entry-point
 group (``constraints``, ``toolgen``, ``prm``, ``rl``, ``eval``, ``pipeline``, ``demo``), loaded only
 when used so ``ifrl --help`` stays fast. Unknown commands suggest the nearest known one.
+
+The kit:
+
+* :func:`generator_options` adds the generation-backend options (``--backend --model
+  --base-url --api-key --openai-mode --device``) to a command and hands it one
+  :class:`GeneratorOptions`, whose :meth:`~GeneratorOptions.build` makes the generator.
+* :func:`config_options` exposes a config dataclass (:mod:`ifrl.core.config`) as a command:
+  ``--config FILE.yaml`` plus one ``--field value`` option per field, and hands the command the
+  validated config. Bad values are usage errors that name the source and the field.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import functools
 import sys
+from collections.abc import Callable, Sequence
 from importlib.metadata import distributions, entry_points
 from typing import Any
 
 import click
+
+from ifrl.core.config import (
+    ConfigError,
+    field_default,
+    field_types,
+    is_section,
+    load_config,
+    type_label,
+)
 
 ENTRY_POINT_GROUP = "ifrl.cli"
 MEMBERS = (
@@ -100,6 +121,235 @@ def tiny(arch: str, seed: int, out: str | None) -> None:
 
     path = build_tiny_model(arch=arch, seed=seed, out_dir=out)
     click.echo(str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# Generator options
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorOptions:
+    """The generation options a command was given; :meth:`build` makes the generator."""
+
+    backend: str
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    openai_mode: str = "chat"
+    device: str | None = None
+
+    def build(self, **kwargs: Any) -> Any:
+        """The :class:`~ifrl.core.generation.Generator` these options name (``kwargs`` go to
+        the backend); a missing model or server URL is a usage error naming the option."""
+        from ifrl.core.generation import BackendOptionsError, generator_for
+
+        try:
+            return generator_for(
+                self.backend,
+                self.model,
+                base_url=self.base_url,
+                api_key=self.api_key,
+                openai_mode=self.openai_mode,
+                device=self.device,
+                **kwargs,
+            )
+        except BackendOptionsError as err:
+            raise click.UsageError(str(err)) from None
+
+
+MODEL_BACKENDS = ("hf", "vllm", "openai")
+
+
+def generator_options(
+    *,
+    backends: Sequence[str] = MODEL_BACKENDS,
+    default: str | None = None,
+    dest: str = "generator",
+    backend_flag: str = "--backend",
+    backend_help: str = "Generation backend.",
+    model_help: str = "Model path or hub id (hf, vllm) or the served model name (openai).",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: the generation-backend options, collected into one :class:`GeneratorOptions`.
+
+    ``backends`` lists the choices of ``backend_flag`` (names that are not model backends, such
+    as a rule-based ``programmatic`` writer, may be among them); ``--base-url``, ``--api-key``
+    and ``--openai-mode`` are added when ``openai`` is a choice, ``--device`` when ``hf`` is.
+    The command receives the options as the keyword argument ``dest``.
+    """
+    choices = list(backends)
+    chosen = default if default is not None else choices[0]
+    opts: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option(
+            backend_flag,
+            "_gen_backend",
+            type=click.Choice(choices),
+            default=chosen,
+            show_default=True,
+            help=backend_help,
+        ),
+        click.option("--model", "_gen_model", default=None, help=model_help),
+    ]
+    if "openai" in choices:
+        opts += [
+            click.option(
+                "--base-url",
+                "_gen_base_url",
+                default=None,
+                help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (openai).",
+            ),
+            click.option(
+                "--api-key",
+                "_gen_api_key",
+                envvar="OPENAI_API_KEY",
+                default=None,
+                help="Bearer token for the server (default: $OPENAI_API_KEY) (openai).",
+            ),
+            click.option(
+                "--openai-mode",
+                "_gen_openai_mode",
+                type=click.Choice(["chat", "completions"]),
+                default="chat",
+                show_default=True,
+                help="Endpoint of the server (openai).",
+            ),
+        ]
+    if "hf" in choices:
+        opts.append(
+            click.option(
+                "--device",
+                "_gen_device",
+                default=None,
+                help="torch device (hf; default: cuda when available, else cpu).",
+            )
+        )
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[dest] = GeneratorOptions(
+                backend=kwargs.pop("_gen_backend"),
+                model=kwargs.pop("_gen_model") or None,
+                base_url=kwargs.pop("_gen_base_url", None) or None,
+                api_key=kwargs.pop("_gen_api_key", None) or None,
+                openai_mode=kwargs.pop("_gen_openai_mode", "chat"),
+                device=kwargs.pop("_gen_device", None) or None,
+            )
+            return fn(*args, **kwargs)
+
+        for option in reversed(opts):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorator
+
+
+# --------------------------------------------------------------------------------------------
+# Config options
+
+
+def _flag_names(name: str) -> list[str]:
+    dashed = "--" + name.replace("_", "-")
+    under = "--" + name
+    return [dashed] if dashed == under else [dashed, under]
+
+
+def parse_settings(items: Sequence[str], option: str = "--set") -> dict[str, str]:
+    """``KEY=VALUE`` command-line settings as a mapping (a malformed one is a usage error)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        out[key.strip()] = value
+    return out
+
+
+def config_options(
+    cls: type,
+    *,
+    dest: str = "config",
+    exclude: Sequence[str] = (),
+    fixed: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: the config dataclass ``cls`` as command-line options.
+
+    Adds ``--config FILE.yaml`` and, for every plain field not in ``exclude``, ``--field-name
+    VALUE`` (``--field_name`` too; a bare boolean flag means true; lists are comma-separated;
+    mappings are ``k=v,k=v`` or ``{k: v}``); section fields are set in the file or with ``--set
+    section.key=VALUE``. The command receives the config validated by
+    :func:`ifrl.core.config.load_config` (the file first, then what was given on the command
+    line) as the keyword argument ``dest``. ``fixed`` may add values the command sets itself
+    from the given options. Errors are usage errors: ``c.yaml: max_steps: expected int, got
+    'x'``.
+    """
+    hints = field_types(cls)
+    plain = [
+        f
+        for f in dataclasses.fields(cls)
+        if f.name not in exclude and not is_section(hints[f.name])
+    ]
+    has_sections = any(is_section(hints[f.name]) for f in dataclasses.fields(cls))
+    opts: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option(
+            "--config",
+            "_cfg_path",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="YAML config file (options given here override it).",
+        )
+    ]
+    if has_sections:
+        opts.append(
+            click.option(
+                "--set",
+                "_cfg_set",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Override one setting, dotted for sections (sft.max_steps=5); repeatable.",
+            )
+        )
+    for f in plain:
+        tp = hints[f.name]
+        default = field_default(f)
+        shown = "required" if default is dataclasses.MISSING else f"default: {default!r}"
+        text = f"{f.metadata.get('help', '')} [{type_label(tp)}; {shown}]"
+        extra: dict[str, Any] = {}
+        if tp is bool:
+            extra = {"is_flag": False, "flag_value": "true"}
+        opts.append(
+            click.option(
+                *_flag_names(f.name),
+                f"_cfg_{f.name}",
+                default=None,
+                metavar=type_label(tp).upper() if tp is not bool else "[BOOL]",
+                help=text,
+                **extra,
+            )
+        )
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            path = kwargs.pop("_cfg_path", None)
+            given: dict[str, Any] = {}
+            for f in plain:
+                value = kwargs.pop(f"_cfg_{f.name}", None)
+                if value is not None:
+                    given[f.name] = value
+            given.update(parse_settings(kwargs.pop("_cfg_set", ())))
+            if fixed is not None:
+                given.update(fixed(given))
+            try:
+                kwargs[dest] = load_config(cls, path, given)
+            except ConfigError as err:
+                raise click.UsageError(str(err)) from None
+            return fn(*args, **kwargs)
+
+        for option in reversed(opts):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorator
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,13 +9,25 @@ metadata) are kept as plain dicts of JSON values.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+from typing import (
+    Any,
+    ClassVar,
+    Literal,
+    Protocol,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    runtime_checkable,
+)
 
 from ifrl.core.errors import RecordError
 
@@ -186,6 +198,16 @@ def _build(cls: type[Record], data: Mapping[str, Any], where: str) -> Record:
 # Conversations and tools
 
 
+ArgumentsAs = Literal["string", "object"]
+
+
+def _dumps(value: Any, where: str) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise RecordError(where, f"not JSON data: {err}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class ToolCall(Record):
     """A call of a named function with JSON arguments; ``id`` pairs it with its tool result."""
@@ -198,14 +220,61 @@ class ToolCall(Record):
         if not self.name.strip():
             raise RecordError("name", "must not be empty")
 
+    def to_openai(self, *, arguments_as: ArgumentsAs = "string") -> dict[str, Any]:
+        """One entry of an OpenAI message's ``tool_calls``: ``{"id"?, "type": "function",
+        "function": {"name", "arguments"}}``, arguments as a JSON string (the API's form) or
+        as an object (the form chat templates read)."""
+        args: Any = self.arguments
+        if arguments_as == "string":
+            args = _dumps(self.arguments, "arguments")
+        entry: dict[str, Any] = {
+            "type": "function",
+            "function": {"name": self.name, "arguments": args},
+        }
+        return {"id": self.id, **entry} if self.id is not None else entry
+
+    @classmethod
+    def from_openai(cls, data: Any) -> ToolCall:
+        """Read a ``tool_calls`` entry (``{"id", "type", "function": {...}}``) or a bare
+        ``{"name", "arguments"}``; arguments may be a JSON string or an object."""
+        if not isinstance(data, Mapping):
+            raise RecordError("", f"a tool call must be an object, got {_describe(data)}")
+        body, where = data, ""
+        if "name" not in data and isinstance(data.get("function"), Mapping):
+            body, where = data["function"], "function"
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise RecordError(_join(where, "name"), "missing or not a non-empty string")
+        raw = body.get("arguments", {})
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw) if raw.strip() else {}
+            except ValueError as err:
+                raise RecordError(_join(where, "arguments"), f"not valid JSON: {err}") from None
+        if not isinstance(raw, Mapping):
+            raise RecordError(
+                _join(where, "arguments"), f"expected an object, got {_describe(raw)}"
+            )
+        call_id = data.get("id")
+        if call_id is not None and not isinstance(call_id, str):
+            raise RecordError("id", f"expected a string, got {_describe(call_id)}")
+        return cls(name, dict(raw), call_id)
+
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec(Record):
-    """A function the model may call: name, description and a JSON Schema for its arguments."""
+    """A function the model may call: name, description and a JSON Schema for its arguments.
+
+    ``responses`` is an optional JSON Schema of what the function returns (ToolACE's API
+    definitions carry one; OpenAI's tool entries do not) and ``meta`` free-form metadata that is
+    not part of the definition (where a synthesized API came from: domain, complexity, ...).
+    """
 
     name: str
     description: str = ""
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    responses: dict[str, Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -213,23 +282,46 @@ class ToolSpec(Record):
         if self.parameters.get("type", "object") != "object":
             raise RecordError("parameters.type", "a function's parameters must be an object schema")
 
-    def to_openai(self) -> dict[str, Any]:
-        """OpenAI's ``{"type": "function", "function": {...}}`` tool entry."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
+    @property
+    def required(self) -> list[str]:
+        """The names of the required parameters."""
+        return list(self.parameters.get("required") or [])
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The parameters' JSON Schemas by name."""
+        return dict(self.parameters.get("properties") or {})
+
+    def definition(self, *, with_responses: bool = False) -> dict[str, Any]:
+        """The bare function definition ``{"name", "description", "parameters"}`` (and
+        ``responses`` when asked for and known)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
         }
+        if with_responses and self.responses is not None:
+            out["responses"] = self.responses
+        return out
+
+    def to_openai(self, *, with_responses: bool = False) -> dict[str, Any]:
+        """OpenAI's ``{"type": "function", "function": {...}}`` tool entry."""
+        return {"type": "function", "function": self.definition(with_responses=with_responses)}
 
     @classmethod
-    def from_openai(cls, data: Mapping[str, Any]) -> ToolSpec:
-        """Accept both OpenAI's wrapped form and a bare function definition."""
+    def from_openai(cls, data: Any) -> ToolSpec:
+        """Read OpenAI's wrapped form or a bare function definition (``responses`` optional;
+        other keys of the entry, such as ``strict``, are ignored)."""
+        if not isinstance(data, Mapping):
+            raise RecordError("", f"a tool must be an object, got {_describe(data)}")
         if data.get("type") == "function" and isinstance(data.get("function"), Mapping):
             data = data["function"]
-        return cls.from_dict(dict(data))
+        known = {
+            k: data[k] for k in ("name", "description", "parameters", "responses") if k in data
+        }
+        if known.get("description") is None:
+            known.pop("description", None)
+        return cls.from_dict(known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,22 +341,75 @@ class Message(Record):
             )
 
     def to_chat(self) -> dict[str, Any]:
-        """The message as a chat-template/OpenAI dict (tool-call arguments stay dicts)."""
+        """The message as a chat-template dict (tool-call arguments stay objects)."""
+        return self.to_openai(arguments_as="object")
+
+    def to_openai(self, *, arguments_as: ArgumentsAs = "string") -> dict[str, Any]:
+        """The message as an OpenAI chat message (tool-call arguments as JSON strings by default)."""
         out: dict[str, Any] = {"role": self.role, "content": self.content}
         if self.tool_calls:
-            out["tool_calls"] = [
-                {
-                    "type": "function",
-                    **({"id": c.id} if c.id else {}),
-                    "function": {"name": c.name, "arguments": c.arguments},
-                }
-                for c in self.tool_calls
-            ]
+            out["tool_calls"] = [c.to_openai(arguments_as=arguments_as) for c in self.tool_calls]
         if self.name is not None:
             out["name"] = self.name
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
         return out
+
+    @classmethod
+    def from_openai(cls, data: Any) -> Message:
+        """Read an OpenAI (or chat-template) message; ``RecordError`` names the field.
+
+        Content may be a string, null, a list of ``{"type": "text", "text"}`` parts (joined) or
+        other JSON (kept as its JSON text); tool-call arguments may be strings or objects.
+        """
+        if not isinstance(data, Mapping):
+            raise RecordError("", f"a message must be an object, got {_describe(data)}")
+        role = data.get("role")
+        if role not in ROLES:
+            raise RecordError("role", f"must be one of {list(ROLES)}, got {role!r}")
+        content = data.get("content")
+        if isinstance(content, list) and all(
+            isinstance(p, Mapping) and p.get("type") == "text" for p in content
+        ):
+            content = "".join(str(p.get("text") or "") for p in content)
+        elif content is not None and not isinstance(content, str):
+            if not isinstance(content, (Mapping, list)):
+                raise RecordError("content", f"expected a string or null, got {_describe(content)}")
+            content = json.dumps(content, ensure_ascii=False)
+        raw_calls = data.get("tool_calls") or []
+        if not isinstance(raw_calls, list):
+            raise RecordError("tool_calls", f"expected a list, got {_describe(raw_calls)}")
+        calls = []
+        for i, entry in enumerate(raw_calls):
+            try:
+                calls.append(ToolCall.from_openai(entry))
+            except RecordError as err:
+                raise err.nested(f"tool_calls[{i}]") from None
+        for key in ("name", "tool_call_id"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise RecordError(key, f"expected a string, got {_describe(data[key])}")
+        return cls(role, content, tuple(calls), data.get("name"), data.get("tool_call_id"))
+
+
+def openai_reply_text(message: Mapping[str, Any]) -> str:
+    """The text an OpenAI chat reply stands for: its content, then its tool calls as one JSON
+    list of ``{"name", "arguments"}`` (arguments decoded when they are JSON, else kept as the
+    model wrote them, for the tool-call parser to report)."""
+    text = message.get("content")
+    out = text if isinstance(text, str) else ""
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list) or not calls:
+        return out
+    plain: list[dict[str, Any]] = []
+    for entry in calls:
+        fn = entry.get("function", entry) if isinstance(entry, Mapping) else {}
+        fn = fn if isinstance(fn, Mapping) else {}
+        args = fn.get("arguments", {})
+        if isinstance(args, str):
+            with contextlib.suppress(ValueError):
+                args = json.loads(args)
+        plain.append({"name": fn.get("name"), "arguments": args})
+    return out + json.dumps(plain, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +428,57 @@ class Conversation(Record):
     def chat(self) -> list[dict[str, Any]]:
         """Messages as chat-template dicts."""
         return [m.to_chat() for m in self.messages]
+
+    def to_openai(
+        self, *, arguments_as: ArgumentsAs = "string", fill_ids: bool = False
+    ) -> dict[str, Any]:
+        """``{"messages", "tools"}`` in OpenAI's form (the rows TRL's SFTTrainer reads take
+        ``arguments_as="object"``); ``fill_ids`` gives id-less tool calls ``call_<m>_<i>``
+        ids, as OpenAI-compatible servers require."""
+        messages = []
+        for m, message in enumerate(self.messages):
+            if fill_ids and any(c.id is None for c in message.tool_calls):
+                calls = tuple(
+                    c if c.id is not None else dataclasses.replace(c, id=f"call_{m}_{i}")
+                    for i, c in enumerate(message.tool_calls)
+                )
+                message = dataclasses.replace(message, tool_calls=calls)
+            messages.append(message.to_openai(arguments_as=arguments_as))
+        return {"messages": messages, "tools": [t.to_openai() for t in self.tools]}
+
+    @classmethod
+    def from_openai(cls, data: Any) -> Conversation:
+        """Read ``{"messages", "tools"?}`` in OpenAI's (or TRL's) form; ``RecordError`` names
+        the field (``messages[2].tool_calls[0].function.arguments``)."""
+        if not isinstance(data, Mapping):
+            raise RecordError("", f"expected an object, got {_describe(data)}")
+        raw_messages = data.get("messages")
+        if not isinstance(raw_messages, list):
+            raise RecordError("messages", "missing or not a list")
+        raw_tools = data.get("tools") or []
+        if not isinstance(raw_tools, list):
+            raise RecordError("tools", f"expected a list, got {_describe(raw_tools)}")
+        tools = []
+        for i, entry in enumerate(raw_tools):
+            try:
+                tools.append(ToolSpec.from_openai(entry))
+            except RecordError as err:
+                raise err.nested(f"tools[{i}]") from None
+        messages = []
+        for i, entry in enumerate(raw_messages):
+            try:
+                messages.append(Message.from_openai(entry))
+            except RecordError as err:
+                raise err.nested(f"messages[{i}]") from None
+        return cls(tuple(messages), tuple(tools))
+
+    @property
+    def last_user_text(self) -> str:
+        """The content of the last user message (``""`` when there is none)."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content or ""
+        return ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,6 +514,58 @@ class Verdict(Record):
     def of(cls, passed: bool, reason: str = "") -> Verdict:
         """A binary verdict: score 1.0 when passed, else 0.0."""
         return cls(passed, 1.0 if passed else 0.0, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ConstrainedPrompt(Record):
+    """A prompt with the constraints its response must meet (hard and soft), optionally a
+    response, and extra fields in ``meta``.
+
+    ``prompt`` is the user's text or a whole :class:`Conversation` (system turn, earlier turns,
+    tools). The one codec for the datasets that carry such prompts (IFEval/IFBench rows, VerIF
+    rows, our own) is :mod:`ifrl.constraints`' dataset module.
+    """
+
+    id: str
+    prompt: str | Conversation
+    constraints: tuple[ConstraintSpec, ...]
+    response: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The prompt's text: the string itself, or a conversation's last user message."""
+        return self.prompt if isinstance(self.prompt, str) else self.prompt.last_user_text
+
+    def conversation(self) -> Conversation:
+        """The prompt as a conversation (a string becomes one user message)."""
+        if isinstance(self.prompt, Conversation):
+            return self.prompt
+        return Conversation((Message("user", self.prompt),))
+
+    @property
+    def hard(self) -> tuple[ConstraintSpec, ...]:
+        return tuple(c for c in self.constraints if c.kind == "hard")
+
+    @property
+    def soft(self) -> tuple[ConstraintSpec, ...]:
+        return tuple(c for c in self.constraints if c.kind == "soft")
+
+
+@runtime_checkable
+class RewardFn(Protocol):
+    """A reward function with TRL's calling convention.
+
+    ``reward(prompts, completions, **columns)`` gets the batch's prompts, the generated
+    completions (strings, or message lists for conversational data) and every other dataset
+    column as a keyword argument (one value per completion); it returns one reward per
+    completion, ``None`` where it has no opinion (TRL then ignores it for that row). Every
+    reward of the project has this signature, so each plugs into TRL's ``GRPOTrainer`` as is.
+    """
+
+    def __call__(
+        self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
+    ) -> list[float | None]: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,6 +625,44 @@ class Completion(Record):
                 raise RecordError(name, f"has {got} entries for {n} token ids")
 
 
+@dataclass(frozen=True, slots=True)
+class Cost(Record):
+    """Model usage: sequences generated (``calls``), generated tokens, forward tokens (prefix
+    plus generated: what a model actually processes) and ``generate`` batches. Costs add up
+    with ``+``."""
+
+    calls: int = 0
+    generated_tokens: int = 0
+    forward_tokens: int = 0
+    batches: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.calls + other.calls,
+            self.generated_tokens + other.generated_tokens,
+            self.forward_tokens + other.forward_tokens,
+            self.batches + other.batches,
+        )
+
+    @classmethod
+    def of(
+        cls, completions: Sequence[Completion], *, prefix_tokens: int = 0, batches: int = 1
+    ) -> Cost:
+        """The cost of ``completions`` sampled from prompts of ``prefix_tokens`` tokens each in
+        ``batches`` generate calls."""
+        generated = sum(len(c.token_ids) for c in completions)
+        return cls(
+            len(completions), generated, generated + prefix_tokens * len(completions), batches
+        )
+
+    def per(self, count: int) -> dict[str, float]:
+        """Each counter but ``batches`` divided by ``count`` (zeros when ``count`` is 0)."""
+        names = ("calls", "generated_tokens", "forward_tokens")
+        if count <= 0:
+            return {n: 0.0 for n in names}
+        return {n: getattr(self, n) / count for n in names}
+
+
 # --------------------------------------------------------------------------------------------
 # Training data
 
@@ -412,15 +698,20 @@ class StepSample(Record):
 
 __all__ = [
     "ROLES",
+    "ArgumentsAs",
     "Completion",
+    "ConstrainedPrompt",
     "ConstraintSpec",
     "Conversation",
+    "Cost",
     "Message",
     "PreferencePair",
     "Record",
+    "RewardFn",
     "SamplingParams",
     "StepSample",
     "ToolCall",
     "ToolSpec",
     "Verdict",
+    "openai_reply_text",
 ]

@@ -32,8 +32,8 @@ from typing import Any, Literal
 from ifrl.core.errors import IfrlError, RecordError
 from ifrl.core.records import ToolCall
 
-Format = Literal["python", "json", "hermes"]
-FORMATS: tuple[Format, ...] = ("python", "json", "hermes")
+CallFormat = Literal["python", "json", "hermes"]
+FORMATS: tuple[CallFormat, ...] = ("python", "json", "hermes")
 
 
 class ToolCallParseError(IfrlError, ValueError):
@@ -596,35 +596,6 @@ def _parse_json(text: str) -> list[ToolCall]:
     return out
 
 
-def calls_from_openai(data: Any) -> list[ToolCall]:
-    """Read already-decoded OpenAI-style data (a message, a ``tool_calls`` list, or one call).
-
-    Raises :class:`ToolCallParseError` (format ``json``) naming the JSON path of the problem.
-    """
-    out: list[ToolCall] = []
-    _json_calls(data, "json", "", out)
-    return out
-
-
-def calls_to_openai(
-    calls: Iterable[ToolCall], *, arguments_as: Literal["string", "object"] = "string"
-) -> list[dict[str, Any]]:
-    """OpenAI message ``tool_calls`` entries; arguments as a JSON string (the API) or a dict."""
-    out = []
-    for call in calls:
-        args: Any = call.arguments
-        if arguments_as == "string":
-            args = _dumps(args)
-        entry: dict[str, Any] = {
-            "type": "function",
-            "function": {"name": call.name, "arguments": args},
-        }
-        if call.id is not None:
-            entry = {"id": call.id, **entry}
-        out.append(entry)
-    return out
-
-
 def _dumps(value: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
@@ -695,7 +666,7 @@ def _render_hermes(calls: Sequence[ToolCall]) -> str:
 _BARE_CALL = re.compile(r"[^\W\d][\w.]*\s*\(")
 
 
-def detect_format(text: str) -> Format | None:
+def detect_format(text: str) -> CallFormat | None:
     """Guess the format of model output; ``None`` when it does not look like tool calls."""
     if not isinstance(text, str):
         return None
@@ -721,7 +692,7 @@ def detect_format(text: str) -> Format | None:
 _PARSERS = {"python": _parse_python, "json": _parse_json, "hermes": _parse_hermes}
 
 
-def parse_tool_calls(text: str, format: Format | Literal["auto"] = "auto") -> list[ToolCall]:
+def parse_tool_calls(text: str, format: CallFormat | Literal["auto"] = "auto") -> list[ToolCall]:
     """Parse model output into tool calls; raise :class:`ToolCallParseError` when malformed.
 
     ``format="auto"`` picks the format with :func:`detect_format` and raises
@@ -757,7 +728,7 @@ def parse_tool_calls(text: str, format: Format | Literal["auto"] = "auto") -> li
 _RENDERERS = {"python": _render_python, "json": _render_json, "hermes": _render_hermes}
 
 
-def render_tool_calls(calls: Iterable[ToolCall], format: Format) -> str:
+def render_tool_calls(calls: Iterable[ToolCall], format: CallFormat) -> str:
     """Write calls in ``format``; :func:`parse_tool_calls` reads the result back unchanged.
 
     The Python format has no ids (they are dropped). Raises :class:`ToolCallRenderError` when a
@@ -772,11 +743,9 @@ def render_tool_calls(calls: Iterable[ToolCall], format: Format) -> str:
 
 __all__ = [
     "FORMATS",
-    "Format",
+    "CallFormat",
     "ToolCallParseError",
     "ToolCallRenderError",
-    "calls_from_openai",
-    "calls_to_openai",
     "detect_format",
     "is_python_key",
     "is_python_name",

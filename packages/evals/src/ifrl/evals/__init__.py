@@ -8,6 +8,7 @@ Each run writes ``results.json`` (metrics with sample counts and 95% intervals),
 ``samples.jsonl`` (every prompt, response, verdict and reason) and ``report.md`` with plots.
 """
 
+from ifrl.core.stats import Metric, majority_vote, proportion
 from ifrl.evals.benchmark import (
     BENCHMARKS,
     Benchmark,
@@ -18,7 +19,6 @@ from ifrl.evals.benchmark import (
 )
 from ifrl.evals.compare import compare_runs
 from ifrl.evals.results import EvalResult, load_result, write_run
-from ifrl.evals.stats import Metric, majority_vote, proportion
 
 __version__ = "0.1.0"
 

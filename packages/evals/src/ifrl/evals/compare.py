@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ifrl.core.jsonl import write_text
+from ifrl.core.stats import Metric
 from ifrl.evals.plots import grouped_bar_chart
 from ifrl.evals.results import EvalResult, load_result
-from ifrl.evals.stats import Metric
 
 __all__ = ["compare_runs", "comparison_table"]
 

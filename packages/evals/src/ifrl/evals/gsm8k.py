@@ -23,9 +23,9 @@ from ifrl.core.answers import answers_match, extract_answer, gold_answer
 from ifrl.core.errors import IfrlError, JSONLError, RecordError
 from ifrl.core.jsonl import read_jsonl
 from ifrl.core.records import Conversation, Message
+from ifrl.core.stats import majority_vote, proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.results import EvalResult
-from ifrl.evals.stats import majority_vote, proportion
 
 __all__ = ["INSTRUCTION", "GSM8KBenchmark"]
 

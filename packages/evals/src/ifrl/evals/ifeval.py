@@ -24,9 +24,9 @@ from typing import Any
 from ifrl.core.errors import IfrlError, JSONLError, RecordError
 from ifrl.core.jsonl import read_jsonl
 from ifrl.core.records import Conversation, Message
+from ifrl.core.stats import proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.results import EvalResult
-from ifrl.evals.stats import proportion
 
 __all__ = ["IFBenchBenchmark", "IFEvalBenchmark", "IFItem", "load_items"]
 

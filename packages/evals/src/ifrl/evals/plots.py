@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ifrl.evals.stats import Metric
+from ifrl.core.stats import Metric
 
 __all__ = ["bar_chart", "grouped_bar_chart"]
 

@@ -24,9 +24,9 @@ from typing import Any
 from ifrl.core.answers import answers_match, extract_answer
 from ifrl.core.errors import IfrlError, JSONLError
 from ifrl.core.jsonl import read_jsonl
+from ifrl.core.stats import Metric, bootstrap, majority_vote, proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.results import EvalResult
-from ifrl.evals.stats import Metric, bootstrap, majority_vote, proportion
 
 __all__ = ["PRMBenchmark", "first_error", "first_error_f1"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ifrl.core.jsonl import write_text
+from ifrl.core.stats import Metric
 from ifrl.evals.plots import bar_chart
 from ifrl.evals.results import REPORT, EvalResult
-from ifrl.evals.stats import Metric
 
 __all__ = ["metric_row", "write_report"]
 

@@ -1,7 +1,7 @@
 """The result of one evaluation run and how it is written to disk.
 
 A run directory holds ``results.json`` (:class:`EvalResult`: headline metrics and breakdowns,
-each a :class:`~ifrl.evals.stats.Metric` with sample count and 95% interval, plus the run's
+each a :class:`~ifrl.core.stats.Metric` with sample count and 95% interval, plus the run's
 configuration), ``samples.jsonl`` (one line per scored sample: prompt, response, verdict,
 reason) and ``report.md`` with PNG plots under ``plots/``. Files are written atomically.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 from ifrl.core.errors import IfrlError
 from ifrl.core.jsonl import JSONLWriter, write_json
-from ifrl.evals.stats import Metric
+from ifrl.core.stats import Metric
 
 __all__ = ["EvalResult", "load_result", "write_run"]
 

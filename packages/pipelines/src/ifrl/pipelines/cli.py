@@ -43,14 +43,29 @@ def list_() -> None:
     help="Run directory (default runs/<recipe>-<time>); rerun with the same one to resume.",
 )
 @click.option("--from", "from_stage", default=None, help="Rerun this stage and every later one.")
-def run(recipe: str, config_path: str, run_dir: str | None, from_stage: str | None) -> None:
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one config value, dotted by section (sft.max_steps=5); repeatable.",
+)
+def run(
+    recipe: str,
+    config_path: str,
+    run_dir: str | None,
+    from_stage: str | None,
+    overrides: tuple[str, ...],
+) -> None:
     """Run RECIPE with --config FILE.yaml, skipping stages that are up to date."""
-    from ifrl.pipelines.config import load_recipe_config
+    from ifrl.core.cli import parse_settings
+    from ifrl.core.config import load_config
     from ifrl.pipelines.recipe import get_recipe, run_recipe
 
+    given = parse_settings(overrides)
     try:
         rec = get_recipe(recipe)
-        cfg: Any = load_recipe_config(rec.config_cls, config_path)
+        cfg: Any = load_config(rec.config_cls, config_path, given)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         target = Path(run_dir) if run_dir else Path("runs") / f"{recipe}-{stamp}"
         stages = run_recipe(rec, cfg, target, from_stage=from_stage, echo=click.echo)
@@ -64,7 +79,7 @@ def run(recipe: str, config_path: str, run_dir: str | None, from_stage: str | No
 @click.argument("recipe")
 def show_config(recipe: str) -> None:
     """Every config field of RECIPE with its type, default and help."""
-    from ifrl.pipelines.config import describe
+    from ifrl.core.config import describe
     from ifrl.pipelines.recipe import get_recipe
 
     try:

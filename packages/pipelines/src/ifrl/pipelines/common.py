@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ifrl.pipelines.config import PipelineConfigError, opt
+from ifrl.core.config import ConfigError, from_mapping, opt
 
 BACKENDS = ("hf", "vllm", "openai")
 T = TypeVar("T")
@@ -23,11 +23,11 @@ class ModelSection:
 
     def validate(self) -> None:
         if self.backend not in BACKENDS:
-            raise PipelineConfigError(
-                f"backend: expected one of {', '.join(BACKENDS)}, got {self.backend!r}"
+            raise ConfigError(
+                "", "backend", f"expected one of {', '.join(BACKENDS)}, got {self.backend!r}"
             )
         if self.backend == "openai" and not self.base_url:
-            raise PipelineConfigError("base_url: required with backend openai")
+            raise ConfigError("", "base_url", "required with backend openai")
 
 
 def resolve_model(section: ModelSection) -> str:
@@ -54,17 +54,13 @@ def make_generator(section: ModelSection, model: str | Path) -> Any:
 def train_config(cls: type[T], overrides: dict[str, Any], fixed: dict[str, Any], where: str) -> T:
     """An ``ifrl.rltrain`` config from a recipe section's free-form ``overrides`` plus ``fixed``
     values the recipe sets itself (model, data, output_dir); errors name ``where``."""
-    from ifrl.rltrain.config import ConfigError, config_from_dict
-
     clash = sorted(set(overrides) & set(fixed))
     if clash:
-        raise PipelineConfigError(
-            f"{where}: {', '.join(clash)} is set by the recipe, not the config"
-        )
+        raise ConfigError("", where, f"{', '.join(clash)} is set by the recipe, not the config")
     try:
-        return config_from_dict(cls, {**overrides, **fixed}, where)  # type: ignore[type-var]
+        return from_mapping(cls, {**overrides, **fixed})
     except ConfigError as err:
-        raise PipelineConfigError(str(err)) from None
+        raise err.within("", where) from None
 
 
 def check_train_section(cls: type, overrides: dict[str, Any], where: str) -> None:

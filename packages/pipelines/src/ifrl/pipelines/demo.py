@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.config import from_mapping
 from ifrl.core.jsonl import read_jsonl, write_json, write_text
-from ifrl.pipelines.config import config_from_mapping
 from ifrl.pipelines.recipe import get_recipe, run_recipe
 
 Echo = Callable[[str], None]
@@ -188,7 +188,7 @@ def run_demo(out_root: str | Path = "runs", *, quick: bool = False, echo: Echo =
                 "eval": str(run_dir / "toolace/eval/seen_dialogs.jsonl"),
             }
         recipe = get_recipe(recipe_name)
-        cfg: Any = config_from_mapping(recipe.config_cls, mapping, f"demo:{name}")
+        cfg: Any = from_mapping(recipe.config_cls, mapping, f"demo:{name}")
         write_json(run_dir / f"{name}.config.json", mapping)
         echo(f"== [{i}/{len(RUNS)}] {name} ({recipe.description})")
         t0, c0 = time.perf_counter(), time.process_time()
@@ -725,7 +725,7 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         f"Dialogs kept by verification: {t['verified'].get('kept')} (rejected "
         f"{t['verified'].get('rejected')}). Exact = every call right (BFCL's checker for the "
         "toolace eval, the structured matcher for iTool's); matcher score = partial credit for "
-        "the function name, argument names and argument values (`ifrl.rltrain.matcher`).",
+        "the function name, argument names and argument values (`ifrl.core.matcher`).",
         "",
         "| eval set | model | exact | matcher score | n |",
         "|---|---|---|---|---|",

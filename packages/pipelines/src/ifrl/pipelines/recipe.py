@@ -32,10 +32,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.config import to_dict
 from ifrl.core.errors import IfrlError
 from ifrl.core.jsonl import write_json
 from ifrl.core.registry import Registry
-from ifrl.pipelines.config import section_dict
 
 Echo = Callable[[str], None]
 
@@ -119,7 +119,7 @@ def fingerprint(config: Any, stage: Stage, upstream: Mapping[str, str]) -> str:
     """Hash of the stage's config sections and its inputs' fingerprints."""
     payload = {
         "stage": stage.name,
-        "sections": {s: section_dict(getattr(config, s)) for s in stage.sections},
+        "sections": {s: to_dict(getattr(config, s)) for s in stage.sections},
         "inputs": {i: upstream.get(i, "") for i in stage.inputs},
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
@@ -218,7 +218,7 @@ def run_recipe(
     rank, _world = _rank()
     if rank == 0:
         root.mkdir(parents=True, exist_ok=True)
-        write_json(root / "config.json", {"recipe": recipe.name, "config": section_dict(config)})
+        write_json(root / "config.json", {"recipe": recipe.name, "config": to_dict(config)})
     else:
         echo = _silent
     state = RunState.load(root)

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ifrl.core.stats import auroc
+
 
 @dataclass(frozen=True)
 class QuestionOutcome:
@@ -63,30 +65,6 @@ class QuestionOutcome:
         top = max(counts.values())
         answer = next(a for a in self.answers if a is not None and counts[a] == top)
         return next(ok for a, ok in zip(self.answers, self.correct) if a == answer)
-
-
-def auroc(scores: Sequence[float], positives: Sequence[bool]) -> float:
-    """Area under the ROC curve (ties count one half); NaN when one class is absent.
-
-    The Mann-Whitney statistic from average ranks, ``O(n log n)``.
-    """
-    if len(scores) != len(positives):
-        raise ValueError(f"{len(scores)} scores for {len(positives)} labels")
-    n_pos = sum(1 for y in positives if y)
-    n_neg = len(positives) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    order = sorted(range(len(scores)), key=lambda i: scores[i])
-    rank_sum = 0.0
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        mid = (i + j) / 2 + 1  # average 1-based rank of the tied block
-        rank_sum += mid * sum(1 for k in order[i : j + 1] if positives[k])
-        i = j + 1
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def _point(outcomes: Sequence[QuestionOutcome]) -> dict[str, float]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from ifrl.core.registry import Registry
-from ifrl.prm.metrics import auroc
+from ifrl.core.stats import auroc
 from ifrl.prm.model import ProcessRewardModel
 
 Aggregation = Literal["min", "last", "product", "mean"]

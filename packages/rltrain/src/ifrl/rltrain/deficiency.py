@@ -21,8 +21,8 @@ from typing import Any, Literal
 import torch
 
 from ifrl.core.generation import Generator
+from ifrl.core.matcher import MatcherConfig, match_text
 from ifrl.core.records import Conversation, SamplingParams, ToolCall
-from ifrl.rltrain.matcher import MatcherConfig, match_text
 
 Kind = Literal["tool_call", "text"]
 

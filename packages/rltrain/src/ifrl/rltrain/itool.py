@@ -30,6 +30,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ifrl.core.jsonl import read_jsonl, write_json, write_jsonl, write_text
+from ifrl.core.matcher import match_text
 from ifrl.core.records import PreferencePair, SamplingParams
 from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.deficiency import (
@@ -39,7 +40,6 @@ from ifrl.rltrain.deficiency import (
     select_by_sampling,
     select_hardest,
 )
-from ifrl.rltrain.matcher import match_text
 from ifrl.rltrain.mcts import Cost, MCTSConfig, Tree, derive_seed, search
 from ifrl.rltrain.pairs import (
     PairConfig,

@@ -13,7 +13,7 @@ at a split marker (default ``". "``, ``", "``, ``"="``, ``"("``). One iteration 
    :class:`~ifrl.core.generation.Generator`; each is inserted below the node fragment by fragment
    (following children with the same fragment, like a trie) and becomes a new node where it
    first differs; the whole continuation is that node's rollout, scored by a ``RewardFn``
-   (default: the structured tool-call matcher, :class:`~ifrl.rltrain.matcher.ToolCallReward`);
+   (default: the structured tool-call matcher, :class:`~ifrl.core.matcher.ToolCallReward`);
 3. **backup** — each rollout reward is added to ``value`` and ``visits`` of the child and every
    ancestor; a terminal or depth-capped leaf backs up its own reward again.
 
@@ -34,8 +34,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ifrl.core.generation import Generator
+from ifrl.core.matcher import ToolCallReward
 from ifrl.core.records import Completion, SamplingParams
-from ifrl.rltrain.matcher import ToolCallReward
 
 RewardFn = Callable[..., list[float | None]]
 DEFAULT_MARKERS: tuple[str, ...] = (". ", ", ", "=", "(")

@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 from ifrl.core.errors import RecordError
 from ifrl.core.records import Message, Record, ToolCall
-from ifrl.core.toolcalls import ToolCallParseError, calls_from_openai, calls_to_openai
 from ifrl.toolgen.apis import Api
 
 DialogType = Literal["single", "parallel", "dependent", "non_tool", "clarify"]
@@ -91,50 +90,15 @@ class Dialog(Record):
 
 def message_to_json(message: Message) -> dict[str, Any]:
     """One message in OpenAI's shape (tool-call arguments as JSON strings)."""
-    out: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        out["tool_calls"] = calls_to_openai(message.tool_calls)
-    if message.role == "tool":
-        out["tool_call_id"] = message.tool_call_id
-        if message.name is not None:
-            out["name"] = message.name
-    return out
+    return message.to_openai()
 
 
 def message_from_json(data: Any, where: str) -> Message:
     """Read one OpenAI-style message; errors name ``where`` (e.g. ``messages[2].role``)."""
-    if not isinstance(data, Mapping):
-        raise RecordError(where, "a message must be an object")
-    role = data.get("role")
-    if role not in ("system", "user", "assistant", "tool"):
-        raise RecordError(f"{where}.role", f"must be system, user, assistant or tool, got {role!r}")
-    content = data.get("content")
-    if content is not None and not isinstance(content, str):
-        if isinstance(content, (Mapping, list)):
-            content = json.dumps(content, ensure_ascii=False)
-        else:
-            raise RecordError(f"{where}.content", "expected a string or null")
-    calls: tuple[ToolCall, ...] = ()
-    if data.get("tool_calls"):
-        if role != "assistant":
-            raise RecordError(f"{where}.tool_calls", "only assistant messages carry tool calls")
-        try:
-            calls = tuple(calls_from_openai(data["tool_calls"]))
-        except ToolCallParseError as err:
-            raise RecordError(f"{where}.tool_calls{_path(err.where)}", err.problem) from None
-    name = data.get("name")
-    call_id = data.get("tool_call_id")
-    if name is not None and not isinstance(name, str):
-        raise RecordError(f"{where}.name", "expected a string")
-    if call_id is not None and not isinstance(call_id, str):
-        raise RecordError(f"{where}.tool_call_id", "expected a string")
-    return Message(role, content, calls, name, call_id)
-
-
-def _path(where: str) -> str:
-    if not where or where == "<top>":
-        return ""
-    return where if where.startswith("[") else f".{where}"
+    try:
+        return Message.from_openai(data)
+    except RecordError as err:
+        raise err.nested(where) from None
 
 
 def tool_message(call: ToolCall, result: Any) -> Message:

@@ -27,7 +27,6 @@ from ifrl.core.jsonl import read_jsonl, write_json, write_jsonl
 from ifrl.core.records import Conversation, Message, SamplingParams, ToolCall
 from ifrl.core.toolcalls import (
     ToolCallParseError,
-    calls_to_openai,
     detect_format,
     parse_tool_calls,
     render_tool_calls,
@@ -61,12 +60,9 @@ def _definition(api: Api) -> dict[str, Any]:
 
 
 def _row(task: str, user: str, assistant: Message, tools: Sequence[Api] = ()) -> dict[str, Any]:
-    reply: dict[str, Any] = {"role": "assistant", "content": assistant.content}
-    if assistant.tool_calls:
-        reply["tool_calls"] = calls_to_openai(assistant.tool_calls)
     return {
         "task": task,
-        "messages": [{"role": "user", "content": user}, reply],
+        "messages": [Message("user", user).to_openai(), assistant.to_openai()],
         "tools": [t.to_openai() for t in tools],
     }
 

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from ifrl.core.backends.vllm import topk_entropy
 from ifrl.core.errors import IfrlError
 from ifrl.core.generation import Prompt, register_backend
-from ifrl.core.records import Completion, Conversation, Message, SamplingParams
+from ifrl.core.records import Completion, SamplingParams, openai_reply_text
 
 Mode = Literal["chat", "completions"]
 
@@ -160,7 +160,7 @@ class OpenAIGenerator:
         if isinstance(prompt, str):
             body["messages"] = [{"role": "user", "content": prompt}]
         else:
-            body["messages"] = chat_messages(prompt)
+            body["messages"] = prompt.to_openai(fill_ids=True)["messages"]
             if prompt.tools:
                 body["tools"] = [t.to_openai() for t in prompt.tools]
         data = self._post(url, body)
@@ -299,10 +299,7 @@ class OpenAIGenerator:
         content = message.get("content")
         if content is not None and not isinstance(content, str):
             raise BadResponse(url, f"{where}.message.content", "not a string")
-        text = content or ""
-        calls = message.get("tool_calls")
-        if calls:
-            text += json.dumps(_tool_calls_json(url, f"{where}.message.tool_calls", calls))
+        text = openai_reply_text(message)
         tokens: list[str] = []
         logprobs: list[float] = []
         tops: list[list[float]] = []
@@ -365,49 +362,6 @@ class OpenAIGenerator:
 
 # --------------------------------------------------------------------------------------------
 # Helpers
-
-
-def chat_messages(conversation: Conversation) -> list[dict[str, Any]]:
-    """The conversation as OpenAI chat messages (tool-call arguments as JSON strings, with ids)."""
-    out: list[dict[str, Any]] = []
-    for m, message in enumerate(conversation.messages):
-        out.append(_chat_message(message, m))
-    return out
-
-
-def _chat_message(message: Message, position: int) -> dict[str, Any]:
-    entry: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        entry["tool_calls"] = [
-            {
-                "id": call.id or f"call_{position}_{i}",
-                "type": "function",
-                "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
-            }
-            for i, call in enumerate(message.tool_calls)
-        ]
-    if message.name is not None:
-        entry["name"] = message.name
-    if message.tool_call_id is not None:
-        entry["tool_call_id"] = message.tool_call_id
-    return entry
-
-
-def _tool_calls_json(url: str, where: str, calls: Any) -> list[dict[str, Any]]:
-    if not isinstance(calls, list):
-        raise BadResponse(url, where, "not a list")
-    out: list[dict[str, Any]] = []
-    for i, call in enumerate(calls):
-        fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise BadResponse(url, f"{where}[{i}].function.name", "missing or not a string")
-        args = fn.get("arguments", "{}")
-        try:
-            parsed = json.loads(args) if isinstance(args, str) else args
-        except ValueError:
-            parsed = args  # keep what the model wrote; parsing it is the caller's business
-        out.append({"name": fn["name"], "arguments": parsed})
-    return out
 
 
 def _request_n(params: SamplingParams) -> int:
@@ -488,5 +442,4 @@ __all__ = [
     "OpenAIGenerator",
     "RequestTimeout",
     "ServerError",
-    "chat_messages",
 ]

@@ -9,13 +9,13 @@ from typing import Any
 
 from ifrl.core.errors import JSONLError
 from ifrl.core.jsonl import read_jsonl
+from ifrl.core.stats import Metric, mean_of_proportions, proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.bfcl.data import CATEGORIES, BFCLEntry, load_category
 from ifrl.evals.bfcl.decode import STYLES, Style
 from ifrl.evals.bfcl.prompts import build_prompt
 from ifrl.evals.bfcl.score import score_output
 from ifrl.evals.results import EvalResult
-from ifrl.evals.stats import Metric, mean_of_proportions, proportion
 
 __all__ = ["BFCLBenchmark", "category_of"]
 

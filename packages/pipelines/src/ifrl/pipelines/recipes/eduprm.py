@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl
-from ifrl.pipelines.config import PipelineConfigError, opt
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 
 
@@ -53,7 +53,7 @@ class PolicySection:
 
     def validate(self) -> None:
         if self.backend not in ("hf", "vllm"):
-            raise PipelineConfigError(f"backend: expected hf or vllm, got {self.backend!r}")
+            raise ConfigError("", "backend", f"expected hf or vllm, got {self.backend!r}")
         synthetic_task(self)
 
     def warmup_config(self) -> Any:
@@ -79,7 +79,7 @@ def synthetic_task(section: PolicySection) -> Any:
     try:
         return ArithmeticTask(**section.task)
     except TypeError as err:
-        raise PipelineConfigError(f"task: {err}") from None
+        raise ConfigError("", "task", f"{err}") from None
 
 
 @dataclass
@@ -102,7 +102,7 @@ class QuestionsSection:
 
     def validate(self) -> None:
         if self.train < 1 or self.eval < 1:
-            raise PipelineConfigError("train: need at least one training and one eval question")
+            raise ConfigError("", "train", "need at least one training and one eval question")
 
 
 @dataclass
@@ -124,7 +124,7 @@ class LabelsSection:
 
     def validate(self) -> None:
         if self.kind not in ("hard", "soft"):
-            raise PipelineConfigError(f"kind: expected hard or soft, got {self.kind!r}")
+            raise ConfigError("", "kind", f"expected hard or soft, got {self.kind!r}")
 
 
 @dataclass
@@ -156,11 +156,11 @@ class BoNSection:
 
     def validate(self) -> None:
         if self.aggregation not in ("min", "last", "product", "mean"):
-            raise PipelineConfigError(
-                f"aggregation: expected min, last, product or mean, got {self.aggregation!r}"
+            raise ConfigError(
+                "", "aggregation", f"expected min, last, product or mean, got {self.aggregation!r}"
             )
         if self.n < 1:
-            raise PipelineConfigError(f"n: must be at least 1, got {self.n}")
+            raise ConfigError("", "n", f"must be at least 1, got {self.n}")
 
 
 @dataclass
@@ -191,7 +191,7 @@ class EduPrmConfig:
         try:
             get_checker(self.questions.checker)
         except Exception as err:  # the registry's "did you mean" error
-            raise PipelineConfigError(f"questions.checker: {err}") from None
+            raise ConfigError("", "questions.checker", f"{err}") from None
         branch_config(self.branch)
 
 
@@ -210,7 +210,7 @@ def branch_config(b: BranchSection) -> Any:
             exclude_digits=b.exclude_digits,
         )
     except RecordError as err:
-        raise PipelineConfigError(f"branch.{err}") from None
+        raise ConfigError("", f"branch.{err.field}", err.problem) from None
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -292,13 +292,15 @@ def stage_questions(ctx: StageContext) -> dict[str, Any]:
                 seen.add(p.question)
                 fresh.append(p)
         if len(fresh) < q.eval:
-            raise PipelineConfigError(
-                f"questions.eval: the task has only {len(fresh)} questions left unseen in training"
+            raise ConfigError(
+                "",
+                "questions.eval",
+                f"the task has only {len(fresh)} questions left unseen in training",
             )
         train = [p.to_question() for p in train_p]
         held = [p.to_question() for p in fresh[: q.eval]]
         if q.template != "Question: {question}\n":
-            raise PipelineConfigError("questions.template: the synthetic task fixes its template")
+            raise ConfigError("", "questions.template", "the synthetic task fixes its template")
     else:
         from ifrl.prm.data import load_questions
 
@@ -308,14 +310,16 @@ def stage_questions(ctx: StageContext) -> dict[str, Any]:
         else:
             held = load_questions(q.source, offset=q.train, limit=q.eval, template=q.template)
         if len(train) < q.train or len(held) < q.eval:
-            raise PipelineConfigError(
-                f"questions: {q.source} holds {len(train)} training and {len(held)} held-out "
-                f"questions, asked {q.train} and {q.eval}"
+            raise ConfigError(
+                "",
+                "questions",
+                f"{q.source} holds {len(train)} training and {len(held)} held-out "
+                f"questions, asked {q.train} and {q.eval}",
             )
     for name, qs in (("train", train), ("eval", held)):
         missing = [x.id for x in qs if x.reference is None]
         if missing:
-            raise PipelineConfigError(f"questions: {missing[0]!r} has no answer to check against")
+            raise ConfigError("", "questions", f"{missing[0]!r} has no answer to check against")
         write_jsonl(
             ctx.path(f"questions/{name}.jsonl"),
             [{"id": x.id, "prompt": x.prompt, "reference": x.reference} for x in qs],
@@ -464,7 +468,7 @@ def stage_train(ctx: StageContext) -> dict[str, Any]:
     p = cfg.prm
     samples = list(read_jsonl(ctx.run_dir / "labels.jsonl", StepSample))
     if not samples:
-        raise PipelineConfigError("label: no labeled solutions to train the PRM on")
+        raise ConfigError("", "label", "no labeled solutions to train the PRM on")
     config = PRMTrainConfig(
         loop=LoopConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed),
         max_length=p.max_length,

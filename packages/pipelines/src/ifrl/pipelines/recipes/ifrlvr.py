@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.config import ConfigError, opt
+from ifrl.core.errors import JSONLError
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_text
 from ifrl.pipelines.common import (
     ModelSection,
@@ -22,7 +24,6 @@ from ifrl.pipelines.common import (
     resolve_model,
     train_config,
 )
-from ifrl.pipelines.config import PipelineConfigError, opt
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 
 SEED_TOPICS = (
@@ -80,7 +81,7 @@ def builtin_seeds(n: int, seed: int) -> list[str]:
     prompts = [f.format(t=t) for t in SEED_TOPICS for f in SEED_FORMS]
     random.Random(seed).shuffle(prompts)
     if n > len(prompts):
-        raise PipelineConfigError(f"seeds.n: at most {len(prompts)} built-in seeds, asked {n}")
+        raise ConfigError("", "seeds.n", f"at most {len(prompts)} built-in seeds, asked {n}")
     return prompts[:n]
 
 
@@ -103,11 +104,9 @@ class SynthesizeSection:
 
     def validate(self) -> None:
         if not 1 <= self.min_constraints <= self.max_constraints:
-            raise PipelineConfigError(
-                "min_constraints: need 1 <= min_constraints <= max_constraints"
-            )
+            raise ConfigError("", "min_constraints", "need 1 <= min_constraints <= max_constraints")
         if not 0.0 < self.heldout < 1.0:
-            raise PipelineConfigError(f"heldout: must lie in (0, 1), got {self.heldout}")
+            raise ConfigError("", "heldout", f"must lie in (0, 1), got {self.heldout}")
 
 
 @dataclass
@@ -150,7 +149,7 @@ class GRPOSection:
 
     def validate(self) -> None:
         if self.reward not in ("hard", "noisy_judge"):
-            raise PipelineConfigError(f"reward: expected hard or noisy_judge, got {self.reward!r}")
+            raise ConfigError("", "reward", f"expected hard or noisy_judge, got {self.reward!r}")
 
 
 @dataclass
@@ -209,9 +208,7 @@ def stage_seeds(ctx: StageContext) -> dict[str, Any]:
         prompts = []
         for i, r in enumerate(rows, start=1):
             if not isinstance(r, dict) or not isinstance(r.get("prompt"), str):
-                raise PipelineConfigError(
-                    f"{cfg.seeds.path}: line {i}: field 'prompt' must be a string"
-                )
+                raise JSONLError(cfg.seeds.path, i, "prompt", "missing or not a string")
             prompts.append(r["prompt"])
         prompts = prompts[: cfg.seeds.n]
     else:

@@ -23,8 +23,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import JSONLWriter, read_jsonl
-from ifrl.pipelines.config import PipelineConfigError, opt
+from ifrl.pipelines.common import train_config
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 
 #: ``ITOOLConfig`` fields the recipe sets itself.
@@ -103,7 +104,7 @@ class ItoolConfig:
 
     def validate(self) -> None:
         if not self.start.toolace_run and not self.start.model:
-            raise PipelineConfigError("start.model: give a model or a toolace_run")
+            raise ConfigError("", "start.model", "give a model or a toolace_run")
         self.itool_config(Path("<run>"), "<model>")
 
     # Fingerprint views (stage sections): the data and eval-0 stages depend only on these keys,
@@ -122,24 +123,15 @@ class ItoolConfig:
 
     def itool_config(self, run_dir: Path, model: str) -> Any:
         """The ``ITOOLConfig`` of this run (errors name ``itool``)."""
-        from ifrl.rltrain.config import ConfigError, config_from_dict
         from ifrl.rltrain.itool import ITOOLConfig
 
-        clash = sorted(set(self.itool) & set(FIXED))
-        if clash:
-            raise PipelineConfigError(
-                f"itool: {', '.join(clash)} is set by the recipe, not the config"
-            )
         fixed = {
             "model": model,
             "data": str(run_dir / "conversations/train.jsonl"),
             "eval_data": str(run_dir / "conversations/eval.jsonl"),
             "output_dir": str(run_dir),
         }
-        try:
-            return config_from_dict(ITOOLConfig, {**self.itool, **fixed}, "itool")
-        except ConfigError as err:
-            raise PipelineConfigError(str(err)) from None
+        return train_config(ITOOLConfig, self.itool, fixed, "itool")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -161,7 +153,7 @@ def _source(cfg: ItoolConfig, which: str) -> Path:
     if given:
         return Path(given)
     if not cfg.start.toolace_run:
-        raise PipelineConfigError(f"data.{which}: required without start.toolace_run")
+        raise ConfigError("", f"data.{which}", "required without start.toolace_run")
     run = Path(cfg.start.toolace_run)
     return run / ("sft_train.jsonl" if which == "train" else "eval/heldout_dialogs.jsonl")
 
@@ -183,7 +175,7 @@ def to_conversation(row: dict[str, Any], first_turn: bool) -> dict[str, Any] | N
 
 def _convert(src: Path, dst: Path, first_turn: bool, limit: int) -> int:
     if not src.exists():
-        raise PipelineConfigError(f"{src}: no such file")
+        raise ConfigError(str(src), "", "no such file")
     n = 0
     with JSONLWriter(dst) as w:
         for row in read_jsonl(src):
@@ -239,13 +231,13 @@ def stage_data(ctx: StageContext) -> dict[str, Any]:
     _fresh(ctx, "data", "conversations")
     model = start_model(cfg)
     if not Path(model).exists() and cfg.start.toolace_run:
-        raise PipelineConfigError(f"start.toolace_run: no SFT model at {model}")
+        raise ConfigError("", "start.toolace_run", f"no SFT model at {model}")
     train = _convert(_source(cfg, "train"), ctx.path("conversations/train.jsonl"), False, 0)
     held = _convert(
         _source(cfg, "eval"), ctx.path("conversations/eval.jsonl"), True, cfg.data.eval_limit
     )
     if not train or not held:
-        raise PipelineConfigError("data: no training or no held-out conversations")
+        raise ConfigError("", "data", "no training or no held-out conversations")
     train_s, held_s = _itool(ctx, model).prepare_data()
     return {
         "model": model,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import JSONLWriter, count_lines, read_jsonl, write_json
 from ifrl.pipelines.common import (
     ModelSection,
@@ -24,7 +25,6 @@ from ifrl.pipelines.common import (
     resolve_model,
     train_config,
 )
-from ifrl.pipelines.config import PipelineConfigError, opt
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 
 
@@ -37,7 +37,7 @@ class ApisSection:
 
     def validate(self) -> None:
         if self.max_params < 0:
-            raise PipelineConfigError(f"max_params: must be >= 0, got {self.max_params}")
+            raise ConfigError("", "max_params", f"must be >= 0, got {self.max_params}")
 
 
 @dataclass
@@ -55,11 +55,11 @@ class DialogsSection:
         from ifrl.toolgen.dialog import DIALOG_TYPES
 
         if self.max_tools < 2:
-            raise PipelineConfigError(f"max_tools: must be at least 2, got {self.max_tools}")
+            raise ConfigError("", "max_tools", f"must be at least 2, got {self.max_tools}")
         bad = [t for t in self.types if t not in DIALOG_TYPES]
         if bad:
-            raise PipelineConfigError(
-                f"types: unknown dialog type {bad[0]!r} (known: {', '.join(DIALOG_TYPES)})"
+            raise ConfigError(
+                "", "types", f"unknown dialog type {bad[0]!r} (known: {', '.join(DIALOG_TYPES)})"
             )
 
 
@@ -132,8 +132,8 @@ class ToolaceConfig:
 
     def validate(self) -> None:
         if self.apis.n < 2 or self.apis.heldout < 2:
-            raise PipelineConfigError(
-                "apis.n: the pool and the held-out set need at least 2 APIs each"
+            raise ConfigError(
+                "", "apis.n", "the pool and the held-out set need at least 2 APIs each"
             )
         check_train_section(
             _sft_cls(),
@@ -167,9 +167,11 @@ def stage_apis(ctx: StageContext) -> dict[str, Any]:
     else:
         apis = list(ProgrammaticApiGenerator(seed=cfg.apis.seed).generate(want))
     if len(apis) < cfg.apis.n + 2:
-        raise PipelineConfigError(
-            f"apis.n: the generator made only {len(apis)} APIs"
-            + (f" with at most {cfg.apis.max_params} parameters" if cfg.apis.max_params else "")
+        raise ConfigError(
+            "",
+            "apis.n",
+            f"the generator made only {len(apis)} APIs"
+            + (f" with at most {cfg.apis.max_params} parameters" if cfg.apis.max_params else ""),
         )
     with JSONLWriter(ctx.path("apis.jsonl")) as w:
         for a in apis[: cfg.apis.n]:
@@ -375,10 +377,10 @@ def bfcl_accuracy(
     """Greedy answers of ``model_dir`` on ``entries`` scored by the BFCL checker (``accuracy``)
     and by the structured matcher of ``ifrl.rltrain`` (``score``: partial credit for the right
     function, argument names and values); samples to ``out``."""
+    from ifrl.core.matcher import match_text
     from ifrl.core.records import SamplingParams
     from ifrl.evals.bfcl.prompts import build_prompt
     from ifrl.evals.bfcl.score import score_output
-    from ifrl.rltrain.matcher import match_text
 
     gen = make_generator(section, model_dir)
     convs = [build_prompt(e, "hermes") for e, _ in entries]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ifrl.core.records import ToolCall
-from ifrl.core.toolcalls import Format, ToolCallParseError, detect_format, parse_tool_calls
+from ifrl.core.toolcalls import CallFormat, ToolCallParseError, detect_format, parse_tool_calls
 
 GoldCalls = Sequence[ToolCall]
 
@@ -189,7 +189,7 @@ def match_text(
     text: str,
     gold: GoldCalls,
     config: MatcherConfig = MatcherConfig(),
-    format: Format | None = None,
+    format: CallFormat | None = None,
 ) -> MatchResult:
     """Parse ``text`` (format detected unless given) and score it against ``gold``.
 
@@ -212,19 +212,7 @@ def gold_from_json(value: Any) -> list[ToolCall]:
         return []
     if isinstance(value, str):
         return parse_tool_calls(value) if value.strip() else []
-    out = []
-    for item in value:
-        if isinstance(item, ToolCall):
-            out.append(item)
-            continue
-        fn = item.get("function", item)
-        args = fn.get("arguments", {})
-        if isinstance(args, str):
-            import json
-
-            args = json.loads(args) if args.strip() else {}
-        out.append(ToolCall(name=fn["name"], arguments=dict(args)))
-    return out
+    return [item if isinstance(item, ToolCall) else ToolCall.from_openai(item) for item in value]
 
 
 class ToolCallReward:

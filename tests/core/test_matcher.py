@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ifrl.core.records import ToolCall
-from ifrl.core.toolcalls import render_tool_calls
-from ifrl.rltrain.matcher import (
+from ifrl.core.matcher import (
     MatcherConfig,
     ToolCallReward,
     call_score,
@@ -14,6 +12,8 @@ from ifrl.rltrain.matcher import (
     match_text,
     values_equal,
 )
+from ifrl.core.records import ToolCall
+from ifrl.core.toolcalls import render_tool_calls
 
 GOLD = [ToolCall("get_weather", {"city": "Paris", "days": 3})]
 

@@ -4,6 +4,7 @@
   0% and 100% and for small ``n``, unlike the normal approximation).
 * :func:`bootstrap` — any statistic of per-item values with a seeded percentile bootstrap interval.
 * :func:`majority_vote` — the most frequent answer (ties go to the answer seen first).
+* :func:`auroc` — how well scores separate positives from negatives (Mann-Whitney, ties half).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "Metric",
+    "auroc",
     "bootstrap",
     "majority_vote",
     "mean_of_proportions",
@@ -96,6 +98,30 @@ def bootstrap(
     low = stats[int(0.025 * (resamples - 1))]
     high = stats[math.ceil(0.975 * (resamples - 1))]
     return Metric(value, n, min(low, value), max(high, value))
+
+
+def auroc(scores: Sequence[float], positives: Sequence[bool]) -> float:
+    """Area under the ROC curve (ties count one half); NaN when one class is absent.
+
+    The Mann-Whitney statistic from average ranks, ``O(n log n)``.
+    """
+    if len(scores) != len(positives):
+        raise ValueError(f"{len(scores)} scores for {len(positives)} labels")
+    n_pos = sum(1 for y in positives if y)
+    n_neg = len(positives) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    rank_sum = 0.0
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        mid = (i + j) / 2 + 1  # average 1-based rank of the tied block
+        rank_sum += mid * sum(1 for k in order[i : j + 1] if positives[k])
+        i = j + 1
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def majority_vote(answers: Sequence[T | None]) -> T | None:
