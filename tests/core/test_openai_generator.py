@@ -36,6 +36,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
+    trickle: float = 0.0  # seconds between the body's bytes (a slow server)
+    declared_length: int | None = None  # a Content-Length other than the body's (truncation)
 
 
 @dataclass
@@ -64,6 +66,15 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length))
+                finished = False
+
+                def done() -> None:
+                    nonlocal finished
+                    with server._lock:
+                        if not finished:
+                            server.in_flight -= 1
+                            finished = True
+
                 with server._lock:
                     server.seen.append(Seen(self.path, dict(self.headers), body))
                     server.in_flight += 1
@@ -83,18 +94,29 @@ class ScriptedServer:
                         if isinstance(reply.body, bytes)
                         else json.dumps(reply.body).encode()
                     )
+                    length = reply.declared_length if reply.declared_length else len(raw)
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(raw)))
+                    self.send_header("Content-Length", str(length))
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
+                    # No longer in flight once the answer leaves: the client may send its next
+                    # request as soon as it has read this one.
+                    done()
                     self.end_headers()
-                    self.wfile.write(raw)
+                    if reply.trickle:
+                        for byte in raw:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.trickle)
+                    else:
+                        self.wfile.write(raw)
+                    if reply.declared_length:
+                        self.close_connection = True
                 except OSError:
                     pass  # the client gave up (timeout tests)
                 finally:
-                    with server._lock:
-                        server.in_flight -= 1
+                    done()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -456,3 +478,59 @@ def test_topk_entropy_is_exact_when_the_top_k_cover_everything() -> None:
     probs = [0.5, 0.3, 0.2]
     exact = -sum(p * math.log(p) for p in probs)
     assert topk_entropy([math.log(p) for p in probs], 3) == pytest.approx(exact, abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# A server you would not trust: redirects, trickles, floods, nests and truncates.
+
+
+def test_redirects_are_not_followed_and_the_key_stays_home(server: ScriptedServer) -> None:
+    with ScriptedServer() as elsewhere:
+        elsewhere.script = [Reply(body=completions(text_choice("stolen")))]
+        server.script = [
+            Reply(status=302, headers={"Location": elsewhere.base_url + "/completions"})
+        ]
+        gen = OpenAIGenerator(
+            server.base_url, "m", api_key="sk-secret", max_retries=2, sleep=lambda s: None
+        )
+        with pytest.raises(ServerError, match=r"redirect to .* not followed") as info:
+            gen.generate(["hi"], SamplingParams(logprobs=False))
+        assert info.value.status == 302 and info.value.attempts == 1
+        assert elsewhere.seen == []
+
+
+def test_a_trickling_server_cannot_outlive_the_deadline(server: ScriptedServer) -> None:
+    body = json.dumps(completions(text_choice("x" * 200))).encode()
+    server.script = [Reply(body=body, trickle=0.05)]  # about 13 s for the whole answer
+    gen = OpenAIGenerator(server.base_url, "m", timeout=1.0, max_retries=0)
+    start = time.monotonic()
+    with pytest.raises(RequestTimeout, match=r"within 1\.0 s"):
+        gen.generate(["hi"], SamplingParams(logprobs=False))
+    assert time.monotonic() - start < 3.0
+
+
+def test_answers_larger_than_the_cap_are_refused(server: ScriptedServer) -> None:
+    big = completions(text_choice("y" * 5000))
+    server.script = [Reply(body=big)]
+    gen = OpenAIGenerator(server.base_url, "m", max_response_bytes=1000, max_retries=0)
+    with pytest.raises(BadResponse, match="more than max_response_bytes=1000"):
+        gen.generate(["hi"], SamplingParams(logprobs=False))
+
+
+def test_nested_and_truncated_answers_raise_the_clients_own_errors(
+    server: ScriptedServer,
+) -> None:
+    server.script = [Reply(body=b"[" * 200_000)]
+    gen = OpenAIGenerator(server.base_url, "m", max_retries=0)
+    with pytest.raises(BadResponse, match="not JSON"):
+        gen.generate(["hi"], SamplingParams(logprobs=False))
+    raw = json.dumps(completions(text_choice("ok"))).encode()
+    # A truncated answer is a connection failure: retried, and the retry succeeds.
+    server.script = [Reply(body=raw[:10], declared_length=len(raw)), Reply(body=raw)]
+    gen = OpenAIGenerator(server.base_url, "m", max_retries=1, sleep=lambda s: None)
+    [[c]] = gen.generate(["hi"], SamplingParams(logprobs=False))
+    assert c.text == "ok" and len(server.seen) == 3
+    server.script = [Reply(body=raw[:10], declared_length=len(raw))]
+    gen = OpenAIGenerator(server.base_url, "m", max_retries=0)
+    with pytest.raises(ConnectionFailed):
+        gen.generate(["hi"], SamplingParams(logprobs=False))

@@ -14,17 +14,23 @@ dependency to ifrl-core. One HTTP request is made per prompt (``n`` samples in i
   :func:`ifrl.core.backends.vllm.topk_entropy` (see there for the approximation and its bounds).
 - Token ids are filled only when the server reports tokens as ``token_id:N`` (vLLM does with
   ``extra_body={"return_tokens_as_token_ids": True}``); otherwise ``token_ids`` stays empty.
-- Connection errors, timeouts, HTTP 429 and 5xx are retried up to ``max_retries`` times with
-  exponential backoff (``backoff * 2**attempt`` seconds, capped by ``max_backoff``; a
-  ``Retry-After`` header in seconds is honoured within that cap). Other 4xx fail at once.
-  Failures raise subclasses of :class:`OpenAIBackendError` carrying the status and the server's
-  message.
+- Connection errors (refused, reset, truncated answers), timeouts, HTTP 429 and 5xx are retried
+  up to ``max_retries`` times with exponential backoff (``backoff * 2**attempt`` seconds, capped by
+  ``max_backoff``; a ``Retry-After`` header in seconds is honoured within that cap). Other 4xx
+  and redirects fail at once: a redirect is never followed, so the API key never reaches another
+  origin. Each attempt has one deadline (``timeout``) from connecting to the last byte, however
+  slowly a server answers, and answers are capped at ``max_response_bytes``. Every failure
+  raises a subclass of :class:`OpenAIBackendError` carrying the status and the server's message.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import math
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -73,6 +79,49 @@ class RequestTimeout(ConnectionFailed):
     """No answer within ``timeout`` seconds, on every allowed attempt."""
 
 
+class _DeadlineExceeded(Exception):
+    """An attempt ran past the client's ``timeout`` (internal: becomes :class:`RequestTimeout`)."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError
+
+
+def _recorded(conn: Any, sockets: list[socket.socket]) -> Any:
+    """``conn`` with its socket recorded in ``sockets`` once connected (urllib lets go of the
+    connection object once the answer's headers are in; the socket lives on in the answer)."""
+    connect = conn.connect
+
+    def connect_and_record() -> None:
+        connect()
+        sockets.append(conn.sock)
+
+    conn.connect = connect_and_record
+    return conn
+
+
+def _opener(sockets: list[socket.socket]) -> urllib.request.OpenerDirector:
+    """A urllib opener (proxies from the environment, TLS) that follows no redirects and records
+    the sockets it opens, so a watchdog can shut them down at the deadline."""
+
+    class Http(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> Any:
+            def make(*args: Any, **kwargs: Any) -> Any:
+                return _recorded(http.client.HTTPConnection(*args, **kwargs), sockets)
+
+            return self.do_open(make, req)
+
+    class Https(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> Any:
+            def make(*args: Any, **kwargs: Any) -> Any:
+                return _recorded(http.client.HTTPSConnection(*args, **kwargs), sockets)
+
+            return self.do_open(make, req, context=self._context)  # type: ignore[attr-defined]
+
+    return urllib.request.build_opener(_NoRedirect, Http, Https)
+
+
 class BadResponse(OpenAIBackendError):
     """The server answered 2xx with a body that is not the expected JSON; ``field`` says where."""
 
@@ -86,8 +135,10 @@ class BadResponse(OpenAIBackendError):
 class OpenAIGenerator:
     """Sample completions from an OpenAI-compatible server at ``base_url`` (``.../v1``).
 
-    ``api_key`` is sent as a bearer token. ``timeout`` (seconds) bounds each socket operation
-    of one attempt. ``extra_body`` is merged into every request body (server-specific options).
+    ``api_key`` is sent as a bearer token, to ``base_url`` only: redirects are never followed.
+    ``timeout`` (seconds) bounds one whole attempt, connecting to the last byte of the answer;
+    an answer longer than ``max_response_bytes`` is refused. ``extra_body`` is merged into every
+    request body (server-specific options).
     ``top_logprobs`` > 0 requests that many alternatives per position and fills
     ``Completion.entropies`` with the top-k estimate, which needs the model's ``vocab_size``.
     """
@@ -100,6 +151,7 @@ class OpenAIGenerator:
         mode: Mode = "completions",
         *,
         timeout: float = 60.0,
+        max_response_bytes: int = 64 * 1024 * 1024,
         max_retries: int = 3,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
@@ -113,6 +165,8 @@ class OpenAIGenerator:
             raise ValueError(f"mode must be 'chat' or 'completions', got {mode!r}")
         if timeout <= 0:
             raise ValueError(f"timeout must be > 0, got {timeout}")
+        if max_response_bytes < 1:
+            raise ValueError(f"max_response_bytes must be >= 1, got {max_response_bytes}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if concurrency < 1:
@@ -126,6 +180,7 @@ class OpenAIGenerator:
         self.api_key = api_key
         self.mode: Mode = mode
         self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -160,9 +215,10 @@ class OpenAIGenerator:
         if isinstance(prompt, str):
             body["messages"] = [{"role": "user", "content": prompt}]
         else:
-            body["messages"] = prompt.to_openai(fill_ids=True)["messages"]
-            if prompt.tools:
-                body["tools"] = [t.to_openai() for t in prompt.tools]
+            row = prompt.to_openai(fill_ids=True)
+            body["messages"] = row["messages"]
+            if row["tools"]:
+                body["tools"] = row["tools"]
         data = self._post(url, body)
         return self._parse(url, data, params, chat=True)
 
@@ -200,42 +256,102 @@ class OpenAIGenerator:
         while True:
             attempts += 1
             retry_after: float | None = None
-            request = urllib.request.Request(url, data=payload, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
+                raw = self._send(url, payload, headers)
             except urllib.error.HTTPError as err:
                 status = err.code
+                if 300 <= status < 400:
+                    # Never follow: a redirect would carry the request (and its key) elsewhere.
+                    where = err.headers.get("Location", "?") if err.headers else "?"
+                    raise ServerError(
+                        url,
+                        status,
+                        f"redirect to {where} not followed (give the final URL as the base URL)",
+                        attempts,
+                    ) from None
                 message = _error_message(err)
                 retryable = status == 429 or status >= 500
                 if not retryable or attempts > self.max_retries:
                     raise ServerError(url, status, message, attempts) from None
                 retry_after = _retry_after(err.headers.get("Retry-After") if err.headers else None)
-            except TimeoutError as err:
+            except (_DeadlineExceeded, TimeoutError):
                 if attempts > self.max_retries:
                     raise RequestTimeout(
-                        url, f"no answer within {self.timeout} s ({err})", attempts
+                        url, f"no complete answer within {self.timeout} s", attempts
                     ) from None
             except urllib.error.URLError as err:
-                if isinstance(err.reason, TimeoutError):
-                    if attempts > self.max_retries:
-                        raise RequestTimeout(
-                            url, f"no answer within {self.timeout} s", attempts
-                        ) from None
-                elif attempts > self.max_retries:
-                    raise ConnectionFailed(url, str(err.reason), attempts) from None
-            except (ConnectionError, OSError) as err:  # reset mid-answer, broken pipe
                 if attempts > self.max_retries:
-                    raise ConnectionFailed(url, str(err) or type(err).__name__, attempts) from None
+                    if isinstance(err.reason, TimeoutError):
+                        raise RequestTimeout(
+                            url, f"no complete answer within {self.timeout} s", attempts
+                        ) from None
+                    raise ConnectionFailed(url, str(err.reason), attempts) from None
+            except (OSError, http.client.HTTPException) as err:  # reset, truncated, garbled
+                if attempts > self.max_retries:
+                    reason = str(err) or type(err).__name__
+                    raise ConnectionFailed(url, reason, attempts) from None
             else:
                 try:
                     return json.loads(raw)
-                except ValueError as err:
-                    raise BadResponse(url, "", f"not JSON ({err})") from None
+                except (ValueError, RecursionError) as err:
+                    raise BadResponse(url, "", f"not JSON ({type(err).__name__}: {err})") from None
             delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
             if retry_after is not None:
                 delay = min(self.max_backoff, max(delay, retry_after))
             self._sleep(delay)
+
+    def _send(self, url: str, payload: bytes, headers: Mapping[str, str]) -> bytes:
+        """One attempt: the answer's body, read within ``timeout`` seconds in all (a watchdog
+        closes the connection at the deadline, however slowly the server trickles) and at most
+        ``max_response_bytes`` long. Raises ``_DeadlineExceeded``, ``HTTPError`` (also for
+        redirects, which are never followed), ``URLError`` or ``OSError``."""
+        sockets: list[socket.socket] = []
+        deadline = time.monotonic() + self.timeout
+        expired = threading.Event()
+
+        def abort() -> None:
+            expired.set()
+            for sock in sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        opener = _opener(sockets)
+        request = urllib.request.Request(url, data=payload, headers=dict(headers), method="POST")
+        watchdog = threading.Timer(self.timeout, abort)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                header = response.headers.get("Content-Length") or ""
+                declared = int(header) if header.isdigit() else None
+                if declared is not None and declared > self.max_response_bytes:
+                    raise BadResponse(url, "", self._too_large(declared))
+                chunks: list[bytes] = []
+                size = 0
+                while chunk := response.read(1 << 16):
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise BadResponse(url, "", self._too_large(size))
+                    chunks.append(chunk)
+                if expired.is_set() or time.monotonic() > deadline:
+                    raise _DeadlineExceeded
+                body = b"".join(chunks)
+                if declared is not None and size < declared:
+                    raise http.client.IncompleteRead(body, declared - size)
+                return body
+        except (OSError, http.client.HTTPException) as err:
+            if expired.is_set() and not isinstance(err, urllib.error.HTTPError):
+                raise _DeadlineExceeded from None
+            raise
+        finally:
+            watchdog.cancel()
+            for sock in sockets:
+                sock.close()
+
+    def _too_large(self, size: int) -> str:
+        return (
+            f"the answer has {size} bytes, more than max_response_bytes={self.max_response_bytes}"
+        )
 
     # ----------------------------------------------------------------------------------------
     # Responses
