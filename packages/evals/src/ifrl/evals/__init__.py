@@ -8,6 +8,8 @@ Each run writes ``results.json`` (metrics with sample counts and 95% intervals),
 ``samples.jsonl`` (every prompt, response, verdict and reason) and ``report.md`` with plots.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from ifrl.core.stats import Metric, majority_vote, proportion
 from ifrl.evals.benchmark import (
     BENCHMARKS,
@@ -20,7 +22,10 @@ from ifrl.evals.benchmark import (
 from ifrl.evals.compare import compare_runs
 from ifrl.evals.results import EvalResult, load_result, write_run
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("ifrl-evals")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0+unknown"
 
 __all__ = [
     "BENCHMARKS",
@@ -28,6 +33,7 @@ __all__ = [
     "EvalResult",
     "Example",
     "Metric",
+    "__version__",
     "compare_runs",
     "get_benchmark",
     "load_result",

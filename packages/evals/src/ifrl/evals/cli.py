@@ -9,13 +9,17 @@ the headline metrics.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from ifrl.core.cli import GeneratorOptions, generator_options
 from ifrl.core.errors import IfrlError
+from ifrl.core.records import SamplingParams
+from ifrl.evals.benchmark import get_benchmark, run
+from ifrl.evals.compare import compare_runs
+from ifrl.evals.report import metric_row
 
 __all__ = ["cli"]
 
@@ -26,7 +30,7 @@ def cli() -> None:
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option(
             "--out", "-o", required=True, type=click.Path(file_okay=False), help="Output directory."
         ),
@@ -36,18 +40,9 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Rescore this JSONL file of existing responses instead of generating.",
         ),
-        click.option(
-            "--model",
-            default=None,
-            help="Model to generate with (local path or hub id; the served name for openai).",
+        generator_options(
+            model_help="Model to generate with (local path or hub id; the served name for openai)."
         ),
-        click.option(
-            "--backend",
-            type=click.Choice(["hf", "vllm", "openai"]),
-            default="hf",
-            show_default=True,
-        ),
-        click.option("--base-url", default=None, help="openai backend: the server's /v1 URL."),
         click.option(
             "--limit",
             type=int,
@@ -70,40 +65,17 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Prompts per generate() call.",
         ),
-        click.option(
-            "--device", default=None, help="hf backend: torch device (default: cuda if available)."
-        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _generator(opts: dict[str, Any]) -> Any:
-    from ifrl.core.generation import BackendOptionsError, generator_for
-
-    if opts["model"] is None:
-        raise click.UsageError("give --responses FILE to rescore, or --model to generate")
-    try:
-        return generator_for(
-            opts["backend"],
-            opts["model"],
-            base_url=opts["base_url"],
-            api_key=os.environ.get("OPENAI_API_KEY"),
-            device=opts.get("device"),
-        )
-    except BackendOptionsError as err:
-        raise click.UsageError(str(err)) from None
-
-
 def _execute(benchmark: Any, opts: dict[str, Any], extra_config: dict[str, Any]) -> None:
-    from ifrl.core.records import SamplingParams
-    from ifrl.evals.benchmark import run
-    from ifrl.evals.report import metric_row
-
+    gen: GeneratorOptions | None = opts.get("generator")
     config = {
-        "model": opts["model"],
-        "backend": None if opts["responses"] else opts["backend"],
+        "model": gen.model if gen else None,
+        "backend": None if opts["responses"] or gen is None else gen.backend,
         "responses": opts["responses"],
         **extra_config,
     }
@@ -121,10 +93,12 @@ def _execute(benchmark: Any, opts: dict[str, Any], extra_config: dict[str, Any])
         config.update(
             n=opts["n"], seed=opts["seed"], temperature=opts["temperature"], limit=opts["limit"]
         )
+        if gen is None or gen.model is None:
+            raise click.UsageError("give --responses FILE to rescore, or --model to generate")
         result = run(
             benchmark,
             opts["out"],
-            generator=_generator(opts),
+            generator=gen.build(),
             params=params,
             batch_size=opts["batch_size"],
             config=config,
@@ -194,7 +168,7 @@ def bfcl(
     **opts: Any,
 ) -> None:
     """BFCL v4 AST and relevance categories (rescore BFCL result files with --responses)."""
-    from ifrl.evals.bfcl import BFCLBenchmark
+    from ifrl.evals.bfcl import BFCLBenchmark  # loaded when used: `ifrl eval --help` stays fast
 
     prompt = None
     if system_prompt:
@@ -221,8 +195,6 @@ def _if_command(name: str) -> Callable[..., Any]:
     )
     @_errors
     def command(data: str | None, **opts: Any) -> None:
-        from ifrl.evals.benchmark import get_benchmark
-
         bench = get_benchmark(name, data=data, limit=opts["limit"])
         _execute(bench, opts, {"data": data})
 
@@ -248,7 +220,7 @@ cli.command(name="ifbench")(_if_command("ifbench"))
 @_errors
 def gsm8k(data: str | None, **opts: Any) -> None:
     """GSM8K: final-answer accuracy, majority vote over --n samples (maj@n, pass@1, pass@n)."""
-    from ifrl.evals.gsm8k import GSM8KBenchmark
+    from ifrl.evals.gsm8k import GSM8KBenchmark  # loaded when used: `ifrl eval --help` stays fast
 
     _execute(GSM8KBenchmark(data, limit=opts["limit"]), opts, {"data": data})
 
@@ -279,9 +251,9 @@ def gsm8k(data: str | None, **opts: Any) -> None:
 @_errors
 def prm(responses: str, out: str, threshold: float, seed: int, limit: int | None) -> None:
     """PRM: ProcessBench first-error F1, and Best-of-N vs majority vote vs random."""
-    from ifrl.evals.prm import PRMBenchmark
+    from ifrl.evals.prm import PRMBenchmark  # loaded when used: `ifrl eval --help` stays fast
 
-    opts = {"responses": responses, "out": out, "model": None, "backend": None}
+    opts = {"responses": responses, "out": out}
     _execute(PRMBenchmark(threshold, seed=seed, limit=limit), opts, {"threshold": threshold})
 
 
@@ -297,7 +269,5 @@ def prm(responses: str, out: str, threshold: float, seed: int, limit: int | None
 @_errors
 def compare(runs: tuple[str, ...], out: str | None) -> None:
     """Put several runs side by side: one table (and, with --out, one plot)."""
-    from ifrl.evals.compare import compare_runs
-
     table = compare_runs(list(runs), out)
     click.echo(table)
