@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +118,53 @@ def test_datasets_round_trip() -> None:
     bad = to_dataset([{"role": "user", "content": "x"}, {"role": "robot", "content": "y"}])
     with pytest.raises(Exception, match=r"row 1: role"):
         list(from_dataset(bad, Message))
+
+
+def test_lone_surrogates_and_deep_nesting_are_reported_with_their_place(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"a": "\\ud83d\\ude00"}\n{"b": {"c": ["ok", "bad \\ud800"]}}\n')
+    with pytest.raises(JSONLError, match=r"bad\.jsonl:2: b\.c\[1\]: holds a lone UTF-16 surrogate"):
+        list(read_jsonl(path))
+    path.write_text("[" * 100_000 + "\n")
+    with pytest.raises(JSONLError, match=r"bad\.jsonl:1: <line>: JSON nested too deeply"):
+        list(read_jsonl(path))
+    path.write_text('{"emoji": "\\ud83d\\ude00"}\n')  # a surrogate *pair* is one character
+    assert list(read_jsonl(path)) == [{"emoji": "\U0001f600"}]
+
+
+def test_temporary_files_of_killed_writers_are_removed_by_the_next_write(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    orphan = tmp_path / f".out.jsonl.{dead.stdout.strip()}-abc123.tmp"  # SIGKILLed mid-write
+    orphan.write_text('{"half": ')
+    live = tmp_path / f".out.jsonl.{os.getpid()}-def456.tmp"  # another writer, still running
+    live.write_text("")
+    write_jsonl(target, [{"a": 1}])
+    assert not orphan.exists() and live.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == [live.name]
+
+
+def test_sigterm_unwinds_an_ifrl_command_and_removes_its_temporary_file(tmp_path: Path) -> None:
+    script = f"""
+import os, signal, click
+from ifrl.core.cli import IfrlGroup
+from ifrl.core.jsonl import JSONLWriter
+
+@click.group(cls=IfrlGroup)
+@click.option("--debug", is_flag=True)
+def group(debug):
+    pass
+
+@group.command()
+def write():
+    with JSONLWriter({str(tmp_path / "out.jsonl")!r}) as w:
+        w.write({{"a": 1}})
+        os.kill(os.getpid(), signal.SIGTERM)
+
+group(["write"])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from ifrl.core import Registry, UnknownNameError
-from ifrl.core.cli import installed_members, main
+from ifrl.core import JSONLError, Registry, UnknownNameError
+from ifrl.core.cli import IfrlGroup, installed_members, main
 
 
 def test_registry_register_get_and_suggest() -> None:
@@ -44,3 +45,40 @@ def test_backend_registry_suggests() -> None:
 
     with pytest.raises(UnknownNameError, match="did you mean 'vllm'"):
         make_generator("vlm")
+
+
+def _group_raising(err: BaseException) -> click.Group:
+    @click.group(cls=IfrlGroup)
+    @click.option("--debug", is_flag=True)
+    def group(debug: bool) -> None:
+        pass
+
+    @group.command()
+    def boom() -> None:
+        raise err
+
+    return group
+
+
+@pytest.mark.parametrize(
+    ("err", "line"),
+    [
+        (JSONLError("f.jsonl", 3, "prompt", "missing"), "Error: f.jsonl:3: prompt: missing"),
+        (FileNotFoundError(2, "No such file or directory", "x.yaml"), "Error: x.yaml: No such"),
+        (
+            UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid byte"),
+            "Error: not UTF-8 text: byte 0",
+        ),
+        (
+            RecursionError("maximum recursion depth exceeded"),
+            "Error: the input is nested too deeply",
+        ),
+    ],
+)
+def test_the_error_boundary_prints_one_line_and_exits_1(err: BaseException, line: str) -> None:
+    result = CliRunner().invoke(_group_raising(err), ["boom"])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(line) and result.output.count("\n") == 1, result.output
+    assert "Traceback" not in result.output
+    debug = CliRunner().invoke(_group_raising(err), ["--debug", "boom"])
+    assert debug.exception is err  # --debug lets it through, with its traceback

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import keyword
+import re
+import time
 from typing import Any
 
 import pytest
@@ -11,11 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ifrl.core.errors import IfrlError
+from ifrl.core.matcher import match_text
 from ifrl.core.records import Message, ToolCall
 from ifrl.core.toolcalls import (
     FORMATS,
     ToolCallParseError,
     ToolCallRenderError,
+    _span,
     detect_format,
     is_python_key,
     is_python_name,
@@ -479,3 +484,42 @@ def test_python_fast_path_equals_scanner_on_junk(text: str) -> None:
 @given(call_lists(python=True, names=spaced_names))
 def test_python_fast_path_equals_scanner_on_rendered_calls(calls: list[ToolCall]) -> None:
     _check_fast(render_tool_calls(calls, "python"))
+
+
+_REFERENCE_FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)\n?[ \t]*```", re.S)
+
+
+def _reference_span(text: str) -> tuple[int, int]:
+    """The fence rule as a regex (correct, but quadratic on long blank runs): the oracle."""
+    end = len(text.rstrip())
+    start = min(len(text) - len(text.lstrip()), end)
+    if text.startswith("```", start) and end - start >= 6:
+        m = _REFERENCE_FENCE.fullmatch(text, start, end)
+        if m is not None:
+            inner = m.group(1)
+            s, e = m.start(1), m.end(1)
+            s += len(inner) - len(inner.lstrip())
+            e -= len(inner) - len(inner.rstrip())
+            return s, max(s, e)
+    return start, end
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="`ab_+-\n \t[](){}=1", max_size=40))
+def test_the_linear_fence_scan_equals_the_regex_rule(text: str) -> None:
+    assert _span(text) == _reference_span(text)
+    fenced = f"```{text}```"
+    assert _span(fenced) == _reference_span(fenced)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["```" + " " * 100_000, "```json" + " " * 100_000 + "x", " " * 100_000 + "```\n[f(a=1)]```"],
+)
+def test_long_blank_runs_parse_in_linear_time(text: str) -> None:
+    start = time.perf_counter()
+    for fmt in ("auto", "python", "json", "hermes"):
+        with contextlib.suppress(ToolCallParseError):
+            parse_tool_calls(text, fmt)  # type: ignore[arg-type]
+    match_text(text, [ToolCall("f", {"a": 1})])
+    assert time.perf_counter() - start < 5.0  # quadratic scans took minutes here

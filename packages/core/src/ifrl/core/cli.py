@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from importlib.metadata import distributions, entry_points
 from typing import Any
@@ -34,6 +36,7 @@ from ifrl.core.config import (
     load_config,
     type_label,
 )
+from ifrl.core.errors import IfrlError
 
 ENTRY_POINT_GROUP = "ifrl.cli"
 MEMBERS = (
@@ -89,9 +92,40 @@ class IfrlGroup(click.Group):
             ctx.fail(f"No such command {name!r}.{hint}")
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """The one error boundary of every ``ifrl`` command: bad input, unreadable files and
+        input nested too deeply end in one line ``Error: <where>: <problem>`` and exit code 1
+        (usage errors: 2); ``ifrl --debug ...`` shows the traceback instead."""
+        if threading.current_thread() is threading.main_thread():
+            # A SIGTERM unwinds like Ctrl-C: open atomic writes remove their temporary files.
+            signal.signal(signal.SIGTERM, _terminate)
+        try:
+            return super().invoke(ctx)
+        except (IfrlError, OSError, UnicodeDecodeError, RecursionError) as err:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(describe_error(err)) from None
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def describe_error(err: BaseException) -> str:
+    """One line saying where the problem is and what it is (for the error boundary)."""
+    if isinstance(err, UnicodeDecodeError):
+        return f"not UTF-8 text: byte {err.start} cannot be decoded ({err.reason})"
+    if isinstance(err, RecursionError):
+        return "the input is nested too deeply to read"
+    if isinstance(err, OSError) and not isinstance(err, IfrlError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    return str(err) or type(err).__name__
+
 
 @click.group(cls=IfrlGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
+def main(debug: bool) -> None:
     """ifrl: instruction following and tool use with verifiable rewards."""
 
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -120,6 +122,29 @@ def read_jsonl(
             yield value
 
 
+def _lone_surrogate(value: Any, where: str) -> str | None:
+    """The field path of the first string holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        return where if any("\ud800" <= ch <= "\udfff" for ch in value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _lone_surrogate(key, where) is not None:
+                return _field(where, key)
+            found = _lone_surrogate(item, _field(where, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _field(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
 def _parse_line(
     raw: str, name: str, lineno: int, convert: Callable[[dict[str, Any]], Any] | None
 ) -> Any:
@@ -130,6 +155,14 @@ def _parse_line(
         truncated = err.pos >= len(content) - 1 or err.msg.startswith("Unterminated")
         what = "truncated JSON" if truncated else "invalid JSON"
         raise JSONLError(name, lineno, "", f"{what}: {err.msg} (column {err.colno})") from err
+    except RecursionError:
+        raise JSONLError(name, lineno, "", "JSON nested too deeply to read") from None
+    if "\\ud" in raw or "\\uD" in raw:  # only an escape can spell a lone surrogate
+        where = _lone_surrogate(data, "")
+        if where is not None:
+            raise JSONLError(
+                name, lineno, where, "holds a lone UTF-16 surrogate (\\ud800-\\udfff): not text"
+            )
     if not isinstance(data, dict):
         raise JSONLError(name, lineno, "", f"expected a JSON object, got {type(data).__name__}")
     if convert is None:
@@ -177,9 +210,7 @@ class JSONLWriter:
             _truncate_partial_line(self.path)
             self._fh = open(self.path, "a", encoding="utf-8", newline="\n")
         else:
-            fd, self._tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
+            fd, self._tmp = atomic_temp(self.path)
             self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         return self
 
@@ -218,6 +249,32 @@ class JSONLWriter:
         os.replace(self._tmp, self.path)
 
 
+def atomic_temp(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target`` (``.NAME.<pid>-<random>.tmp``) for an atomic
+    write, as ``(fd, path)``. Temporary files of ``target`` left by processes that no longer run
+    (killed before they could rename or remove theirs) are removed first."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*-*.tmp"):
+        pid = stale.name[len(target.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    return tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp", dir=target.parent
+    )
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    return True
+
+
 def _truncate_partial_line(path: Path) -> None:
     if not path.exists() or path.stat().st_size == 0:
         return
@@ -245,7 +302,7 @@ def write_text(path: PathLike, text: str) -> None:
     """Write a text file atomically (temporary file + rename)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = atomic_temp(target)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

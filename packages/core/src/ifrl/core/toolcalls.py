@@ -59,22 +59,37 @@ class ToolCallRenderError(IfrlError, ValueError):
 # --------------------------------------------------------------------------------------------
 # Shared helpers
 
-_FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)\n?[ \t]*```", re.S)
+
+def _is_tag_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_+-"
 
 
 def _span(text: str) -> tuple[int, int]:
-    """Start and end of the payload: surrounding whitespace and one code fence removed."""
+    """Start and end of the payload: surrounding whitespace and one code fence removed.
+
+    A fence is ```` ```lang ```` (letters, digits, ``_+-``), blanks, an optional newline, the
+    payload, an optional newline and blanks, and a closing ```` ``` ```` ending the text. One
+    linear scan from each side (a regex here backtracks quadratically on long blank runs).
+    """
     end = len(text.rstrip())
     start = min(len(text) - len(text.lstrip()), end)
-    if text.startswith("```", start) and end - start >= 6:
-        m = _FENCE.fullmatch(text, start, end)
-        if m is not None:
-            inner = m.group(1)
-            s, e = m.start(1), m.end(1)
-            s += len(inner) - len(inner.lstrip())
-            e -= len(inner) - len(inner.rstrip())
-            return s, max(s, e)
-    return start, end
+    if not (text.startswith("```", start) and text.endswith("```", 0, end) and end - start >= 6):
+        return start, end
+    s, e = start + 3, end - 3
+    while s < e and _is_tag_char(text[s]):
+        s += 1
+    while s < e and text[s] in " \t":
+        s += 1
+    if s < e and text[s] == "\n":
+        s += 1
+    while e > s and text[e - 1] in " \t":
+        e -= 1
+    if e > s and text[e - 1] == "\n":
+        e -= 1
+    inner = text[s:e]
+    s += len(inner) - len(inner.lstrip())
+    e -= len(inner) - len(inner.rstrip())
+    return s, max(s, e)
 
 
 def _where(text: str, offset: int) -> str:
