@@ -13,10 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ifrl.constraints import synthesize
-from ifrl.constraints.rewards import strict_fraction
+from ifrl.constraints import strict_fraction, synthesize, training_row, write_prompts
 from ifrl.core.backends.hf import HFGenerator
-from ifrl.core.jsonl import write_jsonl
 from ifrl.core.records import SamplingParams
 from ifrl.core.tiny import build_tiny_model
 from ifrl.evals import get_benchmark, run
@@ -41,9 +39,9 @@ def main() -> None:
     out = Path(args.out)
     model = build_tiny_model()
 
-    items = [p.to_dict() for p in synthesize(SEEDS * 2, n_constraints=1, rng=0)]
+    items = synthesize(SEEDS * 2, n_constraints=1, rng=0)
     train, held = items[:8], items[8:]
-    write_jsonl(out / "heldout.jsonl", held)
+    write_prompts(out / "heldout.jsonl", held, "ifeval")
 
     config = GRPOConfig(
         model=str(model),
@@ -55,7 +53,7 @@ def main() -> None:
         learning_rate=1e-3,
         progress=False,
     )
-    rows = [{k: r[k] for k in ("prompt", "instruction_id_list", "kwargs")} for r in train]
+    rows = [training_row(p) for p in train]
     trained = GRPOTrainer(config, reward_funcs=[strict_fraction], train_data=rows).train()
 
     before = prompt_level(model, out / "heldout.jsonl", out / "eval-before")

@@ -15,14 +15,19 @@ from ifrl.constraints.audit import (
     calibration,
     render_markdown,
     run_audit,
-    wilson_interval,
     write_audit,
 )
-from ifrl.constraints.formats import ConstrainedPrompt
 from ifrl.constraints.judge import LLMJudge
 from ifrl.constraints.noisy import NoisyJudge, simulate_audit_items
 from ifrl.core.generation import Prompt
-from ifrl.core.records import Completion, ConstraintSpec, Conversation, SamplingParams
+from ifrl.core.records import (
+    Completion,
+    ConstrainedPrompt,
+    ConstraintSpec,
+    Conversation,
+    SamplingParams,
+)
+from ifrl.core.stats import wilson_interval
 
 
 def pairs(tp: int, fp: int, fn: int, tn: int, bad: int = 0) -> list[AuditPair]:
@@ -55,10 +60,14 @@ def test_undefined_rates_are_none() -> None:
 
 
 def test_wilson_interval() -> None:
-    lo, hi = wilson_interval(30, 100)  # type: ignore[misc]
+    lo, hi = wilson_interval(30, 100)
     assert lo == pytest.approx(0.2189, abs=1e-3) and hi == pytest.approx(0.3958, abs=1e-3)
-    assert wilson_interval(0, 0) is None
-    assert wilson_interval(0, 10)[0] == 0.0  # type: ignore[index]
+    assert wilson_interval(0, 10)[0] == 0.0
+    # the audit reports no interval for a rate without pairs
+    assert (
+        Confusion.of(pairs(tp=3, fp=0, fn=0, tn=0)).to_dict()["ci95"]["recall_noncompliant"] is None
+    )
+    assert Confusion.of(pairs(tp=30, fp=70, fn=0, tn=0)).to_dict()["ci95"]["precision"] == [lo, hi]
 
 
 def test_calibration_table() -> None:
@@ -208,7 +217,7 @@ def test_audit_command_with_noisy_judge_on_synthetic_pairs(tmp_path: Path) -> No
     pytest.importorskip("matplotlib")
     from click.testing import CliRunner
 
-    from ifrl.constraints.cli_judge import audit
+    from ifrl.constraints.cli import audit
 
     out = tmp_path / "audit"
     res = CliRunner().invoke(
@@ -239,7 +248,7 @@ def test_audit_command_with_noisy_judge_on_synthetic_pairs(tmp_path: Path) -> No
 def test_audit_command_pairs_responses_with_ifeval_input(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from ifrl.constraints.cli_judge import audit
+    from ifrl.constraints.cli import audit
 
     prompts = tmp_path / "input.jsonl"
     responses = tmp_path / "responses.jsonl"
@@ -279,7 +288,7 @@ def test_audit_of_real_ifeval_responses_matches_the_reference_accuracy(tmp_path:
     from click.testing import CliRunner
     from ifrl_testdata import shared_data
 
-    from ifrl.constraints.cli_judge import audit
+    from ifrl.constraints.cli import audit
 
     inputs = shared_data("ifeval", "input_data.jsonl")
     responses = shared_data("ifeval", "responses_gpt4.jsonl")
@@ -305,3 +314,18 @@ def test_audit_of_real_ifeval_responses_matches_the_reference_accuracy(tmp_path:
     assert report["responses"] == 541 and overall["n"] == 834
     assert overall["base_rate"] == pytest.approx(0.8369, abs=5e-4)
     assert overall["recall_noncompliant"] == pytest.approx(0.3, abs=0.1)  # only 136 violations
+
+
+def test_audit_config_builds_the_judges_and_rejects_bad_rates(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ifrl.constraints.audit import AuditConfig, audit_judges
+    from ifrl.constraints.cli import audit
+
+    (noisy,) = audit_judges(AuditConfig(recall_noncompliant=0.5)).values()
+    assert isinstance(noisy, NoisyJudge) and noisy.recall_noncompliant == 0.5
+    llm = audit_judges(AuditConfig(mode="joint", max_new_tokens=9), CommaJudgeModel(), name="j")
+    assert list(llm) == ["joint"] and llm["joint"].params.max_new_tokens == 9  # type: ignore[attr-defined]
+    assert list(audit_judges(AuditConfig(), CommaJudgeModel())) == ["pointwise", "joint"]
+    res = CliRunner().invoke(audit, ["--synthetic", "5", "--recall-compliant", "1.5", "-o", "x"])
+    assert res.exit_code == 2 and "recall_compliant: must lie in [0, 1]" in res.output

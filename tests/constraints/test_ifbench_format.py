@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ifrl.constraints import build, evaluate, get_type
-from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.constraints.params import ConstraintSpecError
 
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ifrl.constraints import ConstraintSpecError, build, evaluate, get_type
 from ifrl.constraints.base import ERROR_PREFIX
 from ifrl.constraints.ifbench import IFBENCH_IDS
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import Param
 
 # Characters the IFBench checks react to, emoji, kana and anything unicode.
 MARKUP = st.sampled_from(

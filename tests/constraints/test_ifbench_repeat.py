@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ifrl.constraints import build, get_type
-from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.constraints.params import ConstraintSpecError
 
 REQUEST = "Write a python program to implement a simple JPEG compression algorithm."
 

@@ -24,7 +24,7 @@ def test_synthesized_ifbench_prompts_are_conflict_free_and_verifiable() -> None:
             assert len(ids) == 1, ids
         for c in rec.constraints:
             build(c.id, c.kwargs)
-        ev = evaluate(rec.prompt, ids, [c.kwargs for c in rec.constraints])
+        ev = evaluate(rec.text, ids, [c.kwargs for c in rec.constraints])
         assert len(ev.strict) == len(ids)
     assert drawn == set(IFBENCH_IDS)
 

@@ -23,6 +23,7 @@ from ifrl.constraints import (
     loose_variants,
     verify,
 )
+from ifrl.constraints.codec import to_row
 from ifrl.constraints.synth import synthesize_one
 from ifrl.core.registry import UnknownNameError
 
@@ -155,15 +156,15 @@ def test_synthesized_constraint_passes_and_fails(cid: str, seed: int) -> None:
     rec = synthesize_one("Tell me about your favourite day out.", 1, rng, types=[cid])
     (spec,) = rec.constraints
     assert spec.id == cid
-    good, bad = BUILDERS[cid](dict(spec.kwargs), rec.prompt)
+    good, bad = BUILDERS[cid](dict(spec.kwargs), rec.text)
     ok = verify(good, [cid], [spec.kwargs])[0]
     ko = verify(bad, [cid], [spec.kwargs])[0]
     assert ok.passed, (spec.kwargs, good, ok.reason)
     assert not ko.passed, (spec.kwargs, bad, ko.reason)
     assert ok.score == 1.0 and ko.score == 0.0
     # the instruction text is written for these kwargs and the record reads back unchanged
-    assert rec.descriptions[0] in rec.prompt
-    row = rec.to_dict()
+    assert rec.meta["checkers"][0].removeprefix("[rule] ") in rec.text
+    row = to_row(rec, "ifeval")
     assert evaluate(good, row["instruction_id_list"], row["kwargs"]).strict == (True,)
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from ifrl.constraints.formats import ConstrainedPrompt, write_prompts
+from ifrl.constraints.codec import write_prompts
 from ifrl.constraints.judge import JudgeCache, JudgedConstraint, JudgeQuery, LLMJudge
-from ifrl.core.records import ConstraintSpec, SamplingParams
+from ifrl.core.records import ConstrainedPrompt, ConstraintSpec, SamplingParams
 
 pytestmark = pytest.mark.vllm
 
@@ -53,7 +53,7 @@ def test_llm_judge_over_openai_server_parses_caches_and_scores(
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     queries = [
         JudgeQuery(
-            i.prompt,
+            i.text,
             i.response or "",
             tuple(
                 JudgedConstraint(c, t) for c, t in zip(i.constraints, ("No commas.", "Lowercase."))
@@ -69,7 +69,7 @@ def test_llm_judge_over_openai_server_parses_caches_and_scores(
         params=params,
         max_retries=0,
         cache=cache,
-        decode=lambda t: tokenizer.decode([t]),
+        decode=lambda t: str(tokenizer.decode([t])),
     )
     first = judge.judge(queries)
     assert [len(row) for row in first] == [2] * len(queries)
@@ -94,7 +94,7 @@ def test_llm_judge_over_openai_server_parses_caches_and_scores(
 def test_audit_command_with_openai_judge_both_modes(vllm_server: str, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from ifrl.constraints.cli_judge import audit
+    from ifrl.constraints.cli import audit
 
     data = tmp_path / "input.jsonl"
     write_prompts(data, items(), "ifeval")

@@ -1,4 +1,5 @@
-"""JudgedReward: hard verdicts by code, soft by a judge, TRL convention, source counts."""
+"""JudgedReward: hard verdicts by code, soft by a judge (or every verdict by the judge), TRL
+convention, source counts."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.constraints.codec import batch_specs
 from ifrl.constraints.judge import JudgeQuery, JudgeVerdict
-from ifrl.constraints.judged_rewards import JudgedReward, prompt_text, row_specs
-from ifrl.constraints.rewards import strict_all
+from ifrl.constraints.judged_rewards import JudgedReward
+from ifrl.constraints.params import ConstraintSpecError
+from ifrl.constraints.rewards import prompt_text, strict_all, strict_fraction
 
 NO_COMMA = {"id": "punctuation:no_comma", "kwargs": {}}
 LOWER = {"id": "change_case:english_lowercase", "kwargs": {}}
@@ -117,13 +119,15 @@ def test_ifeval_columns_with_kinds_json_and_conversational_completions() -> None
 
 def test_bad_columns_name_the_field() -> None:
     with pytest.raises(ConstraintSpecError, match="instruction_id_list"):
-        row_specs({"other": [1]}, 0)
+        batch_specs({"other": [1]}, 0)
     with pytest.raises(ConstraintSpecError, match="kind"):
-        row_specs({"constraints": [[{"id": "a", "kind": "judged"}]]}, 0)
+        batch_specs({"constraints": [[{"id": "a", "kind": "judged"}]]}, 0)
     with pytest.raises(ConstraintSpecError, match="kinds"):
-        row_specs({"instruction_id_list": [["a"]], "kinds": [["hard", "soft"]]}, 0)
+        batch_specs({"instruction_id_list": [["a"]], "kinds": [["hard", "soft"]]}, 0)
     with pytest.raises(ValueError, match="soft_score"):
         JudgedReward(FormalJudge(), soft_score="logit")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="judged"):
+        JudgedReward(FormalJudge(), judged="hard")  # type: ignore[arg-type]
 
 
 def test_simulated_reward_hacking_with_a_noisy_judge() -> None:
@@ -145,3 +149,32 @@ def test_simulated_reward_hacking_with_a_noisy_judge() -> None:
     assert hacked / 1000 == pytest.approx(0.7, abs=0.05)
     assert rewards[1000:] == [1.0] * 1000
     assert noisy.stats.soft_only == 2000 and noisy.stats.hard_verdicts == 0
+
+
+def test_a_judge_of_every_constraint_gives_the_share_it_says_are_met() -> None:
+    """``judged="all"``: the judge reads the hard constraints too (as their instruction text);
+    a perfect judge then equals the verifiers, a lenient one overrates."""
+    from ifrl.constraints.noisy import NoisyJudge
+    from ifrl.constraints.soft import describe_hard
+    from ifrl.core.records import ConstraintSpec
+
+    prompts = ["Write about rain without commas.", "Describe snow in lowercase, no commas."]
+    columns = {
+        "instruction_id_list": [
+            ["punctuation:no_comma"],
+            ["change_case:english_lowercase", "punctuation:no_comma"],
+        ],
+        "kwargs": [[{}], [{}, {}]],
+    }
+    completions = ["Rain falls, softly.", "snow is white and cold"]
+    perfect = JudgedReward(NoisyJudge(), "fraction", judged="all")
+    truth = strict_fraction(prompts, completions, **columns)
+    assert perfect(prompts, completions, **columns) == truth == [0.0, 1.0]
+    assert perfect.stats.hard_verdicts == 0 and perfect.stats.judge_verdicts == 3
+    lenient = JudgedReward(NoisyJudge(recall_noncompliant=0.0), "fraction", judged="all")
+    assert lenient(prompts, completions, **columns) == [1.0, 1.0]
+    judge = FormalJudge()
+    JudgedReward(judge, judged="all")(["p"], ["x"], constraints=[[NO_COMMA]])
+    assert judge.asked[0].constraints[0].text == describe_hard(
+        ConstraintSpec("punctuation:no_comma")
+    )

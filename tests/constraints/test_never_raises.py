@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from ifrl.constraints import IFEVAL_IDS, ConstraintSpecError, build, evaluate, get_type
 from ifrl.constraints.base import ERROR_PREFIX
 from ifrl.constraints.nlp.treebank import _split_final_period
+from ifrl.constraints.params import Param
 from ifrl.constraints.scan import count_bullets, count_placeholders, titles
-from ifrl.constraints.schema import Param
 
 # Text with the characters the verifiers care about, plus anything unicode.
 MARKUP = st.sampled_from(

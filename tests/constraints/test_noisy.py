@@ -6,7 +6,7 @@ import pytest
 
 from ifrl.constraints.judge import JudgedConstraint, JudgeQuery
 from ifrl.constraints.noisy import NoisyJudge, hard_oracle, simulate_audit_items
-from ifrl.constraints.soft import check_hard_all
+from ifrl.constraints.scoring import check_hard_all
 from ifrl.core.records import ConstraintSpec
 
 NO_COMMA = ConstraintSpec("punctuation:no_comma")
@@ -35,7 +35,7 @@ def test_recalls_hold_on_large_samples() -> None:
     said = [row[0].passed for row in out]
     compliant = said[0::2]
     noncompliant = said[1::2]
-    assert sum(compliant) / len(compliant) == pytest.approx(0.8, abs=0.03)
+    assert sum(bool(s) for s in compliant) / len(compliant) == pytest.approx(0.8, abs=0.03)
     assert sum(not s for s in noncompliant) / len(noncompliant) == pytest.approx(0.3, abs=0.03)
 
 

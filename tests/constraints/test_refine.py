@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from ifrl.constraints.formats import ConstrainedPrompt
 from ifrl.constraints.refine import (
     JudgePrecision,
     RefineConfig,
@@ -16,7 +15,7 @@ from ifrl.constraints.refine import (
     refine,
 )
 from ifrl.core.errors import JSONLError
-from ifrl.core.records import ConstraintSpec
+from ifrl.core.records import ConstrainedPrompt, ConstraintSpec
 
 HARD = ConstraintSpec("punctuation:no_comma")
 TONE = ConstraintSpec("soft:tone", {"tone": "formal"}, "soft")
@@ -139,7 +138,7 @@ def test_config_and_audit_validation() -> None:
         RefineConfig(min_precision=1.5)
     with pytest.raises(ValueError, match="needs an audit"):
         refine(ITEMS, RefineConfig(min_precision=0.5))
-    two = {"judges": {"x": {}, "y": {}}}
+    two: dict[str, Any] = {"judges": {"x": {}, "y": {}}}
     with pytest.raises(ValueError, match="several judges"):
         JudgePrecision(two)
     with pytest.raises(ValueError, match="not in the audit"):
@@ -154,15 +153,14 @@ def mixed_dataset(path: Path, n: int, seed: int) -> list[ConstrainedPrompt]:
     """Synthesized prompts with 1-3 hard constraints and 0-2 soft ones, in IFEval format."""
     import random
 
-    from ifrl.constraints.formats import checker_text, from_row, write_prompts
+    from ifrl.constraints.codec import checker_text, write_prompts
     from ifrl.constraints.soft import add_soft
     from ifrl.constraints.synth import synthesize
 
     rng = random.Random(seed)
     items = []
-    for sp in synthesize([f"Tell me about topic {i}." for i in range(n)], (1, 3), rng):
-        item = from_row(sp.to_dict())
-        prompt, soft = add_soft(item.prompt, rng, rng.choice([0, 1, 1, 2]))
+    for item in synthesize([f"Tell me about topic {i}." for i in range(n)], (1, 3), rng):
+        prompt, soft = add_soft(item.text, rng, rng.choice([0, 1, 1, 2]))
         checkers = item.meta["checkers"] + [checker_text(s) for s in soft]
         items.append(
             item.replace(
@@ -178,8 +176,8 @@ def mixed_dataset(path: Path, n: int, seed: int) -> list[ConstrainedPrompt]:
 def test_refine_command_on_a_synthesized_mixed_dataset(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from ifrl.constraints.cli_judge import audit, refine
-    from ifrl.constraints.formats import read_prompts
+    from ifrl.constraints.cli import audit, refine
+    from ifrl.constraints.codec import read_prompts
 
     data = tmp_path / "mixed.jsonl"
     items = mixed_dataset(data, 200, seed=3)
@@ -260,7 +258,7 @@ def test_refine_command_on_a_synthesized_mixed_dataset(tmp_path: Path) -> None:
 def test_refine_command_errors(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from ifrl.constraints.cli_judge import refine
+    from ifrl.constraints.cli import refine
 
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"prompt": "p", "constraints": [{"id": 3}]}) + "\n")
@@ -270,3 +268,30 @@ def test_refine_command_errors(tmp_path: Path) -> None:
         refine, [str(data), "-o", str(tmp_path / "o.jsonl"), "--min-precision", "0.5"]
     )
     assert res.exit_code == 2 and "--min-precision needs --audit" in res.output
+
+
+def test_refine_command_reads_a_config_file_and_keeps_the_old_flags(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ifrl.constraints.cli import refine
+    from ifrl.constraints.codec import read_prompts, write_prompts
+
+    data = tmp_path / "d.jsonl"
+    write_prompts(data, ITEMS, "native")
+    config = tmp_path / "refine.yaml"
+    config.write_text("hard_only: true\non_drop: prompt\n")
+    out = tmp_path / "o.jsonl"
+    res = CliRunner().invoke(refine, [str(data), "-o", str(out), "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    assert [i.id for i in read_prompts(out)] == ["a"]  # b lost its soft constraint: dropped
+    # options given on the command line override the file
+    res = CliRunner().invoke(
+        refine, [str(data), "-o", str(out), "--config", str(config), "--on-drop", "constraint"]
+    )
+    assert [i.id for i in read_prompts(out)] == ["a", "b"]
+    # --max-soft -1 still means no limit
+    res = CliRunner().invoke(refine, [str(data), "-o", str(out), "--max-soft", "-1"])
+    assert res.exit_code == 0, res.output
+    assert {i.id: len(i.soft) for i in read_prompts(out)}["c"] == 3
+    res = CliRunner().invoke(refine, [str(data), "-o", str(out), "--min-precision", "2"])
+    assert res.exit_code == 2 and "min_precision: must lie in [0, 1]" in res.output

@@ -6,12 +6,11 @@ import random
 
 import pytest
 
+from ifrl.constraints.scoring import check_hard, check_hard_all
 from ifrl.constraints.soft import (
     SOFT_CONSTRAINTS,
     SoftConstraintError,
     SoftConstraintType,
-    check_hard,
-    check_hard_all,
     describe_hard,
     is_soft,
     judge_text,
@@ -79,4 +78,4 @@ def test_hard_constraints_read_their_instruction_and_are_checked_by_code() -> No
     # loose drops the first line, as IFEval's loose scoring does
     assert check_hard_all("Hello\nall lower here", [spec, lower], "loose") == [True, True]
     with pytest.raises(ValueError, match="mode"):
-        check_hard("x", spec, "lenient")
+        check_hard("x", spec, "lenient")  # type: ignore[arg-type]

@@ -50,7 +50,7 @@ def test_repeat_prompt_asks_to_repeat_what_precedes_it() -> None:
     )
     spec = next(c for c in rec.constraints if c.id == "combination:repeat_prompt")
     assert rec.constraints[-1] is spec
-    assert rec.prompt.startswith(spec.kwargs["prompt_to_repeat"])
+    assert rec.text.startswith(spec.kwargs["prompt_to_repeat"])
     response = spec.kwargs["prompt_to_repeat"] + " Tides come from the moon."
     ev = evaluate(response, [c.id for c in rec.constraints], [c.kwargs for c in rec.constraints])
     assert ev.strict[-1] is True

@@ -1,10 +1,9 @@
-"""JudgeReward: a judge's share of constraints met, in TRL's reward calling convention."""
+"""The if-rlvr recipe's judge reward: ``JudgedReward(judged="all")``, a judge's share of
+constraints met, in TRL's reward calling convention."""
 
 from __future__ import annotations
 
-from ifrl.constraints.noisy import NoisyJudge
-from ifrl.constraints.rewards import strict_fraction
-from ifrl.pipelines.rewards import JudgeReward
+from ifrl.constraints import JudgedReward, NoisyJudge, strict_fraction
 
 PROMPTS = ["Write about rain without commas.", "Describe snow in lowercase, no commas."]
 COLUMNS = {
@@ -17,8 +16,12 @@ COLUMNS = {
 COMPLETIONS = ["Rain falls, softly.", "snow is white and cold"]
 
 
+def judge_reward(judge: NoisyJudge, name: str | None = None) -> JudgedReward:
+    return JudgedReward(judge, "fraction", judged="all", name=name)
+
+
 def test_perfect_judge_equals_the_verifiers() -> None:
-    reward = JudgeReward(NoisyJudge())
+    reward = judge_reward(NoisyJudge())
     assert reward(PROMPTS, COMPLETIONS, **COLUMNS) == strict_fraction(
         PROMPTS, COMPLETIONS, **COLUMNS
     )
@@ -26,7 +29,7 @@ def test_perfect_judge_equals_the_verifiers() -> None:
 
 
 def test_lenient_judge_overrates_and_rows_without_constraints_get_none() -> None:
-    lenient = JudgeReward(NoisyJudge(recall_noncompliant=0.0), name="lenient")
+    lenient = judge_reward(NoisyJudge(recall_noncompliant=0.0), name="lenient")
     assert lenient(PROMPTS, COMPLETIONS, **COLUMNS) == [1.0, 1.0]  # passes the comma too
     assert lenient.__name__ == "lenient"
     out = lenient(["hi"], ["x"], instruction_id_list=[[]], kwargs=[[]])

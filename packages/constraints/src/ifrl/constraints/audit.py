@@ -13,27 +13,90 @@ passes it), so for each judge:
   rates and reported), a per-constraint-type breakdown, and, when the judge gives
   probabilities, a calibration table (reliability bins, expected calibration error, Brier).
 
-:func:`run_audit` computes the report for several judges side by side (e.g. pointwise and joint)
-and :func:`write_audit` writes ``audit.json``, ``audit.md``, ``pairs.jsonl`` and PNG plots
+:func:`audit_judges` builds the judges an :class:`AuditConfig` names (``LLMJudge`` per mode over a
+generator, or a ``NoisyJudge``), :func:`run_audit` computes the report for several judges side by
+side (e.g. pointwise and joint) and :func:`write_audit` writes ``audit.json``, ``audit.md``, ``pairs.jsonl`` and PNG plots
 (confusion matrices, false-pass rate per type, calibration; needs ``ifrl-constraints[plots]``).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from ifrl.constraints.formats import ConstrainedPrompt
-from ifrl.constraints.judge import Judge, JudgedConstraint, JudgeQuery
-from ifrl.constraints.soft import HardDescriber, check_hard_all, judge_text
+from ifrl.constraints.judge import (
+    JUDGE_MODES,
+    Judge,
+    JudgeCache,
+    JudgedConstraint,
+    JudgeMode,
+    JudgeQuery,
+    LLMJudge,
+)
+from ifrl.constraints.noisy import NoisyJudge
+from ifrl.constraints.scoring import Mode, check_hard_all
+from ifrl.constraints.soft import HardDescriber, judge_text
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import require
+from ifrl.core.generation import Generator
 from ifrl.core.jsonl import write_json, write_jsonl, write_text
-from ifrl.core.records import ConstraintSpec
+from ifrl.core.records import ConstrainedPrompt, ConstraintSpec, SamplingParams
+from ifrl.core.stats import wilson_interval
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """How ``ifrl constraints audit`` judges: the LLM judge's mode and budget, the simulated
+    judge's error rates, and the ground truth."""
+
+    mode: Literal["pointwise", "joint", "both"] = opt(
+        "LLM judge: one constraint per call (pointwise), all at once (joint), or audit both.",
+        "both",
+    )
+    max_new_tokens: int | None = opt(
+        "LLM judge output length (default: 16 pointwise, 256 joint).", None
+    )
+    cache: str | None = opt("JSONL cache of LLM judge verdicts (reruns resume from it).", None)
+    recall_compliant: float = opt("NoisyJudge: chance a compliant response is passed.", 1.0)
+    recall_noncompliant: float = opt("NoisyJudge: chance a non-compliant response is failed.", 0.3)
+    scores: bool = opt("NoisyJudge: attach p(yes) scores.", False)
+    truth: Mode = opt("How the hard verifiers score the ground truth: strict or loose.", "strict")
+    seed: int = opt("Seed of the NoisyJudge and of --synthetic responses.", 0)
+    limit: int | None = opt("Audit only the first N items.", None)
+
+    def validate(self) -> None:
+        for name in ("recall_compliant", "recall_noncompliant"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError("", name, f"must lie in [0, 1], got {getattr(self, name)}")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise ConfigError("", "max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
+        if self.limit is not None and self.limit < 0:
+            raise ConfigError("", "limit", f"must be >= 0, got {self.limit}")
+
+
+def audit_judges(
+    config: AuditConfig, generator: Generator | None = None, *, name: str = "llm-judge"
+) -> dict[str, Judge]:
+    """The judges ``config`` asks for, by display name: an ``LLMJudge`` over ``generator`` per
+    mode (``pointwise``, ``joint``), or without a generator a ``NoisyJudge``."""
+    if generator is None:
+        noisy = NoisyJudge(
+            recall_compliant=config.recall_compliant,
+            recall_noncompliant=config.recall_noncompliant,
+            seed=config.seed,
+            scores=config.scores,
+        )
+        return {f"noisy(r_nc={config.recall_noncompliant})": noisy}
+    cache = JudgeCache(config.cache) if config.cache else None
+    params = None
+    if config.max_new_tokens is not None:
+        params = SamplingParams(temperature=0.0, max_new_tokens=config.max_new_tokens)
+    modes: tuple[JudgeMode, ...] = JUDGE_MODES if config.mode == "both" else (config.mode,)
+    return {m: LLMJudge(generator, name=name, mode=m, params=params, cache=cache) for m in modes}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,20 +123,9 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
-    """Wilson score interval for a proportion ``k / n`` (95% by default); None when ``n == 0``."""
-    if n == 0:
-        return None
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _interval(k: int, n: int) -> list[float] | None:
-    ci = wilson_interval(k, n)
-    return list(ci) if ci is not None else None
+    """The Wilson 95% interval of ``k / n``; None (no interval) when ``n == 0``."""
+    return list(wilson_interval(k, n)) if n else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +276,7 @@ def _queries(
         if not hard:
             continue
         constraints = tuple(JudgedConstraint(c, judge_text(c, describe)) for c in hard)
-        queries.append(JudgeQuery(item.prompt, item.response, constraints))
+        queries.append(JudgeQuery(item.text, item.response, constraints))
         kept.append(item)
     return queries, kept
 
@@ -284,7 +336,7 @@ def run_audit(
     judges: Mapping[str, Judge],
     *,
     truth: Truth | None = None,
-    truth_mode: str = "strict",
+    truth_mode: Mode = "strict",
     describe: HardDescriber | None = None,
     bins: int = 10,
     progress: bool = False,
@@ -515,14 +567,15 @@ def plot_audit(report: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> li
 
 
 __all__ = [
+    "AuditConfig",
     "AuditPair",
     "Confusion",
+    "audit_judges",
     "calibration",
     "collect_pairs",
     "plot_audit",
     "render_markdown",
     "run_audit",
     "summarize",
-    "wilson_interval",
     "write_audit",
 ]

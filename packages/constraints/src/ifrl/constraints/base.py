@@ -18,8 +18,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from ifrl.constraints.errors import ConstraintSpecError
-from ifrl.constraints.schema import Param, validate_kwargs
+from ifrl.constraints.params import ConstraintSpecError, Param, validate_kwargs
 from ifrl.constraints.text import Text, as_text
 from ifrl.core.records import ConstraintSpec, Verdict
 from ifrl.core.registry import Registry

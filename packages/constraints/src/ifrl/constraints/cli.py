@@ -1,4 +1,5 @@
-"""The ``ifrl constraints`` command group: list types, verify responses, synthesize prompts."""
+"""The ``ifrl constraints`` command group: list types, verify responses, synthesize prompts,
+audit a judge against the verifiers, refine a dataset for reward precision."""
 
 from __future__ import annotations
 
@@ -6,18 +7,65 @@ import json
 import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
+from tqdm import tqdm
 
-from ifrl.constraints.base import REGISTRY
-from ifrl.constraints.inputs import VerifyItem, pair_responses, read_items
+from ifrl.constraints.audit import AuditConfig, audit_judges, run_audit, write_audit
+from ifrl.constraints.base import REGISTRY, build
+from ifrl.constraints.codec import (
+    FORMATS,
+    DatasetFormat,
+    detect_format,
+    read_prompts,
+    row_key,
+    write_prompts,
+)
+from ifrl.constraints.inputs import pair_responses, read_items
+from ifrl.constraints.noisy import simulate_audit_items
+from ifrl.constraints.refine import JudgePrecision, RefineConfig, read_pilot_rewards
+from ifrl.constraints.refine import refine as refine_prompts
 from ifrl.constraints.scoring import Evaluation, accuracy, evaluate_constraints
-from ifrl.core.jsonl import JSONLWriter, count_lines
+from ifrl.constraints.synth import synthesize
+from ifrl.core.cli import GeneratorOptions, config_options, generator_options
+from ifrl.core.errors import IfrlError
+from ifrl.core.jsonl import (
+    JSONLWriter,
+    count_lines,
+    read_jsonl,
+    write_json,
+    write_jsonl,
+    write_text,
+)
+from ifrl.core.records import ConstrainedPrompt
 
 
 @click.group(name="constraints")
 def cli() -> None:
     """Verify, synthesize and audit instruction constraints."""
+
+
+def _input(metavar: str, *, required: bool = True) -> Any:
+    path = click.Path(exists=True, dir_okay=False, path_type=Path)
+    return click.argument("input_path", metavar=metavar, required=required, type=path)
+
+
+def _output(help: str, long: str = "--output") -> Any:
+    path = click.Path(path_type=Path)
+    return click.option("-o", long, "output", required=True, type=path, help=help)
+
+
+def _responses(help: str) -> Any:
+    def decorate(fn: Any) -> Any:
+        fn = click.option("--by-line", is_flag=True, help="Pair --responses with INPUT by line.")(
+            fn
+        )
+        return click.option(
+            "--responses", type=click.Path(exists=True, dir_okay=False), default=None, help=help
+        )(fn)
+
+    return decorate
 
 
 @cli.command("list")
@@ -46,38 +94,26 @@ def _percent(x: float) -> str:
 
 
 @cli.command("verify")
-@click.argument("input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Per-response results (JSONL).",
-)
-@click.option(
-    "--responses",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Responses ({prompt, response} lines) to pair with INPUT (IFEval input data).",
-)
-@click.option("--by-line", is_flag=True, help="Pair --responses with INPUT line by line.")
+@_input("INPUT")
+@_output("Per-response results (JSONL).")
+@_responses("Responses ({prompt, response} lines) to pair with INPUT's prompts.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def verify_cmd(
-    input_path: Path, output: Path, responses: Path | None, by_line: bool, quiet: bool
+    input_path: Path, output: Path, responses: str | None, by_line: bool, quiet: bool
 ) -> None:
-    """Verify responses against their IFEval-format constraints (strict and loose).
+    """Verify responses against their hard constraints (strict and loose).
 
-    INPUT lines have prompt, response, instruction_id_list, kwargs (and optional key); with
-    --responses, INPUT is IFEval input data and responses are paired by prompt (or by line).
+    INPUT lines have prompt, response and constraints (IFEval's instruction_id_list and kwargs,
+    VerIF or native rows; key optional); with --responses, INPUT holds the prompts (e.g. IFEval's
+    input data) and responses are paired by prompt (or by line).
     """
-    from tqdm import tqdm
-
     if by_line and responses is None:
         raise click.UsageError("--by-line needs --responses")
+    items: Iterable[ConstrainedPrompt]
     if responses is not None:
-        pairing = pair_responses(input_path, responses, by_line=by_line)
+        pairing = pair_responses(read_prompts(input_path, check=True), responses, by_line=by_line)
         if pairing.inputs_without_response:
-            shown = ", ".join(map(str, pairing.inputs_without_response[:10]))
+            shown = ", ".join(pairing.inputs_without_response[:10])
             click.echo(
                 f"warning: {len(pairing.inputs_without_response)} input prompts have no "
                 f"response with the same prompt (keys {shown}); they are left out "
@@ -89,16 +125,15 @@ def verify_cmd(
                 f"warning: {pairing.responses_without_input} responses match no input prompt",
                 err=True,
             )
-        items: Iterable[VerifyItem] = pairing.items
-        total = len(pairing.items)
+        items, total = pairing.items, len(pairing.items)
     else:
-        items = read_items(input_path)  # streamed: validated line by line as it goes
-        total = count_lines(input_path)
+        items, total = read_items(input_path), count_lines(input_path)  # validated as read
     with JSONLWriter(output) as writer:
 
         def results() -> Iterator[Evaluation]:
             for item in tqdm(items, total=total, desc="verify", unit="resp", disable=quiet):
-                ev = evaluate_constraints(item.response, item.constraints, key=item.key)
+                built = [build(c.id, c.kwargs) for c in item.hard]
+                ev = evaluate_constraints(item.response or "", built, key=row_key(item))
                 writer.write(ev.to_dict())
                 yield ev
 
@@ -115,13 +150,7 @@ def verify_cmd(
 @click.option(
     "-n", "--num", "n", type=int, default=None, help="How many prompts (default: one per seed)."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="IFEval-format JSONL with checkers.",
-)
+@_output("IFEval-format JSONL with checkers.")
 @click.option("--min-constraints", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--max-constraints", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--type", "types", multiple=True, help="Restrict to these constraint ids.")
@@ -139,8 +168,6 @@ def synth_cmd(
 
     With -n larger than the number of seeds, seeds are reused in order (cycling).
     """
-    from ifrl.constraints.synth import synthesize
-
     lines = [s.strip() for s in seeds.read_text(encoding="utf-8").splitlines() if s.strip()]
     if not lines:
         raise click.UsageError(f"{seeds} has no seed prompts")
@@ -151,18 +178,163 @@ def synth_cmd(
     records = synthesize(
         prompts, (min_constraints, max_constraints), random.Random(seed), types=types or None
     )
-    with JSONLWriter(output) as writer:
-        for rec in records:
-            writer.write(rec.to_dict())
+    write_prompts(output, records, "ifeval")
     click.echo(f"{len(records)} prompts -> {output}")
 
 
-def _attach_judge_commands() -> None:
-    # `audit` and `refine` live beside the judge they drive; attached here so the group lists them.
-    from ifrl.constraints.cli_judge import audit, refine
+@cli.command()
+@_input("INPUT.jsonl", required=False)
+@_output("Directory for audit.json, audit.md, pairs.jsonl and the PNG plots.", "--out")
+@_responses("JSONL of responses to pair with INPUT's prompts (by prompt text).")
+@click.option(
+    "--synthetic",
+    type=int,
+    default=None,
+    help="Audit N simulated responses with random hard constraints instead of INPUT.",
+)
+@generator_options(
+    backends=("noisy", "openai", "vllm", "hf"),
+    default="noisy",
+    backend_flag="--judge",
+    backend_help="Who judges: a simulated NoisyJudge or an LLM behind a backend.",
+    model_help="Judge model (path or served name) for openai/vllm/hf.",
+)
+@config_options(AuditConfig)
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib needed).")
+def audit(
+    input_path: Path | None,
+    output: Path,
+    responses: str | None,
+    by_line: bool,
+    synthetic: int | None,
+    generator: GeneratorOptions,
+    config: AuditConfig,
+    no_plots: bool,
+) -> None:
+    """Measure a judge's reward precision against the hard verifiers.
 
-    cli.add_command(audit)
-    cli.add_command(refine)
+    INPUT.jsonl holds prompts with hard constraints (IFEval/IFBench, VerIF or native format) and
+    a `response` each (or pass --responses). The judge judges every hard constraint; the
+    verifiers' verdicts are the truth. Prints the key numbers and writes the report.
+    """
+    if (input_path is None) == (synthetic is None):
+        raise click.UsageError("give INPUT.jsonl or --synthetic N (one of them)")
+    try:
+        if input_path is None:
+            items = simulate_audit_items(synthetic or 0, seed=config.seed)
+        else:
+            items = list(read_prompts(input_path))
+            if responses is not None:
+                pairing = pair_responses(items, responses, by_line=by_line)
+                if pairing.inputs_without_response:
+                    missing = pairing.inputs_without_response
+                    raise click.ClickException(
+                        f"{len(missing)} prompts have no response in {responses} (first: "
+                        f"{missing[0]!r}); use --by-line to pair line by line"
+                    )
+                items = pairing.items
+        items = items[: config.limit] if config.limit is not None else items
+        missing = [i.id for i in items if i.response is None]
+        if missing:
+            raise click.ClickException(
+                f"{len(missing)} items have no response (first: {missing[0]!r}); pass --responses"
+            )
+        llm = generator.build() if generator.backend != "noisy" else None
+        judges = audit_judges(config, llm, name=f"{generator.backend}:{generator.model}")
+        report, pairs = run_audit(items, judges, truth_mode=config.truth, progress=True)
+        written = write_audit(report, output, pairs, plots=not no_plots)
+    except IfrlError as err:
+        raise click.ClickException(str(err)) from err
+    for name, entry in report["judges"].items():
+        o = entry["overall"]
+        click.echo(
+            f"{name}: {o['n']} pairs, precision {_f(o['precision'])}, recall compliant "
+            f"{_f(o['recall_compliant'])}, recall non-compliant {_f(o['recall_noncompliant'])}, "
+            f"kappa {_f(o['kappa'])}, unparseable {o['unparseable']}"
+        )
+    click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
-_attach_judge_commands()
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _no_limit(given: dict[str, Any]) -> dict[str, Any]:
+    """``--max-soft -1`` (the old spelling of no limit) as ``None``."""
+    return {"max_soft": None} if str(given.get("max_soft", "")).strip() == "-1" else {}
+
+
+@cli.command()
+@_input("INPUT.jsonl")
+@_output("The refined dataset (JSONL).", "--out")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Report path (default: OUT with .report.json; a .md and a .dropped.jsonl beside it).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default=None,
+    help="Output format (default: the input's format).",
+)
+@click.option(
+    "--audit",
+    "audit_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="audit.json giving the judge's precision per type.",
+)
+@click.option("--judge", "judge_name", default=None, help="Which judge of the audit (if several).")
+@click.option(
+    "--pilot",
+    "pilot_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help='Pilot-run rewards JSONL ({"id": ..., "rewards": [...]}): keep prompts '
+    "rewarded above 0 at least once.",
+)
+@config_options(RefineConfig, fixed=_no_limit)
+def refine(
+    input_path: Path,
+    output: Path,
+    report_path: str | None,
+    fmt: DatasetFormat | None,
+    audit_path: str | None,
+    judge_name: str | None,
+    pilot_path: str | None,
+    config: RefineConfig,
+) -> None:
+    """Refine a constrained-prompt dataset for reward precision and write a report of the drops."""
+    if config.min_precision is not None and audit_path is None and not config.hard_only:
+        raise click.UsageError("--min-precision needs --audit")
+    try:
+        precision = None
+        if audit_path is not None:
+            precision = JudgePrecision(json.loads(Path(audit_path).read_text()), judge_name)
+        pilot = read_pilot_rewards(pilot_path) if pilot_path else None
+        if fmt is None:
+            first = next(iter(read_jsonl(input_path)), None)
+            fmt = detect_format(first) if first is not None else "native"
+        kept, report = refine_prompts(
+            read_prompts(input_path), config, precision=precision, pilot=pilot
+        )
+        write_prompts(output, kept, fmt)
+    except (IfrlError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    base = Path(report_path) if report_path else output.with_suffix(".report.json")
+    write_json(base, report.to_dict())
+    write_text(base.with_suffix(".md"), report.to_markdown())
+    write_jsonl(base.with_suffix(".dropped.jsonl"), report.log)
+    d = report.to_dict()
+    click.echo(
+        f"kept {d['kept_prompts']}/{d['input_prompts']} prompts "
+        f"({d['kept_constraints']['hard']} hard, {d['kept_constraints']['soft']} soft constraints)"
+    )
+    for kind in ("dropped_constraints", "dropped_prompts"):
+        for reason, count in d[kind].items():
+            click.echo(f"  {kind.replace('_', ' ')}: {reason}: {count}")
+    click.echo(f"wrote {output}, {base}, {base.with_suffix('.md')}")
+
+
+__all__ = ["audit", "cli", "list_cmd", "refine", "synth_cmd", "verify_cmd"]

@@ -1,118 +1,83 @@
-"""Reading verification inputs: IFEval-format rows with responses, or IFEval input + responses.
+"""Responses to verify or audit: prompts that carry a ``response``, or prompts paired with a
+responses file of ``{prompt, response}`` lines (by prompt text, or line by line).
 
-Every row is validated as it is read, including its constraints (ids and kwargs), so bad input
-fails with ``path:line: field: problem`` (``kwargs[1].num_words: expected an integer``).
+Prompts are read through the codec (:mod:`ifrl.constraints.codec`, any dataset format) with their
+hard constraints checked, so bad input fails with ``path:line: field: problem``
+(``kwargs[1].num_words: length_constraints:number_words: expected an integer``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ifrl.constraints.base import Constraint, build_all
-from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.constraints.codec import from_row
 from ifrl.core.errors import JSONLError, RecordError
 from ifrl.core.jsonl import PathLike, read_jsonl
-from ifrl.core.registry import UnknownNameError
+from ifrl.core.records import ConstrainedPrompt
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyItem:
-    """One response to verify against its prompt's constraints."""
-
-    key: Any
-    prompt: str
-    response: str
-    constraints: tuple[Constraint, ...]
-
-    @property
-    def instruction_id_list(self) -> list[str]:
-        return [c.id for c in self.constraints]
+def _with_response(row: dict[str, Any]) -> ConstrainedPrompt:
+    # the prompt is optional here: verification reads only the response and the constraints
+    item = from_row(row if "prompt" in row else {**row, "prompt": ""}, check=True)
+    if item.response is None:
+        raise RecordError("response", "missing or not a string")
+    return item
 
 
-def _constraints(row: Mapping[str, Any]) -> tuple[Constraint, ...]:
-    ids = row.get("instruction_id_list")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise RecordError("instruction_id_list", "missing or not a list of strings")
-    kwargs = row.get("kwargs", [{}] * len(ids))
-    if kwargs is None:
-        kwargs = [{}] * len(ids)
-    if not isinstance(kwargs, list):
-        raise RecordError("kwargs", "must be a list with one object per instruction id")
-    if len(kwargs) != len(ids):
-        raise RecordError("kwargs", f"has {len(kwargs)} entries for {len(ids)} instruction ids")
-    for i, k in enumerate(kwargs):
-        if k is not None and not isinstance(k, Mapping):
-            raise RecordError(f"kwargs[{i}]", "must be an object or null")
-    for i, cid in enumerate(ids):
-        try:
-            build_all([cid], [kwargs[i]])
-        except UnknownNameError as err:
-            raise RecordError(f"instruction_id_list[{i}]", str(err)) from None
-        except ConstraintSpecError as err:
-            field = f"kwargs[{i}].{err.field}" if err.field else f"kwargs[{i}]"
-            raise RecordError(field, f"{cid}: {err.problem}") from None
-    return tuple(build_all(ids, kwargs))
+def read_items(path: PathLike) -> Iterator[ConstrainedPrompt]:
+    """Stream prompts that carry their ``response`` (validated line by line as they are read)."""
+    return read_jsonl(path, _with_response)
 
 
-def _string(row: Mapping[str, Any], name: str, default: str | None = None) -> str:
-    value = row.get(name, default)
-    if not isinstance(value, str):
-        raise RecordError(name, "missing or not a string")
-    return value
-
-
-def _item(row: dict[str, Any]) -> VerifyItem:
-    return VerifyItem(
-        row.get("key"), _string(row, "prompt", ""), _string(row, "response"), _constraints(row)
-    )
-
-
-def read_items(path: PathLike) -> Iterator[VerifyItem]:
-    """Rows with ``prompt``, ``response``, ``instruction_id_list``, ``kwargs`` (and ``key``)."""
-    return read_jsonl(path, _item)
+def _response_line(row: dict[str, Any]) -> tuple[str | None, str]:
+    response = row.get("response")
+    if not isinstance(response, str):
+        raise RecordError("response", "missing or not a string")
+    prompt = row.get("prompt")
+    return (prompt if isinstance(prompt, str) else None), response
 
 
 @dataclass(frozen=True, slots=True)
 class Pairing:
-    """Items made by pairing an IFEval input file with a responses file, and what was left."""
+    """Prompts paired with their responses, and what found no partner (ids, a count)."""
 
-    items: list[VerifyItem]
-    inputs_without_response: list[Any]
+    items: list[ConstrainedPrompt]
+    inputs_without_response: list[str]
     responses_without_input: int
 
 
-def _input_row(row: dict[str, Any]) -> tuple[Any, str, tuple[Constraint, ...]]:
-    return row.get("key"), _string(row, "prompt"), _constraints(row)
+def pair_responses(
+    items: Iterable[ConstrainedPrompt], responses: PathLike, *, by_line: bool = False
+) -> Pairing:
+    """Give ``items`` the responses of ``responses`` (``{prompt, response}`` lines).
 
-
-def pair_responses(inputs: PathLike, responses: PathLike, *, by_line: bool = False) -> Pairing:
-    """Pair IFEval ``inputs`` with ``responses`` (``{prompt, response}`` lines).
-
-    By default a response belongs to the input with the same ``prompt`` text; ``by_line``
-    pairs line n with line n instead (the files must then have the same number of rows).
+    By default a response belongs to the prompt with the same text (the first such line);
+    ``by_line`` pairs line n with item n instead (the counts must then be equal).
     """
-    rows = list(read_jsonl(inputs, _input_row))
-    resp = list(read_jsonl(responses, lambda r: (r.get("prompt"), _string(r, "response"))))
+    prompts = list(items)
+    lines = list(read_jsonl(responses, _response_line))
     if by_line:
-        if len(rows) != len(resp):
+        if len(lines) != len(prompts):
             raise JSONLError(
-                str(responses), len(resp), "", f"has {len(resp)} rows for {len(rows)} inputs"
+                str(responses), len(lines), "", f"has {len(lines)} rows for {len(prompts)} inputs"
             )
-        items = [VerifyItem(k, p, r, c) for (k, p, c), (_, r) in zip(rows, resp)]
-        return Pairing(items, [], 0)
+        return Pairing([p.replace(response=r) for p, (_, r) in zip(prompts, lines)], [], 0)
     by_prompt: dict[str, str] = {}
-    for prompt, response in resp:
-        if isinstance(prompt, str):
+    for prompt, response in lines:
+        if prompt is not None:
             by_prompt.setdefault(prompt, response)
-    items = []
-    missing = []
+    paired: list[ConstrainedPrompt] = []
+    missing: list[str] = []
     used: set[str] = set()
-    for key, prompt, constraints in rows:
-        if prompt in by_prompt:
-            items.append(VerifyItem(key, prompt, by_prompt[prompt], constraints))
-            used.add(prompt)
+    for item in prompts:
+        if item.text in by_prompt:
+            paired.append(item.replace(response=by_prompt[item.text]))
+            used.add(item.text)
         else:
-            missing.append(key)
-    return Pairing(items, missing, len(resp) - len(used))
+            missing.append(item.id)
+    return Pairing(paired, missing, len(lines) - len(used))
+
+
+__all__ = ["Pairing", "pair_responses", "read_items"]

@@ -19,15 +19,17 @@ import json
 import random
 from collections.abc import Callable, Sequence
 
-from ifrl.constraints.formats import ConstrainedPrompt
 from ifrl.constraints.judge import JudgeQuery, JudgeVerdict
-from ifrl.constraints.soft import SOFT_PREFIX, check_hard, is_soft
-from ifrl.core.records import ConstraintSpec
+from ifrl.constraints.scoring import Mode, check_hard
+from ifrl.constraints.soft import SOFT_PREFIX, is_soft
+from ifrl.constraints.synth import synthesize
+from ifrl.core.data.corpus import english_lines
+from ifrl.core.records import ConstrainedPrompt, ConstraintSpec
 
 Oracle = Callable[[JudgeQuery, int], bool]
 
 
-def hard_oracle(mode: str = "strict") -> Oracle:
+def hard_oracle(mode: Mode = "strict") -> Oracle:
     """An oracle answering with the hard verifiers (``strict`` or ``loose``).
 
     A hard type marked ``kind="soft"`` (to be judged, e.g. when simulating a noisy reward) is
@@ -229,19 +231,15 @@ def simulate_audit_items(
 ) -> list[ConstrainedPrompt]:
     """``n`` prompts with 1..``max_constraints`` conflict-free hard constraints each and a
     :func:`simulate_response`: a mixed set of compliant and non-compliant pairs for audits."""
-    from ifrl.constraints.synth import synthesize
-    from ifrl.core.data.corpus import english_lines
-
     rng = random.Random(seed)
     lines = english_lines()
     seeds = [f"Rewrite this in your own words: {rng.choice(lines)}" for _ in range(n)]
-    items: list[ConstrainedPrompt] = []
-    for i, synth in enumerate(synthesize(seeds, (1, max_constraints), rng)):
-        response = simulate_response(rng, synth.constraints, lines)
-        items.append(
-            ConstrainedPrompt(f"sim-{seed}-{i}", synth.prompt, synth.constraints, response)
+    return [
+        ConstrainedPrompt(
+            f"sim-{seed}-{i}", p.prompt, p.constraints, simulate_response(rng, p.constraints, lines)
         )
-    return items
+        for i, p in enumerate(synthesize(seeds, (1, max_constraints), rng))
+    ]
 
 
 __all__ = ["NoisyJudge", "Oracle", "hard_oracle", "simulate_audit_items", "simulate_response"]

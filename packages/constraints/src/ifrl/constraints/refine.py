@@ -24,13 +24,13 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ifrl.constraints.formats import ConstrainedPrompt
+from ifrl.core.config import ConfigError, opt, to_dict
 from ifrl.core.errors import RecordError
 from ifrl.core.jsonl import read_jsonl
-from ifrl.core.records import ConstraintSpec
+from ifrl.core.records import ConstrainedPrompt, ConstraintSpec
 
 OnDrop = Literal["constraint", "prompt"]
 Unaudited = Literal["overall", "keep", "drop"]
@@ -49,25 +49,37 @@ REASONS = {
 
 @dataclass(frozen=True)
 class RefineConfig:
-    """Which filters to apply (see the module docstring)."""
+    """Which filters to apply (see the module docstring); checked when built."""
 
-    hard_only: bool = False
-    min_precision: float | None = None
-    min_support: int = 20
-    unaudited: Unaudited = "overall"
-    max_soft: int | None = 1
-    keep_unpiloted: bool = False
-    on_drop: OnDrop = "constraint"
+    hard_only: bool = opt("Drop every soft (judged) constraint.", False)
+    min_precision: float | None = opt(
+        "Drop soft constraints whose audited judge precision is below this.", None
+    )
+    min_support: int = opt("Judge passes a type needs in the audit to use its own precision.", 20)
+    unaudited: Unaudited = opt(
+        "Precision of types the audit did not cover: overall, keep or drop.", "overall"
+    )
+    max_soft: int | None = opt("Soft constraints kept per prompt (-1 or none: no limit).", 1)
+    keep_unpiloted: bool = opt("Keep prompts absent from the pilot rewards.", False)
+    on_drop: OnDrop = opt(
+        "What a dropped constraint takes with it: the constraint or the whole prompt.",
+        "constraint",
+    )
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
         if self.min_precision is not None and not (0.0 <= self.min_precision <= 1.0):
-            raise ValueError(f"min_precision must lie in [0, 1], got {self.min_precision}")
+            raise ConfigError("", "min_precision", f"must lie in [0, 1], got {self.min_precision}")
         if self.max_soft is not None and self.max_soft < 0:
-            raise ValueError(f"max_soft must be >= 0, got {self.max_soft}")
+            raise ConfigError("", "max_soft", f"must be >= 0, got {self.max_soft}")
         if self.on_drop not in ("constraint", "prompt"):
-            raise ValueError(f"on_drop must be 'constraint' or 'prompt', got {self.on_drop!r}")
+            raise ConfigError("", "on_drop", f"must be constraint or prompt, got {self.on_drop!r}")
         if self.unaudited not in ("overall", "keep", "drop"):
-            raise ValueError(f"unaudited must be overall, keep or drop, got {self.unaudited!r}")
+            raise ConfigError(
+                "", "unaudited", f"must be overall, keep or drop, got {self.unaudited!r}"
+            )
 
 
 class JudgePrecision:
@@ -169,7 +181,7 @@ class RefineReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON data: config, totals, drops per reason (prompts, constraints) and per type."""
         return {
-            "config": asdict(self.config),
+            "config": to_dict(self.config),
             "judge": self.judge,
             "input_prompts": self.input_prompts,
             "kept_prompts": self.kept_prompts,

@@ -3,12 +3,10 @@
 ``reward(prompts, completions, **columns) -> list[float | None]``: TRL's ``GRPOTrainer`` passes
 the batch's prompts, the generated completions (strings, or message lists for conversational
 data) and every other dataset column as a keyword argument (one value per completion). The
-constraints of each row are read from a column:
-
-* ``constraints``: a list of ``{"id", "kwargs"}`` objects (``ConstraintSpec`` dicts), or
-* IFEval's two columns ``instruction_id_list`` and ``kwargs``.
-
-Either may also be a JSON string (Arrow cannot store heterogeneous kwargs dicts as a struct).
+constraints of each row are read by :func:`ifrl.constraints.codec.batch_specs`: a
+``constraints`` column (``{"id", "kwargs", "kind"}`` objects) or IFEval's
+``instruction_id_list`` and ``kwargs`` columns, either possibly a JSON string (Arrow cannot
+store heterogeneous kwargs dicts as a struct).
 Rows without hard constraints get ``None`` (TRL then ignores this function for that row).
 Soft constraints (``kind: "soft"``) need a judge and are not scored here.
 
@@ -20,13 +18,13 @@ as an empty answer (fails).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ifrl.constraints.base import build
-from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.constraints.codec import batch_specs
 from ifrl.constraints.scoring import ResponseView
+from ifrl.core.records import ConstraintSpec
 
 RewardMode = Literal["all", "fraction"]
 Strictness = Literal["strict", "loose"]
@@ -53,42 +51,15 @@ def strip_thinking(text: str) -> str:
     return text
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError as err:
-            raise ConstraintSpecError("", "constraints", f"not valid JSON: {err}") from err
-    return value
-
-
-def row_constraints(columns: Mapping[str, Any], index: int, column: str) -> list[tuple[str, Any]]:
-    """The (id, kwargs) pairs of hard constraints for row ``index`` of the batch columns."""
-    if column in columns and columns[column] is not None:
-        specs = _json(columns[column][index])
-        if specs is None:
-            return []
-        out = []
-        for i, spec in enumerate(specs):
-            spec = _json(spec)
-            if not isinstance(spec, Mapping) or "id" not in spec:
-                raise ConstraintSpecError("", f"{column}[{i}]", "expected an object with an 'id'")
-            if spec.get("kind", "hard") != "hard":
-                continue
-            out.append((str(spec["id"]), spec.get("kwargs") or {}))
-        return out
-    if "instruction_id_list" in columns:
-        ids = _json(columns["instruction_id_list"][index]) or []
-        kwargs = _json(columns["kwargs"][index]) if "kwargs" in columns else None
-        kwargs = kwargs if kwargs is not None else [{}] * len(ids)
-        if len(kwargs) != len(ids):
-            raise ConstraintSpecError(
-                "", "kwargs", f"has {len(kwargs)} entries for {len(ids)} instruction ids"
-            )
-        return [(str(cid), _json(k) or {}) for cid, k in zip(ids, kwargs)]
-    raise ConstraintSpecError(
-        "", column, f"no '{column}' or 'instruction_id_list' column among {sorted(columns)}"
-    )
+def prompt_text(prompt: Any) -> str:
+    """A TRL prompt as text: the string, or the last user message of a conversation."""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, Sequence):
+        for message in reversed(prompt):
+            if isinstance(message, Mapping) and message.get("role") == "user":
+                return str(message.get("content") or "")
+    return completion_text(prompt)
 
 
 class ConstraintReward:
@@ -113,15 +84,18 @@ class ConstraintReward:
         self.strip_think = strip_think
         self.__name__ = name or f"constraints_{strictness}_{mode}"
 
-    def score(self, completion: Any, constraints: Sequence[tuple[str, Any]]) -> float | None:
-        """The reward of one completion for its (id, kwargs) constraints."""
-        if not constraints:
-            return None
+    def answer(self, completion: Any) -> str:
+        """The text a completion is scored on (after ``</think>`` with ``strip_think``)."""
         text = completion_text(completion)
-        if self.strip_think:
-            text = strip_thinking(text)
-        view = ResponseView(text)
-        passed = [view.check(build(cid, kw), self.strictness).passed for cid, kw in constraints]
+        return strip_thinking(text) if self.strip_think else text
+
+    def score(self, completion: Any, constraints: Sequence[ConstraintSpec]) -> float | None:
+        """The reward of one completion for its constraints (soft ones are left out)."""
+        hard = [c for c in constraints if c.kind == "hard"]
+        if not hard:
+            return None
+        view = ResponseView(self.answer(completion))
+        passed = [view.check(build(c.id, c.kwargs), self.strictness).passed for c in hard]
         if self.mode == "all":
             return 1.0 if all(passed) else 0.0
         return sum(passed) / len(passed)
@@ -130,8 +104,7 @@ class ConstraintReward:
         self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
     ) -> list[float | None]:
         return [
-            self.score(c, row_constraints(columns, i, self.column))
-            for i, c in enumerate(completions)
+            self.score(c, batch_specs(columns, i, self.column)) for i, c in enumerate(completions)
         ]
 
 
@@ -157,7 +130,7 @@ __all__ = [
     "constraint_reward",
     "loose_all",
     "loose_fraction",
-    "row_constraints",
+    "prompt_text",
     "strict_all",
     "strict_fraction",
     "strip_thinking",

@@ -6,6 +6,9 @@ line, without both (each stripped), and each of those four with every ``*`` remo
 text fails every constraint. Each distinct variant is analysed once (:class:`Text` caches) and
 shared by all of the response's constraints; loose checking stops at the first passing variant
 and is skipped when the strict verdict already passes.
+
+:func:`check_hard_all` gives the verdicts on :class:`~ifrl.core.records.ConstraintSpec` records
+(the ground truth of judge audits and simulated judges).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ifrl.constraints.base import Constraint, build_all
+from ifrl.constraints.codec import evaluation_row
 from ifrl.constraints.text import Text
-from ifrl.core.records import Verdict
+from ifrl.core.records import ConstraintSpec, Verdict
 
 Mode = Literal["strict", "loose"]
 
@@ -117,15 +121,8 @@ class Evaluation:
         return all(self.loose)
 
     def to_dict(self) -> dict[str, Any]:
-        """The CLI's output line."""
-        return {
-            "key": self.key,
-            "instruction_id_list": list(self.instruction_id_list),
-            "strict": list(self.strict),
-            "loose": list(self.loose),
-            "follow_all_strict": self.follow_all_strict,
-            "follow_all_loose": self.follow_all_loose,
-        }
+        """The CLI's output line (:func:`ifrl.constraints.codec.evaluation_row`)."""
+        return evaluation_row(self)
 
 
 def evaluate(
@@ -176,6 +173,23 @@ def verify(
     constraints = build_all(ids, kwargs if kwargs is not None else [None] * len(ids))
     view = ResponseView(response)
     return [view.check(c, mode) for c in constraints]
+
+
+def check_hard_all(
+    response: str, specs: Sequence[ConstraintSpec], mode: Mode = "strict"
+) -> list[bool]:
+    """The hard verifiers' verdicts on ``response``, one per spec (analysed once).
+
+    Raises ``UnknownNameError`` for an unknown id and ``ConstraintSpecError`` for bad kwargs.
+    """
+    return [
+        v.passed for v in verify(response, [s.id for s in specs], [s.kwargs for s in specs], mode)
+    ]
+
+
+def check_hard(response: str, spec: ConstraintSpec, mode: Mode = "strict") -> bool:
+    """Whether ``response`` passes the hard constraint ``spec`` (``strict`` or ``loose``)."""
+    return check_hard_all(response, [spec], mode)[0]
 
 
 @dataclass(frozen=True, slots=True)

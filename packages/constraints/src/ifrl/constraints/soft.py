@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ifrl.constraints.base import get_type
 from ifrl.core.errors import RecordError
 from ifrl.core.records import ConstraintSpec
 from ifrl.core.registry import Registry
@@ -238,34 +239,7 @@ def describe_hard(spec: ConstraintSpec) -> str:
 
     Raises ``UnknownNameError`` for an unknown id and ``ConstraintSpecError`` for bad kwargs.
     """
-    from ifrl.constraints import get_type  # the package registers the hard types
-
     return get_type(spec.id).describe(spec.kwargs, random.Random(0))
-
-
-def check_hard(response: str, spec: ConstraintSpec, mode: str = "strict") -> bool:
-    """Whether ``response`` passes the hard constraint ``spec`` (``strict`` or ``loose``)."""
-    return check_hard_all(response, [spec], mode)[0]
-
-
-def check_hard_all(
-    response: str, specs: Sequence[ConstraintSpec], mode: str = "strict"
-) -> list[bool]:
-    """The hard verifiers' verdicts on ``response``, one per spec (tokenised once).
-
-    Raises ``UnknownNameError`` for an unknown id and ``ConstraintSpecError`` for bad kwargs.
-    """
-    from ifrl.constraints.scoring import verify
-
-    if mode not in ("strict", "loose"):
-        raise ValueError(f"mode must be 'strict' or 'loose', got {mode!r}")
-    verdicts = verify(
-        response,
-        [s.id for s in specs],
-        [s.kwargs for s in specs],
-        mode="loose" if mode == "loose" else "strict",
-    )
-    return [v.passed for v in verdicts]
 
 
 def judge_text(spec: ConstraintSpec, describe: HardDescriber | None = None) -> str:
@@ -291,8 +265,6 @@ __all__ = [
     "SoftConstraintError",
     "SoftConstraintType",
     "add_soft",
-    "check_hard",
-    "check_hard_all",
     "describe_hard",
     "is_soft",
     "judge_text",

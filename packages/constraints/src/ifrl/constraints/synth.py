@@ -2,53 +2,31 @@
 
 :func:`synthesize` attaches 1..k conflict-free constraints to each seed prompt: types are drawn
 at random, kwargs from each type's schema (``sample_kwargs``), instruction text from its
-``describe`` phrasings. Records come out in IFEval format (``key, prompt, instruction_id_list,
-kwargs``) plus a VerIF-style ``checkers`` list (``"[rule] <instruction text>"``), so the
-verifiers, the rewards and IFEval tooling read them unchanged.
+``describe`` phrasings. Each comes out as a :class:`~ifrl.core.records.ConstrainedPrompt`
+whose ``meta`` keeps the VerIF-style ``checkers`` (``"[rule] <instruction text>"``, the text
+appended for each constraint) and the ``seed_prompt``; written as IFEval rows
+(:func:`ifrl.constraints.codec.write_prompts`), the verifiers, the rewards and IFEval tooling
+read them unchanged.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from ifrl.constraints.base import REGISTRY, Constraint, conflicting
-from ifrl.core.records import ConstraintSpec
+from ifrl.constraints.codec import checker_text
+from ifrl.constraints.ifbench import IFBENCH_IDS
+from ifrl.core.records import ConstrainedPrompt, ConstraintSpec
 
 _REPEAT = "combination:repeat_prompt"
 _MAX_TRIES = 20
-
-
-@dataclass(frozen=True, slots=True)
-class SynthesizedPrompt:
-    """A seed prompt with constraint instructions appended and the constraints that check them."""
-
-    key: int
-    prompt: str
-    seed_prompt: str
-    constraints: tuple[ConstraintSpec, ...]
-    descriptions: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """IFEval format plus ``checkers`` (VerIF style) and ``seed_prompt``."""
-        return {
-            "key": self.key,
-            "prompt": self.prompt,
-            "instruction_id_list": [c.id for c in self.constraints],
-            "kwargs": [dict(c.kwargs) for c in self.constraints],
-            "checkers": [f"[rule] {d}" for d in self.descriptions],
-            "seed_prompt": self.seed_prompt,
-        }
 
 
 def _pool(types: Iterable[str] | None) -> list[str]:
     if types is None:
         # IFBench's types are an out-of-distribution test set: training prompts drawn from them
         # would leak into it, so they are only used when asked for by name.
-        from ifrl.constraints.ifbench import IFBENCH_IDS
-
         held_out = set(IFBENCH_IDS)
         ids = [cid for cid in REGISTRY.names() if cid not in held_out]
     else:
@@ -80,6 +58,11 @@ def _clash(specs: Sequence[ConstraintSpec]) -> bool:
     return bool(required & forbidden)
 
 
+def _checker(spec: ConstraintSpec, text: str) -> str:
+    """The VerIF checker of a synthesized constraint: the instruction text the prompt got."""
+    return checker_text(spec, lambda _: text)
+
+
 def pick_types(rng: random.Random, pool: Sequence[str], k: int) -> list[str]:
     """Up to ``k`` ids from ``pool`` without two that conflict (random order)."""
     chosen: list[str] = []
@@ -98,8 +81,9 @@ def synthesize_one(
     *,
     key: int = 0,
     types: Iterable[str] | None = None,
-) -> SynthesizedPrompt:
-    """``seed_prompt`` with ``k`` conflict-free constraints (fewer if the pool runs out)."""
+) -> ConstrainedPrompt:
+    """``seed_prompt`` with ``k`` conflict-free constraints (fewer if the pool runs out), as
+    prompt ``key``; ``meta`` holds the ``checkers`` and the ``seed_prompt``."""
     pool = _pool(types)
     seed = seed_prompt.strip()
     for _ in range(_MAX_TRIES):
@@ -114,8 +98,9 @@ def synthesize_one(
             texts.append(ctype.describe(kwargs, rng))
             specs.append(ConstraintSpec(cid, ctype(kwargs).kwargs, "hard"))
         if not _clash(specs):
-            prompt = " ".join([seed, *texts])
-            return SynthesizedPrompt(key, prompt, seed, tuple(specs), tuple(texts))
+            checkers = [_checker(s, t) for s, t in zip(specs, texts)]
+            meta = {"checkers": checkers, "seed_prompt": seed}
+            return ConstrainedPrompt(str(key), " ".join([seed, *texts]), tuple(specs), None, meta)
     raise RuntimeError(f"could not draw compatible kwargs for {seed_prompt[:40]!r}")
 
 
@@ -126,8 +111,8 @@ def synthesize(
     *,
     types: Iterable[str] | None = None,
     start_key: int = 0,
-) -> list[SynthesizedPrompt]:
-    """One :class:`SynthesizedPrompt` per seed prompt.
+) -> list[ConstrainedPrompt]:
+    """One constrained prompt per seed prompt (ids ``start_key``, ``start_key + 1``, ...).
 
     ``n_constraints`` is a count or an inclusive ``(low, high)`` range drawn per prompt;
     ``rng`` a ``random.Random`` or a seed (same seed, same output); ``types`` restricts the

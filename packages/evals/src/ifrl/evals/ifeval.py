@@ -1,7 +1,8 @@
 """The ``ifeval`` and ``ifbench`` benchmarks, scored through :mod:`ifrl.constraints`.
 
-Data: JSONL lines ``{"key", "prompt", "instruction_id_list", "kwargs"}`` (IFEval's
-``input_data.jsonl``, IFBench's ``IFBench_test.jsonl``; ``null`` kwargs are dropped), from
+Data: IFEval rows ``{"key", "prompt", "instruction_id_list", "kwargs"}`` (IFEval's
+``input_data.jsonl``, IFBench's ``IFBench_test.jsonl``), read by the constraints codec into
+:class:`~ifrl.core.records.ConstrainedPrompt` records (``null`` kwargs are dropped), from
 ``data=PATH`` or, when online, the Hugging Face hub (``google/IFEval``, ``allenai/IFBench_test``).
 
 Metrics: IFEval's four accuracies — prompt-level (every instruction of a prompt followed) and
@@ -18,54 +19,31 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from ifrl.constraints import (
+    REGISTRY,
+    ConstrainedPrompt,
+    build,
+    evaluate_constraints,
+    from_row,
+    read_prompts,
+)
 from ifrl.core.errors import IfrlError, JSONLError, RecordError
 from ifrl.core.jsonl import read_jsonl
-from ifrl.core.records import Conversation, Message
 from ifrl.core.stats import proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.results import EvalResult
 
-__all__ = ["IFBenchBenchmark", "IFEvalBenchmark", "IFItem", "load_items"]
+__all__ = ["IFBenchBenchmark", "IFEvalBenchmark", "load_items"]
 
 HUB = {"ifeval": ("google/IFEval", "train"), "ifbench": ("allenai/IFBench_test", "train")}
 
 
-@dataclass(frozen=True, slots=True)
-class IFItem:
-    """One prompt with its instruction ids and their kwargs (``None`` values removed)."""
-
-    key: str
-    prompt: str
-    instruction_id_list: tuple[str, ...]
-    kwargs: tuple[dict[str, Any], ...]
-
-
-def _item(data: dict[str, Any]) -> IFItem:
-    if "key" not in data:
-        raise RecordError("key", "missing")
-    if not isinstance(data.get("prompt"), str):
-        raise RecordError("prompt", "missing or not a string")
-    ids = data.get("instruction_id_list")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise RecordError("instruction_id_list", "must be a list of strings")
-    kwargs = data.get("kwargs") or [{} for _ in ids]
-    if not isinstance(kwargs, list) or len(kwargs) != len(ids):
-        raise RecordError("kwargs", f"must be a list of {len(ids)} objects (one per instruction)")
-    clean = []
-    for i, kw in enumerate(kwargs):
-        if kw is not None and not isinstance(kw, Mapping):
-            raise RecordError(f"kwargs[{i}]", "must be an object")
-        clean.append({k: v for k, v in (kw or {}).items() if v is not None})
-    return IFItem(str(data["key"]), data["prompt"], tuple(ids), tuple(clean))
-
-
-def load_items(name: str, data: str | os.PathLike[str] | None = None) -> list[IFItem]:
-    """The items of ``ifeval``/``ifbench`` from ``data`` (JSONL) or the Hugging Face hub."""
+def load_items(name: str, data: str | os.PathLike[str] | None = None) -> list[ConstrainedPrompt]:
+    """The prompts of ``ifeval``/``ifbench`` from ``data`` (JSONL) or the Hugging Face hub."""
     if data is not None:
-        return list(read_jsonl(data, _item))
+        return list(read_prompts(data, "ifeval"))
     repo, split = HUB[name]
     try:
         import datasets
@@ -81,7 +59,7 @@ def load_items(name: str, data: str | os.PathLike[str] | None = None) -> list[IF
     out = []
     for i, row in enumerate(rows):
         try:
-            out.append(_item(dict(row)))
+            out.append(from_row(dict(row), "ifeval"))
         except RecordError as err:
             raise IfrlError(f"{repo} row {i}: {err}") from err
     return out
@@ -111,24 +89,21 @@ class IFEvalBenchmark:
     ) -> None:
         self.data = data
         self.limit = limit
-        self._items: list[IFItem] | None = None
+        self._items: list[ConstrainedPrompt] | None = None
 
-    def all_items(self) -> list[IFItem]:
+    def all_items(self) -> list[ConstrainedPrompt]:
         """Every item of the data (cached)."""
         if self._items is None:
             self._items = load_items(self.name, self.data)
         return self._items
 
-    def items(self) -> list[IFItem]:
+    def items(self) -> list[ConstrainedPrompt]:
         """The first ``limit`` items."""
         items = self.all_items()
         return items[: self.limit] if self.limit is not None else items
 
     def examples(self) -> list[Example]:
-        return [
-            Example(item.key, Conversation((Message("user", item.prompt),)), item)
-            for item in self.items()
-        ]
+        return [Example(item.id, item.conversation(), item) for item in self.items()]
 
     def read_responses(self, path: str | os.PathLike[str]) -> dict[str, list[Any]]:
         name = os.fspath(path)
@@ -143,9 +118,9 @@ class IFEvalBenchmark:
                 got[str(r["key"])].append(r["response"])
         elif len(rows) == len(items):  # one line per prompt, in data order
             for item, r in zip(items, rows):
-                got[item.key].append(r["response"])
+                got[item.id].append(r["response"])
         else:
-            by_prompt = {item.prompt: item.key for item in items}
+            by_prompt = {item.text: item.id for item in items}
             for r in rows:
                 key = by_prompt.get(str(r.get("prompt")))
                 if key is not None:
@@ -157,8 +132,6 @@ class IFEvalBenchmark:
     def score(
         self, examples: Sequence[Example], responses: Responses
     ) -> tuple[EvalResult, list[dict[str, Any]]]:
-        from ifrl.constraints import REGISTRY, evaluate
-
         samples: list[dict[str, Any]] = []
         prompt_strict: list[bool] = []
         prompt_loose: list[bool] = []
@@ -168,35 +141,30 @@ class IFEvalBenchmark:
         by_type_loose: dict[str, list[bool]] = defaultdict(list)
         unsupported: dict[str, int] = defaultdict(int)
         for example in examples:
-            item: IFItem = example.data
-            known = [i for i, ident in enumerate(item.instruction_id_list) if ident in REGISTRY]
-            for ident in item.instruction_id_list:
-                if ident not in REGISTRY:
-                    unsupported[ident] += 1
-            if not known:
+            item: ConstrainedPrompt = example.data
+            for spec in item.constraints:
+                if spec.id not in REGISTRY:
+                    unsupported[spec.id] += 1
+            built = [build(c.id, c.kwargs) for c in item.constraints if c.id in REGISTRY]
+            if not built:
                 continue
-            ids = [item.instruction_id_list[i] for i in known]
-            kwargs = [item.kwargs[i] for i in known]
             for k, response in enumerate(responses.get(example.id, [])):
-                ev = evaluate(str(response), ids, kwargs, key=item.key)
+                ev = evaluate_constraints(str(response), built)
                 prompt_strict.append(ev.follow_all_strict)
                 prompt_loose.append(ev.follow_all_loose)
                 inst_strict += ev.strict
                 inst_loose += ev.loose
-                for ident, s, lo in zip(ids, ev.strict, ev.loose):
+                for ident, s, lo in zip(ev.instruction_id_list, ev.strict, ev.loose):
                     by_type_strict[ident].append(s)
                     by_type_loose[ident].append(lo)
+                verdicts = {name: v for name, v in ev.to_dict().items() if name != "key"}
                 samples.append(
                     {
-                        "id": item.key,
+                        "id": item.id,
                         "sample": k,
-                        "prompt": item.prompt,
+                        "prompt": item.text,
                         "response": response,
-                        "instruction_id_list": ids,
-                        "strict": list(ev.strict),
-                        "loose": list(ev.loose),
-                        "follow_all_strict": ev.follow_all_strict,
-                        "follow_all_loose": ev.follow_all_loose,
+                        **verdicts,
                         "valid": ev.follow_all_strict,
                         "reasons": list(ev.reasons),
                     }

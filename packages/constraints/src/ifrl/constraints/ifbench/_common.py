@@ -13,6 +13,7 @@ import re
 import string
 from functools import lru_cache
 
+from ifrl.constraints.ifeval.ids import IFEVAL_IDS
 from ifrl.constraints.nlp.sentences import split_sentences
 
 # a markdown heading, or a line that is wholly bold (a common heading style)
@@ -91,8 +92,6 @@ EXCLUSIVE = frozenset(
 
 def exclusive_conflicts() -> frozenset[str]:
     """Every IFEval and IFBench id: what an exclusive type conflicts with."""
-    from ifrl.constraints.ifeval import IFEVAL_IDS
-
     return frozenset(IFBENCH_IDS) | frozenset(IFEVAL_IDS)
 
 

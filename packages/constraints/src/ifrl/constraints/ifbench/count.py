@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.errors import ConstraintSpecError
 from ifrl.constraints.ifbench._common import PUNCT, is_japanese_char, ordinal, word_list, words
 from ifrl.constraints.ifeval._common import sample_words
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import ConstraintSpecError, Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

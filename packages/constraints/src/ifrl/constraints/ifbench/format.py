@@ -8,7 +8,6 @@ import re
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.errors import ConstraintSpecError
 from ifrl.constraints.ifbench import resources
 from ifrl.constraints.ifbench._common import (
     HEADING,
@@ -19,7 +18,7 @@ from ifrl.constraints.ifbench._common import (
     word_list,
     words,
 )
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import ConstraintSpecError, Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from ifrl.constraints.base import Constraint, register
 from ifrl.constraints.ifbench import resources
 from ifrl.constraints.ifbench._common import sentences, words
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.errors import ConstraintSpecError
 from ifrl.constraints.ifbench._common import PUNCT, exclusive_conflicts
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import ConstraintSpecError, Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -11,11 +11,10 @@ from itertools import pairwise
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.errors import ConstraintSpecError
 from ifrl.constraints.ifbench._common import ordinal, sentences, words
 from ifrl.constraints.ifbench.words import letters
 from ifrl.constraints.ifeval._common import sample_words
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import ConstraintSpecError, Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import Param
 
 RELATIONS = ("less than", "at least")
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
 from ifrl.constraints.ifeval._common import compare, relation_param, relation_words
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

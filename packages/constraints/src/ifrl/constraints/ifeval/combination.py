@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
 from ifrl.constraints.ifeval.format import _ALL_IFEVAL
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -6,8 +6,8 @@ import re
 from typing import ClassVar
 
 from ifrl.constraints.base import Constraint, register
+from ifrl.constraints.params import Param
 from ifrl.constraints.scan import count_placeholders
-from ifrl.constraints.schema import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
 from ifrl.constraints.ifeval.ids import ALL_IFEVAL
+from ifrl.constraints.params import Param
 from ifrl.constraints.scan import count_bullets, titles
-from ifrl.constraints.schema import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.errors import ConstraintSpecError
 from ifrl.constraints.ifeval._common import compare, relation_param, relation_words, sample_words
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import ConstraintSpecError, Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.schema import Param
+from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 

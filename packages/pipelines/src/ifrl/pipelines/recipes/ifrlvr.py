@@ -1,10 +1,14 @@
 """The ``if-rlvr`` recipe: seed prompts → synthesize hard-constraint prompts → optional judge
-audit and refinement → GRPO → IFEval-style eval on held-out synthesized prompts.
+audit and refinement → GRPO → IFEval eval on held-out synthesized prompts.
 
-GRPO's reward is the hard verifiers' share of constraints met (``reward: hard``) or a
-``NoisyJudge``'s (``reward: noisy_judge``); either way the hard verifiers' reward is logged
-beside it with weight 0 (``reward/...`` in ``grpo/metrics.jsonl``), so the judge's reward and the
-true compliance can be compared step by step.
+Every file of prompts (``train.jsonl``, ``heldout.jsonl``, ``refined.jsonl``) is IFEval rows
+written and read by the constraints codec. GRPO's reward is the hard verifiers' share of
+constraints met (``reward: hard``) or the share a ``NoisyJudge`` says are met (``reward:
+noisy_judge``, a ``JudgedReward`` whose judge sees every constraint); either way the hard
+verifiers' reward is logged beside it with weight 0 (``reward/...`` in ``grpo/metrics.jsonl``),
+so the judge's reward and the true compliance can be compared step by step. The held-out eval
+is ``ifrl.evals``' IFEval benchmark: strict and loose accuracies with 95% intervals, before and
+after GRPO.
 """
 
 from __future__ import annotations
@@ -14,9 +18,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ifrl.constraints import (
+    ConstrainedPrompt,
+    ConstraintReward,
+    JudgedReward,
+    NoisyJudge,
+    RefineConfig,
+    read_prompts,
+    refine,
+    row_key,
+    run_audit,
+    strict_fraction,
+    synthesize,
+    training_row,
+    write_prompts,
+)
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import JSONLError
+from ifrl.core.generation import Prompt
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_text
+from ifrl.core.records import SamplingParams
+from ifrl.core.stats import Metric
+from ifrl.evals import get_benchmark, run
 from ifrl.pipelines.common import (
     ModelSection,
     check_train_section,
@@ -183,14 +206,12 @@ class IfRlvrConfig:
 
 
 def _grpo_cls() -> type:
-    from ifrl.rltrain.grpo import GRPOConfig
+    from ifrl.rltrain.grpo import GRPOConfig  # torch: only when a config is checked
 
     return GRPOConfig
 
 
-def make_judge(section: JudgeSection) -> Any:
-    from ifrl.constraints.noisy import NoisyJudge
-
+def make_judge(section: JudgeSection) -> NoisyJudge:
     return NoisyJudge(
         recall_compliant=section.recall_compliant,
         recall_noncompliant=section.recall_noncompliant,
@@ -220,60 +241,42 @@ def stage_seeds(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_synthesize(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.constraints import synthesize
-
     cfg: IfRlvrConfig = ctx.config
     s = cfg.synthesize
     seeds = [r["prompt"] for r in read_jsonl(ctx.run_dir / "seeds.jsonl")]
     items = synthesize(seeds, (s.min_constraints, s.max_constraints), s.seed, types=s.types or None)
     n_held = max(1, round(len(items) * s.heldout))
     held, train = items[:n_held], items[n_held:]
-    with JSONLWriter(ctx.path("train.jsonl")) as w:
-        for it in train:
-            w.write(it.to_dict())
-    with JSONLWriter(ctx.path("heldout.jsonl")) as w:
-        for it in held:
-            w.write(it.to_dict())
+    write_prompts(ctx.path("train.jsonl"), train, "ifeval")
+    write_prompts(ctx.path("heldout.jsonl"), held, "ifeval")
     return {"train": len(train), "heldout": len(held)}
 
 
 def _sample(
-    model: str, section: ModelSection, prompts: list[str], n: int, max_new: int, seed: int
+    model: str, section: ModelSection, prompts: list[Prompt], n: int, max_new: int, seed: int
 ) -> list[list[str]]:
-    from ifrl.core.records import Conversation, Message, SamplingParams
-
     gen = make_generator(section, model)
-    convs = [Conversation((Message("user", p),)) for p in prompts]
     params = SamplingParams(n=n, temperature=1.0, max_new_tokens=max_new, seed=seed)
-    return [[c.text for c in group] for group in gen.generate(convs, params)]
+    return [[c.text for c in group] for group in gen.generate(prompts, params)]
 
 
 def stage_audit(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.constraints.audit import run_audit
-    from ifrl.constraints.formats import ConstrainedPrompt
-    from ifrl.core.records import ConstraintSpec
-
     cfg: IfRlvrConfig = ctx.config
-    rows = list(read_jsonl(ctx.run_dir / "train.jsonl"))
+    prompts = list(read_prompts(ctx.run_dir / "train.jsonl"))
     texts = _sample(
         resolve_model(cfg.model),
         cfg.model,
-        [r["prompt"] for r in rows],
+        [p.conversation() for p in prompts],
         cfg.audit.samples,
         cfg.audit.max_new_tokens,
         seed=cfg.judge.seed,
     )
-    items = []
+    items: list[ConstrainedPrompt] = []
     with JSONLWriter(ctx.path("audit/responses.jsonl")) as w:
-        for r, outs in zip(rows, texts):
-            specs = tuple(
-                ConstraintSpec(i, dict(k or {}))
-                for i, k in zip(r["instruction_id_list"], r["kwargs"])
-            )
+        for prompt, outs in zip(prompts, texts):
             for j, t in enumerate(outs):
-                item = ConstrainedPrompt(f"{r['key']}", r["prompt"], specs, t, {"sample": j})
-                items.append(item)
-                w.write({"key": r["key"], "sample": j, "response": t})
+                items.append(prompt.replace(response=t, meta={"sample": j}))
+                w.write({"key": row_key(prompt), "sample": j, "response": t})
     report, _pairs = run_audit(items, {"noisy": make_judge(cfg.judge)})
     write_json(ctx.path("audit/audit.json"), report)
     overall = report["judges"]["noisy"]["overall"]
@@ -286,74 +289,38 @@ def stage_audit(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_refine(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.constraints.formats import ConstrainedPrompt
-    from ifrl.constraints.refine import RefineConfig, refine
-    from ifrl.constraints.rewards import strict_fraction
-    from ifrl.core.records import ConstraintSpec
-
-    rows = list(read_jsonl(ctx.run_dir / "train.jsonl"))
+    prompts = list(read_prompts(ctx.run_dir / "train.jsonl"))
+    by_id = {p.id: p for p in prompts}
     pilot: dict[str, list[float]] = {}
-    by_key = {x["key"]: x for x in rows}
     for r in read_jsonl(ctx.run_dir / "audit/responses.jsonl"):
-        row = by_key[r["key"]]
-        val = strict_fraction(
-            [row["prompt"]],
-            [r["response"]],
-            instruction_id_list=[row["instruction_id_list"]],
-            kwargs=[row["kwargs"]],
-        )[0]
-        pilot.setdefault(str(r["key"]), []).append(float(val or 0.0))
-    items = [
-        ConstrainedPrompt(
-            str(r["key"]),
-            r["prompt"],
-            tuple(
-                ConstraintSpec(i, dict(k or {}))
-                for i, k in zip(r["instruction_id_list"], r["kwargs"])
-            ),
-        )
-        for r in rows
-    ]
-    kept, report = refine(items, RefineConfig(hard_only=True), pilot=pilot)
-    keep = {k.id for k in kept}
-    fallback = not keep
+        prompt = by_id[str(r["key"])]
+        score = strict_fraction.score(r["response"], prompt.constraints)
+        pilot.setdefault(prompt.id, []).append(score or 0.0)
+    kept, report = refine(prompts, RefineConfig(hard_only=True), pilot=pilot)
+    fallback = not kept
     if fallback:
         ctx.echo("    refine: no prompt was rewarded in the pilot samples; training on all of them")
-    with JSONLWriter(ctx.path("refined.jsonl")) as w:
-        for r in rows:
-            if fallback or str(r["key"]) in keep:
-                w.write(r)
+    write_prompts(ctx.path("refined.jsonl"), prompts if fallback else kept, "ifeval")
     write_text(ctx.path("refine_report.md"), report.to_markdown())
-    return {"kept": len(keep), "dropped": len(rows) - len(keep), "fallback_to_all": fallback}
+    return {"kept": len(kept), "dropped": len(prompts) - len(kept), "fallback_to_all": fallback}
 
 
 def train_rows(run_dir: Path, audited: bool) -> list[dict[str, Any]]:
+    """GRPO's rows (prompt and constraints) from the refined or the synthesized prompts."""
     src = run_dir / ("refined.jsonl" if audited else "train.jsonl")
-    return [
-        {
-            "prompt": r["prompt"],
-            "instruction_id_list": r["instruction_id_list"],
-            "kwargs": r["kwargs"],
-        }
-        for r in read_jsonl(src)
-    ]
+    return [training_row(p) for p in read_prompts(src)]
 
 
 def run_grpo(ctx: StageContext, reward: str, out: Path) -> dict[str, Any]:
     """GRPO with ``reward`` (hard or noisy_judge) and the true compliance logged beside it."""
-    from ifrl.constraints.rewards import ConstraintReward
-    from ifrl.pipelines.rewards import JudgeReward
-    from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer
+    from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer  # torch: only when a stage trains
 
     cfg: IfRlvrConfig = ctx.config
     truth = ConstraintReward("fraction", "strict", name="true_compliance")
-    funcs: list[Any] = (
-        [truth]
-        if reward == "hard"
-        else [JudgeReward(make_judge(cfg.judge), name="judge_reward"), truth]
-    )
+    judged = JudgedReward(make_judge(cfg.judge), "fraction", judged="all", name="judge_reward")
+    funcs: list[Any] = [truth] if reward == "hard" else [judged, truth]
     weights = [1.0] if reward == "hard" else [1.0, 0.0]
-    names = [f"ifrl.pipelines.rewards:{getattr(f, '__name__', '')}" for f in funcs]
+    names = [f"ifrl.constraints:{f.__name__}" for f in funcs]
     gcfg = train_config(
         GRPOConfig,
         dict(cfg.grpo.trainer),
@@ -385,32 +352,36 @@ def stage_grpo(ctx: StageContext) -> dict[str, Any]:
 
 def ifeval_scores(
     model: str, section: ModelSection, heldout: Path, max_new: int, out: Path
-) -> dict[str, float]:
-    """Greedy responses on the held-out prompts scored with ``ifrl.evals``' IFEval benchmark."""
-    from ifrl.core.records import SamplingParams
-    from ifrl.evals import get_benchmark, run
-
+) -> dict[str, Metric]:
+    """Greedy responses on the held-out prompts scored by ``ifrl.evals``' IFEval benchmark: the
+    prompt- and instruction-level accuracies, strict and loose, with their 95% intervals."""
     bench = get_benchmark("ifeval", data=str(heldout))
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new, seed=0)
-    res = run(bench, out, generator=make_generator(section, model), params=params)
-    return {k: m.value for k, m in res.metrics.items()}
+    return dict(run(bench, out, generator=make_generator(section, model), params=params).metrics)
 
 
 def stage_eval(ctx: StageContext) -> dict[str, Any]:
+    """The held-out eval of the base and the GRPO model: ``base`` and ``grpo`` give each
+    accuracy's value, ``ci95`` its interval (``eval/results.json`` has the full metrics)."""
     cfg: IfRlvrConfig = ctx.config
     held = ctx.run_dir / "heldout.jsonl"
-    before = ifeval_scores(
-        resolve_model(cfg.model), cfg.model, held, cfg.eval.max_new_tokens, ctx.path("eval/base")
+    models = {"base": resolve_model(cfg.model), "grpo": str(ctx.run_dir / "grpo/final")}
+    metrics = {
+        name: ifeval_scores(
+            model, cfg.model, held, cfg.eval.max_new_tokens, ctx.path(f"eval/{name}")
+        )
+        for name, model in models.items()
+    }
+    write_json(
+        ctx.path("eval/results.json"),
+        {name: {k: m.to_dict() for k, m in ms.items()} for name, ms in metrics.items()},
     )
-    after = ifeval_scores(
-        str(ctx.run_dir / "grpo/final"),
-        cfg.model,
-        held,
-        cfg.eval.max_new_tokens,
-        ctx.path("eval/grpo"),
-    )
-    write_json(ctx.path("eval/results.json"), {"base": before, "grpo": after})
-    return {"base": before, "grpo": after}
+    return {
+        **{name: {k: m.value for k, m in ms.items()} for name, ms in metrics.items()},
+        "ci95": {
+            name: {k: [m.ci_low, m.ci_high] for k, m in ms.items()} for name, ms in metrics.items()
+        },
+    }
 
 
 def build() -> Recipe:
@@ -418,7 +389,7 @@ def build() -> Recipe:
     audited = lambda c: bool(c.audit.enabled)  # noqa: E731
     return Recipe(
         "if-rlvr",
-        "seed prompts → synthesize → (audit, refine) → GRPO → IFEval-style held-out eval",
+        "seed prompts → synthesize → (audit, refine) → GRPO → IFEval held-out eval",
         IfRlvrConfig,
         (
             Stage("seeds", stage_seeds, ("seeds.jsonl",), ("seeds",), (), "seed prompts"),
@@ -463,7 +434,7 @@ def build() -> Recipe:
                 ("eval/results.json",),
                 ("model", "eval"),
                 ("synthesize", "grpo"),
-                "IFEval-style eval on held-out prompts",
+                "IFEval eval on held-out prompts",
             ),
         ),
     )

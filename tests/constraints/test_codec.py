@@ -1,4 +1,5 @@
-"""Formats: IFEval/IFBench, VerIF checkers and native rows, read, written and round-tripped."""
+"""The codec: IFEval/IFBench, VerIF and native rows read, written and round-tripped; TRL batch
+columns; training and verdict rows."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ from pathlib import Path
 import pytest
 from ifrl_testdata import shared_data
 
-from ifrl.constraints.formats import (
-    ConstrainedPrompt,
+from ifrl.constraints import ConstraintSpecError, evaluate
+from ifrl.constraints.codec import (
+    batch_specs,
     checker_text,
     detect_format,
+    evaluation_row,
     from_row,
     read_prompts,
+    row_key,
     to_row,
+    training_row,
     write_prompts,
 )
 from ifrl.constraints.soft import describe_hard
 from ifrl.core.errors import JSONLError, RecordError
-from ifrl.core.records import ConstraintSpec
+from ifrl.core.records import ConstrainedPrompt, ConstraintSpec, Conversation, Message, ToolSpec
 
 MIXED = ConstrainedPrompt(
     "7",
@@ -140,3 +145,104 @@ def test_real_ifeval_and_ifbench_files_load() -> None:
     assert to_row(ifeval[0], "ifeval")["instruction_id_list"] == [
         c.id for c in ifeval[0].constraints
     ]
+
+
+def test_conversation_prompts_round_trip_with_their_tools(tmp_path: Path) -> None:
+    conv = Conversation(
+        (Message("system", "Be brief."), Message("user", "Weather in Oslo?")),
+        (ToolSpec("weather", "Current weather."),),
+    )
+    item = ConstrainedPrompt("c1", conv, (ConstraintSpec("punctuation:no_comma"),))
+    for fmt in ("ifeval", "verif", "native"):
+        row = to_row(item, fmt)  # type: ignore[arg-type]
+        assert row["prompt"][0] == {"role": "system", "content": "Be brief."}
+        assert row["tools"][0]["function"]["name"] == "weather"
+        assert from_row(json.loads(json.dumps(row))) == item
+    assert item.text == "Weather in Oslo?"
+    # a string prompt keeps an unrelated "tools" field in meta
+    plain = from_row({"prompt": "p", "constraints": [], "tools": "a note"})
+    assert plain.meta == {"tools": "a note"}
+    with pytest.raises(RecordError, match=r"prompt\[0\]\.role"):
+        from_row({"prompt": [{"role": "robot"}], "constraints": []})
+
+
+def test_check_names_the_field_of_each_format() -> None:
+    bad_kwargs = {
+        "prompt": "p",
+        "instruction_id_list": ["punctuation:no_comma", "length_constraints:number_words"],
+        "kwargs": [{}, {"relation": "at least", "num_words": "many"}],
+    }
+    from_row(bad_kwargs)  # reading alone does not build the constraints
+    with pytest.raises(RecordError) as err:
+        from_row(bad_kwargs, check=True)
+    assert err.value.field == "kwargs[1].num_words"
+    assert "length_constraints:number_words: expected an integer" in str(err.value)
+    typo = {"prompt": "p", "constraints": [{"id": "punctuation:no_coma"}]}
+    with pytest.raises(RecordError) as err:
+        from_row(typo, check=True)
+    assert err.value.field == "constraints[0].id" and "did you mean" in str(err.value)
+    soft = {"prompt": "p", "constraints": [{"id": "soft:tone", "kwargs": {}, "kind": "soft"}]}
+    assert from_row(soft, check=True).soft  # judged constraints are not built
+
+
+def test_row_keys_and_verdict_rows() -> None:
+    assert row_key(from_row({"key": 12, "prompt": "p", "instruction_id_list": []})) == 12
+    assert row_key(from_row({"id": "a-1", "prompt": "p", "constraints": []})) == "a-1"
+    keyless = from_row({"prompt": "p", "instruction_id_list": []})
+    assert row_key(keyless) is None and "key" not in to_row(keyless, "ifeval")
+    assert from_row(to_row(keyless, "ifeval")) == keyless
+    ev = evaluate("a, b", ["punctuation:no_comma"], [{}], key=3)
+    assert (
+        evaluation_row(ev)
+        == ev.to_dict()
+        == {
+            "key": 3,
+            "instruction_id_list": ["punctuation:no_comma"],
+            "strict": [False],
+            "loose": [False],
+            "follow_all_strict": False,
+            "follow_all_loose": False,
+        }
+    )
+
+
+def test_batch_columns_are_read_in_every_form() -> None:
+    native = {"constraints": [[NO_COMMA_ROW, {**TONE_ROW, "kwargs": json.dumps(None)}]]}
+    with pytest.raises(ConstraintSpecError, match=r"constraints\[1\]\.kwargs"):
+        batch_specs(native, 0)
+    arrow = {  # Arrow fills the fields a row lacks with nulls
+        "constraints": [[{"id": "punctuation:no_comma", "kwargs": {"tone": None}, "kind": None}]]
+    }
+    assert batch_specs(arrow, 0) == [ConstraintSpec("punctuation:no_comma")]
+    as_json = {"constraints": [json.dumps([NO_COMMA_ROW, TONE_ROW])]}
+    assert [s.kind for s in batch_specs(as_json, 0)] == ["hard", "soft"]
+    ifeval = {
+        "instruction_id_list": [json.dumps(["punctuation:no_comma", "soft:tone"])],
+        "kwargs": [[None, {"tone": "formal", "style": None}]],
+    }
+    assert batch_specs(ifeval, 0) == [
+        ConstraintSpec("punctuation:no_comma"),
+        ConstraintSpec("soft:tone", {"tone": "formal"}, "soft"),
+    ]
+    assert batch_specs({"instruction_id_list": [None]}, 0) == []
+    with pytest.raises(ConstraintSpecError, match="not valid JSON"):
+        batch_specs({"constraints": ["[{"]}, 0)
+
+
+def test_training_rows_feed_the_rewards() -> None:
+    from ifrl.constraints import strict_fraction
+
+    row = training_row(MIXED)
+    assert row == {
+        "prompt": "Write a poem.",
+        "constraints": [c.to_dict() for c in MIXED.constraints],
+    }
+    columns = {k: [v] for k, v in row.items() if k != "prompt"}
+    assert batch_specs(columns, 0) == list(MIXED.constraints)
+    assert strict_fraction([row["prompt"]], ["no commas here"], **columns) == [0.5]
+    chat = training_row(MIXED.replace(prompt=Conversation((Message("user", "Hi"),))))
+    assert chat["prompt"] == [{"role": "user", "content": "Hi"}]
+
+
+NO_COMMA_ROW = {"id": "punctuation:no_comma", "kwargs": {}}
+TONE_ROW = {"id": "soft:tone", "kwargs": {"tone": "formal"}, "kind": "soft"}

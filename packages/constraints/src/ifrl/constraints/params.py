@@ -2,7 +2,8 @@
 
 ``validate_kwargs`` checks a kwargs mapping against them the way IFEval reads kwargs:
 ``None`` values count as absent; anything else must have the declared type, lie in the
-declared range or choices, and be known to the type.
+declared range or choices, and be known to the type. Kwargs that do not fit raise
+:class:`ConstraintSpecError`, naming the constraint id and the field.
 """
 
 from __future__ import annotations
@@ -12,9 +13,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ifrl.constraints.errors import ConstraintSpecError
+from ifrl.core.errors import IfrlError
 
 ParamType = Literal["int", "str", "str_list"]
+
+
+class ConstraintSpecError(IfrlError, ValueError):
+    """Kwargs that do not fit a constraint type's schema; names the constraint id and field."""
+
+    def __init__(self, constraint_id: str, field: str, problem: str) -> None:
+        self.constraint_id = constraint_id
+        self.field = field
+        self.problem = problem
+        where = f"{constraint_id}.{field}" if field else constraint_id
+        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)
