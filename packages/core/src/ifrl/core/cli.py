@@ -22,6 +22,7 @@ import functools
 import signal
 import sys
 import threading
+import typing
 from collections.abc import Callable, Sequence
 from importlib.metadata import distributions, entry_points
 from typing import Any
@@ -350,12 +351,17 @@ def config_options(
         extra: dict[str, Any] = {}
         if tp is bool:
             extra = {"is_flag": False, "flag_value": "true"}
+        literal = typing.get_origin(tp) is typing.Literal
         opts.append(
             click.option(
                 *_flag_names(f.name),
                 f"_cfg_{f.name}",
                 default=None,
-                metavar=type_label(tp).upper() if tp is not bool else "[BOOL]",
+                metavar="[BOOL]"
+                if tp is bool
+                else type_label(tp)
+                if literal
+                else type_label(tp).upper(),
                 help=text,
                 **extra,
             )

@@ -79,7 +79,9 @@ def field_types(cls: type) -> dict[str, Any]:
 
 
 def type_label(tp: Any) -> str:
-    """A short name of a field type for help texts (``int``, ``tuple[str, ...]``)."""
+    """A short name of a field type for help texts (``int``, ``tuple[str, ...]``, ``a|b``)."""
+    if typing.get_origin(tp) is typing.Literal:
+        return "|".join(str(a) for a in typing.get_args(tp))
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
 

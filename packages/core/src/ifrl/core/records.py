@@ -523,7 +523,7 @@ class ConstrainedPrompt(Record):
 
     ``prompt`` is the user's text or a whole :class:`Conversation` (system turn, earlier turns,
     tools). The one codec for the datasets that carry such prompts (IFEval/IFBench rows, VerIF
-    rows, our own) is :mod:`ifrl.constraints`' dataset module.
+    rows, our own, TRL batch columns) is :mod:`ifrl.constraints.codec`.
     """
 
     id: str
