@@ -31,9 +31,15 @@ def main() -> None:
 
     from ifrl.core.jsonl import JSONLWriter, read_jsonl
     from ifrl.core.toolcalls import parse_tool_calls, render_tool_calls
-    from ifrl.toolgen.apis import ProgrammaticApiGenerator, build_pool, load_apis
-    from ifrl.toolgen.dialogs import DialogGenerator, Planner
-    from ifrl.toolgen.verify import verify_file
+    from ifrl.toolgen import (
+        Dialog,
+        DialogGenerator,
+        Planner,
+        ProgrammaticApiGenerator,
+        build_pool,
+        load_apis,
+        verify_file,
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -68,8 +74,6 @@ def main() -> None:
 
         texts = []
         for row in read_jsonl(d / "kept.jsonl"):
-            from ifrl.toolgen.dialog import Dialog
-
             for m in Dialog.from_json(row).messages:
                 if m.tool_calls:
                     texts.append(render_tool_calls(m.tool_calls, "python"))

@@ -1,4 +1,5 @@
-"""Our BFCL AST checker: BFCL's rules on hand-made entries, then on the real v4 data."""
+"""Our BFCL AST checker: BFCL's rules on hand-made entries, then on the real v4 data; and the
+tool-call evaluation that applies it to parsed calls."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from ifrl.core.records import ToolCall
+from ifrl.core.errors import RecordError
+from ifrl.core.records import Completion, Conversation, Message, SamplingParams, ToolCall, ToolSpec
+from ifrl.core.toolcalls import render_tool_calls
+from ifrl.evals import tool_use
 from ifrl.evals.bfcl import (
     CATEGORIES,
     BFCLDataError,
@@ -23,6 +27,7 @@ from ifrl.evals.bfcl import (
     standardize_string,
 )
 from ifrl.evals.bfcl.mutations import MUTATIONS, UNSATISFIABLE, mutation_cases
+from ifrl.evals.tool_use import ToolUseCase, case_category, score_tool_calls
 
 FUNCS = [
     {
@@ -288,3 +293,157 @@ def test_prompt_styles() -> None:
     assert build_prompt(entry, "json", underscore_to_dot=True).tools[0].name == "geo_area"
     custom = build_prompt(entry, "python", system_prompt="Tools: {functions}")
     assert (custom.messages[0].content or "").startswith('Tools: [\n  {\n    "name": "geo.area"')
+
+
+# --------------------------------------------------------------------------------------------
+# The tool-call evaluation (ifrl.evals.tool_use): one parse per output, then BFCL's AST rules on
+# the parsed calls and the structured matcher on the same calls.
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "Weather in a city.",
+    {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "days": {"type": "integer"},
+            "where": {"type": "object", "properties": {"lat": {"type": "number"}}},
+        },
+        "required": ["city"],
+    },
+)
+CLOCK = ToolSpec(
+    "get_time",
+    "Local time in a city.",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def _case(*gold: ToolCall, tools: tuple[ToolSpec, ...] = (WEATHER, CLOCK)) -> ToolUseCase:
+    return ToolUseCase("c", Conversation((Message("user", "Paris?"),), tools), gold)
+
+
+def _hermes(*calls: ToolCall) -> str:
+    return render_tool_calls(calls, "hermes")
+
+
+def test_tool_use_scores_one_parse_by_bfcl_rules_and_the_matcher(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gold = ToolCall("get_weather", {"city": "Paris", "days": 2, "where": {"lat": 48.9}})
+    case = _case(gold)
+    assert case_category(case) == "multiple"
+    outputs = [
+        _hermes(gold),  # right
+        _hermes(ToolCall("get_weather", {**gold.arguments, "city": "PARIS"})),  # BFCL: same
+        _hermes(ToolCall("get_weather", {**gold.arguments, "days": 3})),
+        _hermes(ToolCall("get_weather", {"city": "Paris", "where": {"lat": 48.9}})),
+        render_tool_calls([gold], "python"),  # right calls, not in the asked-for format
+        "<tool_call>{broken",
+        "It is sunny in Paris.",
+    ]
+    parses: list[str] = []
+    real = tool_use.parse_tool_calls
+
+    def counting(text: str, format: Any = "auto") -> list[ToolCall]:
+        parses.append(text)
+        return real(text, format)
+
+    monkeypatch.setattr(tool_use, "parse_tool_calls", counting)
+    result, samples = score_tool_calls([case] * len(outputs), outputs, style="hermes")
+    assert parses == outputs[:6]  # each output that looks like calls is parsed once
+    assert [(s["valid"], s["error_type"]) for s in samples] == [
+        (True, ""),
+        (True, ""),
+        (False, "value_error:others"),
+        (False, "simple_function_checker:missing_optional"),
+        (False, "ast_decoder:decoder_failed"),
+        (False, "ast_decoder:decoder_failed"),
+        (False, "ast_decoder:decoder_failed"),
+    ]
+    assert [round(s["score"], 4) for s in samples] == [1.0, 0.8889, 0.8889, 0.7778, 1.0, 0.0, 0.0]
+    assert [s["match"] for s in samples][-3:] == ["ok", "parse_error", "no_calls"]
+    assert [s["exact"] for s in samples] == [True, False, False, False, True, False, False]
+    accuracy, score = result.metrics["accuracy"], result.metrics["score"]
+    assert (accuracy.value, accuracy.n) == (pytest.approx(2 / 7), 7)
+    assert accuracy.ci_low < 2 / 7 < accuracy.ci_high
+    assert score.value == pytest.approx(sum(s["score"] for s in samples) / 7)
+    assert score.ci_low <= score.value <= score.ci_high
+    assert result.metrics["exact"].value == pytest.approx(2 / 7)
+    assert result.info["errors"]["ast_decoder:decoder_failed"] == 3
+    # without a style any well-formed calls count
+    _, any_format = score_tool_calls([case], [outputs[4]])
+    assert any_format[0]["valid"]
+
+
+def test_tool_use_parallel_and_text_answers() -> None:
+    paris = (ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_time", {"city": "Paris"}))
+    parallel, text = _case(*paris), _case()
+    assert (case_category(parallel), case_category(text)) == ("parallel", "irrelevance")
+    assert case_category(_case(paris[0], tools=(WEATHER,))) == "simple"
+    _, samples = score_tool_calls(
+        [parallel, parallel, text, text],
+        [_hermes(*reversed(paris)), _hermes(paris[0]), "Sorry, I can't.", _hermes(paris[0])],
+    )
+    assert [(s["valid"], s["error_type"]) for s in samples] == [
+        (True, ""),
+        (False, "parallel_function_checker_no_order:wrong_count"),
+        (True, ""),
+        (False, "irrelevance_error:decoder_success"),
+    ]
+    assert [s["score"] for s in samples] == [1.0, 0.5, 1.0, 0.0]
+
+
+def test_tool_use_cases_from_conversations() -> None:
+    conv = Conversation.from_openai(
+        {
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Paris?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"function": {"name": "get_time", "arguments": '{"city": "Paris"}'}}
+                    ],
+                },
+                {"role": "tool", "content": '{"time": "10:00"}'},
+                {"role": "assistant", "content": "It is 10:00."},
+            ],
+            "tools": [CLOCK.to_openai()],
+        }
+    )
+    case = ToolUseCase.from_conversation(conv, "x")
+    assert [m.role for m in case.prompt.messages] == ["system", "user"]
+    assert case.gold == (ToolCall("get_time", {"city": "Paris"}),)
+    # conversations are cases too (ids by position)
+    result, samples = score_tool_calls([conv], [_hermes(*case.gold)])
+    assert samples[0]["id"] == "0" and result.metrics["accuracy"].value == 1.0
+    with pytest.raises(RecordError, match=r"gold\[0\].name: 'get_weather' is not among the tools"):
+        ToolUseCase("y", case.prompt, (ToolCall("get_weather", {}),))
+    with pytest.raises(RecordError, match="messages: no assistant turn"):
+        ToolUseCase.from_conversation(case.prompt, "z")
+    with pytest.raises(ValueError, match="2 outputs for 1 cases"):
+        score_tool_calls([case], ["a", "b"])
+
+
+def test_tool_use_generates_greedily_and_records_rejected_prompts() -> None:
+    paris = ToolCall("get_time", {"city": "Paris"})
+    cases = [
+        ToolUseCase(city, Conversation((Message("user", f"{city}?"),), (CLOCK,)), (paris,))
+        for city in ("Paris", "Lima")
+    ]
+    seen: list[SamplingParams] = []
+
+    class Model:
+        def generate(self, prompts: Any, params: SamplingParams) -> list[list[Completion]]:
+            seen.append(params)
+            if any(p.messages[0].content == "Lima?" for p in prompts):
+                raise ValueError("prompt longer than the context")  # a prompt's fault
+            return [[Completion(_hermes(paris))] for _ in prompts]
+
+    result, samples = tool_use.evaluate_tool_calls(cases, generator=Model(), style="hermes")
+    assert seen[0].greedy and [s["valid"] for s in samples] == [True, False]
+    assert samples[1]["output"] == "" and result.info["generation_errors"] == 1
+    with pytest.raises(ValueError, match="give the outputs or a generator"):
+        tool_use.evaluate_tool_calls(cases)

@@ -1,4 +1,4 @@
-"""The toolace recipe's held-out BFCL-style entries: right calls pass, wrong ones fail."""
+"""The toolace recipe's held-out tool-call cases: right calls pass, wrong ones fail."""
 
 from __future__ import annotations
 
@@ -7,45 +7,36 @@ from pathlib import Path
 from ifrl.core.jsonl import read_jsonl, write_jsonl
 from ifrl.core.records import ToolCall
 from ifrl.core.toolcalls import render_tool_calls
-from ifrl.evals.bfcl.score import score_output
-from ifrl.pipelines.recipes.toolace import _dialogs, heldout_entries
-from ifrl.toolgen.apis import ProgrammaticApiGenerator
-from ifrl.toolgen.dialog import Dialog
+from ifrl.evals.tool_use import ToolUseCase, case_category, score_tool_calls
+from ifrl.pipelines.recipes.toolace import heldout_cases, write_dialogs
+from ifrl.toolgen import Dialog, ProgrammaticApiGenerator
 
 
-def _value(option: object) -> object:
-    """Back from a ground-truth option to the value (dicts hold option lists)."""
-    if isinstance(option, dict):
-        return {k: v[0] for k, v in option.items()}
-    if isinstance(option, list) and option and all(isinstance(x, dict) for x in option):
-        return [_value(x) for x in option]
-    return option
-
-
-def _entries(tmp_path: Path) -> list:
+def _cases(tmp_path: Path) -> list[ToolUseCase]:
     apis = list(ProgrammaticApiGenerator(seed=3).generate(12))
     write_jsonl(tmp_path / "apis.jsonl", apis)
-    _dialogs(tmp_path / "apis.jsonl", 30, 1, 3, tmp_path / "dialogs.jsonl")
-    return heldout_entries(tmp_path / "dialogs.jsonl", 10)
+    write_dialogs(tmp_path / "apis.jsonl", 30, 1, 3, tmp_path / "dialogs.jsonl")
+    return heldout_cases(tmp_path / "dialogs.jsonl", 10)
 
 
 def test_ground_truth_calls_pass_and_wrong_ones_fail(tmp_path: Path) -> None:
-    entries = _entries(tmp_path)
-    assert len(entries) == 10
-    assert {c for _, c in entries} >= {"parallel", "multiple"}
-    dialogs = {i: Dialog.from_json(r) for i, r in enumerate(read_jsonl(tmp_path / "dialogs.jsonl"))}
+    cases = _cases(tmp_path)
+    assert len(cases) == 10
+    assert {case_category(c) for c in cases} >= {"parallel", "multiple"}
+    dialogs = [Dialog.from_json(r) for r in read_jsonl(tmp_path / "dialogs.jsonl")]
     assert dialogs
-    for entry, category in entries:
-        calls = [
-            ToolCall(name, {k: _value(v[0]) for k, v in args.items() if v != [""]})
-            for gt in entry.ground_truth
-            for name, args in gt.items()
-        ]
-        right = render_tool_calls(calls, "hermes")
-        assert score_output(entry, right, category, style="hermes").valid, (entry, right)
-        first = calls[0]
-        wrong_name = [ToolCall(first.name + "_x", first.arguments), *calls[1:]]
-        assert not score_output(
-            entry, render_tool_calls(wrong_name, "hermes"), category, style="hermes"
-        ).valid
-        assert not score_output(entry, "I cannot help with that.", category, style="hermes").valid
+    for case in cases:
+        right = render_tool_calls(case.gold, "hermes")
+        first = case.gold[0]
+        wrong_name = render_tool_calls(
+            [ToolCall(first.name + "_x", first.arguments), *case.gold[1:]], "hermes"
+        )
+        python = render_tool_calls(case.gold, "python")
+        result, samples = score_tool_calls(
+            [case] * 4, [right, wrong_name, "I cannot help with that.", python], style="hermes"
+        )
+        assert [s["valid"] for s in samples] == [True, False, False, False], (case, samples)
+        # the matcher scores the same parse: full credit for the right calls in any format
+        assert [s["exact"] for s in samples] == [True, False, False, True]
+        assert samples[2]["error_type"] == samples[3]["error_type"] == "ast_decoder:decoder_failed"
+        assert result.metrics["accuracy"].value == 0.25 and result.metrics["accuracy"].n == 4

@@ -14,19 +14,24 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from toolgen_helpers import ScriptedGenerator, pool
 
-from ifrl.core.jsonl import read_jsonl
+from ifrl.core.errors import JSONLError
+from ifrl.core.jsonl import write_jsonl
+from ifrl.core.records import ToolSpec
 from ifrl.toolgen.apis import (
     MUTATIONS,
-    Api,
+    ApiInfo,
     Deduplicator,
     ModelApiGenerator,
     ProgrammaticApiGenerator,
     api_problems,
     build_pool,
     expand_tree,
+    load_apis,
+    read_api,
     signature,
 )
-from ifrl.toolgen.schema import (
+from ifrl.toolgen.seeds import SEED_TREE
+from ifrl.toolgen.tool_schema import (
     fast_valid,
     normalize_schema,
     sample_value,
@@ -34,7 +39,6 @@ from ifrl.toolgen.schema import (
     validator_for,
     value_issues,
 )
-from ifrl.toolgen.seeds import SEED_TREE
 
 
 def test_seed_tree_has_thirty_domains_with_functionalities() -> None:
@@ -54,10 +58,11 @@ def test_programmatic_pool_is_valid_unique_and_diverse() -> None:
         assert not api_problems(api), api.name
     assert len({a.name for a in apis}) == 300
     assert len({signature(a) for a in apis}) == 300
-    assert len({a.domain for a in apis}) >= 30
-    assert {a.complexity for a in apis} == {1, 2, 3}
+    infos = [ApiInfo.of(a) for a in apis]
+    assert len({i.domain for i in infos}) >= 30
+    assert {i.complexity for i in infos} == {1, 2, 3}
     # adaptation: each API a distinct (functionality subset, complexity)
-    assert len({(frozenset(a.functionalities), a.complexity) for a in apis}) == 300
+    assert len({(frozenset(i.functionalities), i.complexity) for i in infos}) == 300
     types = Counter(s.get("type") for a in apis for s in a.properties.values())
     assert {"string", "integer", "number", "boolean", "array", "object"} <= set(types)
     assert any("enum" in s for a in apis for s in a.properties.values())
@@ -84,8 +89,8 @@ def test_same_seed_same_pool_other_seed_other_pool() -> None:
 
 def test_signature_ignores_name_style() -> None:
     params = {"type": "object", "properties": {"city": {"type": "string", "description": "c"}}}
-    one = Api("get_weather", "Get the weather in a city.", params)
-    two = Api("GetWeather", "Returns weather for a city.", params)
+    one = ToolSpec("get_weather", "Get the weather in a city.", params)
+    two = ToolSpec("GetWeather", "Returns weather for a city.", params)
     assert signature(one) == signature(two)
     dedup = Deduplicator()
     assert dedup.offer(one) is None
@@ -115,11 +120,12 @@ def test_embedding_near_duplicates_are_removed() -> None:
     p1 = {"type": "object", "properties": {"city": {"type": "string", "description": "x"}}}
     p2 = {"type": "object", "properties": {"town": {"type": "string", "description": "x"}}}
     assert (
-        dedup.offer(Api("fetch_weather_report", "Fetch the weather report for a city.", p1)) is None
+        dedup.offer(ToolSpec("fetch_weather_report", "Fetch the weather report for a city.", p1))
+        is None
     )
-    near = Api("weather_report_fetch", "Fetch the weather report for a city.", p2)
+    near = ToolSpec("weather_report_fetch", "Fetch the weather report for a city.", p2)
     assert dedup.offer(near) == "near_duplicate_embedding"
-    other = Api("book_table", "Reserve a restaurant table for dinner tonight.", p1)
+    other = ToolSpec("book_table", "Reserve a restaurant table for dinner tonight.", p1)
     assert dedup.offer(other) is None
 
 
@@ -132,7 +138,51 @@ def test_build_pool_resumes(tmp_path: Path) -> None:
     assert lines[:30] == first
     names = [json.loads(line)["name"] for line in lines]
     assert len(names) == len(set(names)) == 50
-    assert [a.name for a in read_jsonl(out, Api)] == names
+    assert [a.name for a in load_apis(out)] == names
+
+
+def test_old_api_files_still_load(tmp_path: Path) -> None:
+    """Pool lines of the older form (metadata beside the definition) and released definitions
+    (``arguments``/``results``, loose types) load as ToolSpecs with their metadata in ``meta``."""
+    legacy = {
+        "name": "get_tides",
+        "description": "Get tide times for a harbour.",
+        "parameters": {"type": "object", "properties": {"harbour": {"type": "string"}}},
+        "responses": {"type": "object"},
+        "domain": "travel",
+        "subdomain": "sea",
+        "functionalities": ["get tides"],
+        "complexity": 2,
+        "role": "producer",
+        "entity": "harbour",
+        "meta": {"phrases": {"harbour": "in {v}"}, "pools": {"harbour": ["Brest"]}},
+    }
+    released = {
+        "name": "Get Moon",
+        "description": "Moon phase on a day.",
+        "arguments": {"type": "dict", "properties": {"day": {"type": "str"}}, "required": None},
+        "results": {"phase": {"type": "str"}},
+    }
+    path = tmp_path / "apis.jsonl"
+    write_jsonl(path, [legacy, released, {"type": "function", "function": released}])
+    old, new, wrapped = load_apis(path)
+    assert ApiInfo.of(old) == ApiInfo(
+        "travel",
+        "sea",
+        ("get tides",),
+        2,
+        "producer",
+        "harbour",
+        {"harbour": "in {v}"},
+        {"harbour": ["Brest"]},
+    )
+    assert read_api(old.to_dict()) == old  # the new form round-trips
+    assert new.parameters == {"type": "object", "properties": {"day": {"type": "string"}}}
+    assert new.responses == {"type": "object", "properties": {"phase": {"type": "string"}}}
+    assert ApiInfo.of(new) == ApiInfo() and wrapped == new
+    write_jsonl(path, [{**legacy, "complexity": 5}])
+    with pytest.raises(JSONLError, match=r"apis.jsonl:1: meta.complexity: must be 1, 2 or 3"):
+        load_apis(path)
 
 
 def test_schema_helpers() -> None:
@@ -213,7 +263,7 @@ def test_model_api_generator_keeps_valid_and_counts_rejections() -> None:
     gen = ModelApiGenerator(fake, batch_size=5, max_attempts_factor=5)
     made = list(gen.generate(2))
     assert [a.name for a in made] == ["get_tide_times", "get_moon_phase"]
-    assert all(a.domain and 1 <= a.complexity <= 3 for a in made)
+    assert all(ApiInfo.of(a).domain and 1 <= ApiInfo.of(a).complexity <= 3 for a in made)
     assert gen.stats["kept"] == 2
     assert gen.stats["rejected_output"] == 2
     assert gen.stats["duplicate_name"] == 1
@@ -242,7 +292,7 @@ def test_api_rejects_empty_name(name: str) -> None:
     from ifrl.core.errors import RecordError
 
     with pytest.raises(RecordError, match="name"):
-        Api(name, "A description here.", {"type": "object"})
+        ToolSpec(name, "A description here.", {"type": "object"})
 
 
 SCHEMAS = [

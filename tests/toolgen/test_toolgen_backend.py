@@ -10,8 +10,8 @@ from toolgen_helpers import pool
 
 from ifrl.core.backends.openai import ConnectionFailed, ServerError
 from ifrl.core.records import Completion, SamplingParams
+from ifrl.toolgen import DialogGenerator, ModelAssistant, ModelTool, ModelUser, Planner
 from ifrl.toolgen.backend import BackendFailure, safe_generate
-from ifrl.toolgen.dialogs import DialogGenerator, ModelAssistant, ModelTool, ModelUser, Planner
 
 
 class Picky:

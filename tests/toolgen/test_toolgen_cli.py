@@ -115,11 +115,12 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "needs a model (--model" in result.output
 
 
-def test_selfevolve_config_errors_are_usage_errors(tmp_path: Path) -> None:
+def test_selfevolve_moved_to_the_toolace_dev_recipe(tmp_path: Path) -> None:
+    """Self-evolution is the toolace-dev recipe now (its config errors are tested there)."""
     cfg = tmp_path / "c.yaml"
     cfg.write_text("queries: q.jsonl\nrounds: 0\n")
-    result = CliRunner().invoke(cli, ["selfevolve", "--config", str(cfg)])
-    assert result.exit_code == 2 and "rounds: must be at least 1" in result.output
-    cfg.write_text("queries: q.jsonl\nbackend: programmatic\n")
-    result = CliRunner().invoke(cli, ["selfevolve", "--config", str(cfg)])
-    assert result.exit_code == 2 and "backend must be hf, vllm or openai" in result.output
+    for args in (["selfevolve", "--config", str(cfg)], ["selfevolve"], ["selfevolve", "--help"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2
+        assert "moved: run `ifrl pipeline run toolace-dev --config FILE`" in result.output
+        assert "rounds, k, temperature" in result.output  # where the old settings went

@@ -11,17 +11,18 @@ from toolgen_helpers import ScriptedGenerator, pool
 
 from ifrl.core.records import Conversation, ToolCall
 from ifrl.core.toolcalls import parse_tool_calls, render_tool_calls
-from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
-from ifrl.toolgen.dialogs import (
+from ifrl.toolgen import (
     ComplexityEvaluator,
     DialogGenerator,
-    Failure,
     ModelAssistant,
     ModelTool,
     ModelUser,
     Planner,
-    complexity_pair,
 )
+from ifrl.toolgen.apis import ApiInfo
+from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
+from ifrl.toolgen.dialogs.agents import Failure
+from ifrl.toolgen.dialogs.complexity import complexity_pair
 from ifrl.toolgen.verify import rule_issues
 
 APIS = pool(150)
@@ -59,7 +60,9 @@ def test_type_shapes(dialogs: list[Dialog]) -> None:
         else:
             first, second = call_turns
             result = json.loads(d.messages[d.messages.index(first) + 1].content or "")
-            entity_id = f"{d.tool(second.tool_calls[0].name).entity}_id"  # type: ignore[union-attr]
+            consumer = d.tool(second.tool_calls[0].name)
+            assert consumer is not None
+            entity_id = f"{ApiInfo.of(consumer).entity}_id"
             assert second.tool_calls[0].arguments[entity_id] == result["results"][0][entity_id]
 
 

@@ -10,11 +10,11 @@ from toolgen_helpers import pool
 
 from ifrl.core.records import ToolCall
 from ifrl.core.toolcalls import parse_tool_calls
+from ifrl.toolgen import DialogGenerator, Planner
 from ifrl.toolgen.dialog import Dialog
-from ifrl.toolgen.dialogs import DialogGenerator, Planner
-from ifrl.toolgen.formats import (
+from ifrl.toolgen.exports import (
     TOOLACE_MARKER,
-    FormatError,
+    ExportFormatError,
     export,
     from_toolace,
     import_toolace,
@@ -138,7 +138,7 @@ def test_tools_from_system_without_marker() -> None:
         'Tools: [{"name": "f", "description": "does f things", "parameters": {"type": "dict", "properties": {}}}] ok'
     )
     assert tools[0].name == "f" and tools[0].parameters["type"] == "object"
-    with pytest.raises(FormatError):
+    with pytest.raises(ExportFormatError):
         tools_from_system("[1, 2]")
 
 
@@ -170,9 +170,9 @@ def test_export_yields_errors_for_unwritable_calls() -> None:
         )
     )
     out = list(export([weird, d], "toolace"))
-    assert isinstance(out[0], FormatError) and isinstance(out[1], dict)
+    assert isinstance(out[0], ExportFormatError) and isinstance(out[1], dict)
     with pytest.raises(ValueError, match="unknown export format"):
-        list(export([d], "alpaca"))
+        list(export([d], "alpaca"))  # type: ignore[arg-type]
 
 
 def test_openai_export_is_readable_by_dialog_reader() -> None:

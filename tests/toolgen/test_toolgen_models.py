@@ -1,11 +1,12 @@
 """The model-driven path on the real tiny model: through HFGenerator (slow) and through the vLLM
 OpenAI-compatible server (vllm). The tiny model writes near-garbage: what matters is that every
-output is either used or rejected with a reason, and nothing crashes."""
+output is either used or rejected with a reason, and nothing crashes. (ToolACE-DEV rounds on the
+tiny model, with SFT through ifrl.rltrain, run as the toolace-dev recipe:
+tests/pipelines/test_toolace_dev_recipe.py.)"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,8 @@ from toolgen_helpers import pool
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import read_jsonl, write_jsonl
 from ifrl.core.records import SamplingParams
+from ifrl.toolgen import DialogGenerator, ModelAssistant, ModelTool, ModelUser, Planner
 from ifrl.toolgen.apis import ModelApiGenerator
-from ifrl.toolgen.dialogs import DialogGenerator, ModelAssistant, ModelTool, ModelUser, Planner
-from ifrl.toolgen.selfevolve import RltrainSFT, SelfEvolveConfig, SelfEvolver
 from ifrl.toolgen.verify import JudgeVerifier, verify_file
 
 SHORT = SamplingParams(temperature=1.0, max_new_tokens=24, seed=0)
@@ -74,52 +74,6 @@ def test_model_driven_path_on_tiny_model_hf(tiny_model_dir: Path, tmp_path: Path
     model_driven_pipeline(HFGenerator(tiny_model_dir), tmp_path)
 
 
-@pytest.mark.slow
-def test_toolace_dev_round_on_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """One self-evolution round end to end: propose, vote, filter, SFT through ifrl.rltrain."""
-    pytest.importorskip("ifrl.rltrain.sft")
-    from ifrl.core.backends.hf import HFGenerator
-
-    seed_dialogs = [
-        r.dialog.to_json()
-        for r in DialogGenerator(Planner(pool(30), 0)).run(list(range(6)))
-        if r.dialog
-    ]
-    write_jsonl(tmp_path / "seed.jsonl", seed_dialogs)
-    write_jsonl(
-        tmp_path / "queries.jsonl",
-        [
-            {"query": "What are the tide times in Brest?"},
-            {"query": "Book a table for two in Lima."},
-        ],
-    )
-    cfg = SelfEvolveConfig.from_dict(
-        {
-            "queries": str(tmp_path / "queries.jsonl"),
-            "seed_data": str(tmp_path / "seed.jsonl"),
-            "output_dir": str(tmp_path / "run"),
-            "model": str(tiny_model_dir),
-            "rounds": 1,
-            "k": 3,
-            "max_new_tokens": 24,
-            "finetune": "rltrain",
-        }
-    )
-    factory: Callable[[str], Generator] = lambda m: HFGenerator(m)  # noqa: E731
-    logs: list[str] = []
-    history = SelfEvolver(
-        cfg, factory, RltrainSFT(max_steps=1, batch_size=2, max_length=256), log=logs.append
-    ).run()
-    (stats,) = history
-    assert stats.queries == 2
-    assert sum(v for k, v in stats.reasons.items() if k != "survived") + stats.survived == 2
-    assert stats.rows >= 3 * len([d for d in seed_dialogs if d["type"] in ("single", "parallel")])
-    assert Path(stats.model).is_dir() and stats.model != str(tiny_model_dir)
-    (logged,) = read_jsonl(tmp_path / "run" / "rounds.jsonl")
-    assert logged["queries"] == 2 and "survival_rate" in logged and logged["reasons"]
-    assert logs and logs[0].startswith("round 1:")
-
-
 @pytest.mark.vllm
 def test_model_driven_path_against_vllm_server(vllm_server: str, tmp_path: Path) -> None:
     from ifrl.core.backends.openai import OpenAIGenerator
@@ -169,7 +123,7 @@ def test_hf_loss_scorer_matches_transformers_loss(tiny_model_dir: Path) -> None:
     torch = pytest.importorskip("torch")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ifrl.toolgen.dialogs import ComplexityEvaluator, HFLossScorer
+    from ifrl.toolgen import ComplexityEvaluator, HFLossScorer
 
     scorer = HFLossScorer(str(tiny_model_dir))
     pairs = [
@@ -236,22 +190,3 @@ def test_dialogs_cli_with_complexity_model(tiny_model_dir: Path, tmp_path: Path)
     dropped = list(read_jsonl(rej2))
     assert [r["reason"] for r in dropped] == ["too_hard"] * 3
     assert all(r["complexity_loss"] > 0.001 for r in dropped)
-
-
-@pytest.mark.slow
-def test_selfevolve_cli_on_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from ifrl.toolgen.cli import cli
-
-    write_jsonl(tmp_path / "q.jsonl", [{"query": "Tide times in Brest tomorrow?"}])
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(
-        f"queries: {tmp_path / 'q.jsonl'}\nmodel: {tiny_model_dir}\nbackend: hf\nrounds: 1\nk: 2\n"
-        f"max_new_tokens: 16\noutput_dir: {tmp_path / 'run'}\n"
-    )
-    result = CliRunner().invoke(cli, ["selfevolve", "--config", str(cfg)])
-    assert result.exit_code == 0, result.output
-    assert "round 1: " in result.output and "queries survived" in result.output
-    (row,) = read_jsonl(tmp_path / "run" / "rounds.jsonl")
-    assert row["queries"] == 1 and sum(row["reasons"].values()) >= 1

@@ -1,4 +1,6 @@
-"""ToolACE-DEV: sub-task datasets, majority voting, rule filtering, rounds, resume, config."""
+"""ToolACE-DEV's per-round transformations: sub-task datasets, proposals, majority voting, rule
+filtering and survival statistics (the loop over rounds is the toolace-dev recipe's, tested in
+tests/pipelines/test_toolace_dev_recipe.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,20 @@ from typing import Any
 import pytest
 from toolgen_helpers import ScriptedGenerator, pool
 
-from ifrl.core.jsonl import read_jsonl, write_jsonl
-from ifrl.core.records import Conversation
-from ifrl.toolgen.dialogs import DialogGenerator, Planner
-from ifrl.toolgen.selfevolve import (
-    ConfigError,
-    SelfEvolveConfig,
-    SelfEvolver,
+from ifrl.core.config import ConfigError, from_mapping
+from ifrl.core.errors import JSONLError
+from ifrl.core.jsonl import write_jsonl
+from ifrl.core.records import Completion, Conversation
+from ifrl.toolgen import (
+    DialogGenerator,
+    Planner,
+    RoundConfig,
     build_subtasks,
     propose_tools,
+    read_api,
+    read_queries,
+    run_round,
+    vote,
 )
 
 TIDE = {
@@ -98,27 +105,9 @@ SCRIPT = {
 }
 
 
-class RecordingTuner:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Path, int]] = []
-
-    def finetune(self, model: str, data: Path, output_dir: Path, round: int) -> str:
-        self.calls.append((model, data, round))
-        return f"{model}+r{round}"
-
-
-def config(tmp_path: Path, **kw: Any) -> SelfEvolveConfig:
-    queries = tmp_path / "queries.jsonl"
-    write_jsonl(queries, [{"query": q} for q in SCRIPT])
-    return SelfEvolveConfig.from_dict(
-        {"queries": str(queries), "output_dir": str(tmp_path / "run"), "model": "m0", "k": 5, **kw}
-    )
-
-
-def test_round_survival_statistics(tmp_path: Path) -> None:
-    cfg = config(tmp_path, rounds=1)
+def test_round_survival_statistics() -> None:
     model = make_model(SCRIPT)
-    stats, rows = SelfEvolver(cfg, lambda m: model).run_round(model, list(SCRIPT), 1)
+    stats, rows = run_round(model, list(SCRIPT), RoundConfig(k=5), 1)
     assert stats.queries == 7 and stats.survived == 2
     assert stats.reasons == {
         "survived": 2,
@@ -131,51 +120,28 @@ def test_round_survival_statistics(tmp_path: Path) -> None:
     inv = [r for r in rows if r["task"] == "invocation"]
     args = [json.loads(r["messages"][1]["tool_calls"][0]["function"]["arguments"]) for r in inv]
     assert args == [{"harbour": "Brest"}, {"harbour": "Oban", "days": 3}]  # the majority answers
+    assert stats.rows == len(rows) and stats.to_dict()["survival_rate"] == round(2 / 7, 4)
 
 
-def test_rounds_finetune_log_and_resume(tmp_path: Path) -> None:
-    tuner = RecordingTuner()
-    models: list[str] = []
-
-    def factory(name: str) -> ScriptedGenerator:
-        models.append(name)
-        return make_model(SCRIPT)
-
-    cfg = config(tmp_path, rounds=2, reuse_queries=True, finetune="rltrain")
-    history = SelfEvolver(cfg, factory, tuner).run()
-    assert [h.survived for h in history] == [2, 2]
-    assert models == ["m0", "m0+r1"] and [c[2] for c in tuner.calls] == [1, 2]
-    rounds = list(read_jsonl(tmp_path / "run" / "rounds.jsonl"))
-    assert rounds[1]["model"] == "m0+r1+r2" and rounds[0]["survival_rate"] == round(2 / 7, 4)
-    assert rounds[0]["reasons"]["hallucinated_tool"] == 1
-    assert (
-        len(list(read_jsonl(tmp_path / "run" / "round_1" / "train.jsonl")))
-        == rounds[0]["training_rows"]
-        > 0
-    )
-    # a rerun resumes: no new generation, no new fine-tuning
-    again = SelfEvolver(cfg, factory, tuner).run()
-    assert [h.survived for h in again] == [2, 2] and len(tuner.calls) == 2 and len(models) == 2
+def test_vote_needs_the_agreement_it_is_given() -> None:
+    tools = [read_api(TIDE)]
+    outs = [Completion('[get_tides(harbour="A")]')] * 2 + [Completion('[get_tides(harbour="B")]')]
+    assert vote(outs, tools, 0.7) == ("no_majority", [])
+    reason, calls = vote(outs, tools, 0.5)
+    assert reason is None and [(c.id, c.arguments) for c in calls] == [("call_0", {"harbour": "A"})]
+    assert vote([], tools, 0.5) == ("no_samples", [])
 
 
-def test_new_queries_each_round(tmp_path: Path) -> None:
-    cfg = config(tmp_path, rounds=2)
-    model = make_model(SCRIPT)
-    SelfEvolver(cfg, lambda m: model).run()
-    seen = [p.messages[0].content for p in model.prompts if isinstance(p, Conversation)]
-    first = set(list(SCRIPT)[:4])
-    assert set(seen) >= first - {"garbage-proposal"} and len(seen) == len(set(seen))
-
-
-def test_config_errors_name_the_key(tmp_path: Path) -> None:
-    path = tmp_path / "c.yaml"
-    path.write_text("queries: q.jsonl\nroundz: 3\n")
-    with pytest.raises(ConfigError, match=r"c.yaml: roundz: unknown setting"):
-        SelfEvolveConfig.from_yaml(path)
-    path.write_text("queries: q.jsonl\nk: many\n")
-    with pytest.raises(ConfigError, match="k: expected a number"):
-        SelfEvolveConfig.from_yaml(path)
-    with pytest.raises(ConfigError, match="finetune: must be none or rltrain"):
-        SelfEvolveConfig.from_dict({"queries": "q", "finetune": "lora"})
-    with pytest.raises(ConfigError, match="queries: required"):
-        SelfEvolveConfig.from_dict({})
+def test_round_config_and_queries_errors_name_the_field(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"c.yaml: k: expected int, got 'many'"):
+        from_mapping(RoundConfig, {"k": "many"}, "c.yaml")
+    with pytest.raises(ConfigError, match=r"c.yaml: min_agreement: must lie in \(0, 1\]"):
+        from_mapping(RoundConfig, {"min_agreement": 1.5}, "c.yaml")
+    with pytest.raises(
+        ConfigError, match=r"c.yaml: unknown key 'kk' for RoundConfig; did you mean 'k'"
+    ):
+        from_mapping(RoundConfig, {"kk": 3}, "c.yaml")
+    path = tmp_path / "q.jsonl"
+    write_jsonl(path, [{"query": "tides?"}, {"text": "no query"}])
+    with pytest.raises(JSONLError, match=r"q.jsonl:2: query: missing or empty"):
+        read_queries(path)

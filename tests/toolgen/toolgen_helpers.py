@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ifrl.core.records import Completion, SamplingParams
-from ifrl.toolgen.apis import Api, ProgrammaticApiGenerator
+from ifrl.core.records import Completion, SamplingParams, ToolSpec
+from ifrl.toolgen.apis import ProgrammaticApiGenerator
 
 
 class ScriptedGenerator:
@@ -21,5 +21,5 @@ class ScriptedGenerator:
         return [[Completion(self.reply(p, i)) for i in range(params.n)] for p in prompts]
 
 
-def pool(n: int = 120, seed: int = 0) -> list[Api]:
+def pool(n: int = 120, seed: int = 0) -> list[ToolSpec]:
     return list(ProgrammaticApiGenerator(seed).generate(n))

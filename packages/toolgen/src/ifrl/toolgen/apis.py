@@ -20,6 +20,7 @@ installed).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import random
@@ -30,17 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from ifrl.core.errors import RecordError
+from ifrl.core.errors import RecordError, require
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import JSONLWriter, read_jsonl
 from ifrl.core.records import Record, SamplingParams, ToolSpec
 from ifrl.toolgen.backend import BackendFailure, safe_generate
-from ifrl.toolgen.schema import (
-    meta_schema_problem,
-    normalize_schema,
-    sample_value,
-    schema_problems,
-)
 from ifrl.toolgen.seeds import (
     CONSUMER_VERBS,
     PARAMS,
@@ -51,84 +46,115 @@ from ifrl.toolgen.seeds import (
     entity_id_template,
     verb_of,
 )
+from ifrl.toolgen.tool_schema import (
+    meta_schema_problem,
+    normalize_schema,
+    sample_value,
+    schema_problems,
+)
 
 Role = Literal["producer", "consumer", "plain"]
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.\- ]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
-class Api(Record):
-    """One API of the pool: a function definition plus where it came from.
+class ApiInfo(Record):
+    """The ToolACE metadata of an API of the pool, a typed view of its ``ToolSpec.meta``.
 
-    ``parameters`` and ``responses`` are JSON Schemas (objects). ``meta`` holds generation aids
-    that are not part of the definition: ``phrases`` (how a query mentions each parameter) and
-    ``pools`` (natural values per parameter).
+    Where the API comes from (``domain``, ``subdomain``, ``functionalities``, ``complexity``
+    1-3), its ``role`` in dependent dialogs (a ``producer`` returns ``entity`` ids that a
+    ``consumer`` takes) and generation aids: ``phrases`` (how a request mentions each parameter)
+    and ``pools`` (natural values per parameter).
     """
 
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    responses: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     domain: str = ""
     subdomain: str = ""
     functionalities: tuple[str, ...] = ()
     complexity: int = 1
     role: Role = "plain"
     entity: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    phrases: dict[str, str] = field(default_factory=dict)
+    pools: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise RecordError("name", "must not be empty")
         if not 1 <= self.complexity <= 3:
             raise RecordError("complexity", f"must be 1, 2 or 3, got {self.complexity}")
 
-    @property
-    def required(self) -> list[str]:
-        return list(self.parameters.get("required") or [])
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        return dict(self.parameters.get("properties") or {})
-
-    def to_openai(self, *, with_responses: bool = False) -> dict[str, Any]:
-        """OpenAI's ``{"type": "function", "function": {...}}`` entry (optionally with responses)."""
-        fn: dict[str, Any] = {
-            "name": self.name,
-            "description": self.description,
-            "parameters": self.parameters,
-        }
-        if with_responses:
-            fn["responses"] = self.responses
-        return {"type": "function", "function": fn}
-
-    def to_spec(self) -> ToolSpec:
-        """The core :class:`~ifrl.core.records.ToolSpec` (definition only)."""
-        return ToolSpec(self.name, self.description, self.parameters)
-
     @classmethod
-    def from_openai(cls, data: Mapping[str, Any]) -> Api:
-        """Read an OpenAI tool entry or a bare function definition (``responses`` optional;
-        ``arguments``/``results`` are accepted for ``parameters``/``responses``)."""
-        if data.get("type") == "function" and isinstance(data.get("function"), Mapping):
-            data = data["function"]
-        if not isinstance(data, Mapping):
-            raise RecordError("", "a tool must be an object")
-        name = data.get("name")
-        if not isinstance(name, str):
-            raise RecordError("name", "expected a string")
-        parameters = data.get(
-            "parameters", data.get("arguments", {"type": "object", "properties": {}})
-        )
-        if not isinstance(parameters, Mapping):
-            raise RecordError("parameters", "expected an object")
-        responses = data.get("responses", data.get("results", {"type": "object"}))
+    def of(cls, tool: ToolSpec) -> ApiInfo:
+        """The view of ``tool.meta`` (defaults for what it lacks; other keys are ignored)."""
+        m = tool.meta
         return cls(
-            name=name,
-            description=str(data.get("description") or ""),
-            parameters=normalize_schema(dict(parameters)),
-            responses=_response_schema(responses),
+            m.get("domain", ""),
+            m.get("subdomain", ""),
+            tuple(m.get("functionalities", ())),
+            m.get("complexity", 1),
+            m.get("role", "plain"),
+            m.get("entity", ""),
+            m.get("phrases", {}),
+            m.get("pools", {}),
         )
+
+    def to_meta(self) -> dict[str, Any]:
+        """The ``ToolSpec.meta`` this view reads (it shares the ``phrases`` and ``pools``)."""
+        return {name: getattr(self, name) for name in _INFO_NAMES}
+
+
+_INFO_NAMES = tuple(f.name for f in dataclasses.fields(ApiInfo))
+_INFO_FIELDS = frozenset(_INFO_NAMES)
+
+
+def make_api(
+    name: str,
+    description: str,
+    parameters: dict[str, Any],
+    responses: dict[str, Any] | None = None,
+    info: ApiInfo | None = None,
+) -> ToolSpec:
+    """An API of the pool: its definition, a ``responses`` schema (default: any object) and its
+    metadata in ``meta``."""
+    return ToolSpec(
+        name,
+        description,
+        parameters,
+        {"type": "object"} if responses is None else responses,
+        (info or ApiInfo()).to_meta(),
+    )
+
+
+def read_api(data: Any) -> ToolSpec:
+    """One API from JSON, leniently: a pool line (``ToolSpec`` JSON, or the older form with
+    ``domain``, ``complexity``... beside the definition), an OpenAI tool entry or a bare function
+    definition as released data writes them (``arguments``/``results`` for
+    ``parameters``/``responses``, loose types such as ``dict``). Other keys are ignored;
+    ``RecordError`` names the bad field."""
+    if not isinstance(data, Mapping):
+        raise RecordError("", "an API must be an object")
+    if data.get("type") == "function" and isinstance(data.get("function"), Mapping):
+        data = data["function"]
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise RecordError("name", "expected a string")
+    parameters = data.get("parameters", data.get("arguments", {"type": "object", "properties": {}}))
+    if not isinstance(parameters, Mapping):
+        raise RecordError("parameters", "expected an object")
+    meta = data.get("meta") or {}
+    if not isinstance(meta, Mapping):
+        raise RecordError("meta", "expected an object")
+    meta = {**meta, **{k: data[k] for k in _INFO_FIELDS if k in data}}
+    known = {k: v for k, v in meta.items() if k in _INFO_FIELDS}
+    if known:
+        try:
+            meta.update(ApiInfo.from_dict(known).to_meta())
+        except RecordError as err:
+            raise err.nested("meta") from None
+    return ToolSpec(
+        name,
+        str(data.get("description") or ""),
+        normalize_schema(dict(parameters)),
+        _response_schema(data.get("responses", data.get("results"))),
+        meta,
+    )
 
 
 def _response_schema(value: Any) -> dict[str, Any]:
@@ -138,11 +164,11 @@ def _response_schema(value: Any) -> dict[str, Any]:
     if "type" in value or "properties" in value:
         return dict(normalize_schema(dict(value)))
     if value and all(isinstance(v, Mapping) for v in value.values()):
-        return {"type": "object", "properties": normalize_schema(dict(value))}
+        return dict(normalize_schema({"type": "object", "properties": dict(value)}))
     return {"type": "object"}
 
 
-def api_problems(api: Api) -> list[str]:
+def api_problems(api: ToolSpec) -> list[str]:
     """Why ``api`` is not a clear, valid function definition (empty when it is)."""
     problems = list(schema_problems(api.parameters))
     if not _NAME_RE.fullmatch(api.name) or api.name != api.name.strip():
@@ -170,7 +196,7 @@ def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t]
 
 
-def signature(api: Api) -> str:
+def signature(api: ToolSpec) -> str:
     """A normalised signature: name tokens (any case/separator style) and typed parameters."""
     required = set(api.required)
     params = sorted(
@@ -191,10 +217,8 @@ class SentenceTransformerEmbedder:
     """An :class:`Embedder` over a ``sentence-transformers`` model (optional dependency)."""
 
     def __init__(self, model: str = "sentence-transformers/all-MiniLM-L6-v2") -> None:
-        from ifrl.core.errors import require
-
         require("sentence_transformers", "ifrl-toolgen", "embed")
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # heavy: loaded when used
 
         self._model = SentenceTransformer(model)
 
@@ -202,7 +226,7 @@ class SentenceTransformerEmbedder:
         return [list(map(float, v)) for v in self._model.encode(list(texts))]
 
 
-def api_text(api: Api) -> str:
+def api_text(api: ToolSpec) -> str:
     """The text embedded for near-duplicate detection."""
     return f"{' '.join(_tokens(api.name))}: {api.description} ({', '.join(api.properties)})"
 
@@ -218,7 +242,7 @@ class Deduplicator:
         self.signatures: set[str] = set()
         self._vectors: list[list[float]] = []
 
-    def check(self, api: Api) -> str | None:
+    def check(self, api: ToolSpec) -> str | None:
         """The reason ``api`` is a duplicate, or ``None``."""
         if api.name in self.names:
             return "duplicate_name"
@@ -231,13 +255,13 @@ class Deduplicator:
                 return "near_duplicate_embedding"
         return None
 
-    def add(self, api: Api) -> None:
+    def add(self, api: ToolSpec) -> None:
         self.names.add(api.name)
         self.signatures.add(signature(api))
         if self.embedder is not None:
             self._vectors.append(_unit(self.embedder.encode([api_text(api)])[0]))
 
-    def offer(self, api: Api) -> str | None:
+    def offer(self, api: ToolSpec) -> str | None:
         """Add ``api`` unless it is a duplicate; return the rejection reason or ``None``."""
         reason = self.check(api)
         if reason is None:
@@ -270,14 +294,15 @@ class Diversity:
     domains: Counter[str] = field(default_factory=Counter)
     complexities: Counter[int] = field(default_factory=Counter)
 
-    def observe(self, api: Api, mutations: Iterable[str] = ()) -> None:
+    def observe(self, api: ToolSpec, mutations: Iterable[str] = ()) -> None:
+        info = ApiInfo.of(api)
         self.mutations.update(mutations)
         for sub in api.properties.values():
             self.types[str((sub or {}).get("type", "?"))] += 1
         self.depths[_depth(api.parameters)] += 1
         self.param_counts[len(api.properties)] += 1
-        self.domains[api.domain] += 1
-        self.complexities[api.complexity] += 1
+        self.domains[info.domain] += 1
+        self.complexities[info.complexity] += 1
 
     def weight(self, mutation: str) -> float:
         """Less used mutations get more weight (inverse usage)."""
@@ -304,11 +329,11 @@ class ApiGenerator(Protocol):
 
     stats: Counter[str]
 
-    def generate(self, n: int) -> Iterator[Api]:
+    def generate(self, n: int) -> Iterator[ToolSpec]:
         """Yield up to ``n`` new APIs (fewer only when the source is exhausted)."""
         ...
 
-    def seen(self, api: Api) -> None:
+    def seen(self, api: ToolSpec) -> None:
         """Register an API that already exists (resuming), so it is not produced again."""
         ...
 
@@ -360,7 +385,8 @@ class ProgrammaticApiGenerator:
         self.rng = random.Random(seed)
         self.tree = list(tree)
         self.params = dict(params)
-        self.buffer: deque[Api] = deque(maxlen=buffer_size)
+        self.buffer: deque[ToolSpec] = deque(maxlen=buffer_size)
+        self._buffer_domains: deque[str] = deque(maxlen=buffer_size)  # the buffer's domains
         self.dedup = dedup or Deduplicator()
         self.diversity = Diversity()
         self.stats: Counter[str] = Counter()
@@ -369,13 +395,15 @@ class ProgrammaticApiGenerator:
         self.rng.shuffle(slots)
         self._slots = slots
 
-    def seen(self, api: Api) -> None:
+    def seen(self, api: ToolSpec) -> None:
+        info = ApiInfo.of(api)
         self.dedup.add(api)
-        self._subsets.add((frozenset(api.functionalities), api.complexity))
+        self._subsets.add((frozenset(info.functionalities), info.complexity))
         self.diversity.observe(api)
         self.buffer.append(api)
+        self._buffer_domains.append(info.domain)
 
-    def generate(self, n: int) -> Iterator[Api]:
+    def generate(self, n: int) -> Iterator[ToolSpec]:
         made = 0
         attempts = 0
         limit = max(50, n * 20)
@@ -401,6 +429,7 @@ class ProgrammaticApiGenerator:
                 self.stats[reason] += 1
                 continue
             self.buffer.append(api)
+            self._buffer_domains.append(domain.name)
             self.diversity.observe(api)  # its mutations were counted as they were applied
             self.stats["kept"] += 1
             made += 1
@@ -408,7 +437,7 @@ class ProgrammaticApiGenerator:
 
     # -- adaptation ---------------------------------------------------------------------------
 
-    def _candidate(self, domain: Domain, sub: str, fn: str) -> tuple[Api | None, list[str]]:
+    def _candidate(self, domain: Domain, sub: str, fn: str) -> tuple[ToolSpec | None, list[str]]:
         rng = self.rng
         levels = [c for c in (1, 2, 3) if (frozenset([fn]), c) not in self._subsets]
         functionalities = [fn]
@@ -459,7 +488,10 @@ class ProgrammaticApiGenerator:
         # The example buffer steers parameter choice: those recent APIs of this domain used
         # least come first, so consecutive APIs of a domain differ.
         recent = Counter(
-            p for b in self.buffer if b.domain == domain.name for p in b.parameters["properties"]
+            p
+            for b, name in zip(self.buffer, self._buffer_domains)
+            if name == domain.name
+            for p in b.parameters["properties"]
         )
         vocab = sorted(
             (p for p in domain.params if p in self.params),
@@ -487,19 +519,10 @@ class ProgrammaticApiGenerator:
 
         name = self._name(fn, functionalities, parameters)
         description = self._description(domain, sub, functionalities, role)
-        api = Api(
-            name=name,
-            description=description,
-            parameters=parameters,
-            responses=self._responses(domain, role, fn),
-            domain=domain.name,
-            subdomain=sub,
-            functionalities=tuple(functionalities),
-            complexity=complexity,
-            role=role,
-            entity=domain.entity,
-            meta=meta,
+        info = ApiInfo(
+            domain.name, sub, tuple(functionalities), complexity, role, domain.entity, **meta
         )
+        api = make_api(name, description, parameters, self._responses(domain, role, fn), info)
         return api, applied
 
     def _fresh_subset(
@@ -836,7 +859,7 @@ class ModelApiGenerator:
         self.tree = list(tree)
         self.params = params or SamplingParams(temperature=0.8, max_new_tokens=512, seed=seed)
         self.batch_size = batch_size
-        self.buffer: deque[Api] = deque(maxlen=buffer_size)
+        self.buffer: deque[ToolSpec] = deque(maxlen=buffer_size)
         self.dedup = dedup or Deduplicator()
         self.diversity = Diversity()
         self.stats: Counter[str] = Counter()
@@ -846,7 +869,7 @@ class ModelApiGenerator:
             for api in ProgrammaticApiGenerator(seed).generate(3):
                 self.buffer.append(api)
 
-    def seen(self, api: Api) -> None:
+    def seen(self, api: ToolSpec) -> None:
         self.dedup.add(api)
         self.diversity.observe(api)
         self.buffer.append(api)
@@ -874,28 +897,25 @@ class ModelApiGenerator:
             examples=examples or "(none yet)",
         )
 
-    def parse(self, text: str, domain: Domain, sub: str, fns: list[str], complexity: int) -> Api:
-        """Read a model reply into an :class:`Api`; raises ``ValueError`` saying why not."""
+    def parse(
+        self, text: str, domain: Domain, sub: str, fns: list[str], complexity: int
+    ) -> ToolSpec:
+        """Read a model reply into an API; raises ``ValueError`` saying why not."""
         data = extract_json(text)
         if not isinstance(data, Mapping):
             raise ValueError("the reply is not a JSON object")
         try:
-            api = Api.from_openai(data)
+            api = read_api(data)
         except RecordError as err:
             raise ValueError(f"not a function definition: {err}") from None
-        api = api.replace(
-            domain=domain.name,
-            subdomain=sub,
-            functionalities=tuple(fns),
-            complexity=complexity,
-            entity=domain.entity,
-        )
+        info = ApiInfo(domain.name, sub, tuple(fns), complexity, entity=domain.entity)
+        api = api.replace(meta={**api.meta, **info.to_meta()})
         problems = api_problems(api)
         if problems:
             raise ValueError(problems[0])
         return api
 
-    def generate(self, n: int) -> Iterator[Api]:
+    def generate(self, n: int) -> Iterator[ToolSpec]:
         made = 0
         attempts = 0
         limit = max(self.batch_size, n * self.max_attempts_factor)
@@ -977,9 +997,10 @@ def expand_tree(
 # Building a pool file
 
 
-def load_apis(path: str | Path) -> list[Api]:
-    """Read an APIs JSONL file (errors name path, line and field)."""
-    return list(read_jsonl(path, Api))
+def load_apis(path: str | Path) -> list[ToolSpec]:
+    """Read an APIs JSONL file (any form :func:`read_api` reads; errors name path, line and
+    field)."""
+    return list(read_jsonl(path, read_api))
 
 
 def build_pool(
@@ -995,7 +1016,7 @@ def build_pool(
     Returns ``(already_there, written_now)``.
     """
     path = Path(out)
-    existing: list[Api] = load_apis(path) if resume and path.exists() else []
+    existing: list[ToolSpec] = load_apis(path) if resume and path.exists() else []
     for api in existing:
         generator.seen(api)
     todo = max(0, n - len(existing))
@@ -1018,8 +1039,8 @@ def build_pool(
 
 __all__ = [
     "MUTATIONS",
-    "Api",
     "ApiGenerator",
+    "ApiInfo",
     "Deduplicator",
     "Diversity",
     "Embedder",
@@ -1032,5 +1053,7 @@ __all__ = [
     "expand_tree",
     "extract_json",
     "load_apis",
+    "make_api",
+    "read_api",
     "signature",
 ]

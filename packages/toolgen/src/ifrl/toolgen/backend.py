@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ifrl.core.backends.openai import ConnectionFailed
 from ifrl.core.errors import IfrlError
 from ifrl.core.generation import Generator
 from ifrl.core.records import Completion, SamplingParams
@@ -50,8 +51,6 @@ def safe_generate(
 
 
 def _raise_if_systemic(err: IfrlError) -> None:
-    from ifrl.core.backends.openai import ConnectionFailed
-
     if isinstance(err, ConnectionFailed):
         raise err
 

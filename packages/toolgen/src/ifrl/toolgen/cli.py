@@ -1,33 +1,33 @@
-"""The ``ifrl toolgen`` command group: apis, dialogs, verify, export, import, selfevolve."""
+"""The ``ifrl toolgen`` command group: apis, dialogs, verify, export, import (and the moved
+selfevolve)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ifrl.core.cli import GeneratorOptions, generator_options
 from ifrl.core.generation import Generator
+from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_jsonl
+
+if TYPE_CHECKING:
+    from ifrl.toolgen.exports import ExportFormat
 
 BACKENDS = ("programmatic", "hf", "vllm", "openai")
 
 
-def make_backend(
-    backend: str, model: str, base_url: str = "", openai_mode: str = "chat"
-) -> Generator:
-    """A generator for ``--backend`` (``programmatic`` has none and is rejected here)."""
-    from ifrl.core.generation import BackendOptionsError, generator_for
-
-    if backend == "programmatic":
+def _model(options: GeneratorOptions) -> Generator:
+    """The generator the options name (``programmatic`` has none and is rejected here)."""
+    if options.backend == "programmatic":
         raise click.UsageError("the programmatic backend does not use a model")
-    try:
-        return generator_for(backend, model or None, base_url=base_url, openai_mode=openai_mode)
-    except BackendOptionsError as err:
-        raise click.UsageError(str(err)) from None
+    generator: Generator = options.build()
+    return generator
 
 
 def _parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -44,29 +44,12 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def backend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The shared ``--backend/--model/--base-url/--openai-mode`` options."""
-    fn = click.option(
-        "--openai-mode",
-        type=click.Choice(["chat", "completions"]),
-        default="chat",
-        show_default=True,
-        help="Endpoint of the openai backend.",
-    )(fn)
-    fn = click.option(
-        "--base-url", default="", help="OpenAI-compatible server URL (openai backend)."
-    )(fn)
-    fn = click.option(
-        "--model", default="", help="Model path (hf, vllm) or served model name (openai)."
-    )(fn)
-    fn = click.option(
-        "--backend",
-        type=click.Choice(BACKENDS),
-        default="programmatic",
-        show_default=True,
-        help="Who writes: rules and templates, or a model.",
-    )(fn)
-    return fn
+backend_options = generator_options(
+    backends=BACKENDS,
+    default="programmatic",
+    backend_help="Who writes: rules and templates, or a model.",
+    model_help="Model path (hf, vllm) or served model name (openai).",
+)
 
 
 def _rate(n: int, seconds: float, unit: str) -> str:
@@ -75,7 +58,7 @@ def _rate(n: int, seconds: float, unit: str) -> str:
 
 @click.group(name="toolgen")
 def cli() -> None:
-    """Synthesize and verify function-calling data (ToolACE) and self-evolve (ToolACE-DEV)."""
+    """Synthesize and verify function-calling data (ToolACE)."""
 
 
 @cli.command()
@@ -101,35 +84,32 @@ def apis(
     resume: bool,
     embed_model: str,
     expand_tree: bool,
-    backend: str,
-    model: str,
-    base_url: str,
-    openai_mode: str,
+    generator: GeneratorOptions,
 ) -> None:
     """Build an API pool by self-evolution (speciation, adaptation, evolution)."""
-    from ifrl.toolgen import apis as apimod
-    from ifrl.toolgen.seeds import SEED_TREE
+    # loaded when used, so that `ifrl toolgen --help` stays fast
+    import ifrl.toolgen as apimod
 
     embedder = apimod.SentenceTransformerEmbedder(embed_model) if embed_model else None
     dedup = apimod.Deduplicator(embedder)
-    generator: apimod.ApiGenerator
-    if backend == "programmatic":
-        generator = apimod.ProgrammaticApiGenerator(seed, dedup=dedup)
+    pool: apimod.ApiGenerator
+    if generator.backend == "programmatic":
+        pool = apimod.ProgrammaticApiGenerator(seed, dedup=dedup)
     else:
-        gen = make_backend(backend, model, base_url, openai_mode)
-        tree = list(SEED_TREE)
+        gen = _model(generator)
+        tree = list(apimod.SEED_TREE)
         if expand_tree:
             tree, tree_stats = apimod.expand_tree(gen, tree)
             click.echo(f"tree: {dict(tree_stats)}", err=True)
-        generator = apimod.ModelApiGenerator(gen, seed, tree=tree, dedup=dedup)
+        pool = apimod.ModelApiGenerator(gen, seed, tree=tree, dedup=dedup)
     start = time.perf_counter()
-    had, wrote = apimod.build_pool(generator, count, output, resume=resume, progress=True)
+    had, wrote = apimod.build_pool(pool, count, output, resume=resume, progress=True)
     elapsed = time.perf_counter() - start
     click.echo(f"apis: {had} already there, {_rate(wrote, elapsed, 'APIs')} -> {output}")
-    diversity = getattr(generator, "diversity", None)
+    diversity = getattr(pool, "diversity", None)
     if diversity is not None:
         click.echo(f"diversity (this run): {json.dumps(diversity.summary())}")
-    dropped = {k: v for k, v in generator.stats.items() if k != "kept"}
+    dropped = {k: v for k, v in pool.stats.items() if k != "kept"}
     if dropped:
         click.echo(f"dropped: {json.dumps(dropped)}")
     if had + wrote < count:
@@ -180,21 +160,19 @@ def dialogs(
     complexity_model: str,
     low: float,
     high: float,
-    backend: str,
-    model: str,
-    base_url: str,
-    openai_mode: str,
+    generator: GeneratorOptions,
 ) -> None:
     """Generate dialogs of five types with user, assistant and tool agents."""
-    from ifrl.core.jsonl import JSONLWriter
-    from ifrl.toolgen import dialogs as dmod
-    from ifrl.toolgen.apis import load_apis
+    # loaded when used, so that `ifrl toolgen --help` stays fast
+    from tqdm import tqdm
 
-    pool = load_apis(apis_path)
+    import ifrl.toolgen as dmod
+
+    pool = dmod.load_apis(apis_path)
     planner = dmod.Planner(pool, seed)
     kwargs: dict[str, Any] = {}
-    if backend != "programmatic":
-        gen = make_backend(backend, model, base_url, openai_mode)
+    if generator.backend != "programmatic":
+        gen = _model(generator)
         kwargs = {
             "user": dmod.ModelUser(gen),
             "assistant": dmod.ModelAssistant(gen),
@@ -203,15 +181,13 @@ def dialogs(
     evaluator = None
     if complexity_model:
         evaluator = dmod.ComplexityEvaluator(dmod.HFLossScorer(complexity_model), low, high)
-    generator = dmod.DialogGenerator(
+    dialog_gen = dmod.DialogGenerator(
         planner, evaluator=evaluator, batch_size=batch_size, system=system, **kwargs
     )
     part = _parse_shard(shard)
     indices = [i for i in range(count) if part is None or i % part[1] == part[0]]
     done = _done_indices(output) | (_done_indices(rejected) if rejected else set())
     todo = [i for i in indices if i not in done]
-    from tqdm import tqdm
-
     start = time.perf_counter()
     kept = 0
     reasons: Counter[str] = Counter()
@@ -220,7 +196,7 @@ def dialogs(
         JSONLWriter(output, append=True) as out_w,
         JSONLWriter(rejected or output + ".rejected.tmp", append=True) as rej_w,
     ):
-        for result in tqdm(generator.run(todo), total=len(todo), desc="dialogs", unit="dialog"):
+        for result in tqdm(dialog_gen.run(todo), total=len(todo), desc="dialogs", unit="dialog"):
             if result.complexity is not None:
                 losses.append(result.complexity)
             if result.dialog is not None:
@@ -288,15 +264,15 @@ def _done_indices(path: str | None) -> set[int]:
     help="Flag argument values not found in the dialog.",
 )
 @click.option("--resume/--no-resume", default=True, show_default=True)
-@click.option(
-    "--judge-backend",
-    type=click.Choice(BACKENDS),
+@generator_options(
+    backends=BACKENDS,
     default="programmatic",
-    show_default=True,
-    help="programmatic: rule layer only; else also the model layer.",
+    dest="judge",
+    backend_flag="--judge-backend",
+    backend_help="programmatic: rule layer only; else also the model layer.",
+    model_help="Judge model path or served name (also --judge-model).",
 )
-@click.option("--judge-model", default="", help="Judge model path or served name.")
-@click.option("--base-url", default="", help="OpenAI-compatible server URL (openai judge).")
+@click.option("--judge-model", default=None, help="Judge model path or served name.")
 def verify(
     dialogs_path: str,
     output: str,
@@ -305,23 +281,22 @@ def verify(
     shard: str | None,
     grounding: bool,
     resume: bool,
-    judge_backend: str,
-    judge_model: str,
-    base_url: str,
+    judge: GeneratorOptions,
+    judge_model: str | None,
 ) -> None:
     """Dual-layer verification: rules (with error codes), then an optional model judge."""
-    from ifrl.toolgen.verify import JudgeVerifier, verify_file
+    # loaded when used, so that `ifrl toolgen --help` stays fast
+    from ifrl.toolgen import JudgeVerifier, verify_file
 
-    judge = None
-    if judge_backend != "programmatic":
-        judge = JudgeVerifier(make_backend(judge_backend, judge_model, base_url))
+    judge = dataclasses.replace(judge, model=judge_model or judge.model)
+    verifier = None if judge.backend == "programmatic" else JudgeVerifier(_model(judge))
     start = time.perf_counter()
     rep = verify_file(
         dialogs_path,
         output,
         rejected,
         report=report,
-        judge=judge,
+        judge=verifier,
         grounding=grounding,
         shard=_parse_shard(shard),
         resume=resume,
@@ -343,17 +318,16 @@ def verify(
     "--format", "fmt", type=click.Choice(["toolace", "openai", "sharegpt"]), required=True
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
-def export(dialogs_path: str, fmt: str, output: str) -> None:
+def export(dialogs_path: str, fmt: ExportFormat, output: str) -> None:
     """Write dialogs in ToolACE's, OpenAI's or ShareGPT's format (JSONL)."""
-    from ifrl.core.jsonl import JSONLWriter, read_jsonl
-    from ifrl.toolgen.dialog import Dialog
-    from ifrl.toolgen.formats import FormatError
-    from ifrl.toolgen.formats import export as convert
+    # loaded when used, so that `ifrl toolgen --help` stays fast
+    from ifrl.toolgen import Dialog, ExportFormatError
+    from ifrl.toolgen import export as convert
 
     written = skipped = 0
     with JSONLWriter(output) as writer:
         for row in convert(read_jsonl(dialogs_path, Dialog.from_json), fmt):
-            if isinstance(row, FormatError):
+            if isinstance(row, ExportFormatError):
                 skipped += 1
                 click.echo(f"skipped: {row}", err=True)
                 continue
@@ -372,8 +346,8 @@ def export(dialogs_path: str, fmt: str, output: str) -> None:
 )
 def import_(source: str, output: str) -> None:
     """Read ToolACE's released data.json into the working dialog format."""
-    from ifrl.core.jsonl import write_jsonl
-    from ifrl.toolgen.formats import import_toolace
+    # loaded when used, so that `ifrl toolgen --help` stays fast
+    from ifrl.toolgen import import_toolace
 
     found, stats, errors = import_toolace(source)
     write_jsonl(output, (d.to_json() for d in found))
@@ -382,30 +356,22 @@ def import_(source: str, output: str) -> None:
     click.echo(f"import: {json.dumps(dict(stats))} -> {output}")
 
 
-@cli.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    required=True,
-    help="YAML settings.",
+MOVED_SELFEVOLVE = (
+    "`ifrl toolgen selfevolve` moved: run `ifrl pipeline run toolace-dev --config FILE` "
+    "(settings of the old file: queries, seed_data -> data.*; model, backend, base_url -> "
+    "model.path, model.backend, model.base_url; rounds, k, temperature, top_k, max_new_tokens, "
+    "min_agreement, reuse_queries, seed, batch_size -> evolve.*; finetune: none (the old "
+    "default) / rltrain -> sft.enabled: false / true; sft_max_steps -> sft.trainer.max_steps; "
+    "output_dir -> --run-dir)"
 )
-def selfevolve(config_path: str) -> None:
-    """ToolACE-DEV self-evolution rounds (propose tools, vote, filter, fine-tune)."""
-    from ifrl.toolgen.selfevolve import ConfigError, RltrainSFT, SelfEvolveConfig, SelfEvolver
 
-    try:
-        config = SelfEvolveConfig.from_yaml(config_path)
-    except ConfigError as err:
-        raise click.UsageError(str(err)) from None
-    if config.backend == "programmatic" or config.backend not in BACKENDS:
-        raise click.UsageError(f"{config_path}: backend must be hf, vllm or openai")
-    finetuner = RltrainSFT(max_steps=config.sft_max_steps) if config.finetune == "rltrain" else None
-    evolver = SelfEvolver(
-        config,
-        lambda model: make_backend(config.backend, model, config.base_url),
-        finetuner,
-        log=lambda msg: click.echo(msg),
-    )
-    history = evolver.run()
-    click.echo(f"selfevolve: {len(history)} rounds -> {config.output_dir}/rounds.jsonl")
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def selfevolve(ctx: click.Context) -> None:
+    """Moved: the `toolace-dev` recipe (`ifrl pipeline run toolace-dev --config FILE`)."""
+    click.echo(MOVED_SELFEVOLVE, err=True)
+    ctx.exit(2)

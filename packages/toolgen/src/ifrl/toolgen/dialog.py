@@ -5,16 +5,14 @@ One JSONL line per dialog::
     {"type": "single|parallel|dependent|non_tool|clarify",
      "tools": [{"type": "function", "function": {"name", "description", "parameters",
                                                  "responses"?}}],
-     "messages": [{"role": "user", "content": ...},
-                  {"role": "assistant", "content": null,
-                   "tool_calls": [{"id", "type": "function",
-                                   "function": {"name", "arguments": "<json>"}}]},
-                  {"role": "tool", "tool_call_id": ..., "name": ..., "content": "<json>"},
-                  {"role": "assistant", "content": ...}],
+     "messages": [<OpenAI chat messages: user, assistant (with tool calls), tool, ...>],
      "meta": {...}}
 
-``responses`` (the API's result schema) is our addition to OpenAI's function entry; exports to
-other formats drop it. Tool-call arguments may be a JSON string (OpenAI) or an object.
+Messages go through the core codec (:meth:`~ifrl.core.records.Message.to_openai` /
+``from_openai``: tool-call arguments are written as JSON strings and read as strings or
+objects). ``responses`` (the API's result schema) is our addition to OpenAI's function entry;
+exports to other formats drop it. Tools are read leniently (:func:`~ifrl.toolgen.apis.read_api`)
+and may repeat a name: the verifier reports that as ``api.duplicate_name``.
 """
 
 from __future__ import annotations
@@ -25,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ifrl.core.errors import RecordError
-from ifrl.core.records import Message, Record, ToolCall
-from ifrl.toolgen.apis import Api
+from ifrl.core.records import Conversation, Message, Record, ToolCall, ToolSpec
+from ifrl.toolgen.apis import read_api
 
 DialogType = Literal["single", "parallel", "dependent", "non_tool", "clarify"]
 DIALOG_TYPES: tuple[DialogType, ...] = ("single", "parallel", "dependent", "non_tool", "clarify")
@@ -37,27 +35,29 @@ class Dialog(Record):
     """A generated dialog: its type, the tools offered, the messages and free-form ``meta``."""
 
     type: DialogType
-    tools: tuple[Api, ...]
+    tools: tuple[ToolSpec, ...]
     messages: tuple[Message, ...]
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def tool(self, name: str) -> Api | None:
+    def tool(self, name: str) -> ToolSpec | None:
         """The offered tool called ``name``, if any."""
-        for api in self.tools:
-            if api.name == name:
-                return api
-        return None
+        return next((t for t in self.tools if t.name == name), None)
 
     def calls(self) -> list[ToolCall]:
         """Every tool call of every assistant turn, in order."""
         return [c for m in self.messages if m.role == "assistant" for c in m.tool_calls]
+
+    def conversation(self) -> Conversation:
+        """The messages and tools as a :class:`~ifrl.core.records.Conversation` (its
+        ``to_openai()`` is the OpenAI ``{"messages", "tools"}`` row SFT trains on)."""
+        return Conversation(self.messages, self.tools)
 
     def to_json(self) -> dict[str, Any]:
         """The working-format line (see the module docstring)."""
         return {
             "type": self.type,
             "tools": [t.to_openai(with_responses=True) for t in self.tools],
-            "messages": [message_to_json(m) for m in self.messages],
+            "messages": [m.to_openai() for m in self.messages],
             "meta": self.meta,
         }
 
@@ -69,36 +69,25 @@ class Dialog(Record):
         kind = data.get("type")
         if kind not in DIALOG_TYPES:
             raise RecordError("type", f"must be one of {list(DIALOG_TYPES)}, got {kind!r}")
-        tools_data = data.get("tools", [])
-        if not isinstance(tools_data, list):
-            raise RecordError("tools", "expected a list")
-        tools = []
-        for i, entry in enumerate(tools_data):
-            try:
-                tools.append(Api.from_openai(entry if isinstance(entry, Mapping) else {}))
-            except RecordError as err:
-                raise err.nested(f"tools[{i}]") from None
-        msgs = data.get("messages")
-        if not isinstance(msgs, list):
-            raise RecordError("messages", "expected a list")
-        messages = tuple(message_from_json(m, f"messages[{i}]") for i, m in enumerate(msgs))
+        tools = _each(data.get("tools", []), "tools", read_api)
+        messages = _each(data.get("messages"), "messages", Message.from_openai)
         meta = data.get("meta", {})
         if not isinstance(meta, Mapping):
             raise RecordError("meta", "expected an object")
-        return cls(kind, tuple(tools), messages, dict(meta))
+        return cls(kind, tools, messages, dict(meta))
 
 
-def message_to_json(message: Message) -> dict[str, Any]:
-    """One message in OpenAI's shape (tool-call arguments as JSON strings)."""
-    return message.to_openai()
-
-
-def message_from_json(data: Any, where: str) -> Message:
-    """Read one OpenAI-style message; errors name ``where`` (e.g. ``messages[2].role``)."""
-    try:
-        return Message.from_openai(data)
-    except RecordError as err:
-        raise err.nested(where) from None
+def _each(items: Any, where: str, read: Any) -> tuple[Any, ...]:
+    """``read`` applied to every entry of the list ``items``; errors name ``where[i]``."""
+    if not isinstance(items, list):
+        raise RecordError(where, "expected a list")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(read(item))
+        except RecordError as err:
+            raise err.nested(f"{where}[{i}]") from None
+    return tuple(out)
 
 
 def tool_message(call: ToolCall, result: Any) -> Message:
@@ -108,11 +97,4 @@ def tool_message(call: ToolCall, result: Any) -> Message:
     )
 
 
-__all__ = [
-    "DIALOG_TYPES",
-    "Dialog",
-    "DialogType",
-    "message_from_json",
-    "message_to_json",
-    "tool_message",
-]
+__all__ = ["DIALOG_TYPES", "Dialog", "DialogType", "tool_message"]

@@ -35,11 +35,11 @@ from typing import Any
 from ifrl.core.errors import RecordError
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import JSONLWriter, count_lines, write_text
-from ifrl.core.records import Message, SamplingParams, ToolCall
-from ifrl.toolgen.apis import Api, api_problems, extract_json
+from ifrl.core.records import Message, SamplingParams, ToolCall, ToolSpec
+from ifrl.toolgen.apis import api_problems, extract_json
 from ifrl.toolgen.backend import BackendFailure, first_text, safe_generate
 from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
-from ifrl.toolgen.schema import schema_problems, value_issues
+from ifrl.toolgen.tool_schema import schema_problems, value_issues
 
 RULE_CHECKS = ("api_clarity", "call_executability", "dialog_correctness", "sample_consistency")
 MODEL_CHECKS = ("model_hallucination", "model_fulfilment", "model_tool_response")
@@ -66,10 +66,17 @@ class Issue:
 # --------------------------------------------------------------------------------------------
 # Rule layer
 
+_RULE_CHECKS = dict(zip(("api", "call", "dialog", "consistency"), RULE_CHECKS))
+
+
+def _issue(code: str, where: str, message: str) -> Issue:
+    """A rule-layer issue; its check follows from the code's prefix (``call.*``...)."""
+    return Issue(code, _RULE_CHECKS[code.split(".", 1)[0]], where, message)
+
 
 @lru_cache(maxsize=16384)
 def _api_problems_cached(api_json: str) -> tuple[tuple[str, str], ...]:
-    api = Api.from_dict(json.loads(api_json))
+    api = ToolSpec.from_dict(json.loads(api_json))
     invalid = set(schema_problems(api.parameters))
     out = []
     for problem in api_problems(api):
@@ -78,31 +85,18 @@ def _api_problems_cached(api_json: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _api_issues(tools: Sequence[Api]) -> list[Issue]:
+def _api_issues(tools: Sequence[ToolSpec]) -> list[Issue]:
     issues: list[Issue] = []
     seen: set[str] = set()
     for i, api in enumerate(tools):
         if api.name in seen:
             issues.append(
-                Issue(
-                    "api.duplicate_name",
-                    "api_clarity",
-                    f"tools[{i}]",
-                    f"tool {api.name!r} offered twice",
-                )
+                _issue("api.duplicate_name", f"tools[{i}]", f"tool {api.name!r} offered twice")
             )
         seen.add(api.name)
-        key = json.dumps(
-            {
-                "name": api.name,
-                "description": api.description,
-                "parameters": api.parameters,
-                "responses": api.responses,
-            },
-            sort_keys=True,
-        )
+        key = json.dumps(api.definition(with_responses=True), sort_keys=True)
         for code, problem in _api_problems_cached(key):
-            issues.append(Issue(code, "api_clarity", f"tools[{i}]", f"{api.name}: {problem}"))
+            issues.append(_issue(code, f"tools[{i}]", f"{api.name}: {problem}"))
     return issues
 
 
@@ -115,6 +109,17 @@ def _leaves(value: Any) -> Iterator[Any]:
             yield from _leaves(v)
     else:
         yield value
+
+
+def reuses_result(results: Any, arguments: Any) -> bool:
+    """Whether some argument value repeats a string or number of the earlier tool results (what
+    makes a call dependent)."""
+    earlier = {json.dumps(v) for v in _leaves(results) if _scalar(v)}
+    return any(json.dumps(v) in earlier for v in _leaves(arguments) if _scalar(v))
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 def _mentioned(value: Any, context: str) -> bool:
@@ -134,7 +139,7 @@ def _mentioned(value: Any, context: str) -> bool:
     return True
 
 
-def _grounding_issues(call: ToolCall, api: Api, context: str, where: str) -> list[Issue]:
+def _grounding_issues(call: ToolCall, api: ToolSpec, context: str, where: str) -> list[Issue]:
     issues = []
     props = api.properties
     for name, value in call.arguments.items():
@@ -144,9 +149,8 @@ def _grounding_issues(call: ToolCall, api: Api, context: str, where: str) -> lis
         for leaf in _leaves(value):
             if not _mentioned(leaf, context):
                 issues.append(
-                    Issue(
+                    _issue(
                         "call.ungrounded_value",
-                        "call_executability",
                         f"{where}.{name}",
                         f"{call.name}: value {leaf!r} of {name!r} appears nowhere in the user "
                         "turns or earlier tool results",
@@ -156,25 +160,17 @@ def _grounding_issues(call: ToolCall, api: Api, context: str, where: str) -> lis
     return issues
 
 
-def call_issues(call: ToolCall, api: Api | None, where: str) -> list[Issue]:
+def call_issues(call: ToolCall, api: ToolSpec | None, where: str) -> list[Issue]:
     """Executability of one call against its API (function, arguments, types, enums, ranges)."""
     if api is None:
-        return [
-            Issue(
-                "call.unknown_function",
-                "call_executability",
-                where,
-                f"no tool named {call.name!r} is offered",
-            )
-        ]
+        return [_issue("call.unknown_function", where, f"no tool named {call.name!r} is offered")]
     issues = []
     props = api.properties
     for name in call.arguments:
         if name not in props:
             issues.append(
-                Issue(
+                _issue(
                     "call.unknown_argument",
-                    "call_executability",
                     f"{where}.{name}",
                     f"{call.name} has no parameter {name!r}",
                 )
@@ -183,9 +179,7 @@ def call_issues(call: ToolCall, api: Api | None, where: str) -> list[Issue]:
         if code == "unknown_argument":
             continue  # reported above with the argument's name
         field_path = f"{where}.{path}" if path else where
-        issues.append(
-            Issue(f"call.{code}", "call_executability", field_path, f"{call.name}: {message}")
-        )
+        issues.append(_issue(f"call.{code}", field_path, f"{call.name}: {message}"))
     return issues
 
 
@@ -208,28 +202,16 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
     user_after_first_assistant = False
 
     if not msgs:
-        return [*issues, Issue("dialog.bad_roles", "dialog_correctness", "messages", "no messages")]
+        return [*issues, _issue("dialog.bad_roles", "messages", "no messages")]
     for i, m in enumerate(msgs):
         where = f"messages[{i}]"
         if m.role == "system":
             if i != 0:
-                issues.append(
-                    Issue(
-                        "dialog.bad_roles",
-                        "dialog_correctness",
-                        where,
-                        "a system message after the start",
-                    )
-                )
+                issues.append(_issue("dialog.bad_roles", where, "a system message after the start"))
         elif m.role == "user":
             if prev not in (None, "system", "assistant") or pending:
                 issues.append(
-                    Issue(
-                        "dialog.bad_roles",
-                        "dialog_correctness",
-                        where,
-                        f"a user turn after {prev or 'nothing'}",
-                    )
+                    _issue("dialog.bad_roles", where, f"a user turn after {prev or 'nothing'}")
                 )
             if first_assistant_text is not None:
                 user_after_first_assistant = True
@@ -237,19 +219,11 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
         elif m.role == "assistant":
             if prev not in ("user", "tool") or pending:
                 what = "unanswered tool calls" if pending else (prev or "nothing")
-                issues.append(
-                    Issue(
-                        "dialog.bad_roles",
-                        "dialog_correctness",
-                        where,
-                        f"an assistant turn after {what}",
-                    )
-                )
+                issues.append(_issue("dialog.bad_roles", where, f"an assistant turn after {what}"))
             for call_id, call in pending.items():
                 issues.append(
-                    Issue(
+                    _issue(
                         "dialog.missing_result",
-                        "dialog_correctness",
                         where,
                         f"call {call.name!r} ({call_id}) has no result",
                     )
@@ -269,24 +243,14 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                     cid = call.id or f"#{i}.{j}"
                     if cid in call_ids or cid in pending:
                         issues.append(
-                            Issue(
-                                "consistency.duplicate_call_id",
-                                "sample_consistency",
-                                cw,
-                                f"call id {cid!r} used twice",
+                            _issue(
+                                "consistency.duplicate_call_id", cw, f"call id {cid!r} used twice"
                             )
                         )
                     call_ids.add(cid)
                     pending[cid] = call
             elif not (m.content or "").strip():
-                issues.append(
-                    Issue(
-                        "dialog.no_final_answer",
-                        "dialog_correctness",
-                        where,
-                        "an empty assistant turn",
-                    )
-                )
+                issues.append(_issue("dialog.no_final_answer", where, "an empty assistant turn"))
         else:  # tool
             key = m.tool_call_id
             if key is None and len(pending) >= 1:
@@ -294,9 +258,8 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
             answered: ToolCall | None = pending.pop(key, None) if key is not None else None
             if answered is None:
                 issues.append(
-                    Issue(
+                    _issue(
                         "dialog.orphan_result",
-                        "dialog_correctness",
                         where,
                         f"a tool result for no pending call ({m.tool_call_id!r})",
                     )
@@ -306,9 +269,8 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                     payload = _tool_payload(m)
                 except ValueError:
                     issues.append(
-                        Issue(
+                        _issue(
                             "dialog.result_not_json",
-                            "dialog_correctness",
                             where,
                             f"result of {answered.name!r} is not JSON",
                         )
@@ -320,9 +282,8 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                     if api is not None and api.responses:
                         for _code, path, message in value_issues(api.responses, payload):
                             issues.append(
-                                Issue(
+                                _issue(
                                     "dialog.result_schema",
-                                    "dialog_correctness",
                                     f"{where}.content" + (f".{path}" if path else ""),
                                     f"result of {answered.name!r} breaks its response schema: {message}",
                                 )
@@ -332,19 +293,15 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
         prev = m.role
     for call_id, call in pending.items():
         issues.append(
-            Issue(
-                "dialog.missing_result",
-                "dialog_correctness",
-                "messages",
-                f"call {call.name!r} ({call_id}) has no result",
+            _issue(
+                "dialog.missing_result", "messages", f"call {call.name!r} ({call_id}) has no result"
             )
         )
     last = msgs[-1]
     if last.role != "assistant" or last.tool_calls or not (last.content or "").strip():
         issues.append(
-            Issue(
+            _issue(
                 "dialog.no_final_answer",
-                "dialog_correctness",
                 f"messages[{len(msgs) - 1}]",
                 "the dialog does not end with an assistant answer",
             )
@@ -377,18 +334,12 @@ def _consistency(
         if len(call_turns) < 2:
             problem = "a dependent dialog needs calls in at least two turns"
         else:
-            earlier = {
-                json.dumps(v)
-                for r in results[: len(call_turns[0])]
-                for v in _leaves(r)
-                if isinstance(v, (str, int, float)) and not isinstance(v, bool)
-            }
-            later = {json.dumps(v) for t in call_turns[1:] for c in t for v in _leaves(c.arguments)}
-            if not earlier & later:
+            later = [c.arguments for t in call_turns[1:] for c in t]
+            if not reuses_result(results[: len(call_turns[0])], later):
                 problem = "no later call uses a value returned by an earlier call"
     if problem is None:
         return []
-    return [Issue("consistency.type_mismatch", "sample_consistency", "type", problem)]
+    return [_issue("consistency.type_mismatch", "type", problem)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,8 +374,7 @@ def _render_dialog(dialog: Dialog) -> str:
 
 def judge_prompt(dialog: Dialog) -> str:
     tools = "\n".join(
-        json.dumps(t.to_openai(with_responses=True)["function"], ensure_ascii=False)
-        for t in dialog.tools
+        json.dumps(t.definition(with_responses=True), ensure_ascii=False) for t in dialog.tools
     )
     return _JUDGE_PROMPT.format(tools=tools, dialog=_render_dialog(dialog))
 
@@ -595,14 +545,7 @@ def verify_records(
                     line,
                     data,
                     None,
-                    [
-                        Issue(
-                            "dialog.malformed",
-                            "dialog_correctness",
-                            err.field or "<line>",
-                            str(err),
-                        )
-                    ],
+                    [_issue("dialog.malformed", err.field or "<line>", str(err))],
                 )
             )
             continue
@@ -715,6 +658,7 @@ __all__ = [
     "call_issues",
     "judge_prompt",
     "read_judgement",
+    "reuses_result",
     "rule_issues",
     "verify_file",
     "verify_records",

@@ -9,6 +9,7 @@ from typing import Any
 
 from ifrl.core.errors import JSONLError
 from ifrl.core.jsonl import read_jsonl
+from ifrl.core.registry import UnknownNameError
 from ifrl.core.stats import Metric, mean_of_proportions, proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.bfcl.data import CATEGORIES, BFCLEntry, load_category
@@ -80,8 +81,6 @@ class BFCLBenchmark:
             raise ValueError(f"unknown BFCL prompt style {style!r}; choose from {list(STYLES)}")
         for category in categories or ():
             if category not in CATEGORIES:
-                from ifrl.core.registry import UnknownNameError
-
                 raise UnknownNameError("BFCL category", category, list(CATEGORIES))
         self.categories = list(categories) if categories else None
         self.data_dir = data_dir

@@ -19,6 +19,7 @@ from typing import Any
 
 from ifrl.core.errors import IfrlError, RecordError
 from ifrl.core.jsonl import read_jsonl
+from ifrl.core.registry import UnknownNameError
 
 __all__ = [
     "AST_CATEGORIES",
@@ -147,8 +148,6 @@ def load_category(
 ) -> list[BFCLEntry]:
     """The entries of one category, with ground truth attached for the AST categories."""
     if category not in CATEGORIES:
-        from ifrl.core.registry import UnknownNameError
-
         raise UnknownNameError("BFCL category", category, list(CATEGORIES))
     root = find_data_dir(directory)
     path = root / f"BFCL_v4_{category}.json"

@@ -1,11 +1,12 @@
 """The ``toolace`` recipe: API pool → dialogs → dual-layer verification → SFT (easy-to-hard
-curriculum) → BFCL-style eval on held-out synthetic tools, before and after SFT.
+curriculum) → tool-call eval on held-out synthetic tools, before and after SFT.
 
 Held-out tools are APIs generated past the training pool (same generator, later indices) that no
-training dialog uses; the eval turns single and parallel dialogs on them into BFCL entries (the
-first assistant turn's calls are the ground truth) and scores raw outputs with
-``ifrl.evals.bfcl.score_output`` in the ``hermes`` style, the format the chat template renders
-tool calls in during SFT.
+training dialog uses; the eval takes single and parallel dialogs on them (the first user turn is
+the prompt, the first assistant turn's calls the gold) and scores greedy outputs through
+:func:`ifrl.evals.tool_use.evaluate_tool_calls`: one parse per output, BFCL's AST rules
+(``accuracy``, calls written as Hermes ``<tool_call>`` tags, the format the chat template renders
+during SFT) and the structured matcher (``score``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ifrl.core.config import ConfigError, opt
-from ifrl.core.jsonl import JSONLWriter, count_lines, read_jsonl, write_json
+from ifrl.core.jsonl import JSONLWriter, count_lines, read_jsonl, write_json, write_jsonl
+from ifrl.core.records import Conversation, SamplingParams
+from ifrl.evals.tool_use import ToolUseCase, evaluate_tool_calls
 from ifrl.pipelines.common import (
     ModelSection,
     check_train_section,
@@ -26,6 +29,15 @@ from ifrl.pipelines.common import (
     train_config,
 )
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
+from ifrl.toolgen import (
+    DIALOG_TYPES,
+    Dialog,
+    DialogGenerator,
+    Planner,
+    ProgrammaticApiGenerator,
+    load_apis,
+    verify_file,
+)
 
 
 @dataclass
@@ -52,8 +64,6 @@ class DialogsSection:
     )
 
     def validate(self) -> None:
-        from ifrl.toolgen.dialog import DIALOG_TYPES
-
         if self.max_tools < 2:
             raise ConfigError("", "max_tools", f"must be at least 2, got {self.max_tools}")
         bad = [t for t in self.types if t not in DIALOG_TYPES]
@@ -97,7 +107,7 @@ class SFTSection:
 
 @dataclass
 class EvalSection:
-    n: int = opt("Held-out BFCL-style entries.", 40)
+    n: int = opt("Held-out tool-call cases.", 40)
     max_new_tokens: int = opt("Tokens generated per answer.", 96)
     seed: int = opt("Seed of the held-out dialog planner.", 1)
     seen_tools: int = opt(
@@ -127,7 +137,7 @@ class ToolaceConfig:
         default_factory=SFTSection, metadata={"help": "Stage sft: supervised fine-tuning."}
     )
     eval: EvalSection = field(
-        default_factory=EvalSection, metadata={"help": "Stage eval: BFCL-style held-out eval."}
+        default_factory=EvalSection, metadata={"help": "Stage eval: held-out tool-call eval."}
     )
 
     def validate(self) -> None:
@@ -136,7 +146,7 @@ class ToolaceConfig:
                 "", "apis.n", "the pool and the held-out set need at least 2 APIs each"
             )
         check_train_section(
-            _sft_cls(),
+            sft_config_cls(),
             {
                 **self.sft.trainer,
                 "curriculum": self.sft.curriculum,
@@ -146,8 +156,9 @@ class ToolaceConfig:
         )
 
 
-def _sft_cls() -> type:
-    from ifrl.rltrain.sft import SFTConfig
+def sft_config_cls() -> type:
+    """``ifrl.rltrain``'s ``SFTConfig`` (imported when a config is checked: it loads torch)."""
+    from ifrl.rltrain.sft import SFTConfig  # torch: loaded when a config is checked
 
     return SFTConfig
 
@@ -156,8 +167,6 @@ def _sft_cls() -> type:
 
 
 def stage_apis(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.toolgen.apis import ProgrammaticApiGenerator
-
     cfg: ToolaceConfig = ctx.config
     want = cfg.apis.n + cfg.apis.heldout
     if cfg.apis.max_params:
@@ -182,13 +191,10 @@ def stage_apis(ctx: StageContext) -> dict[str, Any]:
     return {"train_apis": cfg.apis.n, "heldout_apis": len(apis) - cfg.apis.n}
 
 
-def _dialogs(
+def write_dialogs(
     apis_path: Path, n: int, seed: int, max_tools: int, out: Path, types: tuple[str, ...] = ()
 ) -> dict[str, int]:
-    from ifrl.toolgen.apis import load_apis
-    from ifrl.toolgen.dialog import DIALOG_TYPES
-    from ifrl.toolgen.dialogs import DialogGenerator, Planner
-
+    """``n`` programmatic dialogs (of ``types``, else all in turn) on the APIs of ``apis_path``."""
     planner = Planner(load_apis(apis_path), seed=seed, max_tools=max_tools)
     if types:
         planner.weights = {t: (1.0 if t in types else 0.0) for t in DIALOG_TYPES}
@@ -207,7 +213,7 @@ def _dialogs(
 def stage_dialogs(ctx: StageContext) -> dict[str, Any]:
     cfg: ToolaceConfig = ctx.config
     d = cfg.dialogs
-    return _dialogs(
+    return write_dialogs(
         ctx.run_dir / "apis.jsonl", d.n, d.seed, d.max_tools, ctx.path("dialogs.jsonl"), d.types
     )
 
@@ -220,10 +226,6 @@ def first_turn(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def stage_verify(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.toolgen.dialog import Dialog
-    from ifrl.toolgen.formats import to_openai
-    from ifrl.toolgen.verify import verify_file
-
     cfg: ToolaceConfig = ctx.config
     verify_file(
         ctx.run_dir / "dialogs.jsonl",
@@ -237,7 +239,7 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
     # multi-process SFT stage only reads.
     with JSONLWriter(ctx.path("sft_train.jsonl")) as w:
         for row in read_jsonl(ctx.run_dir / "verified.jsonl"):
-            sft_row = to_openai(Dialog.from_json(row))
+            sft_row = Dialog.from_json(row).conversation().to_openai()
             if cfg.verify.first_turn_only:
                 sft_row = first_turn(sft_row)
             w.write(sft_row)
@@ -247,35 +249,37 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
     }
 
 
-def stage_sft(ctx: StageContext) -> dict[str, Any]:
+def train_sft(
+    overrides: dict[str, Any], model: str, data: Path, out: Path, resume: bool, echo: Any
+) -> tuple[Any, int]:
+    """``ifrl.rltrain`` SFT of ``model`` on the rows of ``data`` into ``out`` (``overrides``:
+    the ``sft.trainer`` section): it resumes its checkpoints when ``resume``, else starts afresh.
+    Returns the trainer's result and the step it resumed from (0: none)."""
+    # torch: loaded when a stage trains
     from ifrl.rltrain.checkpoint import latest_checkpoint
     from ifrl.rltrain.sft import SFTConfig, SFTTrainer
 
-    cfg: ToolaceConfig = ctx.config
-    data = ctx.run_dir / "sft_train.jsonl"
-    out = ctx.path("sft/model")
-    scfg = train_config(
-        SFTConfig,
-        {
-            **cfg.sft.trainer,
-            "curriculum": cfg.sft.curriculum,
-            "curriculum_stages": cfg.sft.curriculum_stages,
-        },
-        {
-            "model": resolve_model(cfg.model),
-            "data": str(data),
-            "output_dir": str(out),
-            "resume": True,
-        },
-        "sft.trainer",
-    )
-    if not ctx.resume and out.exists() and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+    fixed = {"model": model, "data": str(data), "output_dir": str(out), "resume": True}
+    scfg = train_config(SFTConfig, overrides, fixed, "sft.trainer")
+    if not resume and out.exists() and int(os.environ.get("WORLD_SIZE", "1")) == 1:
         shutil.rmtree(out)  # a new or changed SFT run must not resume an older one's checkpoints
     ckpt = latest_checkpoint(out)
-    resumed = int(ckpt.name.split("-")[-1]) if ckpt is not None else 0
-    if resumed:
-        ctx.echo(f"    resuming SFT from {ckpt}")
-    result = SFTTrainer(scfg).train()
+    if ckpt is not None:
+        echo(f"    resuming SFT from {ckpt}")
+    return SFTTrainer(scfg).train(), int(ckpt.name.split("-")[-1]) if ckpt else 0
+
+
+def stage_sft(ctx: StageContext) -> dict[str, Any]:
+    cfg: ToolaceConfig = ctx.config
+    overrides = {
+        **cfg.sft.trainer,
+        "curriculum": cfg.sft.curriculum,
+        "curriculum_stages": cfg.sft.curriculum_stages,
+    }
+    data, out = ctx.run_dir / "sft_train.jsonl", ctx.path("sft/model")
+    result, resumed = train_sft(
+        overrides, resolve_model(cfg.model), data, out, ctx.resume, ctx.echo
+    )
     return {
         "resumed_from_step": resumed,
         "steps": result.steps,
@@ -284,137 +288,41 @@ def stage_sft(ctx: StageContext) -> dict[str, Any]:
     }
 
 
-def _bfcl_schema(schema: Any) -> Any:
-    """JSON Schema types → BFCL's (object → dict, number → float), recursively."""
-    if isinstance(schema, dict):
-        out = {k: _bfcl_schema(v) for k, v in schema.items()}
-        t = schema.get("type")
-        if t == "object":
-            out["type"] = "dict"
-        elif t == "number":
-            out["type"] = "float"
-        return out
-    if isinstance(schema, list):
-        return [_bfcl_schema(v) for v in schema]
-    return schema
-
-
-def _option(value: Any) -> Any:
-    """A value as a BFCL ground-truth option: dicts (and lists of dicts) hold option lists."""
-    if isinstance(value, dict):
-        return {k: [v] for k, v in value.items()}
-    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-        return [{k: [v] for k, v in x.items()} for x in value]
-    return value
-
-
-def heldout_entries(dialogs_path: Path, limit: int) -> list[tuple[Any, str]]:
-    """BFCL entries (with their category) from single/parallel held-out dialogs."""
-    from ifrl.evals.bfcl.data import BFCLEntry
-    from ifrl.toolgen.dialog import Dialog
-
-    out: list[tuple[Any, str]] = []
-    for row in read_jsonl(dialogs_path):
-        d = Dialog.from_json(row)
+def heldout_cases(dialogs_path: Path, limit: int) -> list[ToolUseCase]:
+    """Tool-call cases from single/parallel dialogs: the first user turn (with the dialog's
+    tools) is the prompt, the first assistant turn's calls the gold."""
+    out: list[ToolUseCase] = []
+    for d in read_jsonl(dialogs_path, Dialog.from_json):
         if d.type not in ("single", "parallel"):
             continue
         first = next((m for m in d.messages if m.role == "assistant" and m.tool_calls), None)
         user = next((m for m in d.messages if m.role == "user"), None)
         if first is None or user is None:
             continue
-        functions = [
-            {"name": t.name, "description": t.description, "parameters": _bfcl_schema(t.parameters)}
-            for t in d.tools
-        ]
-        truth = []
-        for call in first.tool_calls:
-            api = d.tool(call.name)
-            props = api.parameters.get("properties", {}) if api else {}
-            answer: dict[str, list[Any]] = {k: [_option(v)] for k, v in call.arguments.items()}
-            for p in props:
-                answer.setdefault(p, [""])
-            truth.append({call.name: answer})
-        category = (
-            "parallel" if len(truth) > 1 else ("multiple" if len(functions) > 1 else "simple")
-        )
-        entry = BFCLEntry(
-            f"heldout_{len(out)}", [[{"role": "user", "content": user.content}]], functions, truth
-        )
-        out.append((entry, category))
+        prompt = Conversation((user,), d.tools)
+        out.append(ToolUseCase(f"heldout_{len(out)}", prompt, first.tool_calls))
         if len(out) >= limit:
             break
     return out
 
 
-def _value(option: Any) -> Any:
-    """Back from a ground-truth option (see :func:`_option`) to the value."""
-    if isinstance(option, dict):
-        return {k: v[0] for k, v in option.items()}
-    if isinstance(option, list) and option and all(isinstance(x, dict) for x in option):
-        return [_value(x) for x in option]
-    return option
-
-
-def gold_calls(entry: Any) -> list[Any]:
-    """The ground-truth calls of a held-out entry (first option of each argument, unset ones
-    left out), for the structured matcher's partial score."""
-    from ifrl.core.records import ToolCall
-
-    return [
-        ToolCall(name, {k: _value(v[0]) for k, v in args.items() if v != [""]})
-        for gt in entry.ground_truth
-        for name, args in gt.items()
-    ]
-
-
-def bfcl_accuracy(
-    model_dir: str,
-    section: ModelSection,
-    entries: list[tuple[Any, str]],
-    max_new_tokens: int,
-    out: Path,
+def tool_eval(
+    generator: Any, cases: list[ToolUseCase], max_new_tokens: int, out: Path
 ) -> dict[str, Any]:
-    """Greedy answers of ``model_dir`` on ``entries`` scored by the BFCL checker (``accuracy``)
-    and by the structured matcher of ``ifrl.rltrain`` (``score``: partial credit for the right
-    function, argument names and values); samples to ``out``."""
-    from ifrl.core.matcher import match_text
-    from ifrl.core.records import SamplingParams
-    from ifrl.evals.bfcl.prompts import build_prompt
-    from ifrl.evals.bfcl.score import score_output
-
-    gen = make_generator(section, model_dir)
-    convs = [build_prompt(e, "hermes") for e, _ in entries]
+    """Greedy answers of ``generator`` on ``cases`` through the tool-call evaluation of
+    ``ifrl.evals``: ``accuracy`` (BFCL's AST rules), ``score`` (the structured matcher's
+    partial credit), ``n``, ``errors`` and 95% intervals; samples to ``out``."""
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)
-    outs = gen.generate(convs, params)
-    passed = 0
-    partial = 0.0
-    errors: dict[str, int] = {}
-    with JSONLWriter(out) as w:
-        for (entry, cat), comps in zip(entries, outs):
-            text = comps[0].text
-            res = score_output(entry, text, cat, style="hermes")
-            match = match_text(text, gold_calls(entry))
-            passed += res.valid
-            partial += match.score
-            if not res.valid:
-                errors[res.error_type] = errors.get(res.error_type, 0) + 1
-            w.write(
-                {
-                    "id": entry.id,
-                    "category": cat,
-                    "output": text,
-                    "valid": res.valid,
-                    "error_type": res.error_type,
-                    "score": match.score,
-                    "match": match.reason,
-                }
-            )
-    n = len(entries)
+    result, samples = evaluate_tool_calls(cases, generator=generator, params=params, style="hermes")
+    write_jsonl(out, samples)
+    accuracy, score = result.metrics["accuracy"], result.metrics["score"]
     return {
-        "accuracy": passed / n if n else 0.0,
-        "score": partial / n if n else 0.0,
-        "n": n,
-        "errors": errors,
+        "accuracy": accuracy.value,
+        "score": score.value,
+        "n": accuracy.n,
+        "errors": result.info["errors"],
+        "accuracy_ci95": [accuracy.ci_low, accuracy.ci_high],
+        "score_ci95": [score.ci_low, score.ci_high],
     }
 
 
@@ -427,7 +335,7 @@ def stage_eval(ctx: StageContext) -> dict[str, Any]:
     cfg: ToolaceConfig = ctx.config
     types = _eval_types(cfg.dialogs.types)
     held = ctx.path("eval/heldout_dialogs.jsonl")
-    _dialogs(
+    write_dialogs(
         ctx.run_dir / "apis_heldout.jsonl",
         cfg.eval.n * 2,
         cfg.eval.seed,
@@ -435,11 +343,11 @@ def stage_eval(ctx: StageContext) -> dict[str, Any]:
         held,
         types,
     )
-    sets = {"heldout": heldout_entries(held, cfg.eval.n)}
+    sets = {"heldout": heldout_cases(held, cfg.eval.n)}
     if cfg.eval.seen_tools:
         seen = ctx.path("eval/seen_dialogs.jsonl")
         # A planner seed the training dialogs never used: new dialogs on the training tools.
-        _dialogs(
+        write_dialogs(
             ctx.run_dir / "apis.jsonl",
             cfg.eval.seen_tools * 2,
             cfg.dialogs.seed + 7919,
@@ -447,17 +355,16 @@ def stage_eval(ctx: StageContext) -> dict[str, Any]:
             seen,
             types,
         )
-        sets["seen"] = heldout_entries(seen, cfg.eval.seen_tools)
+        sets["seen"] = heldout_cases(seen, cfg.eval.seen_tools)
     models = {"base": resolve_model(cfg.model), "sft": str(ctx.run_dir / "sft/model/final")}
     result: dict[str, Any] = {}
     for which, model_dir in models.items():
-        for name, entries in sets.items():
+        for name, cases in sets.items():
             key = which if name == "heldout" else f"{which}_{name}"
             suffix = "" if name == "heldout" else f"_{name}"
-            result[key] = bfcl_accuracy(
-                model_dir,
-                cfg.model,
-                entries,
+            result[key] = tool_eval(
+                make_generator(cfg.model, model_dir),
+                cases,
                 cfg.eval.max_new_tokens,
                 ctx.path(f"eval/{which}{suffix}_samples.jsonl"),
             )
@@ -486,7 +393,7 @@ def build() -> Recipe:
     """The ``toolace`` recipe."""
     return Recipe(
         "toolace",
-        "API pool → dialogs → dual-layer verification → SFT (easy-to-hard) → BFCL-style eval on held-out tools",
+        "API pool → dialogs → dual-layer verification → SFT (easy-to-hard) → tool-call eval on held-out tools",
         ToolaceConfig,
         (
             Stage(
@@ -528,7 +435,7 @@ def build() -> Recipe:
                 ("eval/results.json",),
                 ("model", "eval", "apis", "dialogs"),
                 ("sft",),
-                "BFCL-style eval on held-out tools",
+                "tool-call eval (BFCL AST rules, matcher) on held-out tools",
             ),
         ),
     )

@@ -1,4 +1,4 @@
-"""Export dialogs to training formats and import ToolACE's released data.
+"""The export formats: dialogs written for training, and ToolACE's released data read back.
 
 * ``toolace`` — ToolACE's released shape: ``{"system": <instructions + tool list as JSON>,
   "conversations": [{"from": "user"|"assistant"|"tool", "value": ...}]}`` with calls written
@@ -19,10 +19,10 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ifrl.core.errors import IfrlError, RecordError
-from ifrl.core.records import Message, ToolCall
+from ifrl.core.records import Message, ToolCall, ToolSpec
 from ifrl.core.toolcalls import (
     ToolCallParseError,
     ToolCallRenderError,
@@ -30,8 +30,11 @@ from ifrl.core.toolcalls import (
     parse_tool_calls,
     render_tool_calls,
 )
-from ifrl.toolgen.apis import Api
-from ifrl.toolgen.dialog import Dialog, DialogType, message_to_json, tool_message
+from ifrl.toolgen.apis import read_api
+from ifrl.toolgen.dialog import Dialog, DialogType, tool_message
+from ifrl.toolgen.verify import reuses_result
+
+ExportFormat = Literal["toolace", "openai", "sharegpt"]
 
 TOOLACE_MARKER = "Here is a list of functions in JSON format that you can invoke"
 TOOLACE_SYSTEM = (
@@ -46,17 +49,13 @@ TOOLACE_SYSTEM = (
 )
 
 
-class FormatError(IfrlError, ValueError):
-    """A sample cannot be written in, or read from, a format; the message says why."""
-
-
-def _definition(api: Api) -> dict[str, Any]:
-    return {"name": api.name, "description": api.description, "parameters": api.parameters}
+class ExportFormatError(IfrlError, ValueError):
+    """A sample cannot be written in, or read from, an export format; the message says why."""
 
 
 def to_toolace(dialog: Dialog) -> dict[str, Any]:
-    """ToolACE's released format; raises :class:`FormatError` if a call cannot be written."""
-    tools = json.dumps([_definition(t) for t in dialog.tools], ensure_ascii=False)
+    """ToolACE's released format; raises :class:`ExportFormatError` if a call cannot be written."""
+    tools = json.dumps([t.definition() for t in dialog.tools], ensure_ascii=False)
     conversations: list[dict[str, str]] = []
     pending_results: list[dict[str, Any]] = []
     for m in dialog.messages:
@@ -78,7 +77,9 @@ def to_toolace(dialog: Dialog) -> dict[str, Any]:
             try:
                 value = render_tool_calls(m.tool_calls, "python")
             except ToolCallRenderError as err:
-                raise FormatError(f"a call cannot be written in ToolACE's format: {err}") from None
+                raise ExportFormatError(
+                    f"a call cannot be written in ToolACE's format: {err}"
+                ) from None
             conversations.append({"from": "assistant", "value": value})
         else:
             conversations.append({"from": m.role, "value": m.content or ""})
@@ -91,10 +92,7 @@ def to_toolace(dialog: Dialog) -> dict[str, Any]:
 
 def to_openai(dialog: Dialog) -> dict[str, Any]:
     """``{"messages", "tools"}`` for OpenAI's chat API (arguments as JSON strings)."""
-    return {
-        "messages": [message_to_json(m) for m in dialog.messages],
-        "tools": [t.to_openai() for t in dialog.tools],
-    }
+    return dialog.conversation().to_openai()
 
 
 def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
@@ -131,11 +129,11 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
     return {
         "conversations": turns,
         "system": system,
-        "tools": json.dumps([_definition(t) for t in dialog.tools], ensure_ascii=False),
+        "tools": json.dumps([t.definition() for t in dialog.tools], ensure_ascii=False),
     }
 
 
-EXPORTERS: dict[str, Callable[[Dialog], dict[str, Any]]] = {
+EXPORTERS: dict[ExportFormat, Callable[[Dialog], dict[str, Any]]] = {
     "toolace": to_toolace,
     "openai": to_openai,
     "sharegpt": to_sharegpt,
@@ -143,9 +141,10 @@ EXPORTERS: dict[str, Callable[[Dialog], dict[str, Any]]] = {
 
 
 def export(
-    dialogs: Iterator[Dialog] | Sequence[Dialog], fmt: str
-) -> Iterator[dict[str, Any] | FormatError]:
-    """Convert dialogs; yields a :class:`FormatError` in place of a sample that cannot be written."""
+    dialogs: Iterator[Dialog] | Sequence[Dialog], fmt: ExportFormat
+) -> Iterator[dict[str, Any] | ExportFormatError]:
+    """Convert dialogs; yields an :class:`ExportFormatError` in place of a sample that cannot be
+    written."""
     try:
         convert = EXPORTERS[fmt]
     except KeyError:
@@ -155,15 +154,17 @@ def export(
     for dialog in dialogs:
         try:
             yield convert(dialog)
-        except FormatError as err:
+        except ExportFormatError as err:
             yield err
+        except RecordError as err:
+            yield ExportFormatError(str(err))
 
 
 # --------------------------------------------------------------------------------------------
 # Import
 
 
-def tools_from_system(system: str) -> list[Api]:
+def tools_from_system(system: str) -> list[ToolSpec]:
     """The tool list written in a ToolACE system prompt (after the marker, else the first list)."""
     decoder = json.JSONDecoder()
     starts: list[int] = []
@@ -186,11 +187,11 @@ def tools_from_system(system: str) -> list[Api]:
             tools = []
             for i, entry in enumerate(value):
                 try:
-                    tools.append(Api.from_openai(entry))
+                    tools.append(read_api(entry))
                 except RecordError as err:
-                    raise FormatError(f"tools[{i}]: {err}") from None
+                    raise ExportFormatError(f"tools[{i}]: {err}") from None
             return tools
-    raise FormatError("no tool list found in the system prompt")
+    raise ExportFormatError("no tool list found in the system prompt")
 
 
 def _infer_type(
@@ -208,13 +209,13 @@ def _infer_type(
 
 
 def from_toolace(sample: Any) -> Dialog:
-    """One ToolACE sample as a :class:`Dialog`; raises :class:`FormatError` saying why not."""
+    """One ToolACE sample as a :class:`Dialog`; raises :class:`ExportFormatError` saying why not."""
     if not isinstance(sample, Mapping):
-        raise FormatError("a sample must be an object")
+        raise ExportFormatError("a sample must be an object")
     system = sample.get("system", "")
     turns = sample.get("conversations")
     if not isinstance(system, str) or not isinstance(turns, list):
-        raise FormatError("a sample needs 'system' (string) and 'conversations' (list)")
+        raise ExportFormatError("a sample needs 'system' (string) and 'conversations' (list)")
     tools = tools_from_system(system)
     messages: list[Message] = []
     pending: list[ToolCall] = []
@@ -226,7 +227,7 @@ def from_toolace(sample: Any) -> Dialog:
     later_args: list[Any] = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, Mapping) or not isinstance(turn.get("value"), str):
-            raise FormatError(f"conversations[{i}]: needs 'from' and a string 'value'")
+            raise ExportFormatError(f"conversations[{i}]: needs 'from' and a string 'value'")
         role, value = turn.get("from"), turn["value"]
         if role in ("user", "human"):
             if first_is_text is not None:
@@ -237,7 +238,7 @@ def from_toolace(sample: Any) -> Dialog:
                 try:
                     calls = parse_tool_calls(value, "python")
                 except ToolCallParseError as err:
-                    raise FormatError(f"conversations[{i}]: {err}") from None
+                    raise ExportFormatError(f"conversations[{i}]: {err}") from None
                 calls = [c.replace(id=f"call_{n_calls + k}") for k, c in enumerate(calls)]
                 n_calls += len(calls)
                 if call_turns:
@@ -255,11 +256,13 @@ def from_toolace(sample: Any) -> Dialog:
             try:
                 payload = json.loads(value)
             except ValueError:
-                raise FormatError(f"conversations[{i}]: tool value is not JSON") from None
+                raise ExportFormatError(f"conversations[{i}]: tool value is not JSON") from None
             entries = payload if isinstance(payload, list) else [payload]
             for entry in entries:
                 if not pending:
-                    raise FormatError(f"conversations[{i}]: a tool result without a pending call")
+                    raise ExportFormatError(
+                        f"conversations[{i}]: a tool result without a pending call"
+                    )
                 name = entry.get("name") if isinstance(entry, Mapping) else None
                 match = next((c for c in pending if c.name == name), pending[0])
                 pending.remove(match)
@@ -271,22 +274,10 @@ def from_toolace(sample: Any) -> Dialog:
                 results.append(result)
                 messages.append(tool_message(match, result))
         else:
-            raise FormatError(f"conversations[{i}]: unknown speaker {role!r}")
-    earlier = {json.dumps(v) for v in _leaf_values(results)}
-    dependent = bool(earlier & {json.dumps(v) for v in _leaf_values(later_args)})
+            raise ExportFormatError(f"conversations[{i}]: unknown speaker {role!r}")
+    dependent = reuses_result(results, later_args)
     kind = _infer_type(call_turns, bool(first_is_text), user_after, dependent)
     return Dialog(kind, tuple(tools), tuple(messages), {"source": "toolace"})
-
-
-def _leaf_values(value: Any) -> Iterator[Any]:
-    if isinstance(value, Mapping):
-        for v in value.values():
-            yield from _leaf_values(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaf_values(v)
-    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        yield value
 
 
 def read_samples(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -297,7 +288,7 @@ def read_samples(path: str | Path) -> Iterator[tuple[int, Any]]:
         try:
             data = json.loads(text)
         except ValueError as err:
-            raise FormatError(f"{path}: not valid JSON: {err}") from None
+            raise ExportFormatError(f"{path}: not valid JSON: {err}") from None
         yield from enumerate(data, start=1)
         return
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -305,7 +296,7 @@ def read_samples(path: str | Path) -> Iterator[tuple[int, Any]]:
             try:
                 yield lineno, json.loads(line)
             except ValueError as err:
-                yield lineno, FormatError(f"{path}:{lineno}: not valid JSON: {err}")
+                yield lineno, ExportFormatError(f"{path}:{lineno}: not valid JSON: {err}")
 
 
 def import_toolace(path: str | Path) -> tuple[list[Dialog], Counter[str], list[str]]:
@@ -315,10 +306,10 @@ def import_toolace(path: str | Path) -> tuple[list[Dialog], Counter[str], list[s
     errors: list[str] = []
     for pos, sample in read_samples(path):
         try:
-            if isinstance(sample, FormatError):
+            if isinstance(sample, ExportFormatError):
                 raise sample
             dialog = from_toolace(sample)
-        except (FormatError, RecordError) as err:
+        except (ExportFormatError, RecordError) as err:
             stats["skipped"] += 1
             errors.append(f"{path}:{pos}: {err}")
             continue
@@ -331,7 +322,8 @@ def import_toolace(path: str | Path) -> tuple[list[Dialog], Counter[str], list[s
 __all__ = [
     "EXPORTERS",
     "TOOLACE_MARKER",
-    "FormatError",
+    "ExportFormat",
+    "ExportFormatError",
     "export",
     "from_toolace",
     "import_toolace",
