@@ -195,6 +195,35 @@ def test_relevance_semantics() -> None:
     assert check("no call", "live_relevance") == (False, "relevance_error:decoder_failed")
 
 
+def test_positional_arguments_decode_as_bfcl_reads_them() -> None:
+    # bfcl-eval's decoder (Python's parser) drops positional arguments: the output is a call.
+    assert decode_output('[search_engine.query("example")]') == [ToolCall("search_engine.query")]
+    assert decode_output('[file_lawsuit("x", court=sup, n=-2)]') == [
+        ToolCall("file_lawsuit", {"court": "sup", "n": -2})  # a bare name reads as its text
+    ]
+    assert check('[file_lawsuit("example")]', "irrelevance") == (
+        False,
+        "irrelevance_error:decoder_success",
+    )
+    assert check('[search_engine.query("example")]', "live_relevance") == (True, "")
+    # In the AST categories the dropped value is a missing parameter, as BFCL reports it.
+    assert check("[geo.area(10.0, height=5)]") == (
+        False,
+        "simple_function_checker:missing_required",
+    )
+
+
+def test_fixed_semantics_count_an_undecodable_call_attempt_as_a_call() -> None:
+    entry = BFCLEntry("t_0", [[{"role": "user", "content": "q"}]], FUNCS, None)
+    broken = "[get area(base=10)]"  # a call in intent, not in Python's grammar
+    reference = score_output(entry, broken, "live_irrelevance")
+    fixed = score_output(entry, broken, "live_irrelevance", semantics="fixed")
+    assert reference.valid and reference.error_type == ""
+    assert (fixed.valid, fixed.error_type) == (False, "irrelevance_error:undecodable_call")
+    refusal = "I cannot help with that."
+    assert score_output(entry, refusal, "irrelevance", semantics="fixed").valid
+
+
 def test_category_of_ids() -> None:
     assert category_of("live_parallel_multiple_3-2-1") == "live_parallel_multiple"
     assert category_of("parallel_multiple_12") == "parallel_multiple"
@@ -261,6 +290,26 @@ def test_native_tool_call_styles_score_the_same(bfcl_data: Path, category: str, 
                 entry.id,
                 case.mutation,
             )
+
+
+@pytest.mark.parametrize("category", ["irrelevance", "live_irrelevance", "live_relevance"])
+def test_positional_calls_on_the_real_relevance_data(bfcl_data: Path, category: str) -> None:
+    """Every entry's first function called with one positional argument, as in the outputs
+    users scored with bfcl-eval: its decoder accepts them, so they are calls."""
+    entries = load_category(category, bfcl_data)
+    for entry in entries:
+        names = [
+            f["name"]
+            for f in entry.functions
+            if all(p.isidentifier() for p in f["name"].split("."))
+        ]
+        name = names[0] if names else "lookup"  # some entries offer no function at all
+        result = score_output(entry, f'[{name}("example")]', category)
+        if category == "live_relevance":
+            assert (result.valid, result.error_type) == (True, ""), entry.id
+        else:
+            expected = (False, "irrelevance_error:decoder_success")
+            assert (result.valid, result.error_type) == expected, entry.id
 
 
 def test_data_is_found_without_importing_bfcl_eval(bfcl_data: Path) -> None:

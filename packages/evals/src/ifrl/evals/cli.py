@@ -158,6 +158,14 @@ def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     help="File with the system prompt for the python style ({functions} is replaced).",
 )
+@click.option(
+    "--semantics",
+    type=click.Choice(["reference", "fixed"]),
+    default="reference",
+    show_default=True,
+    help="reference: bfcl-eval's verdicts; fixed: an output that tries to call but does not "
+    "decode is no abstention in the irrelevance categories.",
+)
 @_errors
 def bfcl(
     categories: tuple[str, ...],
@@ -165,6 +173,7 @@ def bfcl(
     style: str,
     underscore_to_dot: bool,
     system_prompt: str | None,
+    semantics: str,
     **opts: Any,
 ) -> None:
     """BFCL v4 AST and relevance categories (rescore BFCL result files with --responses)."""
@@ -181,6 +190,7 @@ def bfcl(
         style=style,  # type: ignore[arg-type]
         underscore_to_dot=underscore_to_dot,
         system_prompt=prompt,
+        semantics=semantics,  # type: ignore[arg-type]
     )
     _execute(bench, opts, {})
 

@@ -15,7 +15,7 @@ from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.bfcl.data import CATEGORIES, BFCLEntry, load_category
 from ifrl.evals.bfcl.decode import STYLES, Style
 from ifrl.evals.bfcl.prompts import build_prompt
-from ifrl.evals.bfcl.score import score_output
+from ifrl.evals.bfcl.score import SEMANTICS, Semantics, score_output
 from ifrl.evals.results import EvalResult
 
 __all__ = ["BFCLBenchmark", "category_of"]
@@ -62,7 +62,9 @@ class BFCLBenchmark:
     ``categories``: which to run (``None`` = all, or those of the response file's ids);
     ``data_dir``: BFCL data (default: an installed ``bfcl-eval``); ``limit``: first N entries per
     category; ``style``: ``python`` (prompting), ``json`` or ``hermes`` (native tool calls);
-    ``underscore_to_dot``: expect ``a_b`` for a function named ``a.b``.
+    ``underscore_to_dot``: expect ``a_b`` for a function named ``a.b``; ``semantics``:
+    ``reference`` (bfcl-eval's verdicts) or ``fixed`` (an undecodable call attempt is no
+    abstention in the irrelevance categories; see :func:`~ifrl.evals.bfcl.score.score_output`).
     """
 
     name = "bfcl"
@@ -75,6 +77,7 @@ class BFCLBenchmark:
         limit: int | None = None,
         style: Style = "python",
         underscore_to_dot: bool = False,
+        semantics: Semantics = "reference",
         system_prompt: str | None = None,
     ) -> None:
         if style not in STYLES:
@@ -87,6 +90,9 @@ class BFCLBenchmark:
         self.limit = limit
         self.style: Style = style
         self.underscore_to_dot = underscore_to_dot
+        if semantics not in SEMANTICS:
+            raise ValueError(f"unknown semantics {semantics!r}; choose from {list(SEMANTICS)}")
+        self.semantics: Semantics = semantics
         self.system_prompt = system_prompt
 
     def examples(self) -> list[Example]:
@@ -147,6 +153,7 @@ class BFCLBenchmark:
                     category,
                     style=self.style,
                     underscore_to_dot=self.underscore_to_dot,
+                    semantics=self.semantics,
                 )
                 per_category[category].append(verdict.valid)
                 if not verdict.valid:
@@ -179,6 +186,7 @@ class BFCLBenchmark:
                 "categories": sorted(per_category),
                 "style": self.style,
                 "underscore_to_dot": self.underscore_to_dot,
+                "semantics": self.semantics,
                 "limit": self.limit,
             },
             info={"samples": total},
