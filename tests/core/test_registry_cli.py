@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from ifrl.core import JSONLError, Registry, UnknownNameError
-from ifrl.core.cli import IfrlGroup, installed_members, main
+from ifrl.core.cli import IfrlGroup
 
 
 def test_registry_register_get_and_suggest() -> None:
@@ -19,25 +19,6 @@ def test_registry_register_get_and_suggest() -> None:
         reg.get("alpah")
     with pytest.raises(Exception, match="already registered"):
         reg.add("alpha", 3)
-
-
-def test_cli_lists_groups_and_versions() -> None:
-    runner = CliRunner()
-    result = runner.invoke(main, ["--help"])
-    assert result.exit_code == 0
-    for group in ("constraints", "toolgen", "prm", "rl", "eval", "pipeline", "demo", "version"):
-        assert group in result.output
-    result = runner.invoke(main, ["version"])
-    assert result.exit_code == 0
-    for member in installed_members():
-        assert member in result.output
-    assert "ifrl-core" in result.output
-
-
-def test_cli_suggests_nearest_command() -> None:
-    result = CliRunner().invoke(main, ["contraints"])
-    assert result.exit_code == 2
-    assert "Did you mean 'constraints'?" in result.output
 
 
 def test_backend_registry_suggests() -> None:
