@@ -5,7 +5,7 @@ Usage: python bench/mcts_throughput.py [--trees 16] [--iterations 3] [--actions 
 
 Prompts are turns of synthetic tool dialogs (``ifrl.toolgen``, programmatic backend) rendered with
 the model's chat template; the model defaults to the seeded tiny model (``ifrl.core.tiny``).
-Both modes run the same :func:`ifrl.rltrain.mcts.search` on the same trees through the same
+Both modes run the same :func:`ifrl.rltrain.search` on the same trees through the same
 ``HFGenerator``; the only difference is ``batch_trees`` (0: every tree's expansion in one
 ``generate`` call per iteration; 1: one call per tree). The untrained tiny model never writes a
 valid tool call, so the default reward is the character similarity of the response to the gold
@@ -49,16 +49,16 @@ def main() -> None:
 
     import torch
 
+    from ifrl.core import ToolCallReward, build_tiny_model
     from ifrl.core.backends.hf import HFGenerator
-    from ifrl.core.matcher import ToolCallReward
-    from ifrl.core.tiny import build_tiny_model
-    from ifrl.rltrain.deficiency import samples_from_conversation
-    from ifrl.rltrain.mcts import MCTSConfig, Tree, search
-    from ifrl.rltrain.pairs import collect_pairs
-    from ifrl.rltrain.sft import parse_conversation
-    from ifrl.toolgen.apis import ProgrammaticApiGenerator
-    from ifrl.toolgen.dialogs import DialogGenerator, Planner
-    from ifrl.toolgen.formats import to_openai
+    from ifrl.rltrain import (
+        MCTSConfig,
+        SearchTree,
+        collect_pairs,
+        samples_from_conversation,
+        search,
+    )
+    from ifrl.toolgen import DialogGenerator, Planner, ProgrammaticApiGenerator
 
     torch.manual_seed(args.seed)
     model = args.model or str(build_tiny_model())
@@ -76,7 +76,7 @@ def main() -> None:
     for r in DialogGenerator(planner).run(list(range(4 * args.trees))):
         if r.dialog is None or not r.dialog.calls():
             continue
-        conv = parse_conversation(to_openai(r.dialog))
+        conv = r.dialog.conversation()
         samples += [
             s for s in samples_from_conversation(gen.tokenizer, conv, str(r.index)) if s.gold_calls
         ]
@@ -92,7 +92,7 @@ def main() -> None:
     reward = similarity_reward if args.reward == "similarity" else ToolCallReward()
     # Warm-up: the first forward passes allocate and tune; do not time them.
     search(
-        [Tree(samples[0].prompt, {})],
+        [SearchTree(samples[0].prompt, {})],
         gen,
         MCTSConfig(iterations=1, num_actions=1, max_new_tokens=2),
         lambda p, c, **k: [0.0] * len(c),
@@ -101,7 +101,7 @@ def main() -> None:
     results = {}
     for label, batch_trees in (("batched", 0), ("one-at-a-time", 1)):
         trees = [
-            Tree(
+            SearchTree(
                 s.prompt,
                 {"gold_calls": list(s.gold_calls), "gold_response": s.response},
                 sample_id=s.id,
@@ -114,7 +114,7 @@ def main() -> None:
         pairs = collect_pairs(trees)
         results[label] = (len(trees) / seconds, cost.generated_tokens / seconds)
         print(
-            f"{label}: {len(trees)} trees, {len(pairs)} pairs, {cost.model_calls} model calls, "
+            f"{label}: {len(trees)} trees, {len(pairs)} pairs, {cost.calls} model calls, "
             f"{cost.generated_tokens} tokens, {cost.batches} generate calls in {seconds:.1f}s -> "
             f"trees/s={len(trees) / seconds:.3f} tokens/s={cost.generated_tokens / seconds:.1f} "
             f"pairs/s={len(pairs) / seconds:.3f}"

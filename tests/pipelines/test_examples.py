@@ -71,7 +71,7 @@ def test_example_config_validates(path: Path) -> None:
         start = cfg.start.toolace_run
         text = path.read_text()
         assert f"--run-dir {start}" in text
-        assert cfg.itool_config(Path("run"), "model").device == ("cuda" if real else "cpu")
+        assert cfg.itool.device == ("cuda" if real else "cpu")
 
 
 @pytest.mark.slow

@@ -1,19 +1,28 @@
-"""The itool recipe: its stages per iteration, config errors, data conversion, and a tiny run."""
+"""The itool recipe: its stages per iteration, config errors, data conversion, the held-out
+evaluation and summary, and tiny runs (warm-up, resume, reruns of changed stages only)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ifrl.core.config import ConfigError, from_mapping
+from ifrl.core.config import ConfigError, from_mapping, load_config
+from ifrl.core.generation import Prompt
 from ifrl.core.jsonl import read_jsonl, write_jsonl
+from ifrl.core.records import Completion, PreferencePair, SamplingParams, ToolCall
 from ifrl.pipelines.recipe import RecipeError, get_recipe, run_recipe
-from ifrl.pipelines.recipes.itool import ItoolConfig, to_conversation
-from ifrl.pipelines.recipes.toolace import _dialogs
-from ifrl.toolgen.apis import ProgrammaticApiGenerator
+from ifrl.pipelines.recipes.itool import (
+    ItoolConfig,
+    evaluate_heldout,
+    plot_accuracy,
+    to_conversation,
+)
+from ifrl.rltrain import ToolSample
+from ifrl.toolgen import DIALOG_TYPES, DialogGenerator, Planner, ProgrammaticApiGenerator
 
 
 def _cfg(mapping: dict[str, Any]) -> ItoolConfig:
@@ -53,12 +62,34 @@ def test_config_errors_name_the_field() -> None:
         _cfg({"start": {"model": "m"}, "itool": {"mcts_iteration": 3}})
     with pytest.raises(ConfigError, match="deficiency: expected perplexity or sampling"):
         _cfg({"start": {"model": "m"}, "itool": {"deficiency": "loss"}})
+    with pytest.raises(ConfigError, match=r"itool\.train_pairs: expected mcts, baseline or both"):
+        _cfg({"start": {"model": "m"}, "itool": {"train_pairs": "all"}})
+
+
+def test_the_keys_of_the_former_itool_command_are_the_section(tmp_path: Path) -> None:
+    """Every setting `ifrl rl itool` read (but model, data, eval_data, output_dir) is a key of
+    the `itool:` section, typed; `--set itool.key=value` overrides one."""
+    path = tmp_path / "itool.yaml"
+    path.write_text(
+        "start: {model: m}\nitool:\n  iterations: 2\n  sft_steps: 4\n  sft_curriculum: tool_calls\n"
+        "  mcts_split_markers: [', ', ': ']\n  pair_min_gap: 0.0\n  lora_r: 16\n  device: cpu\n"
+        "  baseline: false\n  train_pairs: both\n  mcts_chunk: 2\n  eval_limit: 3\n"
+    )
+    cfg = load_config(ItoolConfig, path, {"itool.max_steps": "7"})
+    it = cfg.itool
+    assert (it.iterations, it.sft_steps, it.lora_r, it.max_steps) == (2, 4, 16, 7)
+    assert it.mcts_config(1).split_markers == (", ", ": ") and it.pair_config().min_gap == 0.0
+    assert it.sft_config("m", "d", "o").curriculum == "tool_calls"
+    assert it.dpo_config("m", "d", "o").lora_r == 16
+    assert cfg.prep == {"last_turn_only": False, "eval_limit": 3}
 
 
 def _toolgen_dialogs(tmp_path: Path, n: int) -> Path:
     apis = [a for a in ProgrammaticApiGenerator(seed=0).generate(60) if len(a.properties) <= 2]
-    write_jsonl(tmp_path / "apis.jsonl", apis[:6])
-    _dialogs(tmp_path / "apis.jsonl", n, 0, 2, tmp_path / "dialogs.jsonl", ("single",))
+    planner = Planner(apis[:6], seed=0, max_tools=2)
+    planner.weights = {t: 1.0 if t == "single" else 0.0 for t in DIALOG_TYPES}
+    rows = [r.dialog.to_json() for r in DialogGenerator(planner).run(range(n)) if r.dialog]
+    write_jsonl(tmp_path / "dialogs.jsonl", rows)
     return tmp_path / "dialogs.jsonl"
 
 
@@ -67,10 +98,50 @@ def test_toolgen_dialogs_become_first_turn_conversations(tmp_path: Path) -> None
     full = to_conversation(row, first_turn=False)
     first = to_conversation(row, first_turn=True)
     assert full is not None and first is not None
-    assert [m["role"] for m in first["messages"]] == ["user", "assistant"]
-    assert first["messages"][1]["tool_calls"]  # the call the eval checks
-    assert len(full["messages"]) > 2 and full["tools"] == first["tools"]
+    assert [m.role for m in first.messages] == ["user", "assistant"]
+    assert first.messages[1].tool_calls  # the call the eval checks
+    assert len(full.messages) > 2 and full.tools == first.tools
     assert to_conversation({"messages": [{"role": "user", "content": "hi"}]}, True) is None
+    plain = to_conversation(full.to_openai(), first_turn=False)  # an OpenAI row
+    assert plain is not None and plain.messages == full.messages
+    assert [t.definition() for t in plain.tools] == [t.definition() for t in full.tools]
+
+
+class Echo:
+    """Answers each prompt with a fixed text per prompt."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        assert params.greedy
+        return [[Completion(self.answers[str(p)])] for p in prompts]
+
+
+def test_evaluate_scores_tool_calls_and_text() -> None:
+    call = ToolCall("f", {"a": 1})
+    samples = [
+        ToolSample("1", "p1", "", (call,)),
+        ToolSample("2", "p2", "", (call,)),
+        ToolSample("3", "p3", "", (call,)),
+        ToolSample("4", "p4", "", ()),
+    ]
+    gen = Echo({"p1": "[f(a=1)]", "p2": "[f(a=2)]", "p3": "[f(a=", "p4": "Sure."})
+    scores = evaluate_heldout(gen, samples)
+    assert scores["tool_call_accuracy"] == pytest.approx(1 / 3)
+    assert scores["tool_call_score"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert scores["tool_call_parse_errors"] == pytest.approx(1 / 3)
+    assert scores["text_accuracy"] == 1.0 and scores["tool_samples"] == 3
+
+
+def test_plot(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    rows = [
+        {"iteration": 0, "tool_call_accuracy": 0.2, "tool_call_score": 0.5},
+        {"iteration": 1, "tool_call_accuracy": 0.3, "tool_call_score": 0.6},
+    ]
+    assert plot_accuracy(rows, tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.slow
@@ -118,3 +189,65 @@ def test_tiny_itool_run_resumes_and_reruns_only_changed_stages(
     run_recipe(recipe, _cfg(mapping), run, echo=lines.append)
     skipped = [line.split(": ")[1].split(" ")[0] for line in lines if "up to date" in line]
     assert skipped == ["data", "eval-0"]
+
+
+@pytest.mark.slow
+def test_itool_with_warmup_end_to_end_and_resume(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A warm-up SFT, one iteration, and a rerun that recomputes nothing (ported from the former
+    ``ifrl rl itool`` loop, which the recipe replaces)."""
+    dialogs = _toolgen_dialogs(tmp_path, 8)
+    rows = list(read_jsonl(dialogs))
+    write_jsonl(tmp_path / "train.jsonl", rows[:6])
+    write_jsonl(tmp_path / "eval.jsonl", rows[6:])
+    mapping: dict[str, Any] = {
+        "start": {"model": str(tiny_model_dir)},
+        "data": {"train": str(tmp_path / "train.jsonl"), "eval": str(tmp_path / "eval.jsonl")},
+        "itool": {
+            "device": "cpu",
+            "sft_steps": 4,
+            "sft_batch_size": 2,
+            "sft_learning_rate": 1e-3,
+            "sft_curriculum": "tool_calls",
+            "max_steps": 2,
+            "per_device_batch_size": 2,
+            "learning_rate": 1e-4,
+            "deficiency_fraction": 0.5,
+            "mcts_iterations": 2,
+            "mcts_actions": 2,
+            "mcts_max_new_tokens": 16,
+            "mcts_chunk": 2,
+            "pair_min_gap": 0.0,
+            "eval_max_new_tokens": 16,
+            "progress": False,
+            "seed": 3,
+        },
+    }
+    out = tmp_path / "run"
+    states = run_recipe(get_recipe("itool"), _cfg(mapping), out, echo=lambda _: None)
+    rows = states["summary"]["result"]["rows"]
+    assert [r["iteration"] for r in rows] == [0, 1]
+    assert rows[0]["model"].endswith("warmup/final")
+    for r in rows:
+        assert 0.0 <= r["tool_call_accuracy"] <= 1.0
+    it = out / "iter_1"
+    deficient = list(read_jsonl(it / "deficiency.jsonl", ToolSample.from_dict))
+    train_samples = list(read_jsonl(out / "data" / "train_samples.jsonl", ToolSample.from_dict))
+    assert 0 < len(deficient) < len(train_samples)
+    pairs = list(read_jsonl(it / "pairs.jsonl", PreferencePair))
+    costs = json.loads((it / "pairs.json").read_text())
+    assert costs["mcts"]["pairs"] == len(pairs) and costs["mcts"]["model_calls"] > 0
+    searched = [s for s in deficient if s.gold_calls]
+    assert costs["baseline"]["model_calls"] == costs["baseline"]["n"] * len(searched)
+    assert len(list((it / "mcts").glob("chunk_*.json"))) == -(-len(searched) // 2)
+    if pairs:
+        assert rows[1]["model"].endswith("simpo/final")
+        assert (it / "simpo" / "final" / "config.json").exists()
+    summary = (out / "summary.md").read_text()
+    assert "MCTS pairs/1k calls" in summary and summary.count("\n| ") >= 2
+    # A rerun resumes: every stage is read back, nothing is recomputed (the run's own
+    # config.json and state.json are rewritten by every run).
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.json") if p.parent != out}
+    again = run_recipe(get_recipe("itool"), _cfg(mapping), out, echo=lambda _: None)
+    rows_again = again["summary"]["result"]["rows"]
+    assert [r["tool_call_accuracy"] for r in rows_again] == [r["tool_call_accuracy"] for r in rows]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from click.testing import CliRunner
 from rl_helpers import PROMPTS, conversations, write_rows
 
-from ifrl.rltrain.cli import cli, parse_overrides
-from ifrl.rltrain.config import ConfigError, load_config
+from ifrl.core.config import ConfigError, load_config
+from ifrl.rltrain.cli import cli, command
 from ifrl.rltrain.grpo import GRPOConfig
 from ifrl.rltrain.sft import SFTConfig
 
@@ -19,10 +20,18 @@ from ifrl.rltrain.sft import SFTConfig
 def test_overrides_and_yaml_are_typed_and_checked(tmp_path: Path) -> None:
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("model: m\nmax_steps: 3\nreward_funcs: [a:b, c:d]\n")
-    over = parse_overrides(
-        ["--learning-rate", "0.5", "--use_lora", "--lora_target_modules=q_proj,v_proj"], GRPOConfig
-    )
-    cfg = load_config(GRPOConfig, cfg_file, over)
+    seen: list[GRPOConfig] = []
+
+    def recorder(config: GRPOConfig) -> Any:
+        seen.append(config)
+        raise SystemExit(0)
+
+    # `ifrl rl grpo`'s command with the trainer replaced: what did it parse?
+    grpo = command("grpo", recorder, GRPOConfig, "GRPO.")
+    args = ["--learning-rate", "0.5", "--use_lora", "--lora_target_modules=q_proj,v_proj"]
+    res = CliRunner().invoke(grpo, ["--config", str(cfg_file), *args])
+    assert res.exit_code == 0, res.output
+    cfg = seen[0]
     assert cfg.max_steps == 3 and cfg.learning_rate == 0.5 and cfg.use_lora is True
     assert cfg.reward_funcs == ("a:b", "c:d") and cfg.lora_target_modules == ("q_proj", "v_proj")
     with pytest.raises(ConfigError, match="did you mean 'learning_rate'"):
@@ -91,7 +100,18 @@ def test_cli_rejects_unknown_key(tiny_model_dir: Path, tmp_path: Path) -> None:
         cli, ["grpo", "--model", str(tiny_model_dir), "--data", str(data), "--num_generation", "4"]
     )
     assert res.exit_code != 0
+    assert "--num_generations" in res.output  # the option it meant
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("num_generation: 4\n")
+    res = CliRunner().invoke(cli, ["grpo", "--config", str(cfg)])
+    assert res.exit_code != 0
     assert "did you mean 'num_generations'" in res.output
+
+
+def test_itool_command_names_the_recipe() -> None:
+    res = CliRunner().invoke(cli, ["itool", "--config", "itool.yaml", "--max_steps", "3"])
+    assert res.exit_code == 2
+    assert "ifrl pipeline run itool --config FILE" in res.output
 
 
 def test_sft_config_defaults_validate() -> None:

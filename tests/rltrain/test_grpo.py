@@ -10,8 +10,8 @@ import pytest
 import torch
 from rl_helpers import PROMPTS, lowercase, no_comma
 
+from ifrl.core.config import ConfigError
 from ifrl.core.records import SamplingParams
-from ifrl.rltrain.config import ConfigError
 from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer, group_advantages, grpo_loss
 
 

@@ -200,7 +200,7 @@ def test_load_weights_rejects_non_tensors(run: dict[str, Any]) -> None:
 
 
 def test_backend_options_come_from_yaml_and_the_command_line(tmp_path: Path) -> None:
-    from ifrl.rltrain.config import ConfigError, load_config
+    from ifrl.core.config import ConfigError, load_config
 
     path = tmp_path / "grpo.yaml"
     path.write_text(

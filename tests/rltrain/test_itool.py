@@ -1,136 +1,117 @@
-"""The iTool loop: config, held-out evaluation, summary, and an end-to-end resumable run."""
+"""The steps of an iTool iteration: config, deficiency, MCTS and baseline pairs, preference training.
+
+The loop over iterations, its run directory and resuming are the ``itool`` recipe's
+(tests/pipelines/test_itool_recipe.py).
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import math
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from test_mcts import CANDIDATES, GOLD, ScriptedGenerator
 
-from ifrl.core.generation import Prompt
-from ifrl.core.jsonl import read_jsonl, write_jsonl
-from ifrl.core.records import Completion, PreferencePair, SamplingParams, ToolCall
-from ifrl.rltrain.cli_itool import itool
-from ifrl.rltrain.config import ConfigError, load_config
-from ifrl.rltrain.deficiency import ToolSample
-from ifrl.rltrain.itool import ITool, ITOOLConfig, evaluate, plot_accuracy
+from ifrl.core.config import ConfigError, load_config
+from ifrl.core.jsonl import write_jsonl
+from ifrl.core.records import PreferencePair, ToolCall
+from ifrl.rltrain import (
+    IterationConfig,
+    ToolSample,
+    baseline_pairs,
+    search_pairs,
+    select_deficient,
+    summary_row,
+    train_preferences,
+)
+
+BASE = "Q: "
 
 
-class Echo:
-    """Answers each prompt with a fixed text per prompt."""
-
-    def __init__(self, answers: dict[str, str]) -> None:
-        self.answers = answers
-
-    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
-        assert params.greedy
-        return [[Completion(self.answers[str(p)])] for p in prompts]
+def _samples(n: int) -> list[ToolSample]:
+    gold = tuple(ToolCall.from_dict(c) for c in GOLD)
+    return [ToolSample(f"s{i}", BASE, CANDIDATES[0], gold) for i in range(n)]
 
 
 def test_config_checks(tmp_path: Path) -> None:
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text("model: m\nmcts_iteratons: 3\n")
-    with pytest.raises(ConfigError, match="mcts_iterations"):
-        load_config(ITOOLConfig, cfg_file)
-    with pytest.raises(ConfigError, match="deficiency"):
-        ITOOLConfig(deficiency="random").validate()
-    with pytest.raises(ConfigError, match="eval_data"):
-        ITool(ITOOLConfig(model="m", data="d.jsonl"))
-    cfg_file.write_text("model: m\nmcts_split_markers: ['. ', ', ']\nloss_type: sigmoid\n")
-    cfg = load_config(ITOOLConfig, cfg_file)
+    cfg_file.write_text("mcts_iteratons: 3\n")
+    with pytest.raises(ConfigError, match="did you mean 'mcts_iterations'"):
+        load_config(IterationConfig, cfg_file)
+    with pytest.raises(ConfigError, match="deficiency: expected perplexity or sampling"):
+        IterationConfig(deficiency="random").validate()
+    with pytest.raises(ConfigError, match="mcts_actions: must be at least 1"):
+        IterationConfig(mcts_actions=0).validate()
+    with pytest.raises(ConfigError, match="pair_duplicate_ratio"):
+        IterationConfig(pair_duplicate_ratio=0.0).validate()
+    cfg_file.write_text(
+        "mcts_split_markers: ['. ', ', ']\nloss_type: sigmoid\nlearning_rate: 0.5\n"
+    )
+    cfg = load_config(IterationConfig, cfg_file)
     assert cfg.mcts_config(5).split_markers == (". ", ", ") and cfg.mcts_config(5).seed == 5
     assert cfg.use_lora and cfg.loss_type == "sigmoid"
-
-
-def test_evaluate_scores_tool_calls_and_text() -> None:
-    call = ToolCall("f", {"a": 1})
-    samples = [
-        ToolSample("1", "p1", "", (call,)),
-        ToolSample("2", "p2", "", (call,)),
-        ToolSample("3", "p3", "", (call,)),
-        ToolSample("4", "p4", "", ()),
-    ]
-    gen = Echo({"p1": "[f(a=1)]", "p2": "[f(a=2)]", "p3": "[f(a=", "p4": "Sure."})
-    scores = evaluate(gen, samples)
-    assert scores["tool_call_accuracy"] == pytest.approx(1 / 3)
-    assert scores["tool_call_score"] == pytest.approx((1 + 2 / 3 + 0) / 3)
-    assert scores["tool_call_parse_errors"] == pytest.approx(1 / 3)
-    assert scores["text_accuracy"] == 1.0 and scores["tool_samples"] == 3
-
-
-def test_plot(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    rows = [
-        {"iteration": 0, "tool_call_accuracy": 0.2, "tool_call_score": 0.5},
-        {"iteration": 1, "tool_call_accuracy": 0.3, "tool_call_score": 0.6},
-    ]
-    assert plot_accuracy(rows, tmp_path / "a.png")
-    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def _tool_data(tmp_path: Path, n_train: int, n_eval: int) -> tuple[Path, Path]:
-    pytest.importorskip("ifrl.toolgen")
-    from ifrl.toolgen.apis import ProgrammaticApiGenerator
-    from ifrl.toolgen.dialogs import DialogGenerator, Planner
-    from ifrl.toolgen.formats import to_openai
-
-    apis = list(ProgrammaticApiGenerator(seed=0).generate(4))
-    planner = Planner(apis, seed=0, max_tools=2)
-    planner.weights = {
-        "single": 1.0,
-        "parallel": 0.0,
-        "dependent": 0.0,
-        "non_tool": 0.0,
-        "clarify": 0.0,
-    }
-    rows = [
-        to_openai(r.dialog)
-        for r in DialogGenerator(planner).run(range(n_train + n_eval))
-        if r.dialog
-    ]
-    train, held = tmp_path / "train.jsonl", tmp_path / "eval.jsonl"
-    write_jsonl(train, rows[:n_train])
-    write_jsonl(held, rows[n_train:])
-    return train, held
-
-
-@pytest.mark.slow
-def test_itool_end_to_end_and_resume(tmp_path: Path, tiny_model_dir: Path) -> None:
-    train, held = _tool_data(tmp_path, 6, 2)
-    out = tmp_path / "run"
-    config = tmp_path / "itool.yaml"
-    config.write_text(
-        f"model: {tiny_model_dir}\ndata: {train}\neval_data: {held}\noutput_dir: {out}\n"
-        "device: cpu\nlast_turn_only: false\nsft_steps: 4\nsft_batch_size: 2\nsft_learning_rate: 1e-3\n"
-        "sft_curriculum: tool_calls\nmax_steps: 2\nper_device_batch_size: 2\nlearning_rate: 1e-4\n"
-        "deficiency_fraction: 0.5\nmcts_iterations: 2\nmcts_actions: 2\nmcts_max_new_tokens: 16\n"
-        "mcts_chunk: 2\npair_min_gap: 0.0\neval_max_new_tokens: 16\nprogress: false\nseed: 3\n"
+    dpo = cfg.dpo_config("m", "pairs.jsonl", "out")
+    assert (dpo.model, dpo.data, dpo.output_dir, dpo.loss_type) == (
+        "m",
+        "pairs.jsonl",
+        "out",
+        "sigmoid",
     )
-    result = CliRunner().invoke(itool, ["--config", str(config)])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [r["iteration"] for r in rows] == [0, 1]
-    assert rows[0]["model"].endswith("warmup/final")
-    for r in rows:
-        assert 0.0 <= r["tool_call_accuracy"] <= 1.0
-    it = out / "iter_1"
-    deficient = list(read_jsonl(it / "deficiency.jsonl", ToolSample.from_dict))
-    train_samples = list(read_jsonl(out / "data" / "train_samples.jsonl", ToolSample.from_dict))
-    assert 0 < len(deficient) < len(train_samples)
-    pairs = list(read_jsonl(it / "pairs.jsonl", PreferencePair))
-    costs = json.loads((it / "pairs.json").read_text())
-    assert costs["mcts"]["pairs"] == len(pairs) and costs["mcts"]["model_calls"] > 0
-    searched = [s for s in deficient if s.gold_calls]
-    assert costs["baseline"]["model_calls"] == costs["baseline"]["n"] * len(searched)
-    if pairs:
-        assert rows[1]["model"].endswith("simpo/final")
-        assert (it / "simpo" / "final" / "config.json").exists()
-    summary = (out / "summary.md").read_text()
-    assert "MCTS pairs/1k calls" in summary and summary.count("\n| ") >= 2
-    # A rerun resumes: every stage is read back, nothing is recomputed.
-    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
-    again = ITool(load_config(ITOOLConfig, config)).run()
-    assert [r["tool_call_accuracy"] for r in again] == [r["tool_call_accuracy"] for r in rows]
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert dpo.learning_rate == 0.5 and dpo.use_lora and dpo.merge_lora and dpo.resume
+
+
+def test_mcts_pairs_and_the_equal_budget_baseline() -> None:
+    cfg = IterationConfig(mcts_iterations=5, seed=2)
+    samples = _samples(4)
+    pairs, cost = search_pairs(samples, ScriptedGenerator(BASE), cfg, iteration=1)
+    assert pairs and cost.calls > 0 and cost.batches > 0
+    assert {p.meta["sample_id"] for p in pairs} <= {s.id for s in samples}
+    again, cost_again = search_pairs(samples, ScriptedGenerator(BASE), cfg, iteration=1)
+    assert again == pairs and cost_again == cost  # seeded by config.seed, iteration and batch
+    other, _ = search_pairs(samples, ScriptedGenerator(BASE), cfg, iteration=2)
+    assert other != pairs
+    base, base_cost, n = baseline_pairs(samples, ScriptedGenerator(BASE), cost, cfg, iteration=1)
+    assert n == round(cost.calls / 4) and base_cost.calls == n * len(samples)
+    assert all(p.chosen == CANDIDATES[0] and p.meta["source"] == "best_vs_worst" for p in base)
+
+
+def test_select_deficient_by_sampling_and_by_perplexity(tiny_model_dir: Path) -> None:
+    right = ToolSample("right", BASE, CANDIDATES[0], (ToolCall("never_called", {}),))
+    samples = [right, *_samples(1)]
+    cfg = IterationConfig(deficiency="sampling", deficiency_k=8)
+    kept, info = select_deficient(samples, ScriptedGenerator(BASE), cfg, iteration=1)
+    assert [s.id for s in kept] == ["right", "s0"]
+    assert info == {"selector": "sampling", "kept": 2, "model_calls": 16, "total": 2}
+
+    from ifrl.core.backends.hf import HFGenerator
+
+    texts = [f"Say {w}." for w in ("one", "two", "three", "four")]
+    samples = [ToolSample(str(i), "User: hi\nAssistant: ", t) for i, t in enumerate(texts)]
+    gen = HFGenerator(tiny_model_dir, device="cpu")
+    kept, info = select_deficient(samples, gen, IterationConfig(deficiency_fraction=0.5), 1)
+    assert len(kept) == 2 and info["selector"] == "perplexity" and info["total"] == 4
+    assert info["mean_kept_perplexity"] >= info["mean_perplexity"] > 1.0
+    with pytest.raises(TypeError, match="perplexity"):
+        select_deficient(samples, ScriptedGenerator(BASE), IterationConfig(), 1)
+
+
+def test_train_preferences_merges_a_new_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    pairs = [PreferencePair(f"Q{i}: ", "yes", "no") for i in range(4)]
+    write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    cfg = IterationConfig(max_steps=1, per_device_batch_size=2, progress=False)
+    info = train_preferences(tmp_path / "pairs.jsonl", str(tiny_model_dir), tmp_path / "run", cfg)
+    assert info["model"] == str(tmp_path / "run" / "final")
+    assert (tmp_path / "run" / "final" / "config.json").exists()  # merged: a plain model
+    assert not (tmp_path / "run" / "final" / "adapter_config.json").exists()
+    assert math.isfinite(info["loss"])
+
+
+def test_summary_row_reads_cost_summaries() -> None:
+    costs = {
+        "mcts": {"pairs": 3.0, "model_calls": 30.0, "pairs_per_1000_calls": 100.0},
+        "baseline": {"pairs": 1.0, "model_calls": 28.0},
+    }
+    row = summary_row(1, "m", {"tool_call_accuracy": 0.5}, costs, {"loss": 0.7, "pairs": 3}, 5)
+    assert row["mcts_model_calls"] == 30.0 and row["mcts_pairs_per_1000_calls"] == 100.0
+    assert row["baseline_pairs"] == 1.0 and row["train_loss"] == 0.7 and row["deficient"] == 5
+    assert row["tool_call_score"] is None and summary_row(0, None, {}, {}, {})["mcts_pairs"] is None

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from ifrl.core.config import ConfigError
 from ifrl.rltrain.checkpoint import latest_checkpoint, list_checkpoints, save_checkpoint
-from ifrl.rltrain.config import ConfigError, TrainConfig
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.loop import lr_lambda
+from ifrl.rltrain.trainconfig import TrainConfig
 
 
 def test_schedules_warm_up_then_decay() -> None:

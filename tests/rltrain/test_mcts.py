@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from ifrl.core.generation import Prompt
-from ifrl.core.records import Completion, SamplingParams, ToolCall
+from ifrl.core.records import Completion, Cost, SamplingParams, ToolCall
 from ifrl.rltrain.mcts import (
-    Cost,
     MCTSConfig,
-    Node,
-    Tree,
+    SearchNode,
+    SearchTree,
     add_rollout,
     backup,
     expandable,
@@ -67,8 +66,8 @@ class ScriptedGenerator:
         return out
 
 
-def _node(reward: float, prior: float = 1.0, fragment: str = "") -> Node:
-    return Node(fragment=fragment, prior=prior, reward=reward)
+def _node(reward: float, prior: float = 1.0, fragment: str = "") -> SearchNode:
+    return SearchNode(fragment=fragment, prior=prior, reward=reward)
 
 
 def test_split_fragments_keeps_text() -> None:
@@ -81,7 +80,7 @@ def test_split_fragments_keeps_text() -> None:
 
 
 def test_selection_on_a_hand_built_tree() -> None:
-    root = Node()
+    root = SearchNode()
     a = root.add_child(_node(1.0, prior=0.5))
     b = root.add_child(_node(0.0, prior=0.2))
     backup(a, 1.0)
@@ -105,7 +104,7 @@ def test_selection_on_a_hand_built_tree() -> None:
 
 
 def test_backup_adds_to_every_ancestor() -> None:
-    root = Node()
+    root = SearchNode()
     a = root.add_child(_node(0.0))
     a1 = a.add_child(_node(0.0))
     backup(a1, 0.75)
@@ -113,12 +112,12 @@ def test_backup_adds_to_every_ancestor() -> None:
     assert (root.visits, root.value) == (2, 1.0)
     assert (a.visits, a.value) == (2, 1.0)
     assert (a1.visits, a1.value) == (1, 0.75)
-    assert a.mean_value == 0.5 and Node().mean_value == 0.0
+    assert a.mean_value == 0.5 and SearchNode().mean_value == 0.0
 
 
 def test_add_rollout_fragments_trie_and_terminal() -> None:
     cfg = MCTSConfig()
-    root = Node()
+    root = SearchNode()
     c = add_rollout(root, 'get_weather(city="Paris", days=3)', 1.0, prior=0.4, config=cfg)
     assert c.fragment == "get_weather(city=" and c.prefix == c.fragment and not c.terminal
     assert c.rollout == 'get_weather(city="Paris", days=3)' and c.reward == 1.0 and c.prior == 0.4
@@ -165,8 +164,8 @@ def test_fragment_prior() -> None:
     assert fragment_prior(comp, 2, Tok()) == pytest.approx(math.exp(-2.0))
 
 
-def _trees(n: int, base: str) -> list[Tree]:
-    return [Tree(base, {"gold_calls": GOLD}, sample_id=str(i)) for i in range(n)]
+def _trees(n: int, base: str) -> list[SearchTree]:
+    return [SearchTree(base, {"gold_calls": GOLD}, sample_id=str(i)) for i in range(n)]
 
 
 def test_search_grows_trees_with_matcher_rewards() -> None:
@@ -177,7 +176,7 @@ def test_search_grows_trees_with_matcher_rewards() -> None:
     cost = search(trees, gen, cfg)
     assert gen.calls[0] == 3  # all trees expand in one call
     assert cost.batches == len(gen.calls)
-    assert cost.model_calls == sum(gen.calls) * 3
+    assert cost.calls == sum(gen.calls) * 3
     for t in trees:
         rollouts = [n for n in t.root.walk() if n is not t.root]
         assert rollouts and all(0.0 <= n.reward <= 1.0 for n in rollouts)
@@ -224,9 +223,9 @@ def test_search_with_the_tiny_model(tiny_model_dir: Path) -> None:
     cfg = MCTSConfig(iterations=2, num_actions=2, max_new_tokens=12, seed=3)
 
     def run() -> list[tuple[str, float]]:
-        trees = [Tree(prompt, {"gold_calls": [ToolCall("get_weather", {"city": "Paris"})]})]
+        trees = [SearchTree(prompt, {"gold_calls": [ToolCall("get_weather", {"city": "Paris"})]})]
         cost = search(trees, gen, cfg, ToolCallReward())
-        assert cost.generated_tokens > 0 and cost.model_calls >= 2
+        assert cost.generated_tokens > 0 and cost.calls >= 2
         return [(n.rollout, n.prior) for n in trees[0].root.walk()]
 
     first = run()

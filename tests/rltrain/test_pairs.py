@@ -8,9 +8,9 @@ import pytest
 from test_mcts import CANDIDATES, GOLD, ScriptedGenerator
 
 from ifrl.core.jsonl import read_jsonl
-from ifrl.core.records import PreferencePair
+from ifrl.core.records import Cost, PreferencePair
 from ifrl.rltrain.dpo import load_pairs
-from ifrl.rltrain.mcts import Cost, MCTSConfig, Node, Tree, backup, search
+from ifrl.rltrain.mcts import MCTSConfig, SearchNode, SearchTree, backup, search
 from ifrl.rltrain.pairs import (
     PairConfig,
     best_vs_worst,
@@ -23,9 +23,9 @@ from ifrl.rltrain.pairs import (
 )
 
 
-def _child(parent: Node, fragment: str, rollout_tail: str, reward: float) -> Node:
+def _child(parent: SearchNode, fragment: str, rollout_tail: str, reward: float) -> SearchNode:
     node = parent.add_child(
-        Node(
+        SearchNode(
             fragment=fragment,
             prefix=parent.prefix + fragment,
             reward=reward,
@@ -36,9 +36,9 @@ def _child(parent: Node, fragment: str, rollout_tail: str, reward: float) -> Nod
     return node
 
 
-def _tree() -> Tree:
+def _tree() -> SearchTree:
     """root -> A (1.0), B (0.0), C (0.5); A -> A1 (0.6), A2 (0.55)."""
-    tree = Tree("P:", sample_id="s1")
+    tree = SearchTree("P:", sample_id="s1")
     root = tree.root
     a = _child(root, "f(x=", "1)", 1.0)
     _child(root, "g(x=", "1)", 0.0)
@@ -82,7 +82,7 @@ def test_chosen_floor() -> None:
 
 
 def test_near_duplicates_are_dropped() -> None:
-    tree = Tree("P:")
+    tree = SearchTree("P:")
     _child(tree.root, "a ", "b", 1.0)
     _child(tree.root, "a  ", "B", 0.0)
     assert tree_pairs(tree) == []
@@ -103,7 +103,7 @@ def test_pairs_roundtrip_to_the_dpo_reader(tmp_path: Path) -> None:
 
 def test_search_then_pairs_and_baseline_at_equal_budget() -> None:
     base = "Q: "
-    trees = [Tree(base, {"gold_calls": GOLD}, sample_id=str(i)) for i in range(4)]
+    trees = [SearchTree(base, {"gold_calls": GOLD}, sample_id=str(i)) for i in range(4)]
     cost = search(trees, ScriptedGenerator(base), MCTSConfig(iterations=5, seed=0))
     pairs = collect_pairs(trees)
     assert pairs, "the scripted candidates differ in reward, so some node must give a pair"
@@ -112,7 +112,7 @@ def test_search_then_pairs_and_baseline_at_equal_budget() -> None:
         assert p.meta["chosen_reward"] > p.meta["rejected_reward"]
         assert (p.prompt + p.chosen)[len(base) :] in CANDIDATES
     n = equal_budget_n(cost, len(trees))
-    assert n == round(cost.model_calls / 4)
+    assert n == round(cost.calls / 4)
     base_pairs, base_cost = best_vs_worst(
         [base] * 4,
         ScriptedGenerator(base),
@@ -120,7 +120,7 @@ def test_search_then_pairs_and_baseline_at_equal_budget() -> None:
         columns=[{"gold_calls": GOLD}] * 4,
         sample_ids=["0", "1", "2", "3"],
     )
-    assert base_cost.model_calls == 4 * n and base_cost.batches == 1
+    assert base_cost.calls == 4 * n and base_cost.batches == 1
     assert len(base_pairs) <= 4
     for p in base_pairs:
         assert p.chosen == CANDIDATES[0]  # the best of many samples is the exact call
@@ -130,7 +130,7 @@ def test_search_then_pairs_and_baseline_at_equal_budget() -> None:
 
 
 def test_cost_summary_without_pairs() -> None:
-    s = cost_summary(Cost(model_calls=10, generated_tokens=50, batches=1), 0)
+    s = cost_summary(Cost(calls=10, generated_tokens=50, batches=1), 0)
     assert s["pairs_per_1000_calls"] == 0.0 and s["calls_per_pair"] is None
     with pytest.raises(ValueError, match="at least 2"):
         best_vs_worst(["p"], ScriptedGenerator("p"), 1)

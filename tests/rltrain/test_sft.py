@@ -149,5 +149,19 @@ def test_bad_tool_call_arguments_name_the_line(tmp_path: Path) -> None:
         ]
     }
     bad = write_rows(tmp_path / "calls.jsonl", [row])
-    with pytest.raises(JSONLError, match=r"calls.jsonl:1: tool_calls.arguments: not a JSON object"):
+    # the core codec names the whole path of the field
+    where = r"messages\[1\]\.tool_calls\[0\]\.function\.arguments"
+    with pytest.raises(JSONLError, match=rf"calls.jsonl:1: {where}: not valid JSON"):
         load_conversations(bad)
+
+
+def test_old_and_openai_rows_read_alike(tmp_path: Path) -> None:
+    """Files written before (ifrl records: object arguments, bare tool definitions) still load,
+    and equal the OpenAI form with JSON-string arguments."""
+    conv = parse_conversation(conversations(2, tools=True)[1])
+    ifrl_row = {
+        "messages": [m.to_dict() for m in conv.messages],
+        "tools": [t.to_dict() for t in conv.tools],
+    }
+    rows = write_rows(tmp_path / "rows.jsonl", [ifrl_row, conv.to_openai()])
+    assert load_conversations(rows) == [conv, conv]

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ifrl.core.config import ConfigError, from_mapping, opt
+from ifrl.core.generation import generator_for
+from ifrl.core.tiny import build_tiny_model
 
 BACKENDS = ("hf", "vllm", "openai")
 T = TypeVar("T")
@@ -30,20 +32,17 @@ class ModelSection:
             raise ConfigError("", "base_url", "required with backend openai")
 
 
-def resolve_model(section: ModelSection) -> str:
-    """The model directory: builds the tiny model for ``path: tiny``."""
-    if section.path == "tiny":
-        from ifrl.core.tiny import build_tiny_model
-
+def resolve_model(section: ModelSection | str) -> str:
+    """The model directory of a section (or a path): builds the tiny model for ``tiny``."""
+    path = section if isinstance(section, str) else section.path
+    if path == "tiny":
         return str(build_tiny_model(arch="qwen2", seed=0))
-    return section.path
+    return path
 
 
 def make_generator(section: ModelSection, model: str | Path) -> Any:
     """A ``Generator`` for ``model`` on the section's backend (through
     :func:`ifrl.core.generation.generator_for`, as the command-line tools build theirs)."""
-    from ifrl.core.generation import generator_for
-
     if section.backend == "openai":
         return generator_for("openai", model, base_url=section.base_url)
     if section.backend == "vllm":

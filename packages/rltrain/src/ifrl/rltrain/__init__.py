@@ -1,3 +1,91 @@
-"""ifrl.rltrain: Train: SFT, GRPO, DPO/SimPO, MCTS preference pairs, iTool."""
+"""ifrl.rltrain: SFT (easy-to-hard curriculum), GRPO and DPO/IPO/SimPO trainers on one training
+loop; MCTS preference pairs; the steps of an iTool iteration.
 
-__version__ = "0.1.0"
+>>> from ifrl.rltrain import DPOConfig, DPOTrainer                      # doctest: +SKIP
+>>> DPOTrainer(DPOConfig(model="m", data="pairs.jsonl", loss_type="simpo")).train()  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ifrl.rltrain.checkpoint import latest_checkpoint
+from ifrl.rltrain.deficiency import (
+    ToolSample,
+    gold_perplexities,
+    samples_from_conversation,
+    select_by_sampling,
+    select_hardest,
+)
+from ifrl.rltrain.dpo import DPOConfig, DPOTrainer, load_pairs, preference_losses
+from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer, group_advantages, grpo_loss, load_prompts
+from ifrl.rltrain.itool import (
+    IterationConfig,
+    baseline_pairs,
+    search_pairs,
+    select_deficient,
+    summary_row,
+    train_preferences,
+)
+from ifrl.rltrain.loop import Trainer, TrainResult
+from ifrl.rltrain.mcts import MCTSConfig, SearchNode, SearchTree, search
+from ifrl.rltrain.models import load_tokenizer, merge_and_save
+from ifrl.rltrain.pairs import (
+    PairConfig,
+    best_vs_worst,
+    collect_pairs,
+    cost_summary,
+    equal_budget_n,
+    tree_pairs,
+    write_pairs,
+)
+from ifrl.rltrain.sft import SFTConfig, SFTTrainer, load_conversations, parse_conversation
+from ifrl.rltrain.trainconfig import TrainConfig
+
+try:
+    __version__ = version("ifrl-rltrain")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DPOConfig",
+    "DPOTrainer",
+    "GRPOConfig",
+    "GRPOTrainer",
+    "IterationConfig",
+    "MCTSConfig",
+    "PairConfig",
+    "SFTConfig",
+    "SFTTrainer",
+    "SearchNode",
+    "SearchTree",
+    "ToolSample",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "__version__",
+    "baseline_pairs",
+    "best_vs_worst",
+    "collect_pairs",
+    "cost_summary",
+    "equal_budget_n",
+    "gold_perplexities",
+    "group_advantages",
+    "grpo_loss",
+    "latest_checkpoint",
+    "load_conversations",
+    "load_pairs",
+    "load_prompts",
+    "load_tokenizer",
+    "merge_and_save",
+    "parse_conversation",
+    "preference_losses",
+    "samples_from_conversation",
+    "search",
+    "search_pairs",
+    "select_by_sampling",
+    "select_deficient",
+    "select_hardest",
+    "summary_row",
+    "train_preferences",
+    "tree_pairs",
+    "write_pairs",
+]

@@ -22,13 +22,14 @@ import torch
 
 from ifrl.core.generation import Generator
 from ifrl.core.matcher import MatcherConfig, match_text
-from ifrl.core.records import Conversation, SamplingParams, ToolCall
+from ifrl.core.records import Conversation, Record, SamplingParams, ToolCall
+from ifrl.rltrain.sft import render_chat
 
 Kind = Literal["tool_call", "text"]
 
 
 @dataclass(frozen=True)
-class ToolSample:
+class ToolSample(Record):
     """One assistant turn to learn: prompt text, gold response text and gold calls."""
 
     id: str
@@ -41,55 +42,18 @@ class ToolSample:
     def kind(self) -> Kind:
         return "tool_call" if self.gold_calls else "text"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "prompt": self.prompt,
-            "response": self.response,
-            "gold_calls": [c.to_dict() for c in self.gold_calls],
-            "meta": self.meta,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ToolSample:
-        from ifrl.core.errors import RecordError
-
-        for key in ("id", "prompt", "response"):
-            if not isinstance(data.get(key), str):
-                raise RecordError(key, "missing or not a string")
-        calls = data.get("gold_calls", [])
-        if not isinstance(calls, list):
-            raise RecordError("gold_calls", "must be a list")
-        gold = []
-        for i, c in enumerate(calls):
-            try:
-                gold.append(ToolCall.from_dict(c))
-            except Exception as err:
-                raise RecordError(f"gold_calls[{i}]", str(err)) from None
-        return cls(data["id"], data["prompt"], data["response"], tuple(gold), data.get("meta", {}))
-
 
 def samples_from_conversation(
     tokenizer: Any, conv: Conversation, conv_id: str, *, last_only: bool = False
 ) -> list[ToolSample]:
     """One sample per assistant turn (only the last with ``last_only``), rendered by the template."""
-    tools = [t.to_openai() for t in conv.tools] or None
-    msgs = [m.to_chat() for m in conv.messages]
     out: list[ToolSample] = []
     turns = [i for i, m in enumerate(conv.messages) if m.role == "assistant"]
     if last_only:
         turns = turns[-1:]
     for i in turns:
-        prompt = str(
-            tokenizer.apply_chat_template(
-                msgs[:i], tools=tools, add_generation_prompt=True, tokenize=False
-            )
-        )
-        full = str(
-            tokenizer.apply_chat_template(
-                msgs[: i + 1], tools=tools, add_generation_prompt=False, tokenize=False
-            )
-        )
+        prompt = render_chat(tokenizer, conv, i, True)
+        full = render_chat(tokenizer, conv, i + 1, False)
         if not full.startswith(prompt):
             raise ValueError("the chat template does not render conversations prefix-consistently")
         out.append(

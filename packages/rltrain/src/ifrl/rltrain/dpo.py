@@ -18,13 +18,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import RecordError
 from ifrl.core.jsonl import read_jsonl
-from ifrl.rltrain.config import ConfigError, TrainConfig, _help
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.logprobs import selective_log_softmax, shared_prefix_logprobs
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode, load_reference, reference_mode
+from ifrl.rltrain.trainconfig import TrainConfig, check_choice
 
 LOSS_TYPES = ("sigmoid", "ipo", "simpo")
 
@@ -33,40 +34,35 @@ LOSS_TYPES = ("sigmoid", "ipo", "simpo")
 class DPOConfig(TrainConfig):
     """DPO / IPO / SimPO settings."""
 
-    output_dir: str = _help(
+    output_dir: str = opt(
         "Directory for checkpoints, metrics.jsonl and the final model.", "runs/dpo"
     )
-    learning_rate: float = _help("Peak learning rate of AdamW.", 1e-6)
-    loss_type: str = _help(
+    learning_rate: float = opt("Peak learning rate of AdamW.", 1e-6)
+    loss_type: str = opt(
         "sigmoid (DPO), ipo, or simpo (reference-free, length-normalised).", "sigmoid"
     )
-    beta: float = _help("DPO/SimPO inverse temperature; IPO's regularisation tau.", 0.1)
-    gamma: float = _help(
-        "SimPO target reward margin (the logits are shifted by gamma / beta).", 0.5
-    )
-    label_smoothing: float = _help(
+    beta: float = opt("DPO/SimPO inverse temperature; IPO's regularisation tau.", 0.1)
+    gamma: float = opt("SimPO target reward margin (the logits are shifted by gamma / beta).", 0.5)
+    label_smoothing: float = opt(
         "Conservative DPO/SimPO: assumed probability that a label is flipped.", 0.0
     )
-    sft_weight: float = _help(
+    sft_weight: float = opt(
         "Weight of an NLL term on the chosen completions (CPO's cpo_alpha).", 0.0
     )
-    precompute_ref_logps: bool = _help(
+    precompute_ref_logps: bool = opt(
         "Compute reference log-probs for the whole dataset once before training.", False
     )
-    max_length: int = _help(
+    max_length: int = opt(
         "Truncate prompt+completion to this many tokens (keeping the start).", 1024
     )
 
     def validate(self) -> None:
         super().validate()
-        if self.loss_type not in LOSS_TYPES:
-            raise ConfigError(
-                f"loss_type: expected one of {list(LOSS_TYPES)}, got {self.loss_type!r}"
-            )
+        check_choice("loss_type", self.loss_type, LOSS_TYPES)
         if self.beta <= 0:
-            raise ConfigError(f"beta: must be > 0, got {self.beta}")
+            raise ConfigError("", "beta", f"must be > 0, got {self.beta}")
         if not 0.0 <= self.label_smoothing < 0.5:
-            raise ConfigError("label_smoothing: must lie in [0, 0.5)")
+            raise ConfigError("", "label_smoothing", "must lie in [0, 0.5)")
 
 
 # ------------------------------------------------------------------------------------------------

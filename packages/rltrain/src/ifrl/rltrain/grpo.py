@@ -15,25 +15,33 @@ from __future__ import annotations
 import hashlib
 import importlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ifrl.core.backends.hf import HFGenerator
 from ifrl.core.chat import render_prompt
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import RecordError
-from ifrl.core.generation import Generator
+from ifrl.core.generation import Generator, make_generator
 from ifrl.core.jsonl import read_jsonl
-from ifrl.core.records import Conversation, SamplingParams
-from ifrl.rltrain.config import ConfigError, TrainConfig, _help
+from ifrl.core.records import Conversation, RewardFn, SamplingParams
+from ifrl.rltrain.checkpoint import full_model_state, is_sharded
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.logprobs import shared_prefix_logprobs
 from ifrl.rltrain.loop import Trainer
-from ifrl.rltrain.models import eval_mode, load_reference, policy_weights, reference_mode
+from ifrl.rltrain.models import (
+    eval_mode,
+    is_peft,
+    load_reference,
+    policy_weights,
+    reference_mode,
+)
+from ifrl.rltrain.trainconfig import TrainConfig, check_choice, check_min
 
-RewardFn = Callable[..., Sequence[float | None]]
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
 SCALES = ("group", "batch", "none")
 
@@ -44,78 +52,68 @@ class GRPOConfig(TrainConfig):
     gradient_accumulation_steps * processes`` completions, i.e. that divided by
     ``num_generations`` prompts."""
 
-    output_dir: str = _help(
+    output_dir: str = opt(
         "Directory for checkpoints, metrics.jsonl and the final model.", "runs/grpo"
     )
-    learning_rate: float = _help("Peak learning rate of AdamW.", 1e-6)
-    num_generations: int = _help("Completions sampled per prompt (the group size G).", 4)
-    max_prompt_length: int = _help(
+    learning_rate: float = opt("Peak learning rate of AdamW.", 1e-6)
+    num_generations: int = opt("Completions sampled per prompt (the group size G).", 4)
+    max_prompt_length: int = opt(
         "Longest prompt allowed, in tokens; a longer one is an error (the sampler would see "
         "more context than the loss).",
         512,
     )
-    max_completion_length: int = _help("Maximum new tokens per completion.", 256)
-    temperature: float = _help("Sampling temperature (log-probs use the same temperature).", 1.0)
-    top_p: float = _help("Nucleus sampling mass.", 1.0)
-    top_k: int = _help("Top-k sampling (0 disables).", 0)
-    beta: float = _help("KL coefficient (k3 estimator); 0 loads no reference model.", 0.0)
-    epsilon: float = _help("Lower clipping range of the importance ratio.", 0.2)
-    epsilon_high: float = _help(
+    max_completion_length: int = opt("Maximum new tokens per completion.", 256)
+    temperature: float = opt("Sampling temperature (log-probs use the same temperature).", 1.0)
+    top_p: float = opt("Nucleus sampling mass.", 1.0)
+    top_k: int = opt("Top-k sampling (0 disables).", 0)
+    beta: float = opt("KL coefficient (k3 estimator); 0 loads no reference model.", 0.0)
+    epsilon: float = opt("Lower clipping range of the importance ratio.", 0.2)
+    epsilon_high: float = opt(
         "Upper clipping range (DAPO clip-higher); <0 means equal to epsilon.", -1.0
     )
-    loss_type: str = _help(
+    loss_type: str = opt(
         "Aggregation: grpo (per-sequence mean), dr_grpo (sum / max_completion_length), dapo (global token mean).",
         "dapo",
     )
-    scale_rewards: str = _help(
+    scale_rewards: str = opt(
         "Divide advantages by the std of the group, the batch, or none.", "group"
     )
-    num_iterations: int = _help("Optimizer steps per rollout batch (old log-probs are kept).", 1)
-    kl_ratio_correction: bool = _help(
+    num_iterations: int = opt("Optimizer steps per rollout batch (old log-probs are kept).", 1)
+    kl_ratio_correction: bool = opt(
         "Weight the k3 KL of each token by its importance ratio to the old policy.", True
     )
-    mask_truncated_completions: bool = _help(
+    mask_truncated_completions: bool = opt(
         "Drop completions that hit the length limit from the loss.", False
     )
-    reward_funcs: tuple[str, ...] = _help(
-        "Reward functions as module:function (TRL convention).", ()
-    )
-    reward_weights: tuple[float, ...] = _help(
-        "Weights of the reward functions (default all 1).", ()
-    )
-    backend: str = _help(
+    reward_funcs: tuple[str, ...] = opt("Reward functions as module:function (TRL convention).", ())
+    reward_weights: tuple[float, ...] = opt("Weights of the reward functions (default all 1).", ())
+    backend: str = opt(
         "Rollout engine: policy (transformers on the in-memory policy), vllm (an in-process "
         "vLLM engine on <model>, needs ifrl-core[vllm]) or another registered generator built "
         "with model=<model>; an engine other than policy must offer load_weights(weights), which "
         "receives the policy's merged weights before each rollout phase.",
         "policy",
     )
-    backend_options: dict[str, Any] = _help(  # noqa: RUF009 (a field() with default_factory)
+    backend_options: dict[str, Any] = opt(
         "Keyword arguments for the rollout engine. vllm defaults to dtype=<dtype>, seed=<seed>, "
         "max_model_len=max_prompt_length+max_completion_length, in_process=true, "
         "use_tqdm=false, and gpu_memory_utilization=0.3 on a GPU (the trainer shares it) or "
         "enforce_eager=true on a CPU; any vllm.LLM option may be added or overridden, e.g. "
         "{gpu_memory_utilization: 0.5, max_model_len: 4096}.",
-        default_factory=dict,
+        factory=dict,
     )
 
     def validate(self) -> None:
         super().validate()
-        if self.loss_type not in LOSS_TYPES:
-            raise ConfigError(
-                f"loss_type: expected one of {list(LOSS_TYPES)}, got {self.loss_type!r}"
-            )
-        if self.scale_rewards not in SCALES:
-            raise ConfigError(
-                f"scale_rewards: expected one of {list(SCALES)}, got {self.scale_rewards!r}"
-            )
-        if self.num_generations < 2:
-            raise ConfigError("num_generations: must be at least 2 for group-relative advantages")
-        if self.num_iterations < 1:
-            raise ConfigError("num_iterations: must be at least 1")
+        check_choice("loss_type", self.loss_type, LOSS_TYPES)
+        check_choice("scale_rewards", self.scale_rewards, SCALES)
+        check_min(self, 2, "num_generations")  # group-relative advantages need a group
+        check_min(self, 1, "num_iterations")
         if self.reward_weights and len(self.reward_weights) != len(self.reward_funcs):
             raise ConfigError(
-                f"reward_weights: {len(self.reward_weights)} weights for {len(self.reward_funcs)} reward functions"
+                "",
+                "reward_weights",
+                f"{len(self.reward_weights)} weights for {len(self.reward_funcs)} reward functions",
             )
 
 
@@ -230,12 +228,12 @@ def resolve_reward(spec: str | RewardFn) -> RewardFn:
     if callable(spec):
         return spec
     if ":" not in spec:
-        raise ConfigError(f"reward_funcs: expected module:function, got {spec!r}")
+        raise ConfigError("", "reward_funcs", f"expected module:function, got {spec!r}")
     module, name = spec.split(":", 1)
     try:
         fn = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as err:
-        raise ConfigError(f"reward_funcs: cannot load {spec!r}: {err}") from err
+        raise ConfigError("", "reward_funcs", f"cannot load {spec!r}: {err}") from err
     return fn  # type: ignore[no-any-return]
 
 
@@ -271,11 +269,11 @@ class GRPOTrainer(Trainer):
         super().__init__(config, model=model, tokenizer=tokenizer)
         specs = list(reward_funcs) if reward_funcs is not None else list(config.reward_funcs)
         if not specs:
-            raise ConfigError("reward_funcs: GRPO needs at least one reward function")
+            raise ConfigError("", "reward_funcs", "GRPO needs at least one reward function")
         self.reward_funcs = [resolve_reward(s) for s in specs]
         weights = list(config.reward_weights) or [1.0] * len(self.reward_funcs)
         if len(weights) != len(self.reward_funcs):
-            raise ConfigError("reward_weights: one weight per reward function")
+            raise ConfigError("", "reward_weights", "one weight per reward function")
         self.reward_weights = torch.tensor(weights, dtype=torch.float32)
         rows = (
             [parse_prompt_row(dict(r)) for r in train_data]
@@ -288,13 +286,18 @@ class GRPOTrainer(Trainer):
         )
         if per_step % config.num_generations:
             raise ConfigError(
+                "",
+                "per_device_batch_size",
                 f"per_device_batch_size * gradient_accumulation_steps * processes = {per_step} "
-                f"is not a multiple of num_generations = {config.num_generations}"
+                f"is not a multiple of num_generations = {config.num_generations}",
             )
         self.prompts_per_step = per_step // config.num_generations
         if self.prompts_per_step % self.world_size:
             raise ConfigError(
-                f"{self.prompts_per_step} prompts per step do not split over {self.world_size} processes"
+                "",
+                "per_device_batch_size",
+                f"{self.prompts_per_step} prompts per step do not split over "
+                f"{self.world_size} processes",
             )
         self.cursor = DataCursor(len(rows), seed=config.seed)
         self.reference: torch.nn.Module | None = None
@@ -317,15 +320,14 @@ class GRPOTrainer(Trainer):
     def _generator(self) -> Generator:
         if self.generator is None:
             if self.config.backend == "policy":
-                from ifrl.core.backends.hf import HFGenerator
-                from ifrl.rltrain.checkpoint import is_sharded
-
                 if is_sharded(self.policy):
                     # Each process would stop decoding at its own step, leaving the others
                     # waiting in FSDP's all-gathers.
                     raise ConfigError(
-                        "backend: policy cannot sample from an FSDP-sharded policy; use an engine "
-                        "that holds its own model copy (backend: vllm)"
+                        "",
+                        "backend",
+                        "policy cannot sample from an FSDP-sharded policy; use an engine that "
+                        "holds its own model copy (backend: vllm)",
                     )
 
                 self.generator = HFGenerator(
@@ -333,8 +335,6 @@ class GRPOTrainer(Trainer):
                 )
                 eval_mode(self.policy)  # HFGenerator set eval(); keep 4-bit linears trainable
             else:
-                from ifrl.core.generation import make_generator
-
                 cfg = self.config
                 options: dict[str, Any] = {}
                 if cfg.backend == "vllm":
@@ -362,17 +362,18 @@ class GRPOTrainer(Trainer):
             if self._external_generator and self.config.backend == "policy":
                 return  # a caller-supplied generator that samples from the policy itself
             raise ConfigError(
-                f"backend {self.config.backend!r}: the generator has no load_weights(weights), so "
-                "rollouts would come from stale weights; use backend: policy"
+                "",
+                "backend",
+                f"{self.config.backend!r}: the generator has no load_weights(weights), so "
+                "rollouts would come from stale weights; use backend: policy",
             )
-        from ifrl.rltrain.checkpoint import full_model_state
-        from ifrl.rltrain.models import is_peft
-
         full = full_model_state(self.policy, all_ranks=True)  # under FSDP: every rank gathers
         if full is not None and is_peft(self.policy):
             raise ConfigError(
-                "use_lora under FSDP: merging adapters into sharded weights for the rollout "
-                "engine is not supported; train LoRA without FSDP"
+                "",
+                "use_lora",
+                "under FSDP, merging adapters into sharded weights for the rollout engine is not "
+                "supported; train LoRA without FSDP",
             )
         load(full if full is not None else policy_weights(self.policy))
 

@@ -1,129 +1,94 @@
-"""The iTool loop (arXiv 2501.09766): warm-up SFT, then rounds of deficiency → MCTS pairs → SimPO.
+"""One iTool iteration (arXiv 2501.09766) as functions: deficiency → MCTS pairs → preference training.
 
-Stages, each writing its outputs under ``output_dir`` and skipped on a rerun once done:
+The caller owns the run directory, the order of the steps and resuming (``ifrl pipeline run
+itool``); these functions take samples (:class:`~ifrl.rltrain.deficiency.ToolSample`), a
+generator, paths and an :class:`IterationConfig`, and return records and summaries:
 
-* ``data/`` — the training and held-out conversations split into assistant-turn
-  :class:`~ifrl.rltrain.deficiency.ToolSample` rows;
-* ``warmup/`` — easy-to-hard SFT (:class:`~ifrl.rltrain.sft.SFTTrainer` with a curriculum) on the
-  training conversations (``sft_steps: 0`` skips it); ``iter_0/eval.json`` scores that model;
-* for each ``iter_k``: ``deficiency.jsonl`` (the hardest ``deficiency_fraction`` by gold
-  perplexity, or by sampling), ``mcts/`` (pairs and cost per chunk of trees, resumable; merged
-  into ``pairs.jsonl``), ``baseline/`` (best-vs-worst of N at the same number of model calls, for
-  the cost comparison), ``simpo/`` (:class:`~ifrl.rltrain.dpo.DPOTrainer` with ``loss_type``
-  simpo by default, LoRA, merged into ``simpo/final``; resumes from its checkpoints) and
-  ``eval.json`` (held-out tool-call accuracy of the merged model by the structured matcher);
-* ``summary.jsonl``, ``summary.md`` (a table per iteration) and ``accuracy.png`` (held-out
-  accuracy per iteration; needs matplotlib).
+* :func:`select_deficient` — the samples the policy still gets wrong (the hardest fraction by
+  gold perplexity, or those with wrong sampled answers);
+* :func:`search_pairs` — MCTS over response fragments → step-level preference pairs and the
+  generation :class:`~ifrl.core.records.Cost`;
+* :func:`baseline_pairs` — best-vs-worst of N at the same number of model calls, for comparison;
+* :func:`train_preferences` — SimPO (or DPO/IPO), by default with LoRA merged after;
+* :func:`summary_row` — one row of the per-iteration summary.
 
-Training settings inherited from :class:`~ifrl.rltrain.config.TrainConfig` (learning rate, batch
-size, LoRA, ``max_steps`` …) apply to the preference stage; ``sft_*`` fields to the warm-up.
+Sampling seeds derive from ``config.seed``, the iteration and the batch of samples, so the same
+inputs give the same pairs.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from ifrl.core.jsonl import read_jsonl, write_json, write_jsonl, write_text
-from ifrl.core.matcher import match_text
-from ifrl.core.records import PreferencePair, SamplingParams
-from ifrl.rltrain.config import ConfigError, TrainConfig, _help
+from ifrl.core.config import ConfigError, opt
+from ifrl.core.generation import Generator
+from ifrl.core.records import Cost, PreferencePair
 from ifrl.rltrain.deficiency import (
     ToolSample,
     gold_perplexities,
-    samples_from_conversation,
     select_by_sampling,
     select_hardest,
 )
-from ifrl.rltrain.mcts import Cost, MCTSConfig, Tree, derive_seed, search
-from ifrl.rltrain.pairs import (
-    PairConfig,
-    best_vs_worst,
-    collect_pairs,
-    cost_summary,
-    equal_budget_n,
-)
+from ifrl.rltrain.dpo import DPOConfig, DPOTrainer
+from ifrl.rltrain.mcts import DEFAULT_MARKERS, MCTSConfig, SearchTree, derive_seed, search
+from ifrl.rltrain.pairs import PairConfig, best_vs_worst, collect_pairs, equal_budget_n
+from ifrl.rltrain.trainconfig import TrainConfig, check_choice
 
-DONE = "done.json"
+SELECTORS = ("perplexity", "sampling")
+PREFERENCE_LOSSES = ("simpo", "sigmoid", "ipo")
 
 
 @dataclass
-class ITOOLConfig(TrainConfig):
-    """iTool settings: data, warm-up SFT, deficiency selection, MCTS, pairs, preference training."""
+class IterationConfig(TrainConfig):
+    """Settings of one iTool iteration: deficiency selection, MCTS, pair filters, and the
+    preference stage (the :class:`~ifrl.rltrain.trainconfig.TrainConfig` fields: learning
+    rate, batch size, LoRA, ``max_steps`` ...; ``model``, ``data`` and ``output_dir`` are
+    given to :func:`train_preferences`)."""
 
-    output_dir: str = _help("Directory for every stage's outputs.", "runs/itool")
-    data: str = _help("Training conversations (JSONL, ifrl or OpenAI {messages, tools}).", "")
-    eval_data: str = _help("Held-out conversations (JSONL) for tool-call accuracy.", "")
-    learning_rate: float = _help("Peak learning rate of the preference stage.", 1e-5)
-    max_steps: int = _help("Optimizer steps of the preference stage per iteration.", 100)
-    use_lora: bool = _help("Train the preference stage with LoRA adapters (merged after).", True)
-    iterations: int = _help("Rounds of deficiency → MCTS → preference training.", 1)
-    device: str = _help("Device for generation and scoring: cpu, cuda or auto.", "auto")
-    generation_batch_size: int = _help("Sequences per forward pass when generating.", 32)
-    last_turn_only: bool = _help("Use only the last assistant turn of each conversation.", False)
-    sft_steps: int = _help("Warm-up SFT steps (0 skips the warm-up).", 100)
-    sft_learning_rate: float = _help("Warm-up SFT learning rate.", 2e-5)
-    sft_batch_size: int = _help("Warm-up SFT micro-batch size.", 4)
-    sft_curriculum: str = _help(
-        "Warm-up order: loss, tool_calls, length, none or module:function.", "loss"
-    )
-    sft_curriculum_stages: int = _help("Difficulty stages of the warm-up curriculum.", 3)
-    max_length: int = _help("Token limit of SFT rows and preference pairs.", 1024)
-    deficiency: str = _help(
+    learning_rate: float = opt("Peak learning rate of the preference stage.", 1e-5)
+    max_steps: int = opt("Optimizer steps of the preference stage per iteration.", 100)
+    use_lora: bool = opt("Train the preference stage with LoRA adapters (merged after).", True)
+    max_length: int = opt("Token limit of preference pairs (and of warm-up SFT rows).", 1024)
+    deficiency: str = opt(
         "Deficiency selector: perplexity (hardest fraction) or sampling.", "perplexity"
     )
-    deficiency_fraction: float = _help("Fraction kept by the perplexity selector.", 0.3)
-    deficiency_k: int = _help("Samples per prompt for the sampling selector.", 4)
-    mcts_iterations: int = _help("MCTS iterations per sample.", 5)
-    mcts_actions: int = _help("Continuations sampled per expansion.", 3)
-    mcts_temperature: float = _help("Sampling temperature of expansions.", 1.5)
-    mcts_max_new_tokens: int = _help(
-        "Token budget of an expansion (which is also its rollout).", 128
-    )
-    mcts_fragments_per_node: int = _help("Fragments a node holds.", 2)
-    mcts_max_depth: int = _help("Depth cap of the tree.", 3)
-    mcts_split_markers: tuple[str, ...] = _help("Fragment split markers.", (". ", ", ", "=", "("))
-    mcts_exploration_weight: float = _help("Weight w of the prior term in selection.", 1.0)
-    mcts_text_samples: bool = _help(
-        "Also search deficient text-answer samples (their reward is only 'no tool call').", False
-    )
-    mcts_chunk: int = _help("Trees searched together (and saved together, for resuming).", 64)
-    pair_min_gap: float = _help("Minimum value gap between chosen and rejected.", 0.1)
-    pair_min_chosen: float = _help("Minimum value of the chosen side.", 0.0)
-    pair_duplicate_ratio: float = _help(
+    deficiency_fraction: float = opt("Fraction kept by the perplexity selector.", 0.3)
+    deficiency_k: int = opt("Samples per prompt for the sampling selector.", 4)
+    mcts_iterations: int = opt("MCTS iterations per sample.", 5)
+    mcts_actions: int = opt("Continuations sampled per expansion.", 3)
+    mcts_temperature: float = opt("Sampling temperature of expansions.", 1.5)
+    mcts_max_new_tokens: int = opt("Token budget of an expansion (which is also its rollout).", 128)
+    mcts_fragments_per_node: int = opt("Fragments a node holds.", 2)
+    mcts_max_depth: int = opt("Depth cap of the tree.", 3)
+    mcts_split_markers: tuple[str, ...] = opt("Fragment split markers.", DEFAULT_MARKERS)
+    mcts_exploration_weight: float = opt("Weight w of the prior term in selection.", 1.0)
+    pair_min_gap: float = opt("Minimum value gap between chosen and rejected.", 0.1)
+    pair_min_chosen: float = opt("Minimum value of the chosen side.", 0.0)
+    pair_duplicate_ratio: float = opt(
         "Similarity ratio at which two sides count as near-duplicates.", 0.98
     )
-    baseline: bool = _help("Also collect best-vs-worst pairs at the same generation budget.", True)
-    train_pairs: str = _help("Pairs to train on: mcts, baseline or both.", "mcts")
-    loss_type: str = _help("Preference loss: simpo (iTool), sigmoid (DPO) or ipo.", "simpo")
-    beta: float = _help("SimPO/DPO beta.", 2.5)
-    gamma: float = _help("SimPO target margin.", 0.5)
-    eval_max_new_tokens: int = _help("Token budget of held-out generations (greedy).", 128)
-    eval_limit: int = _help("Evaluate on at most this many held-out samples (0: all).", 0)
+    loss_type: str = opt("Preference loss: simpo (iTool), sigmoid (DPO) or ipo.", "simpo")
+    beta: float = opt("SimPO/DPO beta.", 2.5)
+    gamma: float = opt("SimPO target margin.", 0.5)
 
     def validate(self) -> None:
         super().validate()
-        if self.iterations < 0:
-            raise ConfigError("iterations: must be at least 0")
-        if self.deficiency not in ("perplexity", "sampling"):
-            raise ConfigError(
-                f"deficiency: expected perplexity or sampling, got {self.deficiency!r}"
-            )
+        check_choice("deficiency", self.deficiency, SELECTORS)
         if not 0.0 < self.deficiency_fraction <= 1.0:
-            raise ConfigError("deficiency_fraction: must lie in (0, 1]")
-        if self.train_pairs not in ("mcts", "baseline", "both"):
-            raise ConfigError(
-                f"train_pairs: expected mcts, baseline or both, got {self.train_pairs!r}"
-            )
-        if self.loss_type not in ("simpo", "sigmoid", "ipo"):
-            raise ConfigError(f"loss_type: expected simpo, sigmoid or ipo, got {self.loss_type!r}")
-        if self.mcts_chunk < 1:
-            raise ConfigError("mcts_chunk: must be at least 1")
+            raise ConfigError("", "deficiency_fraction", "must lie in (0, 1]")
+        check_choice("loss_type", self.loss_type, PREFERENCE_LOSSES)
+        try:
+            self.mcts_config(0)
+        except ConfigError as err:  # name the flat key: iterations -> mcts_iterations
+            field = {"num_actions": "actions"}.get(err.field, err.field)
+            raise ConfigError("", f"mcts_{field}", err.problem) from None
+        try:
+            self.pair_config()
+        except ConfigError as err:
+            raise ConfigError("", f"pair_{err.field}", err.problem) from None
 
     def mcts_config(self, seed: int) -> MCTSConfig:
         """The search settings, with ``seed``."""
@@ -140,44 +105,113 @@ class ITOOLConfig(TrainConfig):
         )
 
     def pair_config(self) -> PairConfig:
+        """The pair filters."""
         return PairConfig(self.pair_min_gap, self.pair_min_chosen, self.pair_duplicate_ratio)
 
-
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
-# ------------------------------------------------------------------------------------------------
-# Evaluation
-
-
-def evaluate(
-    generator: Any, samples: Sequence[ToolSample], max_new_tokens: int = 128
-) -> dict[str, float]:
-    """Greedy held-out scores: exact tool-call accuracy, mean matcher score, text accuracy."""
-    params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, logprobs=False)
-    outputs = generator.generate([s.prompt for s in samples], params)
-    tool = [(s, o[0].text) for s, o in zip(samples, outputs) if s.gold_calls]
-    text = [(s, o[0].text) for s, o in zip(samples, outputs) if not s.gold_calls]
-    tool_results = [match_text(t, s.gold_calls) for s, t in tool]
-    text_results = [match_text(t, ()) for s, t in text]
-    n = max(1, len(tool_results))
-    return {
-        "tool_call_accuracy": sum(r.exact for r in tool_results) / n,
-        "tool_call_score": sum(r.score for r in tool_results) / n,
-        "tool_call_parse_errors": sum(r.reason == "parse_error" for r in tool_results) / n,
-        "text_accuracy": sum(r.exact for r in text_results) / max(1, len(text_results)),
-        "tool_samples": float(len(tool_results)),
-        "text_samples": float(len(text_results)),
-    }
+    def dpo_config(self, model: str, data: str, output_dir: str) -> DPOConfig:
+        """The preference stage's trainer config (resumable, LoRA merged into ``final``)."""
+        return self.derive(
+            DPOConfig,
+            model=model,
+            data=data,
+            output_dir=output_dir,
+            merge_lora=True,
+            resume=True,
+            loss_type=self.loss_type,
+            beta=self.beta,
+            gamma=self.gamma,
+            max_length=self.max_length,
+        )
 
 
-# ------------------------------------------------------------------------------------------------
-# The loop
+def select_deficient(
+    samples: Sequence[ToolSample], generator: Generator, config: IterationConfig, iteration: int
+) -> tuple[list[ToolSample], dict[str, Any]]:
+    """The deficient samples (input order) and what the selection measured.
+
+    ``perplexity`` scores the gold responses with the generator's ``model`` and ``tokenizer``
+    (an :class:`~ifrl.core.backends.hf.HFGenerator`); ``sampling`` samples from the generator.
+    """
+    if config.deficiency == "perplexity":
+        model, tokenizer = getattr(generator, "model", None), getattr(generator, "tokenizer", None)
+        if model is None or tokenizer is None:
+            raise TypeError("the perplexity selector needs a generator with .model and .tokenizer")
+        ppl = gold_perplexities(model, tokenizer, samples, batch_size=8)
+        kept = select_hardest(samples, ppl, config.deficiency_fraction)
+        by_id = dict(zip((s.id for s in samples), ppl))
+        info: dict[str, Any] = {
+            "selector": "perplexity",
+            "kept": len(kept),
+            "mean_perplexity": sum(ppl) / max(1, len(ppl)),
+            "mean_kept_perplexity": sum(by_id[s.id] for s in kept) / max(1, len(kept)),
+        }
+    else:
+        sel = select_by_sampling(
+            samples,
+            generator,
+            config.deficiency_k,
+            temperature=1.0,
+            max_new_tokens=config.mcts_max_new_tokens,
+            seed=derive_seed(config.seed, iteration, -2),
+        )
+        kept = sel.kept
+        info = {"selector": "sampling", "kept": len(kept), "model_calls": sel.model_calls}
+    return kept, {**info, "total": len(samples)}
+
+
+def search_pairs(
+    samples: Sequence[ToolSample],
+    generator: Generator,
+    config: IterationConfig,
+    iteration: int,
+    batch: int = 0,
+    *,
+    progress: bool = False,
+) -> tuple[list[PreferencePair], Cost]:
+    """MCTS on one batch of samples (rewards: the tool-call matcher against the gold calls);
+    the step-level pairs and the generation cost."""
+    trees = [
+        SearchTree(s.prompt, {"gold_calls": list(s.gold_calls)}, sample_id=s.id) for s in samples
+    ]
+    mcts = config.mcts_config(derive_seed(config.seed, iteration, batch))
+    cost = search(trees, generator, mcts, progress=progress)
+    return collect_pairs(trees, config.pair_config()), cost
+
+
+def baseline_pairs(
+    samples: Sequence[ToolSample],
+    generator: Generator,
+    budget: Cost,
+    config: IterationConfig,
+    iteration: int,
+    batch_size: int = 32,
+) -> tuple[list[PreferencePair], Cost, int]:
+    """Best-vs-worst pairs at the model calls of ``budget`` (an MCTS run on the same samples);
+    the pairs, their cost and the samples drawn per prompt. ``batch_size`` bounds the sequences
+    sampled per ``generate`` call."""
+    n = equal_budget_n(budget, len(samples))
+    pairs, cost = best_vs_worst(
+        [s.prompt for s in samples],
+        generator,
+        n,
+        columns=[{"gold_calls": list(s.gold_calls)} for s in samples],
+        sample_ids=[s.id for s in samples],
+        mcts=config.mcts_config(derive_seed(config.seed, iteration, -1)),
+        config=config.pair_config(),
+        batch_prompts=max(1, batch_size // n),
+    )
+    return pairs, cost, n
+
+
+def train_preferences(
+    data: str | Path, model: str, output_dir: str | Path, config: IterationConfig
+) -> dict[str, Any]:
+    """Train ``model`` on the pairs in ``data`` (JSONL) into ``output_dir``; returns the final
+    model directory (``model``) and the last metrics. Resumes from checkpoints there."""
+    result = DPOTrainer(config.dpo_config(model, str(data), str(output_dir))).train()
+    if result.final_model is None:  # pragma: no cover - dpo_config always saves the final model
+        raise RuntimeError("the preference stage saved no model")
+    return {"model": str(result.final_model), **result.metrics}
 
 
 def summary_row(
@@ -188,9 +222,10 @@ def summary_row(
     trained: dict[str, Any],
     deficient: int | None = None,
 ) -> dict[str, Any]:
-    """One ``summary.jsonl`` row: iteration ``k``'s held-out ``scores``, MCTS / baseline ``costs``
-    (``{"mcts": ..., "baseline": ...}``), SimPO ``trained`` stats and the number of
-    ``deficient`` samples (None where the iteration has no deficiency stage)."""
+    """One summary row: iteration ``k``'s held-out ``scores``, MCTS / baseline ``costs``
+    (``{"mcts": ..., "baseline": ...}`` of :func:`~ifrl.rltrain.pairs.cost_summary`), the
+    preference stage's ``trained`` stats and the number of ``deficient`` samples (None where the
+    iteration has no deficiency step)."""
     mcts = costs.get("mcts", {})
     base = costs.get("baseline", {})
     return {
@@ -211,332 +246,3 @@ def summary_row(
         "train_loss": trained.get("loss"),
         "train_pairs": trained.get("pairs"),
     }
-
-
-class ITool:
-    """Runs (or resumes) the iTool stages for one config; :meth:`run` returns the summary rows."""
-
-    def __init__(self, config: ITOOLConfig) -> None:
-        config.validate()
-        if not config.model:
-            raise ConfigError("model: no model path given")
-        if not config.data:
-            raise ConfigError("data: no training conversations given")
-        if not config.eval_data:
-            raise ConfigError("eval_data: no held-out conversations given")
-        self.config = config
-        self.out = Path(config.output_dir)
-        self.device = _device(config.device)
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _done(self, stage: Path) -> dict[str, Any] | None:
-        marker = stage / DONE
-        if marker.exists():
-            import json
-
-            data: dict[str, Any] = json.loads(marker.read_text(encoding="utf-8"))
-            return data
-        return None
-
-    def _finish(self, stage: Path, info: dict[str, Any]) -> dict[str, Any]:
-        stage.mkdir(parents=True, exist_ok=True)
-        write_json(stage / DONE, info)
-        return info
-
-    def _train_fields(self) -> dict[str, Any]:
-        return {f.name: getattr(self.config, f.name) for f in fields(TrainConfig)}
-
-    def _generator(self, model_dir: str) -> Any:
-        from ifrl.core.backends.hf import HFGenerator
-
-        return HFGenerator(
-            model_dir, device=self.device, batch_size=self.config.generation_batch_size
-        )
-
-    # -- stages ------------------------------------------------------------------------------
-
-    def prepare_data(self) -> tuple[list[ToolSample], list[ToolSample]]:
-        """Split both conversation files into assistant-turn samples (written to ``data/``)."""
-        stage = self.out / "data"
-        if self._done(stage) is None:
-            from ifrl.rltrain.models import load_tokenizer
-            from ifrl.rltrain.sft import load_conversations
-
-            tok = load_tokenizer(self.config.model)
-            for name, path in (("train", self.config.data), ("eval", self.config.eval_data)):
-                rows: list[ToolSample] = []
-                for i, conv in enumerate(load_conversations(path)):
-                    rows += samples_from_conversation(
-                        tok, conv, f"{name}{i}", last_only=self.config.last_turn_only
-                    )
-                if name == "eval" and self.config.eval_limit:
-                    rows = rows[: self.config.eval_limit]
-                write_jsonl(stage / f"{name}_samples.jsonl", (r.to_dict() for r in rows))
-            self._finish(stage, {})
-        train = list(read_jsonl(stage / "train_samples.jsonl", ToolSample.from_dict))
-        held = list(read_jsonl(stage / "eval_samples.jsonl", ToolSample.from_dict))
-        return train, held
-
-    def warmup(self) -> str:
-        """Easy-to-hard SFT; returns the model directory the iterations start from."""
-        cfg = self.config
-        if cfg.sft_steps == 0:
-            return cfg.model
-        stage = self.out / "warmup"
-        done = self._done(stage)
-        if done is not None:
-            return str(done["model"])
-        from ifrl.rltrain.sft import SFTConfig, SFTTrainer
-
-        base = self._train_fields()
-        base.update(
-            output_dir=str(stage),
-            data=cfg.data,
-            max_steps=cfg.sft_steps,
-            learning_rate=cfg.sft_learning_rate,
-            per_device_batch_size=cfg.sft_batch_size,
-            use_lora=False,
-            merge_lora=False,
-            resume=True,
-        )
-        sft_cfg = SFTConfig(
-            **base,
-            curriculum=cfg.sft_curriculum,
-            curriculum_stages=cfg.sft_curriculum_stages,
-            max_length=cfg.max_length,
-        )
-        result = SFTTrainer(sft_cfg).train()
-        assert result.final_model is not None
-        return str(
-            self._finish(stage, {"model": str(result.final_model), **result.metrics})["model"]
-        )
-
-    def evaluate_stage(
-        self, stage: Path, model_dir: str, held: Sequence[ToolSample]
-    ) -> dict[str, Any]:
-        """``eval.json`` of ``model_dir`` on the held-out samples."""
-        path = stage / "eval.json"
-        if path.exists():
-            import json
-
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return data
-        scores = evaluate(self._generator(model_dir), held, self.config.eval_max_new_tokens)
-        result = {"model": model_dir, **scores}
-        stage.mkdir(parents=True, exist_ok=True)
-        write_json(path, result)
-        return result
-
-    def select_deficient(
-        self, stage: Path, model_dir: str, train: Sequence[ToolSample], iteration: int
-    ) -> list[ToolSample]:
-        """The deficient samples of this iteration (``deficiency.jsonl``)."""
-        path = stage / "deficiency.jsonl"
-        if self._done(stage / "deficiency") is None:
-            cfg = self.config
-            if cfg.deficiency == "perplexity":
-                from ifrl.rltrain.models import load_tokenizer
-
-                gen = self._generator(model_dir)
-                ppl = gold_perplexities(gen.model, load_tokenizer(model_dir), train, batch_size=8)
-                kept = select_hardest(train, ppl, cfg.deficiency_fraction)
-                by_id = dict(zip((s.id for s in train), ppl))
-                info: dict[str, Any] = {
-                    "selector": "perplexity",
-                    "kept": len(kept),
-                    "mean_perplexity": sum(ppl) / max(1, len(ppl)),
-                    "mean_kept_perplexity": sum(by_id[s.id] for s in kept) / max(1, len(kept)),
-                }
-            else:
-                sel = select_by_sampling(
-                    train,
-                    self._generator(model_dir),
-                    cfg.deficiency_k,
-                    temperature=1.0,
-                    max_new_tokens=cfg.mcts_max_new_tokens,
-                    seed=derive_seed(cfg.seed, iteration, -2),
-                )
-                kept = sel.kept
-                info = {"selector": "sampling", "kept": len(kept), "model_calls": sel.model_calls}
-            write_jsonl(path, (s.to_dict() for s in kept))
-            self._finish(stage / "deficiency", {**info, "total": len(train)})
-        return list(read_jsonl(path, ToolSample.from_dict))
-
-    def collect(
-        self, stage: Path, model_dir: str, samples: Sequence[ToolSample], iteration: int
-    ) -> dict[str, Any]:
-        """MCTS pairs (chunked, resumable) and the equal-budget baseline; returns cost summaries."""
-        cfg = self.config
-        finished = self._done(stage / "collect")
-        if finished is not None:
-            return finished
-        mdir = stage / "mcts"
-        mdir.mkdir(parents=True, exist_ok=True)
-        gen: Any = None
-        chunks = [samples[i : i + cfg.mcts_chunk] for i in range(0, len(samples), cfg.mcts_chunk)]
-        for c, chunk in enumerate(
-            tqdm(chunks, desc=f"iter {iteration} mcts", disable=not cfg.progress)
-        ):
-            if (mdir / f"chunk_{c:05d}.json").exists():
-                continue
-            gen = gen or self._generator(model_dir)
-            trees = [
-                Tree(s.prompt, {"gold_calls": list(s.gold_calls)}, sample_id=s.id) for s in chunk
-            ]
-            cost = search(trees, gen, cfg.mcts_config(derive_seed(cfg.seed, iteration, c)))
-            pairs = collect_pairs(trees, cfg.pair_config())
-            write_jsonl(mdir / f"chunk_{c:05d}.jsonl", pairs)
-            write_json(
-                mdir / f"chunk_{c:05d}.json",
-                {"trees": len(trees), "pairs": len(pairs), **cost.to_dict()},
-            )
-        total = Cost()
-        pairs_all: list[PreferencePair] = []
-        for c in range(len(chunks)):
-            import json
-
-            info = json.loads((mdir / f"chunk_{c:05d}.json").read_text(encoding="utf-8"))
-            total.model_calls += info["model_calls"]
-            total.generated_tokens += info["generated_tokens"]
-            total.batches += info["batches"]
-            pairs_all += list(read_jsonl(mdir / f"chunk_{c:05d}.jsonl", PreferencePair))
-        write_jsonl(stage / "pairs.jsonl", pairs_all)
-        result: dict[str, Any] = {"mcts": cost_summary(total, len(pairs_all))}
-        if cfg.baseline and samples:
-            bdir = stage / "baseline"
-            done = self._done(bdir)
-            if done is None:
-                gen = gen or self._generator(model_dir)
-                n = equal_budget_n(total, len(samples))
-                bpairs, bcost = best_vs_worst(
-                    [s.prompt for s in samples],
-                    gen,
-                    n,
-                    columns=[{"gold_calls": list(s.gold_calls)} for s in samples],
-                    sample_ids=[s.id for s in samples],
-                    mcts=cfg.mcts_config(derive_seed(cfg.seed, iteration, -1)),
-                    config=cfg.pair_config(),
-                    batch_prompts=max(1, cfg.generation_batch_size // n),
-                )
-                write_jsonl(bdir / "pairs.jsonl", bpairs)
-                done = self._finish(bdir, {"n": n, **cost_summary(bcost, len(bpairs))})
-            result["baseline"] = done
-        write_json(stage / "pairs.json", result)
-        return self._finish(stage / "collect", result)
-
-    def train_preferences(self, stage: Path, model_dir: str) -> tuple[str, dict[str, Any]]:
-        """SimPO (or DPO/IPO) with LoRA on this iteration's pairs, merged; the new model dir."""
-        cfg = self.config
-        done = self._done(stage / "simpo")
-        if done is not None:
-            return str(done["model"]), done
-        pairs: list[PreferencePair] = []
-        if cfg.train_pairs in ("mcts", "both"):
-            pairs += list(read_jsonl(stage / "pairs.jsonl", PreferencePair))
-        if (
-            cfg.train_pairs in ("baseline", "both")
-            and (stage / "baseline" / "pairs.jsonl").exists()
-        ):
-            pairs += list(read_jsonl(stage / "baseline" / "pairs.jsonl", PreferencePair))
-        if not pairs:
-            return model_dir, self._finish(
-                stage / "simpo", {"model": model_dir, "pairs": 0, "skipped": "no pairs"}
-            )
-        data = stage / "train_pairs.jsonl"
-        write_jsonl(data, pairs)
-        from ifrl.rltrain.dpo import DPOConfig, DPOTrainer
-
-        base = self._train_fields()
-        base.update(
-            model=model_dir,
-            data=str(data),
-            output_dir=str(stage / "simpo"),
-            merge_lora=True,
-            resume=True,
-        )
-        dpo_cfg = DPOConfig(
-            **base,
-            loss_type=cfg.loss_type,
-            beta=cfg.beta,
-            gamma=cfg.gamma,
-            max_length=cfg.max_length,
-        )
-        result = DPOTrainer(dpo_cfg).train()
-        assert result.final_model is not None
-        info = {"model": str(result.final_model), "pairs": len(pairs), **result.metrics}
-        return str(result.final_model), self._finish(stage / "simpo", info)
-
-    # -- driver ------------------------------------------------------------------------------
-
-    def run(self) -> list[dict[str, Any]]:
-        """Every stage in order (finished ones are read back); writes and returns the summary."""
-        cfg = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
-        train, held = self.prepare_data()
-        model = self.warmup()
-        rows = [
-            summary_row(0, model, self.evaluate_stage(self.out / "iter_0", model, held), {}, {})
-        ]
-        for k in range(1, cfg.iterations + 1):
-            stage = self.out / f"iter_{k}"
-            deficient = self.select_deficient(stage, model, train, k)
-            searched = [s for s in deficient if s.gold_calls or cfg.mcts_text_samples]
-            costs = self.collect(stage, model, searched, k)
-            model, trained = self.train_preferences(stage, model)
-            scores = self.evaluate_stage(stage, model, held)
-            rows.append(summary_row(k, model, scores, costs, trained, len(deficient)))
-        self.write_summary(rows)
-        return rows
-
-    def write_summary(self, rows: Sequence[dict[str, Any]]) -> None:
-        """``summary.jsonl``, ``summary.md`` and, with matplotlib, ``accuracy.png``."""
-        write_jsonl(self.out / "summary.jsonl", rows)
-        cols = [
-            ("iteration", "iter"),
-            ("tool_call_accuracy", "held-out acc"),
-            ("tool_call_score", "held-out score"),
-            ("deficient", "deficient"),
-            ("mcts_pairs", "MCTS pairs"),
-            ("mcts_pairs_per_1000_calls", "MCTS pairs/1k calls"),
-            ("baseline_pairs", "BvW pairs"),
-            ("baseline_pairs_per_1000_calls", "BvW pairs/1k calls"),
-            ("train_loss", "loss"),
-        ]
-        lines = ["| " + " | ".join(h for _, h in cols) + " |", "|" + "---|" * len(cols)]
-        for r in rows:
-            cells = []
-            for key, _ in cols:
-                v = r.get(key)
-                cells.append("-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v))
-            lines.append("| " + " | ".join(cells) + " |")
-        note = ""
-        if not plot_accuracy(rows, self.out / "accuracy.png"):
-            note = "\n(accuracy.png not written: matplotlib is not installed)\n"
-        write_text(self.out / "summary.md", "# iTool summary\n\n" + "\n".join(lines) + "\n" + note)
-
-
-def plot_accuracy(rows: Sequence[dict[str, Any]], path: Path) -> bool:
-    """Held-out accuracy and score per iteration as a PNG; False when matplotlib is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    its = [r["iteration"] for r in rows]
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(its, [r["tool_call_accuracy"] or 0.0 for r in rows], marker="o", label="exact accuracy")
-    ax.plot(its, [r["tool_call_score"] or 0.0 for r in rows], marker="s", label="matcher score")
-    ax.set_xlabel("iteration (0 = after warm-up SFT)")
-    ax.set_ylabel("held-out tool calls")
-    ax.set_xticks(its)
-    ax.set_ylim(0, 1)
-    ax.legend()
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    shutil.move(str(tmp), str(path))
-    return True

@@ -29,8 +29,8 @@ from ifrl.rltrain.checkpoint import (
     save_checkpoint,
     save_full_model,
 )
-from ifrl.rltrain.config import TrainConfig
-from ifrl.rltrain.models import load_policy, save_model
+from ifrl.rltrain.models import load_policy, load_tokenizer, save_model
+from ifrl.rltrain.trainconfig import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,6 @@ class Trainer:
             model, loaded_tok = load_policy(config)
             tokenizer = tokenizer if tokenizer is not None else loaded_tok
         if tokenizer is None:
-            from ifrl.rltrain.models import load_tokenizer
-
             tokenizer = load_tokenizer(config.model)
         self.tokenizer = tokenizer
         self.policy = model.to(self.device) if not config.load_in_4bit else model

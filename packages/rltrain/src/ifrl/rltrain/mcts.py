@@ -33,11 +33,12 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.generation import Generator
 from ifrl.core.matcher import ToolCallReward
-from ifrl.core.records import Completion, SamplingParams
+from ifrl.core.records import Completion, Cost, RewardFn, SamplingParams
+from ifrl.rltrain.trainconfig import check_min
 
-RewardFn = Callable[..., list[float | None]]
 DEFAULT_MARKERS: tuple[str, ...] = (". ", ", ", "=", "(")
 
 
@@ -45,31 +46,52 @@ DEFAULT_MARKERS: tuple[str, ...] = (". ", ", ", "=", "(")
 class MCTSConfig:
     """Search settings; defaults follow iTool except ``max_new_tokens`` (expansion = rollout)."""
 
-    iterations: int = 5
-    num_actions: int = 3
-    temperature: float = 1.5
-    top_p: float = 1.0
-    top_k: int = 0
-    max_new_tokens: int = 128
-    fragments_per_node: int = 2
-    max_depth: int = 3
-    split_markers: tuple[str, ...] = DEFAULT_MARKERS
-    exploration_weight: float = 1.0
-    seed: int = 0
-    stop: tuple[str, ...] = ()
+    iterations: int = opt("Iterations (selection, expansion, backup) per tree.", 5)
+    num_actions: int = opt("Continuations sampled per expansion.", 3)
+    temperature: float = opt("Sampling temperature of expansions.", 1.5)
+    top_p: float = opt("Nucleus sampling mass of expansions.", 1.0)
+    top_k: int = opt("Top-k sampling of expansions (0 disables).", 0)
+    max_new_tokens: int = opt("Token budget of an expansion (which is also its rollout).", 128)
+    fragments_per_node: int = opt("Fragments a node holds.", 2)
+    max_depth: int = opt("Depth cap of the tree.", 3)
+    split_markers: tuple[str, ...] = opt("Fragment split markers.", DEFAULT_MARKERS)
+    exploration_weight: float = opt("Weight w of the prior term in selection.", 1.0)
+    seed: int = opt("Seed the sampling seeds derive from.", 0)
+    stop: tuple[str, ...] = opt("Stop strings of expansions.", ())
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "num_actions", "max_new_tokens", "fragments_per_node"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
-        if self.max_depth < 1:
-            raise ValueError(f"max_depth: must be at least 1, got {self.max_depth}")
+        self.validate()
+
+    def sampling(self, n: int, seed: int, *, logprobs: bool) -> SamplingParams:
+        """``n`` samples per prompt with these settings and ``seed``."""
+        return SamplingParams(
+            n=n,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            max_new_tokens=self.max_new_tokens,
+            stop=self.stop,
+            seed=seed,
+            logprobs=logprobs,
+        )
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid setting."""
+        check_min(
+            self,
+            1,
+            "iterations",
+            "num_actions",
+            "max_new_tokens",
+            "fragments_per_node",
+            "max_depth",
+        )
         if not self.split_markers or any(not m for m in self.split_markers):
-            raise ValueError("split_markers: need at least one non-empty marker")
+            raise ConfigError("", "split_markers", "need at least one non-empty marker")
 
 
 @dataclass(eq=False)
-class Node:
+class SearchNode:
     """A tree node: the fragment it adds, its statistics and the rollout that created it.
 
     ``prefix`` is the response up to and including this node's fragment; ``rollout`` the full
@@ -81,8 +103,8 @@ class Node:
     prefix: str = ""
     depth: int = 0
     prior: float = 1.0
-    parent: Node | None = field(default=None, repr=False)
-    children: list[Node] = field(default_factory=list, repr=False)
+    parent: SearchNode | None = field(default=None, repr=False)
+    children: list[SearchNode] = field(default_factory=list, repr=False)
     visits: int = 0
     value: float = 0.0
     reward: float = 0.0
@@ -94,7 +116,7 @@ class Node:
         """Mean backed-up reward (0 before any visit)."""
         return self.value / self.visits if self.visits else 0.0
 
-    def add_child(self, child: Node) -> Node:
+    def add_child(self, child: SearchNode) -> SearchNode:
         child.parent = self
         child.depth = self.depth + 1
         self.children.append(child)
@@ -109,7 +131,7 @@ class Node:
             node = node.parent
         return tuple(reversed(out))
 
-    def walk(self) -> Iterator[Node]:
+    def walk(self) -> Iterator[SearchNode]:
         """This node and its descendants, depth first, children in order."""
         yield self
         for c in self.children:
@@ -117,33 +139,13 @@ class Node:
 
 
 @dataclass
-class Tree:
+class SearchTree:
     """One search: the prompt (text the response continues), reward columns, and the root."""
 
     prompt: str
     columns: Mapping[str, Any] = field(default_factory=dict)
-    root: Node = field(default_factory=Node)
+    root: SearchNode = field(default_factory=SearchNode)
     sample_id: str = ""
-
-
-@dataclass
-class Cost:
-    """Generation spent: sequences sampled (model calls), tokens generated, ``generate`` calls."""
-
-    model_calls: int = 0
-    generated_tokens: int = 0
-    batches: int = 0
-
-    def add(self, completions: Sequence[Completion]) -> None:
-        self.model_calls += len(completions)
-        self.generated_tokens += sum(len(c.token_ids) for c in completions)
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "model_calls": self.model_calls,
-            "generated_tokens": self.generated_tokens,
-            "batches": self.batches,
-        }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -207,14 +209,14 @@ def fragment_prior(
 # Selection and backup
 
 
-def uct_score(child: Node, parent_visits: int, weight: float) -> float:
+def uct_score(child: SearchNode, parent_visits: int, weight: float) -> float:
     """``value/(visits+1) + w * prior * sqrt(ln N_parent / (visits+1))`` with ``ln`` of ≥ 1."""
     exploit = child.value / (child.visits + 1)
     explore = weight * child.prior * math.sqrt(math.log(max(parent_visits, 1)) / (child.visits + 1))
     return exploit + explore
 
 
-def select(root: Node, weight: float = 1.0) -> Node:
+def select(root: SearchNode, weight: float = 1.0) -> SearchNode:
     """Descend from ``root`` by :func:`uct_score` (first child wins ties) to a childless node."""
     node = root
     while node.children:
@@ -223,29 +225,29 @@ def select(root: Node, weight: float = 1.0) -> Node:
     return node
 
 
-def backup(node: Node, reward: float) -> None:
+def backup(node: SearchNode, reward: float) -> None:
     """Add one visit and ``reward`` to ``node`` and each of its ancestors."""
-    cur: Node | None = node
+    cur: SearchNode | None = node
     while cur is not None:
         cur.visits += 1
         cur.value += reward
         cur = cur.parent
 
 
-def expandable(node: Node, max_depth: int) -> bool:
+def expandable(node: SearchNode, max_depth: int) -> bool:
     """Whether a selected node gets children: not terminal and above the depth cap."""
     return not node.terminal and node.depth < max_depth
 
 
 def add_rollout(
-    parent: Node,
+    parent: SearchNode,
     continuation: str,
     reward: float,
     *,
     prior: float | Callable[[int, int], float] = 1.0,
     finished: bool = True,
     config: MCTSConfig = MCTSConfig(),
-) -> Node:
+) -> SearchNode:
     """Insert a sampled ``continuation`` of ``parent`` into the tree and back up ``reward``.
 
     The continuation is cut into nodes of ``fragments_per_node`` fragments. It follows existing
@@ -261,7 +263,7 @@ def add_rollout(
         same = next((c for c in node.children if c.fragment == head), None)
         if same is None:
             child = node.add_child(
-                Node(
+                SearchNode(
                     fragment=head,
                     prefix=node.prefix + head,
                     prior=prior(offset, offset + len(head)) if callable(prior) else prior,
@@ -293,7 +295,10 @@ def default_reward() -> RewardFn:
 
 
 def score_responses(
-    reward_fn: RewardFn, trees: Sequence[Tree], prompts: Sequence[str], responses: Sequence[str]
+    reward_fn: RewardFn,
+    trees: Sequence[SearchTree],
+    prompts: Sequence[str],
+    responses: Sequence[str],
 ) -> list[float]:
     """Rewards of ``responses`` (one per tree row), columns gathered from the trees; None -> 0."""
     keys = sorted({k for t in trees for k in t.columns})
@@ -305,13 +310,12 @@ def score_responses(
 
 
 def search(
-    trees: Sequence[Tree],
+    trees: Sequence[SearchTree],
     generator: Generator,
     config: MCTSConfig = MCTSConfig(),
     reward_fn: RewardFn | None = None,
     *,
     batch_trees: int = 0,
-    cost: Cost | None = None,
     progress: bool = False,
 ) -> Cost:
     """Run ``config.iterations`` iterations on every tree; returns the generation cost.
@@ -320,24 +324,29 @@ def search(
     at a time, the unbatched baseline).
     """
     reward_fn = reward_fn or default_reward()
-    cost = cost if cost is not None else Cost()
+    cost = Cost()
     tokenizer = getattr(generator, "tokenizer", None)
     group = batch_trees if batch_trees > 0 else max(1, len(trees))
     groups = [trees[i : i + group] for i in range(0, len(trees), group)]
     bar = tqdm(total=len(trees) * config.iterations, desc="mcts", disable=not progress)
     for g, chunk in enumerate(groups):
         for it in range(config.iterations):
-            _iteration(
-                chunk,
-                generator,
-                config,
-                reward_fn,
-                tokenizer,
-                cost,
-                derive_seed(config.seed, it, g),
-            )
+            seed = derive_seed(config.seed, it, g)
+            cost += _iteration(chunk, generator, config, reward_fn, tokenizer, seed)
             bar.update(len(chunk))
     bar.close()
+    return cost
+
+
+def generation_cost(
+    outputs: Sequence[Sequence[Completion]], prompts: Sequence[str], tokenizer: Any
+) -> Cost:
+    """The :class:`~ifrl.core.records.Cost` of one ``generate`` call: ``outputs[i]`` sampled
+    from ``prompts[i]`` (prompt tokens are counted when a ``tokenizer`` is given)."""
+    cost = Cost(batches=1)
+    for prompt, comps in zip(prompts, outputs):
+        n = len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) if tokenizer else 0
+        cost += Cost.of(comps, prefix_tokens=n, batches=0)
     return cost
 
 
@@ -349,14 +358,13 @@ def _span_prior(completion: Completion, tokenizer: Any) -> Callable[[int, int], 
 
 
 def _iteration(
-    trees: Sequence[Tree],
+    trees: Sequence[SearchTree],
     generator: Generator,
     config: MCTSConfig,
     reward_fn: RewardFn,
     tokenizer: Any,
-    cost: Cost,
     seed: int,
-) -> None:
+) -> Cost:
     leaves = [select(t.root, config.exploration_weight) for t in trees]
     grow = [i for i, leaf in enumerate(leaves) if expandable(leaf, config.max_depth)]
     growing = set(grow)
@@ -364,23 +372,11 @@ def _iteration(
         if i not in growing and leaf.visits:
             backup(leaf, leaf.reward)
     if not grow:
-        return
-    params = SamplingParams(
-        n=config.num_actions,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        top_k=config.top_k,
-        max_new_tokens=config.max_new_tokens,
-        stop=config.stop,
-        seed=seed,
-        logprobs=True,
-    )
+        return Cost()
     prompts = [trees[i].prompt + leaves[i].prefix for i in grow]
-    outputs = generator.generate(prompts, params)
-    cost.batches += 1
+    outputs = generator.generate(prompts, config.sampling(config.num_actions, seed, logprobs=True))
     flat_trees, flat_prompts, flat_responses, flat = [], [], [], []
     for i, comps in zip(grow, outputs):
-        cost.add(comps)
         for c in comps:
             flat_trees.append(trees[i])
             flat_prompts.append(trees[i].prompt)
@@ -396,3 +392,4 @@ def _iteration(
             finished=c.finish_reason == "stop",
             config=config,
         )
+    return generation_cost(outputs, prompts, tokenizer)

@@ -9,15 +9,15 @@ from typing import Any
 
 import torch
 
+from ifrl.core.config import ConfigError
 from ifrl.core.errors import require
-from ifrl.rltrain.config import ConfigError, TrainConfig
+from ifrl.rltrain.trainconfig import TrainConfig, check_choice
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def _dtype(name: str) -> torch.dtype:
-    if name not in DTYPES:
-        raise ConfigError(f"dtype: expected one of {sorted(DTYPES)}, got {name!r}")
+    check_choice("dtype", name, tuple(DTYPES))
     return DTYPES[name]
 
 
@@ -36,7 +36,7 @@ def load_base_model(config: TrainConfig) -> torch.nn.Module:
     from transformers import AutoModelForCausalLM
 
     if not config.model:
-        raise ConfigError("model: no model path given")
+        raise ConfigError("", "model", "no model path given")
     kwargs: dict[str, Any] = {"dtype": _dtype(config.dtype)}
     if config.load_in_4bit:
         require("bitsandbytes", "ifrl-rltrain", "qlora")

@@ -25,17 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import write_jsonl
-from ifrl.core.records import PreferencePair, SamplingParams
+from ifrl.core.records import Cost, PreferencePair, RewardFn
 from ifrl.rltrain.mcts import (
-    Cost,
     MCTSConfig,
-    Node,
-    RewardFn,
-    Tree,
+    SearchNode,
+    SearchTree,
     default_reward,
     derive_seed,
+    generation_cost,
     score_responses,
 )
 
@@ -44,13 +44,21 @@ from ifrl.rltrain.mcts import (
 class PairConfig:
     """Filters on extracted pairs."""
 
-    min_gap: float = 0.1
-    min_chosen: float = 0.0
-    duplicate_ratio: float = 0.98
+    min_gap: float = opt("Minimum value gap between chosen and rejected.", 0.1)
+    min_chosen: float = opt("Minimum value of the chosen side.", 0.0)
+    duplicate_ratio: float = opt(
+        "Similarity ratio at which two sides count as near-duplicates.", 0.98
+    )
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for a ratio outside (0, 1]."""
         if not 0.0 < self.duplicate_ratio <= 1.0:
-            raise ValueError(f"duplicate_ratio: must lie in (0, 1], got {self.duplicate_ratio}")
+            raise ConfigError(
+                "", "duplicate_ratio", f"must lie in (0, 1], got {self.duplicate_ratio}"
+            )
 
 
 _WS = re.compile(r"\s+")
@@ -71,7 +79,7 @@ def near_duplicate(a: str, b: str, ratio: float = 0.98) -> bool:
     return difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio() >= ratio
 
 
-def _extreme_rollout(node: Node, best: bool) -> Node:
+def _extreme_rollout(node: SearchNode, best: bool) -> SearchNode:
     pick = node
     for n in node.walk():
         if (n.reward > pick.reward) if best else (n.reward < pick.reward):
@@ -79,7 +87,7 @@ def _extreme_rollout(node: Node, best: bool) -> Node:
     return pick
 
 
-def tree_pairs(tree: Tree, config: PairConfig = PairConfig()) -> list[PreferencePair]:
+def tree_pairs(tree: SearchTree, config: PairConfig = PairConfig()) -> list[PreferencePair]:
     """The step-level pairs of one searched tree (see the module docstring), root first."""
     out: list[PreferencePair] = []
     seen: set[tuple[str, str, str]] = set()
@@ -127,14 +135,16 @@ def tree_pairs(tree: Tree, config: PairConfig = PairConfig()) -> list[Preference
     return out
 
 
-def collect_pairs(trees: Iterable[Tree], config: PairConfig = PairConfig()) -> list[PreferencePair]:
+def collect_pairs(
+    trees: Iterable[SearchTree], config: PairConfig = PairConfig()
+) -> list[PreferencePair]:
     """:func:`tree_pairs` of every tree, in order."""
     return [p for t in trees for p in tree_pairs(t, config)]
 
 
 def equal_budget_n(cost: Cost, num_prompts: int) -> int:
     """Samples per prompt that spend the model calls of ``cost`` over ``num_prompts`` (at least 2)."""
-    return max(2, round(cost.model_calls / max(1, num_prompts)))
+    return max(2, round(cost.calls / max(1, num_prompts)))
 
 
 def best_vs_worst(
@@ -147,7 +157,6 @@ def best_vs_worst(
     mcts: MCTSConfig | None = None,
     reward_fn: RewardFn | None = None,
     config: PairConfig = PairConfig(),
-    cost: Cost | None = None,
     batch_prompts: int = 0,
 ) -> tuple[list[PreferencePair], Cost]:
     """Sample ``n`` responses per prompt (the search's sampling settings) and pair best vs worst."""
@@ -155,29 +164,20 @@ def best_vs_worst(
         raise ValueError(f"n: best-vs-worst needs at least 2 samples, got {n}")
     reward_fn = reward_fn or default_reward()
     mcts = mcts or MCTSConfig()
-    cost = cost if cost is not None else Cost()
+    cost = Cost()
+    tokenizer = getattr(generator, "tokenizer", None)
     cols = list(columns) if columns is not None else [{} for _ in prompts]
     ids = list(sample_ids) if sample_ids is not None else [str(i) for i in range(len(prompts))]
     group = batch_prompts if batch_prompts > 0 else max(1, len(prompts))
     out: list[PreferencePair] = []
     for g, start in enumerate(range(0, len(prompts), group)):
         chunk = list(range(start, min(start + group, len(prompts))))
-        params = SamplingParams(
-            n=n,
-            temperature=mcts.temperature,
-            top_p=mcts.top_p,
-            top_k=mcts.top_k,
-            max_new_tokens=mcts.max_new_tokens,
-            stop=mcts.stop,
-            seed=derive_seed(mcts.seed, -1, g),
-            logprobs=False,
-        )
-        outputs = generator.generate([prompts[i] for i in chunk], params)
-        cost.batches += 1
-        trees = [Tree(prompts[i], cols[i]) for i in chunk for _ in range(n)]
+        asked = [prompts[i] for i in chunk]
+        seed = derive_seed(mcts.seed, -1, g)
+        outputs = generator.generate(asked, mcts.sampling(n, seed, logprobs=False))
+        cost += generation_cost(outputs, asked, tokenizer)
+        trees = [SearchTree(prompts[i], cols[i]) for i in chunk for _ in range(n)]
         texts = [c.text for comps in outputs for c in comps]
-        for comps in outputs:
-            cost.add(comps)
         rewards = score_responses(reward_fn, trees, [t.prompt for t in trees], texts)
         for k, i in enumerate(chunk):
             rs = rewards[k * n : (k + 1) * n]
@@ -206,12 +206,18 @@ def best_vs_worst(
 
 
 def cost_summary(cost: Cost, num_pairs: int) -> dict[str, float | None]:
-    """Cost totals plus pairs per 1000 model calls and model calls / tokens per pair."""
+    """Cost totals plus pairs per 1000 model calls and model calls / tokens per pair.
+
+    The sequences generated are reported as ``model_calls`` (the key summaries have always used).
+    """
     return {
-        **{k: float(v) for k, v in cost.to_dict().items()},
+        "model_calls": float(cost.calls),
+        "generated_tokens": float(cost.generated_tokens),
+        "forward_tokens": float(cost.forward_tokens),
+        "batches": float(cost.batches),
         "pairs": float(num_pairs),
-        "pairs_per_1000_calls": 1000.0 * num_pairs / cost.model_calls if cost.model_calls else 0.0,
-        "calls_per_pair": cost.model_calls / num_pairs if num_pairs else None,
+        "pairs_per_1000_calls": 1000.0 * num_pairs / cost.calls if cost.calls else 0.0,
+        "calls_per_pair": cost.calls / num_pairs if num_pairs else None,
         "tokens_per_pair": cost.generated_tokens / num_pairs if num_pairs else None,
     }
 

@@ -1,8 +1,9 @@
 """Supervised fine-tuning on conversations (with tools), assistant tokens only, with packing and an
 easy-to-hard curriculum.
 
-Input: JSONL of conversations, ``{"messages": [...], "tools": [...]}`` (ifrl ``Conversation``
-records; OpenAI-wrapped tool schemas are accepted too). Each conversation is rendered with the
+Input: JSONL of conversations, ``{"messages": [...], "tools": [...]}``, read by the core codec
+(:meth:`~ifrl.core.records.Conversation.from_openai`: OpenAI/TRL rows with JSON-string or object
+tool-call arguments, and ifrl ``Conversation`` records). Each conversation is rendered with the
 tokenizer's chat template; labels are ``-100`` everywhere except the tokens of assistant turns.
 """
 
@@ -16,13 +17,13 @@ from typing import Any
 
 import torch
 
-from ifrl.core.errors import RecordError
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import read_jsonl
-from ifrl.core.records import Conversation, ToolSpec
-from ifrl.rltrain.config import ConfigError, TrainConfig, _help
+from ifrl.core.records import Conversation
 from ifrl.rltrain.data import DataCursor, shard
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode
+from ifrl.rltrain.trainconfig import TrainConfig, check_min
 
 IGNORE = -100
 
@@ -31,65 +32,32 @@ IGNORE = -100
 class SFTConfig(TrainConfig):
     """Supervised fine-tuning settings."""
 
-    output_dir: str = _help(
+    output_dir: str = opt(
         "Directory for checkpoints, metrics.jsonl and the final model.", "runs/sft"
     )
-    learning_rate: float = _help("Peak learning rate of AdamW.", 2e-5)
-    eval_data: str = _help("Held-out conversations (JSONL) for evaluate().", "")
-    max_length: int = _help(
-        "Truncate (or, with packing, fill) sequences to this many tokens.", 1024
-    )
-    packing: bool = _help(
+    learning_rate: float = opt("Peak learning rate of AdamW.", 2e-5)
+    eval_data: str = opt("Held-out conversations (JSONL) for evaluate().", "")
+    max_length: int = opt("Truncate (or, with packing, fill) sequences to this many tokens.", 1024)
+    packing: bool = opt(
         "Pack several conversations into each row (attention stays per conversation).", False
     )
-    curriculum: str = _help(
+    curriculum: str = opt(
         "Easy-to-hard order: none, loss (the model's own per-sample loss), tool_calls, length, "
         "or module:function taking a Conversation and returning its difficulty.",
         "none",
     )
-    curriculum_stages: int = _help("Number of difficulty stages (shuffled within a stage).", 1)
+    curriculum_stages: int = opt("Number of difficulty stages (shuffled within a stage).", 1)
 
     def validate(self) -> None:
         super().validate()
-        if self.curriculum_stages < 1:
-            raise ConfigError("curriculum_stages: must be at least 1")
-        if self.max_length < 2:
-            raise ConfigError("max_length: must be at least 2")
+        check_min(self, 1, "curriculum_stages")
+        check_min(self, 2, "max_length")
 
 
 def parse_conversation(data: dict[str, Any]) -> Conversation:
-    """A conversation from an ifrl record or a TRL/OpenAI ``{"messages", "tools"}`` row."""
-    if "messages" not in data:
-        raise RecordError("messages", "missing")
-    tools = data.get("tools") or []
-    if not isinstance(tools, list):
-        raise RecordError("tools", "must be a list")
-    specs = []
-    for i, t in enumerate(tools):
-        try:
-            specs.append(ToolSpec.from_openai(t).to_dict())
-        except RecordError as err:
-            raise err.nested(f"tools[{i}]") from None
-    messages = []
-    for m in data["messages"]:
-        if isinstance(m, dict) and m.get("tool_calls"):
-            calls = []
-            for c in m["tool_calls"]:
-                fn = c.get("function", c) if isinstance(c, dict) else c
-                args = fn.get("arguments", {}) if isinstance(fn, dict) else {}
-                if isinstance(args, str):
-                    import json
-
-                    try:
-                        args = json.loads(args)
-                    except json.JSONDecodeError as err:
-                        raise RecordError(
-                            "tool_calls.arguments", f"not a JSON object string: {err.msg}"
-                        ) from None
-                calls.append({"name": fn.get("name", ""), "arguments": args, "id": c.get("id")})
-            m = {**m, "tool_calls": calls}
-        messages.append(m)
-    return Conversation.from_dict({"messages": messages, "tools": specs})
+    """A conversation from an OpenAI/TRL ``{"messages", "tools"}`` row (tool-call arguments as
+    JSON strings or objects) or an ifrl ``Conversation`` record; ``RecordError`` names the field."""
+    return Conversation.from_openai(data)
 
 
 def load_conversations(path: str | Path) -> list[Conversation]:
@@ -108,11 +76,14 @@ class SFTExample:
     difficulty: float = 0.0
 
 
-def _render(tokenizer: Any, conv: Conversation, upto: int, gen_prompt: bool) -> str:
-    tools = [t.to_openai() for t in conv.tools] or None
-    msgs = [m.to_chat() for m in conv.messages[:upto]]
+def render_chat(tokenizer: Any, conv: Conversation, upto: int, generation_prompt: bool) -> str:
+    """The first ``upto`` messages of ``conv`` (and its tools) through the chat template."""
+    chat = conv.to_openai(arguments_as="object")
     text = tokenizer.apply_chat_template(
-        msgs, tools=tools, add_generation_prompt=gen_prompt, tokenize=False
+        chat["messages"][:upto],
+        tools=chat["tools"] or None,
+        add_generation_prompt=generation_prompt,
+        tokenize=False,
     )
     return str(text)
 
@@ -124,13 +95,13 @@ def tokenize_conversation(tokenizer: Any, conv: Conversation, max_length: int) -
     including the turn), then mapped to tokens through offsets, so template markers and other
     roles' tokens are never trained on.
     """
-    full = _render(tokenizer, conv, len(conv.messages), False)
+    full = render_chat(tokenizer, conv, len(conv.messages), False)
     spans: list[tuple[int, int]] = []
     for i, msg in enumerate(conv.messages):
         if msg.role != "assistant":
             continue
-        start = len(_render(tokenizer, conv, i, True))
-        end_text = _render(tokenizer, conv, i + 1, False)
+        start = len(render_chat(tokenizer, conv, i, True))
+        end_text = render_chat(tokenizer, conv, i + 1, False)
         if not full.startswith(end_text):
             raise ValueError("the chat template does not render conversations prefix-consistently")
         spans.append((start, len(end_text.rstrip())))
@@ -251,7 +222,9 @@ def resolve_difficulty(name: str) -> Callable[[Conversation], float] | None:
         fn = getattr(importlib.import_module(module), func)
         return fn  # type: ignore[no-any-return]
     raise ConfigError(
-        f"curriculum: expected none, loss, tool_calls, length or module:function, got {name!r}"
+        "",
+        "curriculum",
+        f"expected none, loss, tool_calls, length or module:function, got {name!r}",
     )
 
 

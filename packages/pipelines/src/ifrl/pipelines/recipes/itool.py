@@ -1,36 +1,63 @@
 """The ``itool`` recipe: an SFT model → iTool iterations (deficiency → MCTS pairs → SimPO) → eval
 per iteration (arXiv 2501.09766), each step a stage of its own.
 
-Stages: ``data`` (training and held-out conversations → assistant-turn samples), optional
-``warmup`` (more SFT, with ``itool.sft_steps > 0``), ``eval-0`` (held-out tool-call accuracy of
-the starting model), then for every iteration ``k``: ``deficiency-k`` (the hardest samples by
-gold perplexity, or by sampling), ``mcts-k`` (MCTS preference pairs, chunked and resumable, and
-the best-vs-worst baseline at the same generation budget), ``simpo-k`` (SimPO with LoRA, merged)
-and ``eval-k``; finally ``summary`` (``summary.md``, ``summary.jsonl``, ``accuracy.png``).
+Stages and what they write in the run directory:
 
-The work is done by :class:`ifrl.rltrain.itool.ITool`; the run directory is its output directory
-(``data/``, ``iter_k/``...). The model can come from a ``toolace`` run: its SFT model, its SFT rows
-as training conversations and its held-out dialogs (first turns) as the eval set. Generation runs
-on Hugging Face transformers (the perplexity selector reads the model's logits).
+* ``data`` — the training and held-out conversations (``conversations/``) split into
+  assistant-turn samples (``data/train_samples.jsonl``, ``data/eval_samples.jsonl``);
+* ``warmup`` (with ``itool.sft_steps > 0``) — easy-to-hard SFT (``warmup/``);
+* ``eval-0`` — held-out tool-call accuracy of the starting model (``iter_0/eval.json``);
+* per iteration ``k``: ``deficiency-k`` (``iter_k/deficiency.jsonl``), ``mcts-k`` (MCTS pairs
+  per chunk of samples in ``iter_k/mcts/``, resumable, merged into ``iter_k/pairs.jsonl``; the
+  best-vs-worst baseline at the same budget in ``iter_k/baseline/``; costs in
+  ``iter_k/pairs.json``), ``simpo-k`` (``iter_k/simpo/``, LoRA merged into ``simpo/final``;
+  ``iter_k/simpo.json``) and ``eval-k``;
+* ``summary`` — ``summary.jsonl``, ``summary.md`` and ``accuracy.png`` (needs matplotlib).
+
+Each iteration's steps are the functions of :mod:`ifrl.rltrain` (``select_deficient``,
+``search_pairs``, ``baseline_pairs``, ``train_preferences``); this module owns the directories.
+The model can come from a ``toolace`` run: its SFT model, its SFT rows as training conversations
+and its held-out dialogs (first turns) as the eval set. Generation runs on Hugging Face
+transformers (the perplexity selector reads the model's logits).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ifrl.core.config import ConfigError, opt
-from ifrl.core.jsonl import JSONLWriter, read_jsonl
-from ifrl.pipelines.common import train_config
+from ifrl.core.generation import Generator, generator_for
+from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl, write_text
+from ifrl.core.matcher import match_text
+from ifrl.core.records import Conversation, Cost, PreferencePair, SamplingParams
+from ifrl.pipelines.common import resolve_model
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
+from ifrl.rltrain import (
+    IterationConfig,
+    SFTConfig,
+    SFTTrainer,
+    ToolSample,
+    TrainConfig,
+    baseline_pairs,
+    cost_summary,
+    load_conversations,
+    load_tokenizer,
+    samples_from_conversation,
+    search_pairs,
+    select_deficient,
+    summary_row,
+    train_preferences,
+)
+from ifrl.toolgen import DIALOG_TYPES, Dialog
 
-#: ``ITOOLConfig`` fields the recipe sets itself.
-FIXED = ("model", "data", "eval_data", "output_dir")
-#: ``ITOOLConfig`` fields that decide the samples (stage ``data``) and the held-out eval.
+TRAIN_PAIRS = ("mcts", "baseline", "both")
+#: The ``itool`` settings that decide the samples (stage ``data``) and the held-out eval.
 PREP_KEYS = ("last_turn_only", "eval_limit")
 EVAL_KEYS = ("eval_max_new_tokens", "generation_batch_size", "device")
 
@@ -67,71 +94,93 @@ class DataSection:
     eval_limit: int = opt("Held-out conversations to use at most (0: all).", 0)
 
 
-def _default_itool() -> dict[str, Any]:
-    return {
-        "iterations": 1,
-        "sft_steps": 0,
-        "max_steps": 20,
-        "learning_rate": 1e-4,
-        "per_device_batch_size": 4,
-        "mcts_iterations": 4,
-        "mcts_actions": 2,
-        "mcts_max_new_tokens": 64,
-        "eval_max_new_tokens": 64,
-        "device": "cpu",
-    }
+@dataclass
+class ItoolSection(IterationConfig):
+    """The iterations: every :class:`~ifrl.rltrain.IterationConfig` setting (deficiency, mcts_*,
+    pair_*, the preference stage's training settings) plus how the run goes around them."""
+
+    model: str = opt("Set by the recipe (start.model, then each iteration's model).", "")
+    data: str = opt("Set by the recipe (each iteration's preference pairs).", "")
+    output_dir: str = opt("Set by the recipe (inside the run directory, --run-dir).", "runs/rl")
+    iterations: int = opt("Rounds of deficiency → MCTS → preference training.", 1)
+    device: str = opt("Device for generation and scoring: cpu, cuda or auto.", "auto")
+    generation_batch_size: int = opt("Sequences per forward pass when generating.", 32)
+    last_turn_only: bool = opt("Use only the last assistant turn of each conversation.", False)
+    sft_steps: int = opt("Warm-up SFT steps (0: no warm-up).", 0)
+    sft_learning_rate: float = opt("Warm-up SFT learning rate.", 2e-5)
+    sft_batch_size: int = opt("Warm-up SFT micro-batch size.", 4)
+    sft_curriculum: str = opt(
+        "Warm-up order: loss, tool_calls, length, none or module:function.", "loss"
+    )
+    sft_curriculum_stages: int = opt("Difficulty stages of the warm-up curriculum.", 3)
+    mcts_text_samples: bool = opt(
+        "Also search deficient text-answer samples (their reward is only 'no tool call').", False
+    )
+    mcts_chunk: int = opt("Trees searched together (and saved together, for resuming).", 64)
+    baseline: bool = opt("Also collect best-vs-worst pairs at the same generation budget.", True)
+    train_pairs: str = opt("Pairs to train on: mcts, baseline or both.", "mcts")
+    eval_max_new_tokens: int = opt("Token budget of held-out generations (greedy).", 128)
+    eval_limit: int = opt("Evaluate on at most this many held-out samples (0: all).", 0)
+
+    def validate(self) -> None:
+        super().validate()
+        defaults = TrainConfig()
+        for name in ("model", "data", "output_dir"):
+            if getattr(self, name) != getattr(defaults, name):
+                raise ConfigError("", "", f"{name} is set by the recipe, not the config")
+        if self.iterations < 0:
+            raise ConfigError("", "iterations", "must be at least 0")
+        if self.mcts_chunk < 1:
+            raise ConfigError("", "mcts_chunk", "must be at least 1")
+        if self.train_pairs not in TRAIN_PAIRS:
+            raise ConfigError(
+                "", "train_pairs", f"expected mcts, baseline or both, got {self.train_pairs!r}"
+            )
+
+    def sft_config(self, model: str, data: str, output_dir: str) -> SFTConfig:
+        """The warm-up's trainer config (full weights, resumable)."""
+        return self.derive(
+            SFTConfig,
+            model=model,
+            data=data,
+            output_dir=output_dir,
+            max_steps=self.sft_steps,
+            learning_rate=self.sft_learning_rate,
+            per_device_batch_size=self.sft_batch_size,
+            use_lora=False,
+            merge_lora=False,
+            resume=True,
+            curriculum=self.sft_curriculum,
+            curriculum_stages=self.sft_curriculum_stages,
+            max_length=self.max_length,
+        )
 
 
 @dataclass
 class ItoolConfig:
     """The ``itool`` recipe's YAML file."""
 
-    start: StartSection = field(
-        default_factory=StartSection, metadata={"help": "The SFT model the iterations start from."}
-    )
-    data: DataSection = field(
-        default_factory=DataSection, metadata={"help": "Stage data: conversations to learn from."}
-    )
-    itool: dict[str, Any] = field(
-        default_factory=_default_itool,
-        metadata={
-            "help": "ITOOLConfig fields (see `ifrl rl itool --help`): iterations, deficiency, "
-            "deficiency_fraction, mcts_*, pair_*, loss_type, beta, gamma, max_steps, "
-            "learning_rate, use_lora, sft_steps (0: no warm-up), eval_max_new_tokens, device...; "
-            "model, data, eval_data and output_dir are set by the recipe."
-        },
+    start: StartSection = opt("The SFT model the iterations start from.", factory=StartSection)
+    data: DataSection = opt("Stage data: conversations to learn from.", factory=DataSection)
+    itool: ItoolSection = opt(
+        "The iterations' settings (the keys of the former `ifrl rl itool` config, but model, "
+        "data, eval_data and output_dir, which the recipe sets).",
+        factory=ItoolSection,
     )
 
     def validate(self) -> None:
         if not self.start.toolace_run and not self.start.model:
             raise ConfigError("", "start.model", "give a model or a toolace_run")
-        self.itool_config(Path("<run>"), "<model>")
 
-    # Fingerprint views (stage sections): the data and eval-0 stages depend only on these keys,
+    # Fingerprint views (stage sections): the data and eval stages depend only on these keys,
     # so changing the search or training settings reruns the iterations, not the data.
     @property
     def prep(self) -> dict[str, Any]:
-        return {k: v for k, v in self.itool.items() if k in PREP_KEYS}
+        return {k: getattr(self.itool, k) for k in PREP_KEYS}
 
     @property
     def evaluation(self) -> dict[str, Any]:
-        return {k: v for k, v in self.itool.items() if k in EVAL_KEYS}
-
-    @property
-    def iterations(self) -> int:
-        return int(self.itool.get("iterations", 1))
-
-    def itool_config(self, run_dir: Path, model: str) -> Any:
-        """The ``ITOOLConfig`` of this run (errors name ``itool``)."""
-        from ifrl.rltrain.itool import ITOOLConfig
-
-        fixed = {
-            "model": model,
-            "data": str(run_dir / "conversations/train.jsonl"),
-            "eval_data": str(run_dir / "conversations/eval.jsonl"),
-            "output_dir": str(run_dir),
-        }
-        return train_config(ITOOLConfig, self.itool, fixed, "itool")
+        return {k: getattr(self.itool, k) for k in EVAL_KEYS}
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -139,12 +188,8 @@ class ItoolConfig:
 
 def start_model(cfg: ItoolConfig) -> str:
     """The starting model directory (builds the tiny model for ``tiny``)."""
-    if cfg.start.model == "tiny":
-        from ifrl.core.tiny import build_tiny_model
-
-        return str(build_tiny_model(arch="qwen2", seed=0))
     if cfg.start.model:
-        return cfg.start.model
+        return resolve_model(cfg.start.model)
     return str(Path(cfg.start.toolace_run) / "sft/model/final")
 
 
@@ -158,19 +203,17 @@ def _source(cfg: ItoolConfig, which: str) -> Path:
     return run / ("sft_train.jsonl" if which == "train" else "eval/heldout_dialogs.jsonl")
 
 
-def to_conversation(row: dict[str, Any], first_turn: bool) -> dict[str, Any] | None:
-    """A JSONL row as an OpenAI ``{messages, tools}`` row (toolgen dialogs converted);
-    ``first_turn`` cuts it after its first assistant turn (None when it has none)."""
-    from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
-    from ifrl.toolgen.formats import to_openai
-
+def to_conversation(row: Mapping[str, Any], first_turn: bool) -> Conversation | None:
+    """A JSONL row (OpenAI or ifrl ``{messages, tools}``, or a toolgen dialog) as a
+    conversation; ``first_turn`` cuts it after its first assistant turn (None when it has none)."""
     if row.get("type") in DIALOG_TYPES:
-        row = to_openai(Dialog.from_json(row))
+        conv = Dialog.from_json(row).conversation()
+    else:
+        conv = Conversation.from_openai(row)
     if not first_turn:
-        return row
-    msgs = row.get("messages") or []
-    end = next((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), None)
-    return None if end is None else {**row, "messages": msgs[: end + 1]}
+        return conv
+    end = next((i for i, m in enumerate(conv.messages) if m.role == "assistant"), None)
+    return None if end is None else Conversation(conv.messages[: end + 1], conv.tools)
 
 
 def _convert(src: Path, dst: Path, first_turn: bool, limit: int) -> int:
@@ -182,7 +225,7 @@ def _convert(src: Path, dst: Path, first_turn: bool, limit: int) -> int:
             conv = to_conversation(row, first_turn)
             if conv is None:
                 continue
-            w.write(conv)
+            w.write(conv.to_openai())
             n += 1
             if limit and n >= limit:
                 break
@@ -201,26 +244,101 @@ def _fresh(ctx: StageContext, *relative: str) -> None:
             p.unlink()
 
 
-def _itool(ctx: StageContext, model: str) -> Any:
-    from ifrl.rltrain.itool import ITool
-
-    cfg: ItoolConfig = ctx.config
-    return ITool(cfg.itool_config(ctx.run_dir, model))
+def _generator(ctx: StageContext, model: str) -> Generator:
+    cfg: ItoolSection = ctx.config.itool
+    device = None if cfg.device == "auto" else cfg.device
+    return generator_for("hf", model, device=device, batch_size=cfg.generation_batch_size)
 
 
 def _model_before(ctx: StageContext, k: int) -> str:
     """The model iteration ``k`` starts from: the previous iteration's, or the starting one."""
     if k > 1:
         return str(ctx.results[f"simpo-{k - 1}"]["model"])
-    if "warmup" in ctx.results and ctx.config.itool.get("sft_steps", 0):
+    if "warmup" in ctx.results and ctx.config.itool.sft_steps:
         return str(ctx.results["warmup"]["model"])
     return str(ctx.results["data"]["model"])
 
 
-def _samples(ctx: StageContext, k: int) -> list[Any]:
-    from ifrl.rltrain.deficiency import ToolSample
+def _samples(ctx: StageContext, relative: str) -> list[ToolSample]:
+    return list(read_jsonl(ctx.run_dir / relative, ToolSample.from_dict))
 
-    return list(read_jsonl(ctx.run_dir / f"iter_{k}/deficiency.jsonl", ToolSample.from_dict))
+
+def evaluate_heldout(
+    generator: Generator, samples: Sequence[ToolSample], max_new_tokens: int = 128
+) -> dict[str, float]:
+    """The held-out evaluation: greedy answers scored by the structured tool-call matcher —
+    exact tool-call accuracy, mean matcher score, parse errors, and text-answer accuracy."""
+    params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, logprobs=False)
+    outputs = generator.generate([s.prompt for s in samples], params)
+    tool = [match_text(o[0].text, s.gold_calls) for s, o in zip(samples, outputs) if s.gold_calls]
+    text = [match_text(o[0].text, ()) for s, o in zip(samples, outputs) if not s.gold_calls]
+    n = max(1, len(tool))
+    return {
+        "tool_call_accuracy": sum(r.exact for r in tool) / n,
+        "tool_call_score": sum(r.score for r in tool) / n,
+        "tool_call_parse_errors": sum(r.reason == "parse_error" for r in tool) / n,
+        "text_accuracy": sum(r.exact for r in text) / max(1, len(text)),
+        "tool_samples": float(len(tool)),
+        "text_samples": float(len(text)),
+    }
+
+
+def plot_accuracy(rows: Sequence[Mapping[str, Any]], path: Path) -> bool:
+    """Held-out accuracy and score per iteration as a PNG; False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    its = [r["iteration"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(its, [r["tool_call_accuracy"] or 0.0 for r in rows], marker="o", label="exact accuracy")
+    ax.plot(its, [r["tool_call_score"] or 0.0 for r in rows], marker="s", label="matcher score")
+    ax.set_xlabel("iteration (0 = after warm-up SFT)")
+    ax.set_ylabel("held-out tool calls")
+    ax.set_xticks(its)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    shutil.move(str(tmp), str(path))
+    return True
+
+
+SUMMARY_COLUMNS = (
+    ("iteration", "iter"),
+    ("tool_call_accuracy", "held-out acc"),
+    ("tool_call_score", "held-out score"),
+    ("deficient", "deficient"),
+    ("mcts_pairs", "MCTS pairs"),
+    ("mcts_pairs_per_1000_calls", "MCTS pairs/1k calls"),
+    ("baseline_pairs", "BvW pairs"),
+    ("baseline_pairs_per_1000_calls", "BvW pairs/1k calls"),
+    ("train_loss", "loss"),
+)
+
+
+def write_summary(out: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``summary.jsonl``, ``summary.md`` and, with matplotlib, ``accuracy.png`` in ``out``."""
+    write_jsonl(out / "summary.jsonl", rows)
+    lines = [
+        "| " + " | ".join(h for _, h in SUMMARY_COLUMNS) + " |",
+        "|" + "---|" * len(SUMMARY_COLUMNS),
+    ]
+    for r in rows:
+        cells = [r.get(key) for key, _ in SUMMARY_COLUMNS]
+        shown = [
+            "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in cells
+        ]
+        lines.append("| " + " | ".join(shown) + " |")
+    note = ""
+    if not plot_accuracy(rows, out / "accuracy.png"):
+        note = "\n(accuracy.png not written: matplotlib is not installed)\n"
+    write_text(out / "summary.md", "# iTool summary\n\n" + "\n".join(lines) + "\n" + note)
 
 
 # -- stages ----------------------------------------------------------------------------------
@@ -232,49 +350,54 @@ def stage_data(ctx: StageContext) -> dict[str, Any]:
     model = start_model(cfg)
     if not Path(model).exists() and cfg.start.toolace_run:
         raise ConfigError("", "start.toolace_run", f"no SFT model at {model}")
-    train = _convert(_source(cfg, "train"), ctx.path("conversations/train.jsonl"), False, 0)
-    held = _convert(
-        _source(cfg, "eval"), ctx.path("conversations/eval.jsonl"), True, cfg.data.eval_limit
-    )
-    if not train or not held:
-        raise ConfigError("", "data", "no training or no held-out conversations")
-    train_s, held_s = _itool(ctx, model).prepare_data()
-    return {
-        "model": model,
-        "train_conversations": train,
-        "eval_conversations": held,
-        "train_samples": len(train_s),
-        "eval_samples": len(held_s),
+    counts = {
+        "train_conversations": _convert(
+            _source(cfg, "train"), ctx.path("conversations/train.jsonl"), False, 0
+        ),
+        "eval_conversations": _convert(
+            _source(cfg, "eval"), ctx.path("conversations/eval.jsonl"), True, cfg.data.eval_limit
+        ),
     }
+    if not all(counts.values()):
+        raise ConfigError("", "data", "no training or no held-out conversations")
+    tokenizer = load_tokenizer(model)
+    for name in ("train", "eval"):
+        rows: list[ToolSample] = []
+        for i, conv in enumerate(load_conversations(ctx.run_dir / f"conversations/{name}.jsonl")):
+            rows += samples_from_conversation(
+                tokenizer, conv, f"{name}{i}", last_only=cfg.itool.last_turn_only
+            )
+        if name == "eval" and cfg.itool.eval_limit:
+            rows = rows[: cfg.itool.eval_limit]
+        counts[f"{name}_samples"] = write_jsonl(ctx.path(f"data/{name}_samples.jsonl"), rows)
+    return {"model": model, **counts}
 
 
 def stage_warmup(ctx: StageContext) -> dict[str, Any]:
     _fresh(ctx, "warmup")
-    model = _itool(ctx, str(ctx.results["data"]["model"])).warmup()
-    return {"model": model}
+    cfg: ItoolSection = ctx.config.itool
+    data = str(ctx.run_dir / "conversations/train.jsonl")
+    sft = cfg.sft_config(str(ctx.results["data"]["model"]), data, str(ctx.run_dir / "warmup"))
+    result = SFTTrainer(sft).train()
+    return {"model": str(result.final_model), **result.metrics}
 
 
-def _held(ctx: StageContext) -> list[Any]:
-    from ifrl.rltrain.deficiency import ToolSample
-
-    return list(read_jsonl(ctx.run_dir / "data/eval_samples.jsonl", ToolSample.from_dict))
-
-
-def stage_eval0(ctx: StageContext) -> dict[str, Any]:
-    _fresh(ctx, "iter_0")
-    model = _model_before(ctx, 1)
-    result = _itool(ctx, model).evaluate_stage(ctx.run_dir / "iter_0", model, _held(ctx))
-    return dict(result)
+def stage_eval(ctx: StageContext, k: int) -> dict[str, Any]:
+    _fresh(ctx, f"iter_{k}/eval.json")
+    model = _model_before(ctx, 1) if k == 0 else str(ctx.results[f"simpo-{k}"]["model"])
+    held = _samples(ctx, "data/eval_samples.jsonl")
+    scores = evaluate_heldout(_generator(ctx, model), held, ctx.config.itool.eval_max_new_tokens)
+    result = {"model": model, **scores}
+    write_json(ctx.path(f"iter_{k}/eval.json"), result)
+    return result
 
 
 def stage_deficiency(ctx: StageContext, k: int) -> dict[str, Any]:
-    from ifrl.rltrain.deficiency import ToolSample
-
-    _fresh(ctx, f"iter_{k}/deficiency", f"iter_{k}/deficiency.jsonl")
+    _fresh(ctx, f"iter_{k}/deficiency.jsonl")
     model = _model_before(ctx, k)
-    train = list(read_jsonl(ctx.run_dir / "data/train_samples.jsonl", ToolSample.from_dict))
-    kept = _itool(ctx, model).select_deficient(ctx.run_dir / f"iter_{k}", model, train, k)
-    info = json.loads((ctx.run_dir / f"iter_{k}/deficiency/done.json").read_text("utf-8"))
+    train = _samples(ctx, "data/train_samples.jsonl")
+    kept, info = select_deficient(train, _generator(ctx, model), ctx.config.itool, k)
+    write_jsonl(ctx.path(f"iter_{k}/deficiency.jsonl"), kept)
     return {
         **info,
         "deficient": len(kept),
@@ -283,50 +406,70 @@ def stage_deficiency(ctx: StageContext, k: int) -> dict[str, Any]:
 
 
 def stage_mcts(ctx: StageContext, k: int) -> dict[str, Any]:
-    it = f"iter_{k}"
-    _fresh(
-        ctx,
-        f"{it}/mcts",
-        f"{it}/baseline",
-        f"{it}/collect",
-        f"{it}/pairs.jsonl",
-        f"{it}/pairs.json",
-    )
+    it = ctx.run_dir / f"iter_{k}"
+    names = ("mcts", "baseline", "pairs.jsonl", "pairs.json")
+    _fresh(ctx, *(f"iter_{k}/{name}" for name in names))
+    cfg: ItoolSection = ctx.config.itool
     model = _model_before(ctx, k)
-    tool = _itool(ctx, model)
-    searched = [s for s in _samples(ctx, k) if s.gold_calls or tool.config.mcts_text_samples]
-    costs = tool.collect(ctx.run_dir / it, model, searched, k)
-    return {"searched": len(searched), **costs}
+    deficient = _samples(ctx, f"iter_{k}/deficiency.jsonl")
+    searched = [s for s in deficient if s.gold_calls or cfg.mcts_text_samples]
+    gen: Generator | None = None
+    total, pairs = Cost(), []
+    chunks = range(0, len(searched), cfg.mcts_chunk)
+    for c, start in enumerate(chunks):
+        done, found = it / f"mcts/chunk_{c:05d}.json", it / f"mcts/chunk_{c:05d}.jsonl"
+        if not done.exists():  # chunks finished before an interruption are read back
+            gen = gen or _generator(ctx, model)
+            chunk = searched[start : start + cfg.mcts_chunk]
+            chunk_pairs, cost = search_pairs(chunk, gen, cfg, k, c, progress=cfg.progress)
+            write_jsonl(found, chunk_pairs)
+            write_json(
+                done, {"trees": len(chunk), "pairs": len(chunk_pairs), "cost": cost.to_dict()}
+            )
+        total += Cost.from_dict(json.loads(done.read_text(encoding="utf-8"))["cost"])
+        pairs += list(read_jsonl(found, PreferencePair))
+    write_jsonl(it / "pairs.jsonl", pairs)
+    result: dict[str, Any] = {"mcts": cost_summary(total, len(pairs))}
+    if cfg.baseline and searched:
+        gen = gen or _generator(ctx, model)
+        bpairs, bcost, n = baseline_pairs(searched, gen, total, cfg, k, cfg.generation_batch_size)
+        write_jsonl(ctx.path(f"iter_{k}/baseline/pairs.jsonl"), bpairs)
+        result["baseline"] = {"n": n, **cost_summary(bcost, len(bpairs))}
+    write_json(it / "pairs.json", result)
+    return {"searched": len(searched), **result}
 
 
 def stage_simpo(ctx: StageContext, k: int) -> dict[str, Any]:
-    it = f"iter_{k}"
-    _fresh(ctx, f"{it}/simpo", f"{it}/train_pairs.jsonl")
+    it = ctx.run_dir / f"iter_{k}"
+    _fresh(ctx, f"iter_{k}/simpo", f"iter_{k}/train_pairs.jsonl", f"iter_{k}/simpo.json")
+    cfg: ItoolSection = ctx.config.itool
     before = _model_before(ctx, k)
-    model, info = _itool(ctx, before).train_preferences(ctx.run_dir / it, before)
-    return {**info, "model": model}
+    sources = {"mcts": ["pairs.jsonl"], "baseline": ["baseline/pairs.jsonl"]}
+    sources["both"] = sources["mcts"] + sources["baseline"]
+    files = [it / rel for rel in sources[cfg.train_pairs] if (it / rel).exists()]
+    pairs = [p for f in files for p in read_jsonl(f, PreferencePair)]
+    if pairs:
+        write_jsonl(it / "train_pairs.jsonl", pairs)
+        trained = train_preferences(it / "train_pairs.jsonl", before, it / "simpo", cfg)
+        info = {"model": trained.pop("model"), "pairs": len(pairs), **trained}
+    else:
+        info = {"model": before, "pairs": 0, "skipped": "no pairs"}
+    write_json(it / "simpo.json", info)
+    return info
 
 
-def stage_eval(ctx: StageContext, k: int) -> dict[str, Any]:
-    _fresh(ctx, f"iter_{k}/eval.json")
-    model = str(ctx.results[f"simpo-{k}"]["model"])
-    return dict(_itool(ctx, model).evaluate_stage(ctx.run_dir / f"iter_{k}", model, _held(ctx)))
-
-
-def summary_rows(results: Any, iterations: int) -> list[dict[str, Any]]:
+def summary_rows(results: Mapping[str, Mapping[str, Any]], iterations: int) -> list[dict[str, Any]]:
     """One row per iteration (0 = the starting model) from the stages' results."""
-    from ifrl.rltrain.itool import summary_row
-
     rows = []
     for k in range(iterations + 1):
-        scores = results["eval-0" if k == 0 else f"eval-{k}"]
+        scores = dict(results[f"eval-{k}"])
         rows.append(
             summary_row(
                 k,
                 scores.get("model"),
                 scores,
-                results.get(f"mcts-{k}", {}),
-                results.get(f"simpo-{k}", {}),
+                dict(results.get(f"mcts-{k}", {})),
+                dict(results.get(f"simpo-{k}", {})),
                 results.get(f"deficiency-{k}", {}).get("deficient"),
             )
         )
@@ -334,12 +477,12 @@ def summary_rows(results: Any, iterations: int) -> list[dict[str, Any]]:
 
 
 def stage_summary(ctx: StageContext) -> dict[str, Any]:
-    cfg: ItoolConfig = ctx.config
-    rows = summary_rows(ctx.results, cfg.iterations)
-    _itool(ctx, str(ctx.results["data"]["model"])).write_summary(rows)
+    iterations = ctx.config.itool.iterations
+    rows = summary_rows(ctx.results, iterations)
+    write_summary(ctx.run_dir, rows)
     first, last = rows[0], rows[-1]
     return {
-        "iterations": cfg.iterations,
+        "iterations": iterations,
         "start_accuracy": first["tool_call_accuracy"],
         "final_accuracy": last["tool_call_accuracy"],
         "start_score": first["tool_call_score"],
@@ -349,10 +492,6 @@ def stage_summary(ctx: StageContext) -> dict[str, Any]:
 
 
 # -- recipe ----------------------------------------------------------------------------------
-
-
-def _warmup_enabled(cfg: Any) -> bool:
-    return int(cfg.itool.get("sft_steps", 0)) > 0
 
 
 def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
@@ -369,15 +508,15 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
         Stage(
             "warmup",
             stage_warmup,
-            ("warmup/done.json",),
+            ("warmup/final",),
             ("itool",),
             ("data",),
             "warm-up SFT (easy-to-hard)",
-            enabled=_warmup_enabled,
+            enabled=lambda c: c.itool.sft_steps > 0,
         ),
         Stage(
             "eval-0",
-            stage_eval0,
+            partial(stage_eval, k=0),
             ("iter_0/eval.json",),
             ("evaluation",),
             ("data", "warmup"),
@@ -385,12 +524,13 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
         ),
     ]
     prev: tuple[str, ...] = ("data", "warmup")
-    for k in range(1, cfg.iterations + 1):
+    for k in range(1, cfg.itool.iterations + 1):
+        it = f"iter_{k}"
         out += [
             Stage(
                 f"deficiency-{k}",
                 partial(stage_deficiency, k=k),
-                (f"iter_{k}/deficiency.jsonl",),
+                (f"{it}/deficiency.jsonl",),
                 ("itool",),
                 prev,
                 f"iteration {k}: deficient samples",
@@ -398,7 +538,7 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
             Stage(
                 f"mcts-{k}",
                 partial(stage_mcts, k=k),
-                (f"iter_{k}/pairs.json",),
+                (f"{it}/pairs.json",),
                 ("itool",),
                 (f"deficiency-{k}",),
                 f"iteration {k}: MCTS preference pairs (+ best-vs-worst baseline)",
@@ -406,7 +546,7 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
             Stage(
                 f"simpo-{k}",
                 partial(stage_simpo, k=k),
-                (f"iter_{k}/simpo/done.json",),
+                (f"{it}/simpo.json",),
                 ("itool",),
                 (f"mcts-{k}",),
                 f"iteration {k}: SimPO on the pairs",
@@ -414,7 +554,7 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
             Stage(
                 f"eval-{k}",
                 partial(stage_eval, k=k),
-                (f"iter_{k}/eval.json",),
+                (f"{it}/eval.json",),
                 ("evaluation",),
                 (f"simpo-{k}",),
                 f"iteration {k}: held-out tool-call accuracy",
@@ -427,7 +567,7 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
             stage_summary,
             ("summary.md", "summary.jsonl"),
             (),
-            ("eval-0", *(f"eval-{k}" for k in range(1, cfg.iterations + 1))),
+            ("eval-0", *(f"eval-{k}" for k in range(1, cfg.itool.iterations + 1))),
             "summary table and accuracy plot",
         )
     )
@@ -447,4 +587,12 @@ def build() -> Recipe:
 
 RECIPES.add("itool", build)
 
-__all__ = ["ItoolConfig", "build", "stages", "summary_rows", "to_conversation"]
+__all__ = [
+    "ItoolConfig",
+    "ItoolSection",
+    "build",
+    "evaluate_heldout",
+    "stages",
+    "summary_rows",
+    "to_conversation",
+]
