@@ -13,11 +13,20 @@ import pytest
 from ifrl.core.config import ConfigError, from_mapping, load_config
 from ifrl.core.generation import Prompt
 from ifrl.core.jsonl import read_jsonl, write_jsonl
-from ifrl.core.records import Completion, PreferencePair, SamplingParams, ToolCall
+from ifrl.core.records import (
+    Completion,
+    Conversation,
+    Message,
+    PreferencePair,
+    SamplingParams,
+    ToolCall,
+    ToolSpec,
+)
 from ifrl.pipelines.recipe import RecipeError, get_recipe, run_recipe
 from ifrl.pipelines.recipes.itool import (
     ItoolConfig,
     evaluate_heldout,
+    heldout_cases,
     plot_accuracy,
     to_conversation,
 )
@@ -127,11 +136,19 @@ def test_evaluate_scores_tool_calls_and_text() -> None:
         ToolSample("4", "p4", "", ()),
     ]
     gen = Echo({"p1": "[f(a=1)]", "p2": "[f(a=2)]", "p3": "[f(a=", "p4": "Sure."})
-    scores = evaluate_heldout(gen, samples)
+    tool = ToolSpec("f", "", {"type": "object", "properties": {"a": {"type": "integer"}}})
+    conv = Conversation((Message("user", "q"), Message("assistant", None, (call,))), (tool,))
+    for s in samples:
+        s.meta.update(conversation="eval0", turn=1)
+    cases = heldout_cases([conv], samples)
+    assert [c.gold for c in cases] == [(call,), (call,), (call,), ()]
+    scores, result = evaluate_heldout(gen, samples, cases)
     assert scores["tool_call_accuracy"] == pytest.approx(1 / 3)
     assert scores["tool_call_score"] == pytest.approx((1 + 2 / 3 + 0) / 3)
     assert scores["tool_call_parse_errors"] == pytest.approx(1 / 3)
+    assert scores["tool_call_bfcl_accuracy"] == pytest.approx(1 / 3)  # BFCL's AST rules agree
     assert scores["text_accuracy"] == 1.0 and scores["tool_samples"] == 3
+    assert result.metrics["accuracy"].n == 4  # every case through ifrl.evals, with its interval
 
 
 def test_plot(tmp_path: Path) -> None:

@@ -34,8 +34,8 @@ from typing import Any
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.generation import Generator, generator_for
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl, write_text
-from ifrl.core.matcher import match_text
 from ifrl.core.records import Conversation, Cost, PreferencePair, SamplingParams
+from ifrl.evals import EvalResult, ToolUseCase, score_tool_calls
 from ifrl.pipelines.common import resolve_model
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 from ifrl.rltrain import (
@@ -263,24 +263,45 @@ def _samples(ctx: StageContext, relative: str) -> list[ToolSample]:
     return list(read_jsonl(ctx.run_dir / relative, ToolSample.from_dict))
 
 
+def heldout_cases(
+    conversations: Sequence[Conversation], samples: Sequence[ToolSample]
+) -> list[ToolUseCase]:
+    """The held-out samples as tool-use cases: each sample's conversation up to its assistant
+    turn (``meta``: ``conversation`` ``eval<i>``, ``turn``) with that turn's calls as the gold."""
+    cases = []
+    for s in samples:
+        conv = conversations[int(str(s.meta["conversation"]).removeprefix("eval"))]
+        turn = int(s.meta["turn"])
+        cases.append(
+            ToolUseCase(s.id, Conversation(conv.messages[:turn], conv.tools), s.gold_calls)
+        )
+    return cases
+
+
 def evaluate_heldout(
-    generator: Generator, samples: Sequence[ToolSample], max_new_tokens: int = 128
-) -> dict[str, float]:
-    """The held-out evaluation: greedy answers scored by the structured tool-call matcher —
-    exact tool-call accuracy, mean matcher score, parse errors, and text-answer accuracy."""
+    generator: Generator,
+    samples: Sequence[ToolSample],
+    cases: Sequence[ToolUseCase],
+    max_new_tokens: int = 128,
+) -> tuple[dict[str, float], EvalResult]:
+    """Greedy answers to the held-out samples (their rendered prompts), scored through
+    :mod:`ifrl.evals.tool_use`: exact tool-call accuracy (the matcher), mean matcher score,
+    parse errors, BFCL AST accuracy, and text-answer accuracy, each over its own samples."""
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, logprobs=False)
-    outputs = generator.generate([s.prompt for s in samples], params)
-    tool = [match_text(o[0].text, s.gold_calls) for s, o in zip(samples, outputs) if s.gold_calls]
-    text = [match_text(o[0].text, ()) for s, o in zip(samples, outputs) if not s.gold_calls]
+    outputs = [o[0].text for o in generator.generate([s.prompt for s in samples], params)]
+    result, rows = score_tool_calls(cases, outputs)
+    tool = [r for r, s in zip(rows, samples) if s.gold_calls]
+    text = [r for r, s in zip(rows, samples) if not s.gold_calls]
     n = max(1, len(tool))
     return {
-        "tool_call_accuracy": sum(r.exact for r in tool) / n,
-        "tool_call_score": sum(r.score for r in tool) / n,
-        "tool_call_parse_errors": sum(r.reason == "parse_error" for r in tool) / n,
-        "text_accuracy": sum(r.exact for r in text) / max(1, len(text)),
+        "tool_call_accuracy": sum(r["exact"] for r in tool) / n,
+        "tool_call_score": sum(r["score"] for r in tool) / n,
+        "tool_call_parse_errors": sum(r["match"] == "parse_error" for r in tool) / n,
+        "tool_call_bfcl_accuracy": sum(r["valid"] for r in tool) / n,
+        "text_accuracy": sum(r["exact"] for r in text) / max(1, len(text)),
         "tool_samples": float(len(tool)),
         "text_samples": float(len(text)),
-    }
+    }, result
 
 
 def plot_accuracy(rows: Sequence[Mapping[str, Any]], path: Path) -> bool:
@@ -386,9 +407,12 @@ def stage_eval(ctx: StageContext, k: int) -> dict[str, Any]:
     _fresh(ctx, f"iter_{k}/eval.json")
     model = _model_before(ctx, 1) if k == 0 else str(ctx.results[f"simpo-{k}"]["model"])
     held = _samples(ctx, "data/eval_samples.jsonl")
-    scores = evaluate_heldout(_generator(ctx, model), held, ctx.config.itool.eval_max_new_tokens)
+    cases = heldout_cases(load_conversations(ctx.run_dir / "conversations/eval.jsonl"), held)
+    scores, metrics = evaluate_heldout(
+        _generator(ctx, model), held, cases, ctx.config.itool.eval_max_new_tokens
+    )
     result = {"model": model, **scores}
-    write_json(ctx.path(f"iter_{k}/eval.json"), result)
+    write_json(ctx.path(f"iter_{k}/eval.json"), {**result, "metrics": metrics.to_dict()})
     return result
 
 
