@@ -14,11 +14,9 @@ import json
 from pathlib import Path
 
 from ifrl.constraints import strict_fraction, synthesize, training_row, write_prompts
-from ifrl.core.backends.hf import HFGenerator
-from ifrl.core.records import SamplingParams
-from ifrl.core.tiny import build_tiny_model
+from ifrl.core import SamplingParams, build_tiny_model, make_generator
 from ifrl.evals import get_benchmark, run
-from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer
+from ifrl.rltrain import GRPOConfig, GRPOTrainer
 
 SEEDS = [f"Write a short note about {t}." for t in ("rivers", "owls", "trains", "tea", "snow")]
 
@@ -27,7 +25,7 @@ def prompt_level(model: str | Path, data: Path, out: Path) -> float:
     """Held-out prompt-level strict accuracy of ``model`` (greedy, 32 new tokens)."""
     bench = get_benchmark("ifeval", data=str(data))
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=32)
-    result = run(bench, out, generator=HFGenerator(model), params=params)
+    result = run(bench, out, generator=make_generator("hf", model=model), params=params)
     return result.metrics["prompt_level_strict_acc"].value
 
 
