@@ -9,7 +9,9 @@ import pytest
 from evals_helpers import invoke
 from ifrl_testdata import shared_data
 
+from ifrl.core.errors import IfrlError
 from ifrl.core.stats import bootstrap, majority_vote, proportion, wilson_interval
+from ifrl.evals import run
 from ifrl.evals.gsm8k import GSM8KBenchmark
 from ifrl.evals.results import load_result
 
@@ -31,6 +33,12 @@ def test_gsm8k_majority_vote_and_gold_solutions(tmp_path: Path) -> None:
     assert result.metrics["maj@3"].value == pytest.approx(0.5)
     assert result.metrics["pass@1"].value == pytest.approx(18 / 36)
     assert result.metrics["pass@3"].value == 1.0
+    before = (tmp_path / "o" / "results.json").read_text()
+    for bad in ("", json.dumps({"id": "no-such-problem", "responses": ["1"]}) + "\n"):
+        (tmp_path / "bad.jsonl").write_text(bad)
+        with pytest.raises(IfrlError, match="matches one of the 1319 gsm8k examples"):
+            run(GSM8KBenchmark(data), tmp_path / "o", responses=tmp_path / "bad.jsonl")
+    assert (tmp_path / "o" / "results.json").read_text() == before  # the earlier run is kept
     bench = GSM8KBenchmark(data, limit=5)
     examples = bench.examples()
     gold = {e.id: [rows[int(e.id)]["answer"]] for e in examples}

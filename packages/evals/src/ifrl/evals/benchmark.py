@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ifrl.core.errors import IfrlError
 from ifrl.core.generation import Generator, Prompt
 from ifrl.core.records import SamplingParams
 from ifrl.core.registry import Registry
@@ -100,6 +101,9 @@ def run(
 ) -> EvalResult:
     """Evaluate ``benchmark``: rescore ``responses`` or generate with ``generator``, then write.
 
+    A response file that matches no example is an error (``IfrlError``), so an empty or foreign
+    file never overwrites the results of an earlier run.
+
     Generation is resumable: responses are appended to ``out_dir/generations.jsonl`` as batches
     finish, and a rerun generates only what is missing. A prompt the backend rejects (e.g. longer
     than the model's context) gets empty responses, scored as wrong, and is counted in the
@@ -114,6 +118,13 @@ def run(
         examples = [e for e in examples if e.id in got]
         missing = len(known) - len(examples)
         unknown = sum(1 for ident in got if ident not in known)
+        if not examples:
+            # Scoring nothing would write 0% over the results of an earlier run.
+            raise IfrlError(
+                f"{os.fspath(responses)}: none of its {len(got)} responses matches one of the "
+                f"{len(known)} {benchmark.name} examples (by id/key, line position or prompt); "
+                "nothing was scored or written"
+            )
     elif generator is not None:
         examples = benchmark.examples()
         got = generate_responses(
