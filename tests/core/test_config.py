@@ -18,12 +18,12 @@ from ifrl.core.config import ConfigError, describe, from_mapping, load_config, o
 class Inner:
     """A section."""
 
-    n: int = opt("How many.", 1)
+    n: int = opt("How many.", 1, minimum=1)
     names: tuple[str, ...] = opt("Names.", ())
 
     def validate(self) -> None:
-        if self.n < 1:
-            raise ConfigError("", "n", "must be at least 1")
+        if self.n > 9 and not self.names:
+            raise ConfigError("", "names", "give names for more than 9")
 
 
 @dataclass
@@ -45,8 +45,10 @@ def test_from_mapping_builds_sections_and_checks_types() -> None:
         from_mapping(Outer, {"name": "m", "inner": {"n": "x"}}, "c.yaml")
     with pytest.raises(ConfigError, match=r"c\.yaml: inner: unknown key 'nn'.*did you mean 'n'"):
         from_mapping(Outer, {"name": "m", "inner": {"nn": 2}}, "c.yaml")
-    with pytest.raises(ConfigError, match=r"^c\.yaml: inner\.n: must be at least 1$"):
-        from_mapping(Outer, {"name": "m", "inner": {"n": 0}}, "c.yaml")
+    with pytest.raises(ConfigError, match=r"^c\.yaml: inner\.n: must be at least 1, got -4$"):
+        from_mapping(Outer, {"name": "m", "inner": {"n": -4}}, "c.yaml")
+    with pytest.raises(ConfigError, match=r"^c\.yaml: inner\.names: give names for more than 9$"):
+        from_mapping(Outer, {"name": "m", "inner": {"n": 12}}, "c.yaml")
     with pytest.raises(ConfigError, match=r"^c\.yaml: name: required$"):
         from_mapping(Outer, {}, "c.yaml")
     with pytest.raises(ConfigError, match=r"c\.yaml: flag: expected true or false, got 'yes'"):

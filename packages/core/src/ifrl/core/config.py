@@ -58,14 +58,22 @@ class ConfigError(IfrlError, ValueError):
         return ConfigError(self.source or source, field, self.problem)
 
 
-def opt(help: str, default: Any = dataclasses.MISSING, *, factory: Any = None) -> Any:
+def opt(
+    help: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Any = None,
+    minimum: float | None = None,
+) -> Any:
     """A config field with ``help`` text; ``factory`` for mutable and section defaults.
 
-    Without a default (and a factory) the field is required.
+    Without a default (and a factory) the field is required. ``minimum`` bounds a number from
+    below (a count of 0 or -4 is an error naming the field, not an empty or odd run).
     """
+    metadata = {"help": help, "minimum": minimum}
     if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata={"help": help})
-    return dataclasses.field(default=default, metadata={"help": help})
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def is_section(tp: Any) -> bool:
@@ -215,6 +223,7 @@ def _build(
     missing required value is left unset and ``validate()`` is not run yet."""
     hints = field_types(cls)
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    bounds = {f.name: f.metadata.get("minimum") for f in fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if value is _UNSET:
@@ -232,6 +241,12 @@ def _build(
             kwargs[name] = _build(tp, value, source, _join(where, name), strings, complete)
         else:
             kwargs[name] = _convert(tp, value, source, _join(where, name), strings)
+            low = bounds.get(name)
+            if low is not None and isinstance(kwargs[name], (int, float)) and kwargs[name] < low:
+                shown = int(low) if float(low).is_integer() else low
+                raise ConfigError(
+                    source, _join(where, name), f"must be at least {shown}, got {kwargs[name]!r}"
+                )
     missing = [
         f.name
         for f in fields(cls)  # type: ignore[arg-type]

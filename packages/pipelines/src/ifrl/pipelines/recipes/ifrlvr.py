@@ -111,7 +111,7 @@ def builtin_seeds(n: int, seed: int) -> list[str]:
 @dataclass
 class SeedsSection:
     path: str = opt('JSONL of seed prompts ({"prompt": ...}); empty uses the built-in seeds.', "")
-    n: int = opt("Seed prompts to use.", 48)
+    n: int = opt("Seed prompts to use.", 48, minimum=1)
     seed: int = opt("Shuffle seed.", 0)
 
 
