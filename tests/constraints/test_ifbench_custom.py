@@ -122,13 +122,13 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("cid", "kwargs", "good", "bad"), CASES, ids=[c[0] for c in CASES])
 def test_pass_and_fail(cid: str, kwargs: dict[str, Any], good: str, bad: str) -> None:
-    c = build(cid, kwargs)
+    c = build(cid, kwargs, "fixed")
     assert c.check(good).passed, c.check(good).reason
     assert not c.check(bad).passed, c.check(bad).reason
 
 
 def test_capitals_order_and_extras() -> None:
-    c = build("custom:european_capitals_sort", {})
+    c = build("custom:european_capitals_sort", {}, "fixed")
     swapped = CAPITALS[:]
     swapped[3], swapped[4] = swapped[4], swapped[3]
     assert not c.check(", ".join(swapped)).passed
@@ -141,17 +141,22 @@ def test_capitals_order_and_extras() -> None:
 
 
 def test_africa_names_and_loose_intro() -> None:
-    c = build("custom:reverse_newline", {})
+    c = build("custom:reverse_newline", {}, "fixed")
     names = ["Côte d’Ivoire" if n == "Ivory Coast" else n for n in AFRICAN_COUNTRIES]
     listing = "\n".join(f"- {n}" for n in sorted(names, key=norm_name, reverse=True))
     assert c.check(listing).passed
     assert not c.check("\n".join(AFRICA_DESC[:-1])).passed  # Algeria missing
-    ev = evaluate("Here they are:\n" + "\n".join(AFRICA_DESC), ["custom:reverse_newline"], [{}])
+    ev = evaluate(
+        "Here they are:\n" + "\n".join(AFRICA_DESC),
+        ["custom:reverse_newline"],
+        [{}],
+        semantics="fixed",
+    )
     assert ev.strict == (False,) and ev.loose == (True,)
 
 
 def test_mcq_rejects_explanations_and_wrong_option_counts() -> None:
-    c = build("custom:mcq_count_length", {})
+    c = build("custom:mcq_count_length", {}, "fixed")
     assert not c.check(_mcq(STEMS, options=4)).passed
     assert not c.check(_mcq(STEMS) + "\nExplanation: Picasso painted it.").passed
     assert c.check(_mcq(STEMS) + "\nAnswer: B").passed
@@ -159,7 +164,7 @@ def test_mcq_rejects_explanations_and_wrong_option_counts() -> None:
 
 
 def test_dates_must_be_real_and_in_career() -> None:
-    c = build("custom:date_format_list", {})
+    c = build("custom:date_format_list", {}, "fixed")
     ok = "1796-04-12, 1796-05-10, 1796-11-15, 1797-01-14, 1798-07-21, 1800-06-14, "
     ok += "1805-12-02, 1806-10-14, 1807-02-07, 1809-07-05"
     assert c.check(ok).passed
@@ -177,7 +182,7 @@ def test_sample_and_describe(cid: str) -> None:
 
 
 def test_csv_accepts_windows_line_endings_and_rejects_broken_csv() -> None:
-    c = build("custom:csv_city", {})
+    c = build("custom:csv_city", {}, "fixed")
     table = _csv("ID,Country,City,Year,Count", 7, "{i},France,Paris,2020,{i}00")
     assert c.check(table.replace("\n", "\r\n")).passed
     assert not c.check('ID,Country,City,Year,Count\n1,"France,Paris,2020,1').passed

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from ifrl_testdata import shared_data
 
 from ifrl.constraints import build, evaluate
-from ifrl.constraints.base import ERROR_PREFIX
+from ifrl.constraints.base import ERROR_PREFIX, SEMANTICS
 from ifrl.constraints.cli import cli
 from ifrl.constraints.ifbench import IFBENCH_IDS
 from ifrl.constraints.ifbench.count import PERSON_NAMES
@@ -93,12 +93,16 @@ def test_python_api_gives_verdicts_without_verifier_errors() -> None:
         for response in (r["prompt"], "A short reply.", _written(r)):
             if response is None:
                 continue
-            ev = evaluate(response, r["instruction_id_list"], r["kwargs"], key=r["key"])
-            assert len(ev.strict) == len(r["instruction_id_list"])
-            assert not any(x.startswith(ERROR_PREFIX) for x in ev.reasons), ev.reasons
+            for semantics in SEMANTICS:
+                ids, kwargs = r["instruction_id_list"], r["kwargs"]
+                ev = evaluate(response, ids, kwargs, key=r["key"], semantics=semantics)
+                assert len(ev.strict) == len(r["instruction_id_list"])
+                assert not any(x.startswith(ERROR_PREFIX) for x in ev.reasons), ev.reasons
         if _written(r) is not None:
             written += 1
-            ev = evaluate(_written(r) or "", r["instruction_id_list"], r["kwargs"])
+            ev = evaluate(
+                _written(r) or "", r["instruction_id_list"], r["kwargs"], semantics="fixed"
+            )
             assert ev.follow_all_strict, (r["key"], r["instruction_id_list"], ev.reasons)
     assert written >= 40
 

@@ -1,4 +1,6 @@
-"""IFBench ``format:*``: responses written to pass and to fail each type."""
+"""IFBench ``format:*`` in fixed semantics: responses written to pass and to fail each type
+(the reference semantics are tested against allenai/IFBench's verdicts in
+``test_ifbench_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -94,13 +96,13 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("cid", "kwargs", "good", "bad"), CASES, ids=[c[0] for c in CASES])
 def test_pass_and_fail(cid: str, kwargs: dict[str, Any], good: str, bad: str) -> None:
-    c = build(cid, kwargs)
+    c = build(cid, kwargs, "fixed")
     assert c.check(good).passed, c.check(good).reason
     assert not c.check(bad).passed, c.check(bad).reason
 
 
 def test_line_indent_needs_two_lines_and_skips_blank_lines_without_mutation() -> None:
-    c = build("format:line_indent", {})
+    c = build("format:line_indent", {}, "fixed")
     assert not c.check("only one line").passed
     # several consecutive blank lines (the list-mutation bug skips every second one)
     assert c.check("a\n\n\n\n b\n\n\n\n  c").passed
@@ -108,29 +110,29 @@ def test_line_indent_needs_two_lines_and_skips_blank_lines_without_mutation() ->
 
 
 def test_options_variants() -> None:
-    c = build("format:options", {"options": "a), b), c), d)"})
+    c = build("format:options", {"options": "a), b), c), d)"}, "fixed")
     assert c.check("b)").passed
     assert c.check("**(c)**").passed
     assert not c.check("e)").passed
     assert not c.check("b) Inadmissible because of the rules.").passed
-    know = build("format:options", {"options": "I know or I don't know"})
+    know = build("format:options", {"options": "I know or I don't know"}, "fixed")
     assert know.check("I don't know.").passed
     assert not know.check("I think I know.").passed
     with pytest.raises(ConstraintSpecError):
-        build("format:options", {"options": "only"})
+        build("format:options", {"options": "only"}, "fixed")
 
 
 def test_list_markers_stand_alone() -> None:
-    dash = build("format:list", {"sep": "-"})
+    dash = build("format:list", {"sep": "-"}, "fixed")
     assert not dash.check("Use -. An over-dramatic, well-known style.").passed
     assert dash.check("- First item\n- Second item").passed
-    inline = build("format:list", {"sep": "SEPARATOR"})
+    inline = build("format:list", {"sep": "SEPARATOR"}, "fixed")
     assert inline.check("SEPARATOR apples SEPARATOR pears").passed
     assert not inline.check("SEPARATOR apples only").passed
 
 
 def test_thesis_sections_by_headings_or_paragraphs() -> None:
-    c = build("format:thesis", {})
+    c = build("format:thesis", {}, "fixed")
     bold = "**Cause**\n<em>Hux acts alone.</em> He plots.\n\n**Effect**\n<i>Ren fall.</i> End."
     assert c.check(bold).passed
     assert not c.check(bold.replace("<i>Ren fall.</i>", "Ren fall.")).passed
@@ -140,36 +142,36 @@ def test_thesis_sections_by_headings_or_paragraphs() -> None:
 
 
 def test_quotes_tell_apostrophes_and_possessives_from_quotes() -> None:
-    c = build("format:quotes", {})
+    c = build("format:quotes", {}, "fixed")
     assert c.check("The students' notes: \"x 'y \"z\" y' x\" and that's it.").passed
     assert c.check("“A ‘B “C” B’ A”").passed
     assert not c.check("\"a 'b' a\" isn't deep").passed
 
 
 def test_emoji_skips_headings() -> None:
-    c = build("format:emoji", {})
+    c = build("format:emoji", {}, "fixed")
     assert c.check("# Title\nHi 😀. Bye 🎉").passed
     assert not c.check("# Only a heading").passed
 
 
 def test_emoji_at_start_of_next_sentence_closes_previous() -> None:
-    c = build("format:emoji", {})
+    c = build("format:emoji", {}, "fixed")
     assert c.check("Done. 🎉 Next one 🚀").passed
     assert not c.check("Done. 🎉 Next one").passed
 
 
 def test_quote_unquote_needs_a_quote() -> None:
-    assert not build("format:quote_unquote", {}).check("No quotes at all here.").passed
+    assert not build("format:quote_unquote", {}, "fixed").check("No quotes at all here.").passed
 
 
 def test_output_template_loose_accepts_bold_labels() -> None:
     text = "**My Answer:** A. **My Conclusion:** B. **Future Outlook:** C."
-    ev = evaluate(text, ["format:output_template"], [{}])
+    ev = evaluate(text, ["format:output_template"], [{}], semantics="fixed")
     assert ev.strict == (False,) and ev.loose == (True,)
 
 
 def test_sub_bullets_reject_orphan_dash_items() -> None:
-    c = build("format:sub-bullets", {})
+    c = build("format:sub-bullets", {}, "fixed")
     assert not c.check("- orphan\n* Bullet\n  - sub").passed
 
 
@@ -181,4 +183,4 @@ def test_sample_and_describe(cid: str) -> None:
         kwargs = ctype.sample_kwargs(rng)
         text = ctype.describe(kwargs, rng)
         assert text and not re.search(r"\{\w+\}", text.replace("{and braces}", ""))
-        build(cid, kwargs)
+        build(cid, kwargs, "fixed")

@@ -1,4 +1,6 @@
-"""IFBench ``ratio:*``: responses written to pass and to fail each type."""
+"""IFBench ``ratio:*`` in fixed semantics: responses written to pass and to fail each type
+(the reference semantics are tested against allenai/IFBench's verdicts in
+``test_ifbench_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -49,27 +51,27 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("cid", "kwargs", "good", "bad"), CASES, ids=[c[0] for c in CASES])
 def test_pass_and_fail(cid: str, kwargs: dict[str, Any], good: str, bad: str) -> None:
-    c = build(cid, kwargs)
+    c = build(cid, kwargs, "fixed")
     assert c.check(good).passed, c.check(good).reason
     assert not c.check(bad).passed, c.check(bad).reason
 
 
 def test_sentence_type_is_not_vacuous() -> None:
-    c = build("ratio:sentence_type", {})
+    c = build("ratio:sentence_type", {}, "fixed")
     assert not c.check("Heading without any sentence mark").passed
     assert not c.check("## A\n## B").passed
-    assert not build("ratio:sentence_balance", {}).check("No marks here").passed
+    assert not build("ratio:sentence_balance", {}, "fixed").check("No marks here").passed
 
 
 def test_sentence_types_read_past_quotes_and_emoji() -> None:
-    c = build("ratio:sentence_type", {})
+    c = build("ratio:sentence_type", {}, "fixed")
     assert c.check("It ended. 🎉\nDid it? 🤔\nYes. ✅").passed
     assert not c.check("It ended! 🎉\nDid it? 🤔\nYes. ✅").passed
     assert c.check('Was it "fine?" It was. Yes, "really." ').passed
 
 
 def test_sentence_words_needs_equal_lengths() -> None:
-    c = build("ratio:sentence_words", {})
+    c = build("ratio:sentence_words", {}, "fixed")
     assert not c.check("Arya wears faces.\nMasks hide all truths.\nDeath gods watch!").passed
 
 
@@ -81,4 +83,4 @@ def test_sample_and_describe(cid: str) -> None:
         kwargs = ctype.sample_kwargs(rng, prompt="Explain tides to a child.")
         text = ctype.describe(kwargs, rng)
         assert text and not re.search(r"\{\w+\}", text)
-        build(cid, kwargs)
+        build(cid, kwargs, "fixed")

@@ -1,4 +1,6 @@
-"""IFBench ``repeat:*``: responses written to pass and to fail each type."""
+"""IFBench ``repeat:*`` in fixed semantics: responses written to pass and to fail each type
+(the reference semantics are tested against allenai/IFBench's verdicts in
+``test_ifbench_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -37,13 +39,13 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("cid", "kwargs", "good", "bad"), CASES, ids=[c[0] for c in CASES])
 def test_pass_and_fail(cid: str, kwargs: dict[str, Any], good: str, bad: str) -> None:
-    c = build(cid, kwargs)
+    c = build(cid, kwargs, "fixed")
     assert c.check(good).passed, c.check(good).reason
     assert not c.check(bad).passed, c.check(bad).reason
 
 
 def test_repeat_change_must_not_answer() -> None:
-    c = build("repeat:repeat_change", {"prompt_to_repeat": REQUEST})
+    c = build("repeat:repeat_change", {"prompt_to_repeat": REQUEST}, "fixed")
     changed = "Create a python program to implement a simple JPEG compression algorithm."
     assert not c.check(changed + "\n\nimport numpy as np").passed
     assert not c.check("Sure! " + changed).passed
@@ -51,9 +53,13 @@ def test_repeat_change_must_not_answer() -> None:
 
 def test_repeat_span_bounds() -> None:
     with pytest.raises(ConstraintSpecError, match="n_end"):
-        build("repeat:repeat_span", {"prompt_to_repeat": "a b c", "n_start": 1, "n_end": 5})
+        build(
+            "repeat:repeat_span", {"prompt_to_repeat": "a b c", "n_start": 1, "n_end": 5}, "fixed"
+        )
     with pytest.raises(ConstraintSpecError, match="n_end"):
-        build("repeat:repeat_span", {"prompt_to_repeat": "a b c", "n_start": 2, "n_end": 1})
+        build(
+            "repeat:repeat_span", {"prompt_to_repeat": "a b c", "n_start": 2, "n_end": 1}, "fixed"
+        )
 
 
 @pytest.mark.parametrize("cid", [c[0] for c in CASES])
@@ -64,4 +70,4 @@ def test_sample_and_describe(cid: str) -> None:
         kwargs = ctype.sample_kwargs(rng, prompt="Explain how tides work on Earth.")
         text = ctype.describe(kwargs, rng)
         assert text and not re.search(r"\{\w+\}", text)
-        build(cid, kwargs)
+        build(cid, kwargs, "fixed")

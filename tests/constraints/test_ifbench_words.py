@@ -1,4 +1,6 @@
-"""IFBench ``words:*``: responses written to pass and to fail each type."""
+"""IFBench ``words:*`` in fixed semantics: responses written to pass and to fail each type
+(the reference semantics are tested against allenai/IFBench's verdicts in
+``test_ifbench_conformance.py``)."""
 
 from __future__ import annotations
 
@@ -90,7 +92,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("cid", "kwargs", "good", "bad"), CASES, ids=[c[0] for c in CASES])
 def test_pass_and_fail(cid: str, kwargs: dict[str, Any], good: str, bad: str) -> None:
-    c = build(cid, kwargs)
+    c = build(cid, kwargs, "fixed")
     assert c.check(good).passed, c.check(good).reason
     assert not c.check(bad).passed, c.check(bad).reason
 
@@ -103,9 +105,9 @@ def test_language_resources() -> None:
 
 
 def test_single_sentence_or_word_does_not_pass_vacuously() -> None:
-    assert not build("words:last_first", {}).check("Just one sentence here.").passed
-    assert not build("words:alphabet", {}).check("Alone").passed
-    assert not build("words:vowel", {}).check("A cat.\nA bat.").passed
+    assert not build("words:last_first", {}, "fixed").check("Just one sentence here.").passed
+    assert not build("words:alphabet", {}, "fixed").check("Alone").passed
+    assert not build("words:vowel", {}, "fixed").check("A cat.\nA bat.").passed
 
 
 @pytest.mark.parametrize("cid", [c[0] for c in CASES])
@@ -116,4 +118,4 @@ def test_sample_and_describe(cid: str) -> None:
         kwargs = ctype.sample_kwargs(rng)
         text = ctype.describe(kwargs, rng)
         assert text and not re.search(r"\{\w+\}", text)
-        build(cid, kwargs)
+        build(cid, kwargs, "fixed")

@@ -1,4 +1,4 @@
-"""Verifiers never raise: any text and any schema-valid kwargs give a Verdict.
+"""Verifiers never raise, in both semantics: any text and any schema-valid kwargs give a Verdict.
 
 Kwargs are generated from each type's schema; those a type rejects beyond the schema (a
 ``letter`` of two characters, ``nth_paragraph > num_paragraphs``) must raise
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ifrl.constraints import IFEVAL_IDS, ConstraintSpecError, build, evaluate, get_type
-from ifrl.constraints.base import ERROR_PREFIX
+from ifrl.constraints.base import ERROR_PREFIX, SEMANTICS
 from ifrl.constraints.nlp.treebank import _split_final_period
 from ifrl.constraints.params import Param
 from ifrl.constraints.scan import count_bullets, count_placeholders, titles
@@ -49,15 +49,16 @@ def _kwargs(cid: str) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _check_never_raises(cid: str, kwargs: dict[str, Any], text: str) -> None:
-    try:
-        c = build(cid, kwargs)
-    except ConstraintSpecError as err:
-        assert err.constraint_id == cid
-        return
-    for t in (text, text.upper(), text.lower()):
-        v = c.check(t)
-        assert isinstance(v.passed, bool)
-        assert not v.reason.startswith(ERROR_PREFIX), v.reason
+    for semantics in SEMANTICS:
+        try:
+            c = build(cid, kwargs, semantics)
+        except ConstraintSpecError as err:
+            assert err.constraint_id == cid
+            return
+        for t in (text, text.upper(), text.lower()):
+            v = c.check(t)
+            assert isinstance(v.passed, bool)
+            assert not v.reason.startswith(ERROR_PREFIX), v.reason
 
 
 @pytest.mark.parametrize("cid", IFEVAL_IDS)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ifrl.constraints.base import SEMANTICS, Semantics
 from ifrl.constraints.judge import (
     JUDGE_MODES,
     Judge,
@@ -37,7 +38,7 @@ from ifrl.constraints.judge import (
     JudgeQuery,
     LLMJudge,
 )
-from ifrl.constraints.noisy import NoisyJudge
+from ifrl.constraints.noisy import NoisyJudge, hard_oracle
 from ifrl.constraints.scoring import Mode, check_hard_all
 from ifrl.constraints.soft import HardDescriber, judge_text
 from ifrl.core.config import ConfigError, opt
@@ -65,6 +66,10 @@ class AuditConfig:
     recall_noncompliant: float = opt("NoisyJudge: chance a non-compliant response is failed.", 0.3)
     scores: bool = opt("NoisyJudge: attach p(yes) scores.", False)
     truth: Mode = opt("How the hard verifiers score the ground truth: strict or loose.", "strict")
+    semantics: Semantics = opt(
+        "Checkers of the ground truth: the benchmarks' own (reference) or the fixed ones.",
+        "reference",
+    )
     seed: int = opt("Seed of the NoisyJudge and of --synthetic responses.", 0)
     limit: int | None = opt("Audit only the first N items.", None)
 
@@ -76,15 +81,21 @@ class AuditConfig:
             raise ConfigError("", "max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
         if self.limit is not None and self.limit < 0:
             raise ConfigError("", "limit", f"must be >= 0, got {self.limit}")
+        if self.semantics not in SEMANTICS:
+            raise ConfigError(
+                "", "semantics", f"must be reference or fixed, got {self.semantics!r}"
+            )
 
 
 def audit_judges(
     config: AuditConfig, generator: Generator | None = None, *, name: str = "llm-judge"
 ) -> dict[str, Judge]:
     """The judges ``config`` asks for, by display name: an ``LLMJudge`` over ``generator`` per
-    mode (``pointwise``, ``joint``), or without a generator a ``NoisyJudge``."""
+    mode (``pointwise``, ``joint``), or without a generator a ``NoisyJudge`` (whose truth is
+    the strict hard verifiers in ``config.semantics``)."""
     if generator is None:
         noisy = NoisyJudge(
+            hard_oracle("strict", config.semantics),
             recall_compliant=config.recall_compliant,
             recall_noncompliant=config.recall_noncompliant,
             seed=config.seed,
@@ -292,8 +303,9 @@ def collect_pairs(
 ) -> list[AuditPair]:
     """Judge every hard constraint of every item and pair the verdict with the verifier's truth.
 
-    ``truth(response, specs)`` defaults to the strict hard verifiers; soft constraints are
-    skipped (they have no code truth). Items are judged ``batch_size`` at a time.
+    ``truth(response, specs)`` defaults to the strict hard verifiers (reference semantics);
+    soft constraints are skipped (they have no code truth). Items are judged ``batch_size`` at
+    a time.
     """
     check: Truth = truth or (lambda response, specs: check_hard_all(response, specs, "strict"))
     queries, kept = _queries(items, describe)
@@ -337,22 +349,25 @@ def run_audit(
     *,
     truth: Truth | None = None,
     truth_mode: Mode = "strict",
+    semantics: Semantics = "reference",
     describe: HardDescriber | None = None,
     bins: int = 10,
     progress: bool = False,
 ) -> tuple[dict[str, Any], dict[str, list[AuditPair]]]:
     """Audit each judge (by display name) on the same items; return the report and the pairs.
 
-    The truth is ``truth`` when given, else the hard verifiers in ``truth_mode``.
+    The truth is ``truth`` when given, else the hard verifiers in ``truth_mode`` and
+    ``semantics``; the report records both (``truth``, ``semantics``).
     """
     if truth is None:
 
         def truth(response: str, specs: Sequence[ConstraintSpec]) -> list[bool]:
-            return check_hard_all(response, specs, truth_mode)
+            return check_hard_all(response, specs, truth_mode, semantics)
 
     n_soft = sum(len(i.soft) for i in items)
     report: dict[str, Any] = {
         "truth": truth_mode,
+        "semantics": semantics,
         "responses": sum(1 for i in items if i.hard),
         "pairs": sum(len(i.hard) for i in items),
         "skipped_soft_constraints": n_soft,
@@ -403,7 +418,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines = [
         "# Judge audit",
         "",
-        f"Ground truth: the hard verifiers ({report['truth']}). {report['responses']} responses, "
+        f"Ground truth: the hard verifiers ({report['truth']}, "
+        f"{report.get('semantics', 'reference')} semantics). {report['responses']} responses, "
         f"{report['pairs']} (response, constraint) pairs; "
         f"{report['skipped_soft_constraints']} soft constraints skipped (no code truth).",
         "Positive = compliant. *Recall on non-compliant responses* is the share of constraint "
@@ -518,7 +534,9 @@ def plot_audit(report: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> li
         ax.set_xticks([0, 1], ["judge: pass", "judge: fail"])
         ax.set_yticks([0, 1], ["compliant", "non-compliant"])
         ax.set_title(f"{name}\nrecall non-compliant {_fmt(o['recall_noncompliant'])}")
-    fig.suptitle(f"Judge vs hard verifiers ({report['truth']})")
+    fig.suptitle(
+        f"Judge vs hard verifiers ({report['truth']}, {report.get('semantics', 'reference')})"
+    )
     fig.tight_layout()
     paths.append(out / "confusion.png")
     fig.savefig(paths[-1], dpi=120)

@@ -2,8 +2,12 @@
 
 A constraint type is a :class:`Constraint` subclass registered with :func:`register` under its
 id (``"keywords:existence"``). It declares its kwargs schema (``params``), the ids it conflicts
-with, and phrasings for :meth:`Constraint.describe`. An instance binds validated kwargs and
-checks responses with :meth:`Constraint.check`, which never raises.
+with, and phrasings for :meth:`Constraint.describe`. An instance binds validated kwargs and a
+:data:`Semantics` and checks responses with :meth:`Constraint.check`, which never raises.
+
+Two semantics decide a verdict: ``"reference"`` (the default) reproduces the benchmark's own
+checker, quirks included (``_check``); ``"fixed"`` applies the type's documented correction
+(``_check_fixed``) where the reference scores wrongly, and is the reference elsewhere.
 
 Third-party packages add types through the ``ifrl.constraints`` entry-point group (the entry
 point loads a :class:`Constraint` subclass).
@@ -11,12 +15,10 @@ point loads a :class:`Constraint` subclass).
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ifrl.constraints.params import ConstraintSpecError, Param, validate_kwargs
 from ifrl.constraints.text import Text, as_text
@@ -26,6 +28,9 @@ from ifrl.core.registry import Registry
 REGISTRY: Registry[type[Constraint]] = Registry("constraint", entry_point_group="ifrl.constraints")
 
 ERROR_PREFIX = "verifier error"
+
+Semantics = Literal["reference", "fixed"]
+SEMANTICS: tuple[Semantics, ...] = ("reference", "fixed")
 _FIELD = re.compile(r"\{(\w+)\}")  # a {name} placeholder in a phrasing; other braces stay
 
 
@@ -34,7 +39,9 @@ class Constraint:
 
     Subclasses set ``id``, ``params``, ``conflicts`` and ``phrasings`` (text with ``{name}``
     placeholders for the rendered kwargs; any other braces are kept literally) and implement
-    :meth:`_check`; :meth:`setup` may precompute (compile patterns) from ``self.kwargs``.
+    :meth:`_check` (the reference decision) and, where the reference scores wrongly,
+    :meth:`_check_fixed`; :meth:`setup` may precompute from ``self.kwargs`` and
+    ``self.semantics``.
     """
 
     id: ClassVar[str] = ""
@@ -43,7 +50,10 @@ class Constraint:
     phrasings: ClassVar[tuple[str, ...]] = ()
     kind: ClassVar[str] = "hard"
 
-    def __init__(self, kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, kwargs: Mapping[str, Any] | None = None, semantics: Semantics = "reference"
+    ) -> None:
+        self.semantics: Semantics = check_semantics(semantics)
         self.kwargs: dict[str, Any] = validate_kwargs(self.id, self.params, kwargs)
         self.setup()
 
@@ -55,19 +65,30 @@ class Constraint:
     def setup(self) -> None:
         """Precompute from ``self.kwargs``; raise ``ConstraintSpecError`` for invalid combinations."""
 
+    @classmethod
+    def has_fix(cls) -> bool:
+        """Whether ``semantics="fixed"`` decides differently from the reference for this type."""
+        return cls._check_fixed is not Constraint._check_fixed
+
     def _check(self, text: Text) -> Verdict:
         raise NotImplementedError
 
+    def _check_fixed(self, text: Text) -> Verdict:
+        return self._check(text)
+
     def check(self, response: str | Text) -> Verdict:
-        """The verdict for ``response``. Never raises.
+        """The verdict for ``response`` in this constraint's semantics. Never raises.
 
         A blank response fails every constraint (as IFEval scores it). An unexpected internal
-        failure gives a failing verdict whose reason starts with ``"verifier error"``.
+        failure gives a failing verdict whose reason starts with ``"verifier error"`` (where the
+        reference checker itself raises, e.g. on an index out of range, that is its verdict).
         """
         try:
             text = as_text(response)
             if not text.raw.strip():
                 return Verdict.of(False, "empty response")
+            if self.semantics == "fixed":
+                return self._check_fixed(text)
             return self._check(text)
         except Exception as err:  # never let a verifier crash a scoring run
             return Verdict.of(False, f"{ERROR_PREFIX}: {type(err).__name__}: {err}"[:300])
@@ -104,6 +125,7 @@ class Constraint:
             "id": cls.id,
             "family": cls.family(),
             "kind": cls.kind,
+            "fixed": cls.has_fix(),
             "kwargs": [p.to_dict() for p in cls.params],
             "conflicts": sorted(cls.conflicts),
         }
@@ -131,9 +153,11 @@ def conflicting(a: str, b: str) -> bool:
     return bool((ta and b in ta.conflicts) or (tb and a in tb.conflicts))
 
 
-@lru_cache(maxsize=8192)
-def _build_cached(cid: str, frozen: str) -> Constraint:
-    return REGISTRY.get(cid)(json.loads(frozen))
+def check_semantics(semantics: str) -> Semantics:
+    """``semantics`` when it is ``"reference"`` or ``"fixed"``; ``ValueError`` otherwise."""
+    if semantics not in SEMANTICS:
+        raise ValueError(f"semantics must be 'reference' or 'fixed', got {semantics!r}")
+    return semantics  # type: ignore[return-value]
 
 
 def _freeze(value: Any) -> Any:
@@ -145,43 +169,45 @@ def _freeze(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-_BUILT: dict[tuple[str, Any], Constraint] = {}
+_BUILT: dict[tuple[str, Any, str], Constraint] = {}
+_MAX_BUILT = 8192
 
 
 def clear_build_cache() -> None:
     """Forget the shared constraint instances (for benchmarks and tests)."""
     _BUILT.clear()
-    _build_cached.cache_clear()
 
 
-def build(cid: str, kwargs: Mapping[str, Any] | None = None) -> Constraint:
-    """A constraint instance for ``cid`` and ``kwargs``; identical requests share one instance.
+def build(
+    cid: str, kwargs: Mapping[str, Any] | None = None, semantics: Semantics = "reference"
+) -> Constraint:
+    """A constraint instance for ``cid``, ``kwargs`` and ``semantics``; identical requests
+    share one instance (kwargs are validated into the instance's own copy).
 
-    Raises ``UnknownNameError`` for an unknown id and ``ConstraintSpecError`` for bad kwargs.
+    Raises ``UnknownNameError`` for an unknown id, ``ConstraintSpecError`` for bad kwargs and
+    ``ValueError`` for an unknown semantics.
     """
     if kwargs is not None and not isinstance(kwargs, Mapping):
         raise ConstraintSpecError(cid, "", f"kwargs must be an object, got {kwargs!r}")
     try:
-        key = (cid, _freeze(kwargs or {}))
-        hit = _BUILT.get(key)
-    except TypeError:  # unhashable leaf: fall back to the JSON key
+        key: tuple[str, Any, str] | None = (cid, _freeze(kwargs or {}), semantics)
+        hit = _BUILT.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable leaf: built without sharing
         key, hit = None, None
     if hit is not None:
         return hit
-    try:
-        frozen = json.dumps(dict(kwargs or {}), sort_keys=True)
-    except (TypeError, ValueError) as err:
-        raise ConstraintSpecError(cid, "", f"kwargs are not JSON data: {err}") from err
-    built = _build_cached(cid, frozen)
+    built = REGISTRY.get(cid)(kwargs, check_semantics(semantics))
     if key is not None:
-        if len(_BUILT) > 8192:
+        if len(_BUILT) >= _MAX_BUILT:
             _BUILT.clear()
         _BUILT[key] = built
     return built
 
 
 def build_all(
-    ids: Iterable[str], kwargs_list: Iterable[Mapping[str, Any] | None]
+    ids: Iterable[str],
+    kwargs_list: Iterable[Mapping[str, Any] | None],
+    semantics: Semantics = "reference",
 ) -> list[Constraint]:
     """Constraints for parallel lists of ids and kwargs (IFEval's two columns)."""
     ids = list(ids)
@@ -190,4 +216,4 @@ def build_all(
         raise ConstraintSpecError(
             "", "kwargs", f"has {len(kw)} entries for {len(ids)} instruction ids"
         )
-    return [build(cid, k) for cid, k in zip(ids, kw)]
+    return [build(cid, k, semantics) for cid, k in zip(ids, kw)]

@@ -13,7 +13,7 @@ import click
 from tqdm import tqdm
 
 from ifrl.constraints.audit import AuditConfig, audit_judges, run_audit, write_audit
-from ifrl.constraints.base import REGISTRY, build
+from ifrl.constraints.base import REGISTRY, SEMANTICS, Semantics, build
 from ifrl.constraints.codec import (
     FORMATS,
     DatasetFormat,
@@ -86,7 +86,8 @@ def list_cmd(as_json: bool, family: str | None) -> None:
             + ("" if p.required else " (optional)")
             for p in ctype.params
         )
-        click.echo(f"{cid:48s} {ctype.family():20s} {params or '-'}")
+        fix = "fixed" if ctype.has_fix() else "-"
+        click.echo(f"{cid:48s} {ctype.family():20s} {fix:6s} {params or '-'}")
 
 
 def _percent(x: float) -> str:
@@ -97,15 +98,28 @@ def _percent(x: float) -> str:
 @_input("INPUT")
 @_output("Per-response results (JSONL).")
 @_responses("Responses ({prompt, response} lines) to pair with INPUT's prompts.")
+@click.option(
+    "--semantics",
+    type=click.Choice(SEMANTICS),
+    default="reference",
+    show_default=True,
+    help="The benchmarks' own checkers (reference) or the corrected ones (fixed).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def verify_cmd(
-    input_path: Path, output: Path, responses: str | None, by_line: bool, quiet: bool
+    input_path: Path,
+    output: Path,
+    responses: str | None,
+    by_line: bool,
+    semantics: Semantics,
+    quiet: bool,
 ) -> None:
     """Verify responses against their hard constraints (strict and loose).
 
     INPUT lines have prompt, response and constraints (IFEval's instruction_id_list and kwargs,
     VerIF or native rows; key optional); with --responses, INPUT holds the prompts (e.g. IFEval's
-    input data) and responses are paired by prompt (or by line).
+    input data) and responses are paired by prompt (or by line). --semantics fixed applies the
+    documented corrections of checkers that score wrongly (see the package README).
     """
     if by_line and responses is None:
         raise click.UsageError("--by-line needs --responses")
@@ -132,13 +146,16 @@ def verify_cmd(
 
         def results() -> Iterator[Evaluation]:
             for item in tqdm(items, total=total, desc="verify", unit="resp", disable=quiet):
-                built = [build(c.id, c.kwargs) for c in item.hard]
+                built = [build(c.id, c.kwargs, semantics) for c in item.hard]
                 ev = evaluate_constraints(item.response or "", built, key=row_key(item))
                 writer.write(ev.to_dict())
                 yield ev
 
         acc = accuracy(results())
-    click.echo(f"{acc.prompts} responses, {acc.instructions} instructions -> {output}")
+    click.echo(
+        f"{acc.prompts} responses, {acc.instructions} instructions ({semantics} semantics) "
+        f"-> {output}"
+    )
     click.echo(f"prompt-level strict accuracy:      {_percent(acc.prompt_strict)}")
     click.echo(f"prompt-level loose accuracy:       {_percent(acc.prompt_loose)}")
     click.echo(f"instruction-level strict accuracy: {_percent(acc.instruction_strict)}")
@@ -241,7 +258,9 @@ def audit(
             )
         llm = generator.build() if generator.backend != "noisy" else None
         judges = audit_judges(config, llm, name=f"{generator.backend}:{generator.model}")
-        report, pairs = run_audit(items, judges, truth_mode=config.truth, progress=True)
+        report, pairs = run_audit(
+            items, judges, truth_mode=config.truth, semantics=config.semantics, progress=True
+        )
         written = write_audit(report, output, pairs, plots=not no_plots)
     except IfrlError as err:
         raise click.ClickException(str(err)) from err
@@ -252,6 +271,7 @@ def audit(
             f"{_f(o['recall_compliant'])}, recall non-compliant {_f(o['recall_noncompliant'])}, "
             f"kappa {_f(o['kappa'])}, unparseable {o['unparseable']}"
         )
+    click.echo(f"ground truth: hard verifiers, {config.truth}, {config.semantics} semantics")
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -329,7 +349,8 @@ def refine(
     d = report.to_dict()
     click.echo(
         f"kept {d['kept_prompts']}/{d['input_prompts']} prompts "
-        f"({d['kept_constraints']['hard']} hard, {d['kept_constraints']['soft']} soft constraints)"
+        f"({d['kept_constraints']['hard']} hard, {d['kept_constraints']['soft']} soft constraints; "
+        f"{d['semantics']} checkers)"
     )
     for kind in ("dropped_constraints", "dropped_prompts"):
         for reason, count in d[kind].items():

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ifrl.constraints.base import Semantics
 from ifrl.constraints.codec import batch_specs
 from ifrl.constraints.judge import Judge, JudgedConstraint, JudgeQuery, JudgeVerdict
 from ifrl.constraints.rewards import ConstraintReward, RewardMode, Strictness, prompt_text
@@ -72,6 +73,7 @@ class JudgedReward(ConstraintReward):
         judged: Judged = "soft",
         column: str = "constraints",
         strip_think: bool = False,
+        semantics: Semantics = "reference",
         soft_score: SoftScore = "verdict",
         describe: HardDescriber | None = None,
         name: str | None = None,
@@ -81,6 +83,7 @@ class JudgedReward(ConstraintReward):
             strictness,
             column=column,
             strip_think=strip_think,
+            semantics=semantics,
             name=name or f"judged_{strictness}_{mode}",
         )
         if judged not in ("soft", "all"):
@@ -112,7 +115,11 @@ class JudgedReward(ConstraintReward):
             judge_all = self.judged == "all"
             by_code = [] if judge_all else [s for s in specs if s.kind == "hard"]
             by_judge = specs if judge_all else [s for s in specs if s.kind == "soft"]
-            passed = check_hard_all(texts[i], by_code, self.strictness) if by_code else []
+            passed = (
+                check_hard_all(texts[i], by_code, self.strictness, self.semantics)
+                if by_code
+                else []
+            )
             coded.append([1.0 if p else 0.0 for p in passed])
             self.stats.hard_verdicts += len(passed)
             if not by_judge:

@@ -19,6 +19,7 @@ import json
 import random
 from collections.abc import Callable, Sequence
 
+from ifrl.constraints.base import Semantics
 from ifrl.constraints.judge import JudgeQuery, JudgeVerdict
 from ifrl.constraints.scoring import Mode, check_hard
 from ifrl.constraints.soft import SOFT_PREFIX, is_soft
@@ -29,8 +30,8 @@ from ifrl.core.records import ConstrainedPrompt, ConstraintSpec
 Oracle = Callable[[JudgeQuery, int], bool]
 
 
-def hard_oracle(mode: Mode = "strict") -> Oracle:
-    """An oracle answering with the hard verifiers (``strict`` or ``loose``).
+def hard_oracle(mode: Mode = "strict", semantics: Semantics = "reference") -> Oracle:
+    """An oracle answering with the hard verifiers (``strict`` or ``loose``, in ``semantics``).
 
     A hard type marked ``kind="soft"`` (to be judged, e.g. when simulating a noisy reward) is
     answered by its verifier too; ``soft:*`` types have no code truth and raise ``ValueError``.
@@ -42,7 +43,7 @@ def hard_oracle(mode: Mode = "strict") -> Oracle:
             raise ValueError(
                 f"NoisyJudge has no truth for soft constraint {spec.id!r}: pass an oracle"
             )
-        return check_hard(query.response, spec, mode)
+        return check_hard(query.response, spec, mode, semantics)
 
     return oracle
 

@@ -12,6 +12,11 @@ Three filters, applied in this order, each recording what it dropped and why:
 3. **Learnability**: with rewards from a pilot run, keep prompts whose reward was above 0 at
    least once; prompts absent from the pilot are dropped unless ``keep_unpiloted``.
 
+``semantics`` names the checkers the refined data's rewards use (``reference`` or ``fixed``);
+the judge precisions must come from an audit against the same checkers (the audit report
+records its ``semantics``; reports without it were made with the reference ones), and the
+report says which was used.
+
 Hard constraints are checked by code and are never dropped by filters 1-2. With
 ``on_drop="prompt"`` a prompt loses all of itself when it loses any constraint (its text still
 asks for what would no longer be rewarded); with ``"constraint"`` (default) only the constraint
@@ -27,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ifrl.constraints.base import SEMANTICS, Semantics
 from ifrl.core.config import ConfigError, opt, to_dict
 from ifrl.core.errors import RecordError
 from ifrl.core.jsonl import read_jsonl
@@ -65,6 +71,10 @@ class RefineConfig:
         "What a dropped constraint takes with it: the constraint or the whole prompt.",
         "constraint",
     )
+    semantics: Semantics = opt(
+        "Checkers the rewards use (reference or fixed); the audit must be against the same.",
+        "reference",
+    )
 
     def __post_init__(self) -> None:
         self.validate()
@@ -79,6 +89,10 @@ class RefineConfig:
         if self.unaudited not in ("overall", "keep", "drop"):
             raise ConfigError(
                 "", "unaudited", f"must be overall, keep or drop, got {self.unaudited!r}"
+            )
+        if self.semantics not in SEMANTICS:
+            raise ConfigError(
+                "", "semantics", f"must be reference or fixed, got {self.semantics!r}"
             )
 
 
@@ -96,6 +110,7 @@ class JudgePrecision:
         if judge not in judges:
             raise ValueError(f"judge {judge!r} is not in the audit (it has {sorted(judges)})")
         self.judge = judge
+        self.semantics: str = str(report.get("semantics", "reference"))
         entry = judges[judge]
         self.overall: float | None = entry["overall"]["precision"]
         self.per_type: dict[str, tuple[float | None, int]] = {
@@ -182,6 +197,7 @@ class RefineReport:
         """JSON data: config, totals, drops per reason (prompts, constraints) and per type."""
         return {
             "config": to_dict(self.config),
+            "semantics": self.config.semantics,
             "judge": self.judge,
             "input_prompts": self.input_prompts,
             "kept_prompts": self.kept_prompts,
@@ -221,7 +237,7 @@ class RefineReport:
                 for reason, count in reasons.items():
                     lines.append(f"| `{t}` | {reason} | {count} |")
         settings = ", ".join(f"{k}={v}" for k, v in d["config"].items())
-        lines += ["", f"Settings: {settings}; judge: {d['judge']}."]
+        lines += ["", f"Settings: {settings}; judge: {d['judge']} ({d['semantics']} checkers)."]
         return "\n".join(lines) + "\n"
 
 
@@ -239,6 +255,11 @@ def refine(
     """
     if config.min_precision is not None and precision is None and not config.hard_only:
         raise ValueError("min_precision needs an audit report (precision=JudgePrecision(...))")
+    if precision is not None and precision.semantics != config.semantics:
+        raise ValueError(
+            f"the audit measured the judge against the {precision.semantics} checkers; refine "
+            f"with semantics={precision.semantics!r} or audit with --semantics {config.semantics}"
+        )
     report = RefineReport(config, precision.judge if precision else None)
     kept: list[ConstrainedPrompt] = []
     for item in items:

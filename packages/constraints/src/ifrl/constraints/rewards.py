@@ -11,9 +11,11 @@ Rows without hard constraints get ``None`` (TRL then ignores this function for t
 Soft constraints (``kind: "soft"``) need a judge and are not scored here.
 
 Modes: ``all`` gives 1.0 when every constraint passes, else 0.0; ``fraction`` the share that
-passes. ``strictness`` picks IFEval's strict or loose verdict. ``strip_think`` scores only the
-text after the last ``</think>``; a completion that opens ``<think>`` and never closes it scores
-as an empty answer (fails).
+passes. ``strictness`` picks IFEval's strict or loose verdict and ``semantics`` the checkers:
+``"reference"`` (the benchmarks' own, default) or ``"fixed"`` (the documented corrections: a
+reward that is wrong teaches the policy the wrong thing). ``strip_think`` scores only the text
+after the last ``</think>``; a completion that opens ``<think>`` and never closes it scores as
+an empty answer (fails).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from ifrl.constraints.base import build
+from ifrl.constraints.base import Semantics, build, check_semantics
 from ifrl.constraints.codec import batch_specs
 from ifrl.constraints.scoring import ResponseView
 from ifrl.core.records import ConstraintSpec
@@ -72,6 +74,7 @@ class ConstraintReward:
         *,
         column: str = "constraints",
         strip_think: bool = False,
+        semantics: Semantics = "reference",
         name: str | None = None,
     ) -> None:
         if mode not in ("all", "fraction"):
@@ -82,7 +85,9 @@ class ConstraintReward:
         self.strictness = strictness
         self.column = column
         self.strip_think = strip_think
-        self.__name__ = name or f"constraints_{strictness}_{mode}"
+        self.semantics = check_semantics(semantics)
+        suffix = "_fixed" if semantics == "fixed" else ""
+        self.__name__ = name or f"constraints_{strictness}_{mode}{suffix}"
 
     def answer(self, completion: Any) -> str:
         """The text a completion is scored on (after ``</think>`` with ``strip_think``)."""
@@ -95,7 +100,8 @@ class ConstraintReward:
         if not hard:
             return None
         view = ResponseView(self.answer(completion))
-        passed = [view.check(build(c.id, c.kwargs), self.strictness).passed for c in hard]
+        built = [build(c.id, c.kwargs, self.semantics) for c in hard]
+        passed = [view.check(c, self.strictness).passed for c in built]
         if self.mode == "all":
             return 1.0 if all(passed) else 0.0
         return sum(passed) / len(passed)
@@ -114,9 +120,12 @@ def constraint_reward(
     *,
     column: str = "constraints",
     strip_think: bool = False,
+    semantics: Semantics = "reference",
 ) -> ConstraintReward:
     """A reward function for TRL's ``GRPOTrainer(reward_funcs=[...])``."""
-    return ConstraintReward(mode, strictness, column=column, strip_think=strip_think)
+    return ConstraintReward(
+        mode, strictness, column=column, strip_think=strip_think, semantics=semantics
+    )
 
 
 strict_all = ConstraintReward("all", "strict")

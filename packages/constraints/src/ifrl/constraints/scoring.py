@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ifrl.constraints.base import Constraint, build_all
+from ifrl.constraints.base import Constraint, Semantics, build_all
 from ifrl.constraints.codec import evaluation_row
 from ifrl.constraints.text import Text
 from ifrl.core.records import ConstraintSpec, Verdict
@@ -131,14 +131,16 @@ def evaluate(
     kwargs: Sequence[Mapping[str, Any] | None] | None = None,
     *,
     key: Any = None,
+    semantics: Semantics = "reference",
 ) -> Evaluation:
     """Strict and loose results of ``response`` for IFEval-style ids and kwargs.
 
-    ``kwargs`` defaults to no kwargs for every id. Raises ``UnknownNameError`` for unknown ids
-    and ``ConstraintSpecError`` for kwargs that do not fit the schema.
+    ``kwargs`` defaults to no kwargs for every id; ``semantics`` is ``"reference"`` (the
+    benchmark's own verdicts) or ``"fixed"``. Raises ``UnknownNameError`` for unknown ids and
+    ``ConstraintSpecError`` for kwargs that do not fit the schema.
     """
     ids = list(instruction_id_list)
-    constraints = build_all(ids, kwargs if kwargs is not None else [None] * len(ids))
+    constraints = build_all(ids, kwargs if kwargs is not None else [None] * len(ids), semantics)
     return evaluate_constraints(response, constraints, key=key)
 
 
@@ -165,31 +167,41 @@ def verify(
     instruction_id_list: Sequence[str],
     kwargs: Sequence[Mapping[str, Any] | None] | None = None,
     mode: Mode = "strict",
+    *,
+    semantics: Semantics = "reference",
 ) -> list[Verdict]:
-    """One :class:`Verdict` per instruction id for ``response`` in ``mode`` ("strict"/"loose")."""
+    """One :class:`Verdict` per instruction id for ``response`` in ``mode`` ("strict"/"loose")
+    and ``semantics`` ("reference"/"fixed")."""
     if mode not in ("strict", "loose"):
         raise ValueError(f"mode must be 'strict' or 'loose', got {mode!r}")
     ids = list(instruction_id_list)
-    constraints = build_all(ids, kwargs if kwargs is not None else [None] * len(ids))
+    constraints = build_all(ids, kwargs if kwargs is not None else [None] * len(ids), semantics)
     view = ResponseView(response)
     return [view.check(c, mode) for c in constraints]
 
 
 def check_hard_all(
-    response: str, specs: Sequence[ConstraintSpec], mode: Mode = "strict"
+    response: str,
+    specs: Sequence[ConstraintSpec],
+    mode: Mode = "strict",
+    semantics: Semantics = "reference",
 ) -> list[bool]:
     """The hard verifiers' verdicts on ``response``, one per spec (analysed once).
 
     Raises ``UnknownNameError`` for an unknown id and ``ConstraintSpecError`` for bad kwargs.
     """
-    return [
-        v.passed for v in verify(response, [s.id for s in specs], [s.kwargs for s in specs], mode)
-    ]
+    ids, kwargs = [s.id for s in specs], [s.kwargs for s in specs]
+    return [v.passed for v in verify(response, ids, kwargs, mode, semantics=semantics)]
 
 
-def check_hard(response: str, spec: ConstraintSpec, mode: Mode = "strict") -> bool:
+def check_hard(
+    response: str,
+    spec: ConstraintSpec,
+    mode: Mode = "strict",
+    semantics: Semantics = "reference",
+) -> bool:
     """Whether ``response`` passes the hard constraint ``spec`` (``strict`` or ``loose``)."""
-    return check_hard_all(response, [spec], mode)[0]
+    return check_hard_all(response, [spec], mode, semantics)[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import re
 from ifrl.constraints.nlp import langid, sentences, treebank
 
 _WORD = re.compile(r"\w+")
+_CAPS_END = re.compile(r"[A-Z](?![a-z])")  # in ASCII text: where a token in capitals can end
 
 
 class Text:
@@ -50,6 +51,14 @@ class Text:
         return self._sentences
 
     @property
+    def sentence_bound(self) -> int:
+        """An upper bound of :attr:`sentence_count` found without splitting: one more than
+        the places where Punkt may break (the count itself once the text is split)."""
+        if self._sentences is not None:
+            return len(self._sentences)
+        return sentences.max_sentences(self.raw)
+
+    @property
     def sentence_count(self) -> int:
         """Number of Punkt (English) sentences (IFEval's ``count_sentences``)."""
         return len(self.sentences)
@@ -58,8 +67,27 @@ class Text:
     def tokens(self) -> list[str]:
         """Treebank word tokens after Punkt sentence splitting (``nltk.word_tokenize``)."""
         if self._tokens is None:
-            self._tokens = [t for s in self.sentences for t in treebank.tokenize_sentence(s)]
+            self._tokens = [t for s in self.sentences for t in treebank.sentence_tokens(s)]
         return self._tokens
+
+    @property
+    def capital_token_count(self) -> int:
+        """How many of :attr:`tokens` are all capitals (``str.isupper``).
+
+        Only sentences that can hold such a token are tokenized: in ASCII text a token in
+        capitals ends with an upper-case letter that no lower-case letter follows, unless the
+        Treebank rules split a run of letters there (``DOn't`` -> ``DO``, ``n't``; ``CANnot``
+        -> ``CAN``, ``not``); other text is always tokenized.
+        """
+        if self._tokens is not None:
+            return sum(1 for t in self._tokens if t.isupper())
+        return sum(
+            1
+            for s in self.sentences
+            if not s.isascii() or _CAPS_END.search(s) or treebank.splits_letters(s)
+            for t in treebank.sentence_tokens(s)
+            if t.isupper()
+        )
 
     @property
     def language(self) -> str | None:
@@ -67,6 +95,12 @@ class Text:
         if self._language is Text._UNSET:
             self._language = langid.detect_language(self.raw)
         return self._language  # type: ignore[return-value]
+
+    @property
+    def fixed_language(self) -> str | None:
+        """The fixed semantics' language code: every n-gram of the lower-cased text scored
+        (:func:`ifrl.constraints.nlp.langid.score_language`, memoised per text)."""
+        return langid.score_language(self.lower)
 
 
 def as_text(response: str | Text) -> Text:

@@ -1,10 +1,16 @@
 """Shared pieces of the IFBench families: words, sentences, paragraphs, ids, phrasing helpers.
 
-Words are runs of letters/digits, joined across inner hyphens and apostrophes (``don't``,
-``well-known`` are one word) and across the separators of a number (``3.14``, ``1,000``).
-Sentences are the Punkt (English) sentences of each non-blank line: a line break always ends
-a sentence, as a reader sees a list item as its own unit; headings (markdown ``#`` lines and
-wholly bold lines) are not sentences.
+Reference conventions (allenai/IFBench's checkers, which the default semantics reproduce):
+``string.punctuation`` is what gets stripped or deleted (:func:`strip_punct`,
+:func:`drop_punct`), sentences are ``nltk.sent_tokenize`` of the whole text
+(:attr:`Text.sentences`) and tokens ``nltk.word_tokenize`` (:attr:`Text.tokens`,
+:func:`word_tokens`).
+
+Fixed conventions (``semantics="fixed"``): words are runs of letters/digits, joined across
+inner hyphens and apostrophes (``don't``, ``well-known`` are one word) and across the
+separators of a number (``3.14``, ``1,000``); sentences are the Punkt (English) sentences of
+each non-blank line: a line break always ends a sentence, as a reader sees a list item as its
+own unit; headings (markdown ``#`` lines and wholly bold lines) are not sentences.
 """
 
 from __future__ import annotations
@@ -15,11 +21,35 @@ from functools import lru_cache
 
 from ifrl.constraints.ifeval.ids import IFEVAL_IDS
 from ifrl.constraints.nlp.sentences import split_sentences
+from ifrl.constraints.nlp.treebank import word_tokenize
 
 # a markdown heading, or a line that is wholly bold (a common heading style)
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\*\*[^*\n]+\*\*:?\s*$")
 WORD = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+(?:[-'’][^\W_]+)*")
 PUNCT = string.punctuation + "“”‘’«»…–—"
+_STRIP = string.punctuation + " "
+_DELETE = str.maketrans("", "", string.punctuation)
+
+
+def strip_punct(text: str) -> str:
+    """``text.strip(string.punctuation + " ")``: the reference's way to clean a word."""
+    return text.strip(_STRIP)
+
+
+def drop_punct(text: str) -> str:
+    """``text`` without any ``string.punctuation`` character (the reference's ``translate``)."""
+    return text.translate(_DELETE)
+
+
+def word_tokens(text: str) -> list[str]:
+    """``nltk.word_tokenize(text)`` (Punkt sentences, then Treebank tokens)."""
+    return word_tokenize(text)
+
+
+def alnum_tokens(text: str) -> list[str]:
+    """The reference's words of ``text``: its Treebank tokens that contain a letter or digit."""
+    return [t for t in word_tokenize(text) if any(ch.isalnum() for ch in t)]
+
 
 # Every IFBench id, by family (the order of IFBench's own listing).
 IFBENCH_IDS = (

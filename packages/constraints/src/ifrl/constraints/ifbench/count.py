@@ -1,5 +1,9 @@
 """IFBench ``count:*``: conjunctions, keyword counts, numbers, names, pronouns, punctuation,
-unique words, a word-count range and every N-th word in Japanese."""
+unique words, a word-count range and every N-th word in Japanese.
+
+``_check`` decides as allenai/IFBench does; ``_check_fixed`` (``semantics="fixed"``) counts
+what the instruction names where the reference counts something else.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,16 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.ifbench._common import PUNCT, is_japanese_char, ordinal, word_list, words
+from ifrl.constraints.ifbench._common import (
+    PUNCT,
+    drop_punct,
+    is_japanese_char,
+    ordinal,
+    strip_punct,
+    word_list,
+    word_tokens,
+    words,
+)
 from ifrl.constraints.ifeval._common import sample_words
 from ifrl.constraints.params import ConstraintSpecError, Param
 from ifrl.constraints.text import Text
@@ -23,7 +36,12 @@ def _n_param(name: str, help: str, lo: int, hi: int, minimum: int = 0) -> Param:
 
 @register
 class Conjunctions(Constraint):
-    """At least ``small_n`` different coordinating conjunctions (FANBOYS), as whole words."""
+    """At least ``small_n`` different coordinating conjunctions (FANBOYS).
+
+    Reference: whitespace tokens that are a conjunction once punctuation is stripped, distinct
+    as written (``and``, ``And`` and ``and,`` count as three). Fixed: distinct conjunctions,
+    case and punctuation ignored.
+    """
 
     id: ClassVar[str] = "count:conjunctions"
     params = (_n_param("small_n", "minimum number of different conjunctions", 2, 6),)
@@ -34,6 +52,11 @@ class Conjunctions(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        found = {w for w in text.raw.split() if strip_punct(w).lower() in COORDINATING_CONJUNCTIONS}
+        ok = len(found) >= self.kwargs["small_n"]
+        return Verdict.of(ok, f"{len(found)} different conjunction tokens {sorted(found)}")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         found = {w.lower() for w in words(text.raw)} & set(COORDINATING_CONJUNCTIONS)
         ok = len(found) >= self.kwargs["small_n"]
         return Verdict.of(ok, f"{len(found)} different conjunctions {sorted(found)}")
@@ -50,7 +73,11 @@ _MULTIPLE: tuple[tuple[str, int, str], ...] = (
 
 @register
 class KeywordsMultiple(Constraint):
-    """keyword1..keyword5 exactly 1, 2, 3, 5 and 7 times (whole words, any case)."""
+    """keyword1..keyword5 exactly 1, 2, 3, 5 and 7 times, any case.
+
+    Reference: occurrences as substrings (``river`` is counted in ``rivers``). Fixed: whole
+    words only.
+    """
 
     id: ClassVar[str] = "count:keywords_multiple"
     params = tuple(Param(name, "str", f"occurs exactly {n} times") for name, n, _ in _MULTIPLE)
@@ -79,6 +106,14 @@ class KeywordsMultiple(Constraint):
 
     def _check(self, text: Text) -> Verdict:
         wrong = []
+        for word, n, _ in self._patterns:
+            got = text.lower.count(word.lower())
+            if got != n:
+                wrong.append(f"{word!r} {got}x (want {n})")
+        return Verdict.of(not wrong, "; ".join(wrong) or "all keyword counts exact")
+
+    def _check_fixed(self, text: Text) -> Verdict:
+        wrong = []
         for word, n, pattern in self._patterns:
             got = sum(1 for _ in pattern.finditer(text.raw))
             if got != n:
@@ -89,13 +124,16 @@ class KeywordsMultiple(Constraint):
 # A numeral: digits with optional thousands separators / decimals ("1,000", "3.14", "2:30" is
 # two numbers), not part of a longer alphanumeric token's digits counted twice.
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_DIGITS = re.compile(r"\d+")
 
 
 @register
 class Numbers(Constraint):
-    """Exactly ``N`` numbers written with digits ("1,000" and "3.14" are one number each).
+    """Exactly ``N`` numbers written with digits.
 
-    Numbers spelled out in words are not counted (see the README's limits).
+    Reference: digit runs once every punctuation mark is deleted ("1,000" and "3.14" are one
+    number, but so are "12-15" and "2:30"). Fixed: "1,000" and "3.14" are one number, "12-15"
+    and "2:30" two. Numbers spelled out in words are not counted in either.
     """
 
     id: ClassVar[str] = "count:numbers"
@@ -106,6 +144,10 @@ class Numbers(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        n = len(_DIGITS.findall(drop_punct(text.raw)))
+        return Verdict.of(n == self.kwargs["N"], f"{n} digit runs without punctuation")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         n = sum(1 for _ in _NUMBER.finditer(text.raw))
         return Verdict.of(n == self.kwargs["N"], f"{n} numbers")
 
@@ -116,13 +158,13 @@ PERSON_NAMES = word_list(
     "Abigail Gabriel Ella Jacob Scarlett Nathan Victoria Elijah Layla Nicholas Audrey David "
     "Hannah Christopher Penelope Thomas Nora Andrew Aria Joseph Claire Ryan Stella Jonathan"
 )
-_NAME = re.compile(r"(?<![\w-])(" + "|".join(PERSON_NAMES) + r")(?![\w-])")
+_NAMES = tuple((name, re.compile(rf"\b{name}\b")) for name in PERSON_NAMES)
 
 
 @register
 class PersonNames(Constraint):
     """At least ``N`` different names from the 50 listed in the instruction (capitalised,
-    whole words; "grace" or "Graceland" do not count)."""
+    whole words; "grace" or "Graceland" do not count). No fix."""
 
     id: ClassVar[str] = "count:person_names"
     params = (_n_param("N", "minimum number of different names", 2, 20, minimum=0),)
@@ -132,13 +174,29 @@ class PersonNames(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        found = {m.group(1) for m in _NAME.finditer(text.raw)}
+        found = [name for name, pattern in _NAMES if pattern.search(text.raw)]
         ok = len(found) >= self.kwargs["N"]
         return Verdict.of(ok, f"{len(found)} different listed names")
 
 
-# Pronouns proper: personal, possessive (incl. possessive determiners, as school grammar counts
-# them), reflexive, reciprocal parts, relative/interrogative who-forms and indefinite compounds.
+# The reference's pronoun list: personal, possessive (determiners included), reflexive,
+# demonstrative, interrogative and relative, and indefinite words, quantifiers included.
+REFERENCE_PRONOUNS = frozenset(
+    word_list(
+        """
+    i me we us you he him she her it they them
+    my mine our ours your yours his hers its their theirs
+    myself ourselves yourself yourselves himself herself itself themselves
+    this that these those who whom whose which what whoever whomever whatever whichever
+    anybody anyone anything everybody everyone everything nobody nothing somebody someone
+    something each either neither both all some any none
+    """
+    )
+)
+
+# Fixed: pronouns proper: personal, possessive (incl. possessive determiners, as school grammar
+# counts them), reflexive, reciprocal parts, relative/interrogative who-forms and indefinite
+# compounds.
 # Words that are usually determiners or conjunctions ("that", "this", "which", "all", "some")
 # are left out: counting every "that" would pass responses a reader would not.
 PRONOUNS = frozenset(
@@ -156,7 +214,13 @@ PRONOUNS = frozenset(
 
 @register
 class Pronouns(Constraint):
-    """At least ``N`` pronouns (occurrences, any case; see :data:`PRONOUNS`)."""
+    """At least ``N`` pronouns (occurrences, any case).
+
+    Reference: Treebank tokens of the lower-cased text (``/`` read as a space) found in
+    :data:`REFERENCE_PRONOUNS`, which holds determiners and conjunctions too (``this``,
+    ``that``, ``all``, ``each``). Fixed: words in :data:`PRONOUNS`, clitics included
+    (``I'm``).
+    """
 
     id: ClassVar[str] = "count:pronouns"
     params = (_n_param("N", "minimum number of pronouns", 5, 40),)
@@ -166,6 +230,11 @@ class Pronouns(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        tokens = word_tokens(text.raw.replace("/", " ").lower())
+        n = sum(1 for t in tokens if t in REFERENCE_PRONOUNS)
+        return Verdict.of(n >= self.kwargs["N"], f"{n} pronoun tokens")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         n = 0
         for w in words(text.raw.replace("/", " ")):
             lw = w.lower().replace("’", "'")
@@ -190,14 +259,17 @@ PUNCTUATION_MARKS: tuple[tuple[str, str], ...] = (
     ("parentheses", "()"),
 )
 _INTERROBANG = re.compile(r"\?!|!\?|‽")
+_KANA_KANJI = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 @register
 class Punctuation(Constraint):
-    """Every standard mark (:data:`PUNCTUATION_MARKS`) at least once, plus an interrobang.
+    """Every standard punctuation mark at least once, plus an interrobang.
 
-    The interrobang (``?!``, ``!?`` or ``‽``) is taken out first: the question and
-    exclamation marks it is made of do not count as their own uses.
+    Reference: an interrobang (``?!``, ``!?`` or ``‽``), and, once the first ``?!`` (else
+    ``!?``) is taken out, each of ``. , ! ? ; :``. Fixed: each mark of
+    :data:`PUNCTUATION_MARKS` (quotation marks, apostrophe, dash and parentheses too), the
+    interrobang taken out first.
     """
 
     id: ClassVar[str] = "count:punctuation"
@@ -209,6 +281,16 @@ class Punctuation(Constraint):
 
     def _check(self, text: Text) -> Verdict:
         raw = text.raw
+        if "?!" not in raw and "!?" not in raw and "‽" not in raw:
+            return Verdict.of(False, "no interrobang (?!, !? or ‽)")
+        rest = raw.replace("?!", "", 1)
+        if len(rest) == len(raw):
+            rest = raw.replace("!?", "", 1)
+        missing = [c for c in ".,!?;:" if c not in rest]
+        return Verdict.of(not missing, f"missing {missing}" if missing else "all marks used")
+
+    def _check_fixed(self, text: Text) -> Verdict:
+        raw = text.raw
         if not _INTERROBANG.search(raw):
             return Verdict.of(False, "no interrobang (?! or ‽)")
         rest = _INTERROBANG.sub(" ", raw, count=1)
@@ -218,7 +300,11 @@ class Punctuation(Constraint):
 
 @register
 class UniqueWordCount(Constraint):
-    """At least ``N`` different words (case-insensitive)."""
+    """At least ``N`` different words (case-insensitive).
+
+    Reference: distinct lower-cased whitespace tokens with punctuation stripped, where a token
+    of punctuation only (``-``, ``...``) counts as the word ``""``. Fixed: distinct words.
+    """
 
     id: ClassVar[str] = "count:unique_word_count"
     params = (_n_param("N", "minimum number of different words", 20, 150),)
@@ -228,13 +314,21 @@ class UniqueWordCount(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        n = len({strip_punct(w) for w in text.lower.split()})
+        return Verdict.of(n >= self.kwargs["N"], f"{n} unique tokens")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         n = len({w.lower() for w in words(text.raw)})
         return Verdict.of(n >= self.kwargs["N"], f"{n} unique words")
 
 
 @register
 class WordCountRange(Constraint):
-    """Between ``min_words`` and ``max_words`` words, both included."""
+    """Between ``min_words`` and ``max_words`` words, both included.
+
+    Reference: ``\\w+`` runs (``don't`` is two words, ``well-known`` two). Fixed: words
+    joined across inner apostrophes and hyphens.
+    """
 
     id: ClassVar[str] = "count:word_count_range"
     params = (
@@ -257,6 +351,11 @@ class WordCountRange(Constraint):
         return {"min_words": lo, "max_words": lo + rng.randint(max(2, lo // 20), max(3, lo // 10))}
 
     def _check(self, text: Text) -> Verdict:
+        n = text.word_count
+        ok = self.kwargs["min_words"] <= n <= self.kwargs["max_words"]
+        return Verdict.of(ok, f"{n} \\w+ words")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         n = len(words(text.raw))
         ok = self.kwargs["min_words"] <= n <= self.kwargs["max_words"]
         return Verdict.of(ok, f"{n} words")
@@ -264,10 +363,12 @@ class WordCountRange(Constraint):
 
 @register
 class WordsJapanese(Constraint):
-    """Every ``N``-th word (whitespace-separated, punctuation-only tokens skipped) is Japanese.
+    """Every ``N``-th word is Japanese.
 
-    A word is Japanese when all its letters are kana or kanji. There must be at least one
-    ``N``-th word: a response shorter than ``N`` words fails.
+    Reference: every ``N``-th whitespace token (punctuation stripped; empty tokens and numbers
+    pass) contains a kana or CJK ideograph; a response shorter than ``N`` tokens passes.
+    Fixed: tokens that are only punctuation are not words; a word is Japanese when all its
+    letters are kana or kanji; there must be at least one ``N``-th word.
     """
 
     id: ClassVar[str] = "count:words_japanese"
@@ -283,6 +384,14 @@ class WordsJapanese(Constraint):
         return {**kwargs, "nth": ordinal(kwargs["N"])}
 
     def _check(self, text: Text) -> Verdict:
+        n = self.kwargs["N"]
+        for i, token in enumerate(text.raw.split()):
+            word = strip_punct(token)
+            if (i + 1) % n == 0 and word and not word.isdigit() and not _KANA_KANJI.search(word):
+                return Verdict.of(False, f"token {i + 1} {word[:30]!r} has no Japanese character")
+        return Verdict.of(True, f"every {ordinal(n)} token has a Japanese character")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         n = self.kwargs["N"]
         tokens = [t.strip(PUNCT) for t in text.raw.split()]
         tokens = [t for t in tokens if t]

@@ -4,6 +4,9 @@ CSV tables, Napoleon's battle dates, sorted capitals, multiple-choice questions,
 
 Each type's phrasing is the whole task (IFBench gives no kwargs), so they are exclusive:
 synthesis never adds another constraint to them.
+
+``_check`` decides as allenai/IFBench does (its answer keys and quirks are documented on each
+type); ``_check_fixed`` (``semantics="fixed"``) checks the answer as the task asks for it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,21 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from itertools import pairwise
 from typing import ClassVar
 
 from ifrl.constraints.base import Constraint, register
 from ifrl.constraints.ifbench import _facts
-from ifrl.constraints.ifbench._common import PUNCT, exclusive_conflicts, sentences, words
+from ifrl.constraints.ifbench._common import (
+    PUNCT,
+    drop_punct,
+    exclusive_conflicts,
+    sentences,
+    split_sentences,
+    strip_punct,
+    words,
+)
 from ifrl.constraints.ifbench.words import letters
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
@@ -30,10 +42,26 @@ def _lower_words(text: str) -> list[str]:
     return [w.lower() for w in words(text)]
 
 
+def _ascii(text: str) -> str:
+    """NFKD-decomposed ``text`` with every non-ASCII character dropped (``São`` -> ``Sao``)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def _csv(text: str, delimiter: str = ",") -> list[list[str]] | None:
+    """``list(csv.reader(io.StringIO(text)))``; ``None`` where the csv module raises."""
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error:
+        return None
+
+
 @register
 class CharacterReverse(Constraint):
-    """The answer (the bald eagle) written backwards letter by letter: read backwards the
-    response says "bald eagle", read forwards it does not."""
+    """The answer (the bald eagle) written backwards letter by letter.
+
+    Reference: the lower-cased response contains ``elgae dlab`` (two spaces fail). Fixed: read
+    backwards, the response's words say "bald eagle", and read forwards they do not.
+    """
 
     id: ClassVar[str] = "custom:character_reverse"
     params = ()
@@ -44,6 +72,10 @@ class CharacterReverse(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        ok = "elgae dlab" in text.lower
+        return Verdict.of(ok, "contains 'elgae dlab'" if ok else "no 'elgae dlab'")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         backwards = " ".join(_lower_words(text.raw[::-1]))
         forwards = " ".join(_lower_words(text.raw))
         if "bald eagle" not in backwards:
@@ -55,8 +87,13 @@ class CharacterReverse(Constraint):
 
 @register
 class WordReverse(Constraint):
-    """The answer sentence with its words in reverse order: the words read backwards contain
-    "bald eagle", while the words themselves are spelt normally."""
+    """The answer sentence with its words in reverse order.
+
+    Reference: the lower-cased whitespace tokens (punctuation deleted) read backwards contain
+    "bald eagle", and that reversed text is one of its own Punkt sentences. Fixed: the words
+    read backwards contain "bald eagle", are spelt normally and are not already in normal
+    order.
+    """
 
     id: ClassVar[str] = "custom:word_reverse"
     params = ()
@@ -67,6 +104,13 @@ class WordReverse(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        backwards = " ".join(drop_punct(text.lower.strip()).split()[::-1])
+        if "bald eagle" not in backwards:
+            return Verdict.of(False, "read backwards, the words do not say 'bald eagle'")
+        ok = backwards in split_sentences(backwards)
+        return Verdict.of(ok, "reversed words say 'bald eagle'")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         ws = _lower_words(text.raw)
         if "eagle" not in ws:
             return Verdict.of(False, "no word 'eagle' (letters reversed or wrong answer)")
@@ -93,8 +137,13 @@ def _is_int(s: str) -> bool:
 
 @register
 class CsvCity(Constraint):
-    """Comma-separated CSV: the header ``ID,Country,City,Year,Count`` and exactly 7 rows of 5
-    non-empty fields, Year a 4-digit year and Count a whole number; nothing else."""
+    """Comma-separated CSV with the header ``ID,Country,City,Year,Count`` and 7 rows.
+
+    Reference: exactly 8 CSV rows (a blank line is a row), the first exactly the header (no
+    space after a comma), the others 5 fields each. Fixed: blank lines and spaces after commas
+    ignored; 7 rows of 5 non-empty fields, Year a 4-digit year and Count a whole number;
+    nothing else.
+    """
 
     id: ClassVar[str] = "custom:csv_city"
     params = ()
@@ -105,6 +154,15 @@ class CsvCity(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        rows = _csv(text.raw)
+        if rows is None or len(rows) != 8:
+            return Verdict.of(False, f"{'no' if rows is None else len(rows)} CSV rows, not 8")
+        if rows[0] != ["ID", "Country", "City", "Year", "Count"]:
+            return Verdict.of(False, f"header {rows[0][:6]} is not the one asked")
+        ok = all(len(row) == 5 for row in rows[1:])
+        return Verdict.of(ok, "header and 7 rows of 5 fields" if ok else "a row without 5 fields")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         rows = _csv_rows(text.raw, ",")
         if not rows or rows[0] != ["ID", "Country", "City", "Year", "Count"]:
             return Verdict.of(False, f"header {rows[0] if rows else []} is not the one asked")
@@ -121,10 +179,26 @@ class CsvCity(Constraint):
 _QUOTED = re.compile(r'^"(?:[^"]|"")*"$')
 
 
+def _header(names: tuple[str, ...], sep: str) -> re.Pattern[str]:
+    """The reference's header pattern: each name bare or quoted, ``sep`` then spaces/tabs."""
+    return re.compile("^" + sep.join(f'({n}|"{n}")' for n in names) + "$")
+
+
+_QUOTES_HEADER = _header(("StudentID", "Subject", "Grade", "Semester", "Score"), "\t *")
+_SPECIAL_HEADER = _header(("ProductID", "Category", "Brand", "Price", "Stock"), ",[ \t]*")
+_SPECIAL_FIELD = re.compile(r'".*[^\d\w\s].*"')
+
+
 @register
 class CsvQuotes(Constraint):
-    """Tab-separated: the header ``StudentID Subject Grade Semester Score`` and exactly 3 rows,
-    every field (header included) enclosed in double quotes; nothing else."""
+    """Tab-separated, header ``StudentID Subject Grade Semester Score``, 3 rows, all quoted.
+
+    Reference: the first line matches the header (names quoted or not, tabs and spaces), and,
+    read as tab-separated CSV with every ``"`` tripled, there are 4 rows of 5 fields whose
+    stripped values start and end with ``"`` (an empty field makes the reference raise
+    ``IndexError``: here it fails). Fixed: exactly 4 non-blank lines of 5 tab-separated
+    fields, each a non-empty quoted string, the header's names as asked.
+    """
 
     id: ClassVar[str] = "custom:csv_quotes"
     params = ()
@@ -138,6 +212,18 @@ class CsvQuotes(Constraint):
     _HEADER = ("StudentID", "Subject", "Grade", "Semester", "Score")
 
     def _check(self, text: Text) -> Verdict:
+        if not _QUOTES_HEADER.match(text.raw.split("\n")[0].strip()):
+            return Verdict.of(False, "the first line is not the header asked")
+        rows = _csv(text.raw.replace('"', '"""'), "\t")
+        if rows is None or len(rows) != 4 or any(len(row) != 5 for row in rows):
+            return Verdict.of(False, "not 4 tab-separated rows of 5 fields")
+        fields = [f.strip() for row in rows for f in row]
+        if not all(fields):
+            return Verdict.of(False, "an empty field (the reference raises IndexError)")
+        ok = all(f[0] == '"' and f[-1] == '"' for f in fields)
+        return Verdict.of(ok, "every field quoted" if ok else "a field not in double quotes")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         lines = [line for line in text.raw.strip().split("\n") if line.strip()]
         if len(lines) != 4:
             return Verdict.of(False, f"{len(lines)} lines, not a header and 3 rows")
@@ -157,9 +243,15 @@ _QUOTED_FIELD = re.compile(r'(?:^|,)\s*"((?:[^"]|"")*)"\s*(?=,|$)')
 
 @register
 class CsvSpecialCharacter(Constraint):
-    """Comma-separated: header ``ProductID,Category,Brand,Price,Stock`` (fields may be quoted),
-    exactly 14 rows of 5 fields, and at least one data field in double quotes that contains a
-    special character (neither letter, digit nor space)."""
+    """Comma-separated, header ``ProductID,Category,Brand,Price,Stock``, 14 rows, one quoted
+    field with a special character.
+
+    Reference: the first line matches the header; read as CSV with every ``"`` tripled there
+    are 15 rows, and going through the data rows, each has 5 fields until one holds a quoted
+    field with a special character (rows after it are not checked). Fixed: exactly 14 rows of
+    5 fields, and at least one data field in double quotes that contains a special character
+    (neither letter, digit nor space).
+    """
 
     id: ClassVar[str] = "custom:csv_special_character"
     params = ()
@@ -171,6 +263,19 @@ class CsvSpecialCharacter(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        if not _SPECIAL_HEADER.match(text.raw.split("\n")[0].strip()):
+            return Verdict.of(False, "the first line is not the header asked")
+        rows = _csv(text.raw.replace('"', '"""'))
+        if rows is None or len(rows) != 15:
+            return Verdict.of(False, f"{'no' if rows is None else len(rows)} CSV rows, not 15")
+        for i, row in enumerate(rows[1:], 1):
+            if len(row) != 5:
+                return Verdict.of(False, f"row {i} has {len(row)} fields")
+            if any(_SPECIAL_FIELD.match(f) for f in row):
+                return Verdict.of(True, f"row {i} has a quoted field with a special character")
+        return Verdict.of(False, "no quoted field with a special character")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         rows = _csv_rows(text.raw, ",")
         if not rows or rows[0] != ["ProductID", "Category", "Brand", "Price", "Stock"]:
             return Verdict.of(False, "the header is not the one asked")
@@ -191,12 +296,20 @@ class CsvSpecialCharacter(Constraint):
 _CAREER = (1785, 1815)
 _MIN_BATTLES = 10
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_REFERENCE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LONG = (1, 3, 5, 7, 8, 10, 12)
+_SHORT = (4, 6, 9, 11)
 
 
 @register
 class DateFormatList(Constraint):
-    """Only dates, comma-separated, each a real ``YYYY-MM-DD`` date within Napoleon's career
-    (1785-1815); at least 10 different dates (he fought some 60 battles)."""
+    """Napoleon's battle start dates, comma-separated, as ``YYYY-MM-DD``.
+
+    Reference: every comma-separated item is ``YYYY-MM-DD`` with a year in 1769-1821, a month
+    up to 12 and a day up to its month's length (29 for February; month and day 0 pass); one
+    date passes. Fixed: real dates within Napoleon's career (1785-1815), at least 10
+    different dates (he fought some 60 battles).
+    """
 
     id: ClassVar[str] = "custom:date_format_list"
     params = ()
@@ -207,6 +320,17 @@ class DateFormatList(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        for item in text.raw.strip().split(","):
+            item = item.strip()
+            if not _REFERENCE_DATE.match(item):
+                return Verdict.of(False, f"{item[:30]!r} is not YYYY-MM-DD")
+            year, month, day = (int(part) for part in item.split("-"))
+            limit = 31 if month in _LONG else 30 if month in _SHORT else 29 if month == 2 else 99
+            if not 1769 <= year <= 1821 or month > 12 or day > limit:
+                return Verdict.of(False, f"{item} is out of range")
+        return Verdict.of(True, "comma-separated dates")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         items = [i.strip() for i in text.raw.strip().rstrip(".").split(",")]
         seen = set()
         for item in items:
@@ -237,11 +361,46 @@ def _capital_lookup() -> dict[str, tuple[str, float, bool]]:
 
 _CAPITALS = _capital_lookup()
 
+# The reference's answer key, in its order.
+REFERENCE_CAPITALS = (
+    "Reykjavik",
+    "Helsinki",
+    "Oslo",
+    "Tallinn",
+    "Stockholm",
+    "Riga",
+    "Moscow",
+    "Copenhagen",
+    "Vilnius",
+    "Minsk",
+    "Dublin",
+    "Berlin",
+    "Amsterdam",
+    "Warsaw",
+    "London",
+    "Brussels",
+    "Prague",
+    "Luxembourg",
+    "Paris",
+    "Vienna",
+    "Bratislava",
+    "Budapest",
+    "Vaduz",
+    "Chisinau",
+    "Bern",
+    "Ljubljana",
+    "Zagreb",
+)
+
 
 @register
 class EuropeanCapitalsSort(Constraint):
-    """Exactly the capitals of European countries north of 45° (our table), city names only,
-    comma-separated, from the northernmost to the southernmost."""
+    """The capitals of European countries north of 45°, comma-separated, north to south.
+
+    Reference: exactly its answer key :data:`REFERENCE_CAPITALS` (27 cities, Kyiv not among
+    them), accents dropped, each item stripped. Fixed: our table of the capitals north of 45°
+    (Kyiv included), their usual alternative names accepted, sorted by latitude.
+    """
 
     id: ClassVar[str] = "custom:european_capitals_sort"
     params = ()
@@ -253,6 +412,11 @@ class EuropeanCapitalsSort(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        items = [i.strip() for i in _ascii(text.raw).split(",") if i.strip()]
+        ok = tuple(items) == REFERENCE_CAPITALS
+        return Verdict.of(ok, f"{len(items)} items {'equal' if ok else 'differ from'} the key")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         items = [i.strip() for i in text.raw.strip().rstrip(".").split(",") if i.strip()]
         found: list[tuple[str, float]] = []
         for item in items:
@@ -276,13 +440,36 @@ class EuropeanCapitalsSort(Constraint):
 _QUESTION = re.compile(r"^\s*Question\b")
 _OPTION = re.compile(r"^\s*\(?([A-Ea-e])[\).:]\s*\S")
 _ANSWER_LINE = re.compile(r"^\s*(?:Correct\s+)?Answer\s*[:\-]\s*\(?[A-Ea-e]\)?\W*$", re.I)
+# The reference splits at r"\n*(?:Question \d+[\.|\):;]?\s*)"; the newlines before a label only
+# shorten the (stripped) piece before it, so splitting at the label alone gives the same pieces
+# without the quadratic backtracking over a long run of newlines.
+_REFERENCE_LABEL = re.compile(r"Question \d+[\.|\):;]?\s*")
+_REFERENCE_OPTION = re.compile(r"^[A-Ea-e][\.|\)]\s*\w+")
+
+
+def _reference_stem_length(question: str) -> int | None:
+    """The reference's reading of one question: the length of its text before the first
+    option line, or ``None`` unless exactly 5 option lines (``A.``/``a)`` then a word) follow."""
+    stem, options = "", 0
+    for line in question.split("\n"):
+        if _REFERENCE_OPTION.match(line.strip()):
+            options += 1
+        elif not options:
+            stem += " " + line.strip()
+    return len(stem.strip()) if options == 5 else None
 
 
 @register
 class McqCountLength(Constraint):
-    """Exactly 4 blocks each starting with a line that begins "Question", each with a stem and
-    exactly 5 lettered options (A-E), stems strictly longer each time, nothing before the
-    first question and no explanation (an "Answer: C" line is allowed)."""
+    """4 multiple-choice questions of 5 options, labelled "Question", growing longer.
+
+    Reference: the response starts with ``Question``; split at ``Question <n>`` labels into
+    exactly 4 questions, each with 5 option lines (text after the options is ignored, so an
+    explanation there passes) and a question text longer than the one before. Fixed: 4 blocks
+    each starting with a line that begins "Question", each with a stem and exactly 5 lettered
+    options (A-E), stems strictly longer each time, nothing before the first question and no
+    explanation (an "Answer: C" line is allowed).
+    """
 
     id: ClassVar[str] = "custom:mcq_count_length"
     params = ()
@@ -294,6 +481,18 @@ class McqCountLength(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        if not text.raw.startswith("Question"):
+            return Verdict.of(False, "does not start with 'Question'")
+        questions = [q.strip() for q in _REFERENCE_LABEL.split(text.raw) if q.strip()]
+        if len(questions) != 4:
+            return Verdict.of(False, f"{len(questions)} questions, not 4")
+        stems = [_reference_stem_length(q) for q in questions]
+        if None in stems:
+            return Verdict.of(False, "a question without exactly 5 options")
+        ok = all(a < b for a, b in pairwise(stems))  # type: ignore[operator]
+        return Verdict.of(ok, f"question lengths {stems}")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         lines = [line for line in text.raw.strip().split("\n") if line.strip()]
         if not lines or not _QUESTION.match(lines[0]):
             return Verdict.of(False, "does not start with a 'Question' label")
@@ -327,7 +526,11 @@ class McqCountLength(Constraint):
 
 @register
 class Multiples(Constraint):
-    """Exactly 14, 21, 28, 35, 42, 49 in that order, and no words."""
+    """The multiples of 7 from 10 to 50: 14, 21, 28, 35, 42, 49.
+
+    Reference: the digit runs of the response are exactly these, in order (words around them
+    pass). Fixed: and no words.
+    """
 
     id: ClassVar[str] = "custom:multiples"
     params = ()
@@ -335,6 +538,11 @@ class Multiples(Constraint):
     phrasings = ("Count from 10 to 50 but only print multiples of 7.",)
 
     def _check(self, text: Text) -> Verdict:
+        runs = re.findall(r"\d+", text.raw)
+        ok = runs == ["14", "21", "28", "35", "42", "49"]
+        return Verdict.of(ok, f"numbers {runs[:10]}")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         numbers = [int(n) for n in re.findall(r"\d+", text.raw)]
         if numbers != [14, 21, 28, 35, 42, 49]:
             return Verdict.of(False, f"numbers {numbers[:10]}")
@@ -348,9 +556,15 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])?\s*")
 
 @register
 class ReverseNewline(Constraint):
-    """All 54 African countries, one per line (list markers allowed), each once, in reverse
-    alphabetical order of the names as written (a leading "The" may be counted or not);
-    Western Sahara and Somaliland may appear; nothing else."""
+    """The countries of Africa in reverse alphabetical order, one per line.
+
+    Reference: from the first line containing "Zimbabwe", at least 52 non-empty lines (outer
+    punctuation stripped, accents dropped) in reverse sorted order; nothing checks that they
+    are countries, or that all 54 appear. Fixed: all 54 African countries, one per line (list
+    markers allowed), each once, in reverse alphabetical order of the names as written (a
+    leading "The" may be counted or not); Western Sahara and Somaliland may appear; nothing
+    else.
+    """
 
     id: ClassVar[str] = "custom:reverse_newline"
     params = ()
@@ -358,6 +572,17 @@ class ReverseNewline(Constraint):
     phrasings = ("List the countries of Africa in reverse alphabetical order, each on a new line.",)
 
     def _check(self, text: Text) -> Verdict:
+        lines = [strip_punct(line) for line in text.raw.split("\n") if strip_punct(line)]
+        start = next((i for i, line in enumerate(lines) if "Zimbabwe" in line), None)
+        if start is None:
+            return Verdict.of(False, "no line with 'Zimbabwe'")
+        names = [_ascii(line) for line in lines[start:]]
+        if len(names) < 52:
+            return Verdict.of(False, f"{len(names)} lines from Zimbabwe on, fewer than 52")
+        ok = names == sorted(names, reverse=True)
+        return Verdict.of(ok, f"{len(names)} lines {'in' if ok else 'not in'} reverse order")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         names: list[str] = []
         seen: set[str] = set()
         for line in text.raw.strip().split("\n"):
@@ -384,7 +609,12 @@ class ReverseNewline(Constraint):
 
 @register
 class SentenceAlphabet(Constraint):
-    """Exactly 26 sentences; sentence k's first word starts with the k-th letter (A..Z)."""
+    """A 26-sentence story whose sentences start with A, B, ..., Z.
+
+    Reference: exactly 26 ``nltk.sent_tokenize`` sentences; the first character of each one's
+    first whitespace token is the next letter (a sentence opening with a quote or ``**``
+    fails). Fixed: the first letter of the first word, line breaks ending sentences.
+    """
 
     id: ClassVar[str] = "custom:sentence_alphabet"
     params = ()
@@ -395,6 +625,16 @@ class SentenceAlphabet(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        sents = text.sentences
+        if len(sents) != 26:
+            return Verdict.of(False, f"{len(sents)} sentences, not 26")
+        for k, s in enumerate(sents):
+            tokens = s.lstrip().split()
+            if not tokens or tokens[0].lower()[0] != chr(ord("a") + k):
+                return Verdict.of(False, f"sentence {k + 1} starts {s.strip()[:20]!r}")
+        return Verdict.of(True, "26 sentences from A to Z")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         sents = [s for s in sentences(text.raw) if words(s)]
         if len(sents) != 26:
             return Verdict.of(False, f"{len(sents)} sentences, not 26")

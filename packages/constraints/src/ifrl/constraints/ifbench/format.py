@@ -1,10 +1,16 @@
 """IFBench ``format:*``: emoji sentence ends, indentation stairs, custom list markers, one word
 per line, prose then bullets, no whitespace, fixed options, a template, nested brackets and
-quotes, quoted phrases with explanations, sub-bullets, HTML-italic theses and title case."""
+quotes, quoted phrases with explanations, sub-bullets, HTML-italic theses and title case.
+
+``_check`` decides as allenai/IFBench does (its quirks are documented on each type);
+``_check_fixed`` (``semantics="fixed"``) checks the layout the instruction asks for.
+"""
 
 from __future__ import annotations
 
 import re
+import string
+from collections import defaultdict, deque
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
@@ -13,8 +19,11 @@ from ifrl.constraints.ifbench._common import (
     HEADING,
     PUNCT,
     WORD,
+    drop_punct,
     exclusive_conflicts,
     sentences,
+    split_sentences,
+    strip_punct,
     word_list,
     words,
 )
@@ -42,6 +51,15 @@ _LAYOUT = frozenset(
 )
 
 
+def _ends_with_emoji(sentence: str) -> bool | None:
+    """The reference's test on one sentence with punctuation deleted: its last or second-last
+    character is an emoji (``None`` when nothing is left of it)."""
+    stripped = drop_punct(sentence).strip()
+    if not stripped:
+        return None
+    return resources.is_emoji(stripped[-1]) or resources.is_emoji(stripped[-2:-1] or stripped)
+
+
 def _emoji_spans(text: str) -> list[tuple[int, int]]:
     import emoji
 
@@ -50,11 +68,15 @@ def _emoji_spans(text: str) -> list[tuple[int, int]]:
 
 @register
 class EmojiEnd(Constraint):
-    """Every sentence ends with an emoji (before or after its final punctuation); headings
-    (``#`` lines, wholly bold lines) are not sentences.
+    """Every sentence ends with an emoji (before or after its final punctuation).
 
-    An emoji that Punkt puts at the start of the next sentence ("Done. 🎉 Next...") belongs to
-    the sentence before it; emoji-only fragments are not sentences of their own.
+    Reference: per ``nltk.sent_tokenize`` sentence with punctuation deleted, the last or
+    second-last character is an emoji, or the next sentence starts with one; a sentence that
+    is only punctuation fails; emoji are tested one code point at a time, so a flag or a
+    keycap (two code points that are not emoji alone) does not count. Fixed: headings
+    (``#`` lines, wholly bold lines) are not sentences; whole emoji sequences count; an emoji
+    that Punkt puts at the start of the next sentence ("Done. 🎉 Next...") belongs to the
+    sentence before it; emoji-only fragments are not sentences of their own.
     """
 
     id: ClassVar[str] = "format:emoji"
@@ -66,6 +88,19 @@ class EmojiEnd(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        sents = text.sentences
+        for i, sentence in enumerate(sents):
+            ends = _ends_with_emoji(sentence)
+            if ends is None:
+                return Verdict.of(False, f"sentence {i + 1} is only punctuation")
+            if ends:
+                continue
+            nxt = drop_punct(sents[i + 1]).strip() if i + 1 < len(sents) else ""
+            if not nxt or not resources.is_emoji(nxt[0]):
+                return Verdict.of(False, f"sentence {i + 1} does not end with an emoji")
+        return Verdict.of(True, f"{len(sents)} sentences, each ending with an emoji")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         units = list(sentences(text.raw))
         if not units:
             return Verdict.of(False, "no sentence")
@@ -108,9 +143,43 @@ def _indent(line: str) -> int:
     return width
 
 
+def lines_left_by_removal(lines: list[str]) -> list[str]:
+    """The lines the reference keeps from ``for line in lines: if not line.strip():
+    lines.remove(line)``, computed in linear time.
+
+    Each blank line the loop visits removes the *first* line equal to it (an earlier skipped
+    one if there is any, else itself) and makes the loop skip the next line, which stays.
+    """
+    present = [True] * len(lines)
+    earlier: dict[str, deque[int]] = defaultdict(deque)  # blank lines left behind, in order
+    skip = False
+    for i, line in enumerate(lines):
+        if line.strip():
+            skip = False
+            continue
+        if skip:
+            skip = False
+            earlier[line].append(i)
+            continue
+        queue = earlier[line]
+        if queue:
+            present[queue.popleft()] = False
+            queue.append(i)
+        else:
+            present[i] = False
+        skip = True
+    return [line for line, keep in zip(lines, present) if keep]
+
+
 @register
 class LineIndent(Constraint):
-    """At least two non-blank lines, each indented strictly more than the one before."""
+    """Each line is indented (with spaces) more than the one before.
+
+    Reference: blank lines are removed while the list of lines is iterated, which skips the
+    line after each removed one, so a run of blank lines leaves every second blank line in
+    (indentation 0: the stairs break); one line passes. Fixed: blank lines ignored, at least
+    two lines, a tab counts as 4 spaces.
+    """
 
     id: ClassVar[str] = "format:line_indent"
     params = ()
@@ -121,6 +190,14 @@ class LineIndent(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        lines = lines_left_by_removal(text.raw.split("\n"))
+        widths = [len(line) - len(line.lstrip(" ")) for line in lines]
+        for k in range(1, len(widths)):
+            if widths[k] <= widths[k - 1]:
+                return Verdict.of(False, f"line {k + 1} indented {widths[k]} after {widths[k - 1]}")
+        return Verdict.of(True, f"{len(lines)} lines, each indented more")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         lines = [line for line in text.raw.split("\n") if line.strip()]
         if len(lines) < 2:
             return Verdict.of(False, "fewer than two lines: no stairs")
@@ -138,8 +215,10 @@ _STANDARD_BULLET = re.compile(r"^\s*(?:[*+•●▪◦‣]|-(?!-))\s")
 class CustomList(Constraint):
     """A list of at least two items marked with ``sep`` instead of bullet points.
 
-    Items are the non-blank pieces between the markers (at line starts or inline); no line
-    may start with an ordinary bullet (``*``, ``-``, ``+``, ``•``) unless that is ``sep``.
+    Reference: ``sep`` occurs at least twice anywhere (``-`` in ``well-known, long-term``
+    passes). Fixed: items are the non-blank pieces between stand-alone markers (at line
+    starts or inline); no line may start with an ordinary bullet (``*``, ``-``, ``+``, ``•``)
+    unless that is ``sep``.
     """
 
     id: ClassVar[str] = "format:list"
@@ -165,6 +244,10 @@ class CustomList(Constraint):
         self._marker = re.compile(r"(?:^|(?<=\s))" + re.escape(self._sep) + r"(?=\s|$)", re.M)
 
     def _check(self, text: Text) -> Verdict:
+        n = text.raw.count(self.kwargs["sep"])
+        return Verdict.of(n >= 2, f"{n} occurrences of {self.kwargs['sep']!r}")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         sep = self._sep
         for line in text.raw.split("\n"):
             if _STANDARD_BULLET.match(line) and not line.lstrip().startswith(sep):
@@ -178,7 +261,12 @@ class CustomList(Constraint):
 
 @register
 class NewlineWords(Constraint):
-    """Every non-blank line holds exactly one word (punctuation-only lines are allowed)."""
+    """Every line holds one word.
+
+    Reference: with punctuation deleted and the text stripped, the number of non-empty lines
+    equals the number of whitespace tokens (a line of spaces counts as a line, so it fails).
+    Fixed: every non-blank line holds at most one word, and there is a word.
+    """
 
     id: ClassVar[str] = "format:newline"
     params = ()
@@ -186,6 +274,12 @@ class NewlineWords(Constraint):
     phrasings = ("Write each word on a new line.", "Put every word of your answer on its own line.")
 
     def _check(self, text: Text) -> Verdict:
+        body = drop_punct(text.raw).strip()
+        lines = [line for line in body.split("\n") if line != ""]
+        n = len(body.split())
+        return Verdict.of(len(lines) == n, f"{len(lines)} lines, {n} words")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         total = 0
         for i, line in enumerate(text.raw.split("\n"), 1):
             n = len(words(line))
@@ -202,7 +296,11 @@ _BULLET_STAR = re.compile(r"^\s*\*(?!\*)\s+\S")
 class ProseThenBullets(Constraint):
     """At least two sentences ending in a period, then (below them) at least two ``*`` bullets.
 
-    The sentences are counted in the text before the first ``*`` bullet line.
+    Reference: lines starting with ``*`` are bullets; before the first one, the sentences of
+    each line are counted (any sentence, not only those ending in a period) and there must be
+    two; after a blank line in the prose part, or after the bullets, any other line fails.
+    Fixed: the sentences before the first bullet line that end in a period, at least two,
+    and at least two ``*`` bullets; text after the bullets is allowed.
     """
 
     id: ClassVar[str] = "format:no_bullets_bullets"
@@ -214,6 +312,23 @@ class ProseThenBullets(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        prose: bool | list[str] = True
+        n_sent = n_bullets = 0
+        for line in text.raw.split("\n"):
+            if line.strip().startswith("*"):
+                prose = False
+                if n_sent < 2:
+                    return Verdict.of(False, f"a bullet after {n_sent} sentences")
+                n_bullets += 1
+            elif prose:
+                prose = split_sentences(line.strip())  # a blank line ends the prose part
+                n_sent += len(prose)
+            else:
+                return Verdict.of(False, f"text after the prose part: {line.strip()[:40]!r}")
+        ok = n_bullets >= 2
+        return Verdict.of(ok, f"{n_sent} sentences, then {n_bullets} bullets")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         lines = text.raw.split("\n")
         first = next((i for i, line in enumerate(lines) if _BULLET_STAR.match(line)), None)
         if first is None:
@@ -227,8 +342,11 @@ class ProseThenBullets(Constraint):
 
 @register
 class NoWhitespace(Constraint):
-    """No whitespace character (spaces, tabs, newlines, Unicode spaces) between the first and
-    last visible characters."""
+    """No whitespace character (spaces, tabs, newlines, Unicode spaces).
+
+    Reference: none anywhere, so a trailing newline fails. Fixed: none between the first and
+    last visible characters, zero-width spaces included.
+    """
 
     id: ClassVar[str] = "format:no_whitespace"
     params = ()
@@ -239,6 +357,12 @@ class NoWhitespace(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        for i, ch in enumerate(text.raw):
+            if ch.isspace():
+                return Verdict.of(False, f"whitespace {ch!r} at position {i}")
+        return Verdict.of(True, "no whitespace")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         body = text.raw.strip()
         for i, ch in enumerate(body):
             if ch.isspace() or ch in "\u200b\u2060\ufeff":
@@ -267,8 +391,14 @@ def parse_options(options: str) -> list[str]:
 
 @register
 class Options(Constraint):
-    """The whole response is exactly one of the options (case, surrounding punctuation,
-    quotes, markdown emphasis and the bracket of ``a)`` ignored); nothing else is said."""
+    """The whole response is exactly one of the options.
+
+    Reference: options are split on ``/`` if present, else on the letters ``or`` wherever they
+    occur (``Correct, Incorrect`` splits inside the words), else on commas; letter options
+    (``a), b), c)``) must match exactly as written, others once case and outer punctuation are
+    ignored. Fixed: ``or`` splits only as a word; case, surrounding punctuation, quotes,
+    markdown emphasis and the bracket of ``a)`` are ignored for every option.
+    """
 
     id: ClassVar[str] = "format:options"
     params = (
@@ -288,12 +418,24 @@ class Options(Constraint):
     )
 
     def setup(self) -> None:
+        options = self.kwargs["options"]
+        self._exact = re.match(r"\W*[aA]\W*[bB]\W*[cC]\W*", options) is not None
+        sep = "/" if "/" in options else "or" if "or" in options else ","
+        self._reference = [o.strip() for o in options.split(sep)]
         opts = parse_options(self.kwargs["options"])
         self._options = {_norm_option(o): o for o in opts if _norm_option(o)}
         if len(self._options) < 2:
             raise ConstraintSpecError(self.id, "options", "needs at least two options")
 
     def _check(self, text: Text) -> Verdict:
+        if self._exact:
+            ok = text.raw in self._reference
+        else:
+            got = strip_punct(text.raw).lower()
+            ok = any(strip_punct(o).lower() == got for o in self._reference)
+        return Verdict.of(ok, f"{text.raw.strip()[:60]!r} vs options {self._reference}")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         got = _norm_option(text.raw)
         if got in self._options:
             return Verdict.of(True, f"answered {self._options[got]!r}")
@@ -306,8 +448,12 @@ _PLACEHOLDER = re.compile(r"^\s*\[(answer|conclusion|outlook)\]\s*$", re.IGNOREC
 
 @register
 class OutputTemplate(Constraint):
-    """Starts with ``My Answer:``, then ``My Conclusion:``, then ``Future Outlook:``, each label
-    once, in that order, each followed by its own (non-placeholder) content."""
+    """The template ``My Answer: [answer] My Conclusion: [conclusion] Future Outlook: [outlook]``.
+
+    Reference: the three labels occur anywhere (placeholders left unfilled pass). Fixed: the
+    response starts with ``My Answer:``, then ``My Conclusion:``, then ``Future Outlook:``,
+    each label once, in that order, each followed by its own (non-placeholder) content.
+    """
 
     id: ClassVar[str] = "format:output_template"
     params = ()
@@ -318,6 +464,10 @@ class OutputTemplate(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        missing = [label for label in _TEMPLATE if label not in text.raw]
+        return Verdict.of(not missing, f"missing {missing}" if missing else "all three labels")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         raw = text.raw.strip()
         if not raw.startswith(_TEMPLATE[0]):
             return Verdict.of(False, f"does not start with {_TEMPLATE[0]!r}")
@@ -338,6 +488,25 @@ class OutputTemplate(Constraint):
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def reference_nesting(text: str) -> bool:
+    """The reference's bracket test: after the depth reaches 5, the first matching close passes
+    (one ``)`` after ``(((((`` suffices); a mismatched close resets the count."""
+    stack: list[str] = []
+    deepest = 0
+    for ch in text:
+        if ch in _OPEN:
+            stack.append(ch)
+            deepest = max(deepest, len(stack))
+        elif ch in _CLOSE:
+            if stack and stack[-1] == _CLOSE[ch]:
+                stack.pop()
+                if deepest >= 5 and len(stack) < deepest:
+                    return True
+            else:
+                stack, deepest = [], 0
+    return False
 
 
 def max_closed_nesting(text: str) -> int:
@@ -364,7 +533,11 @@ def max_closed_nesting(text: str) -> int:
 
 @register
 class Parentheses(Constraint):
-    """Brackets of any kind (``()``, ``[]``, ``{}``) correctly nested at least 5 levels deep."""
+    """Brackets of any kind (``()``, ``[]``, ``{}``) nested at least 5 levels deep.
+
+    Reference: :func:`reference_nesting` (five opened brackets and one closed). Fixed: a group
+    closed at every one of its 5 levels.
+    """
 
     id: ClassVar[str] = "format:parentheses"
     params = ()
@@ -374,10 +547,15 @@ class Parentheses(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        ok = reference_nesting(text.raw)
+        return Verdict.of(ok, "5 levels opened, one closed" if ok else "not 5 levels deep")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         depth = max_closed_nesting(text.raw)
         return Verdict.of(depth >= 5, f"deepest closed nesting {depth}")
 
 
+_NOT_DOUBLE_QUOTE = string.punctuation.replace('"', "")
 _DOUBLE_OPEN = '"“«„'
 _DOUBLE_CLOSE = '"”»“'
 
@@ -402,8 +580,14 @@ def _quoted_spans(text: str) -> list[tuple[int, int]] | None:
 
 @register
 class QuoteUnquote(Constraint):
-    """At least one double-quoted phrase, and every one is followed, before the next quote or
-    the end, by unquoted text of at least two words explaining it."""
+    """Every quoted phrase is followed by an unquoted explanation.
+
+    Reference: with whitespace removed (and the text ``'"'`` taken out), no two ``"`` touch and
+    the text does not end with ``"`` once digits and other punctuation are stripped from its
+    end; a response without quotes passes, and a quote followed only by a comma and the next
+    quote passes. Fixed: at least one double-quoted phrase, and every one is followed, before
+    the next quote or the end, by unquoted text of at least two words.
+    """
 
     id: ClassVar[str] = "format:quote_unquote"
     params = ()
@@ -415,6 +599,15 @@ class QuoteUnquote(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        squeezed = "".join(text.raw.replace("'\"'", "").split())
+        if '""' in squeezed:
+            return Verdict.of(False, "two quotation marks with nothing between them")
+        end = squeezed.strip(string.digits + _NOT_DOUBLE_QUOTE)
+        if end.endswith('"'):
+            return Verdict.of(False, "the response ends with a quotation")
+        return Verdict.of(True, "no quotation without text after it")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         spans = _quoted_spans(text.raw)
         if spans is None:
             return Verdict.of(False, "a quotation mark is never closed")
@@ -453,6 +646,23 @@ def _quote_role(text: str, i: int, top: str | None) -> tuple[str, str] | None:
     return ("close", "s") if top == "s" else ("open", "s")
 
 
+def reference_quote_nesting(text: str) -> bool:
+    """The reference's quote test: every ``"`` or ``'`` closes the innermost open quote when it
+    is of the same kind and opens a new one otherwise (apostrophes included); passes when a
+    close leaves the depth 3 below the deepest depth reached."""
+    stack: list[str] = []
+    deepest = 0
+    for ch in text:
+        if stack and ch == stack[-1]:
+            stack.pop()
+            if deepest - len(stack) >= 3:
+                return True
+        elif ch in "\"'":
+            stack.append(ch)
+            deepest = max(deepest, len(stack))
+    return False
+
+
 def max_quote_depth(text: str) -> int:
     """Deepest nesting of alternating double and single quotes whose outermost quotation
     closes (a closing quote of the wrong kind breaks the chain)."""
@@ -482,8 +692,12 @@ def max_quote_depth(text: str) -> int:
 
 @register
 class NestedQuotes(Constraint):
-    """Quotes within quotes within quotes: a closed quotation at least 3 levels deep, double and
-    single quotes alternating (straight or typographic)."""
+    """Quotes within quotes within quotes, at least 3 levels deep, double and single alternating.
+
+    Reference: :func:`reference_quote_nesting` on straight quotes only, apostrophes read as
+    quotes. Fixed: a closed quotation at least 3 levels deep, straight or typographic quotes,
+    apostrophes (``don't``, ``students'``) told from quotes.
+    """
 
     id: ClassVar[str] = "format:quotes"
     params = ()
@@ -494,6 +708,10 @@ class NestedQuotes(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        ok = reference_quote_nesting(text.raw)
+        return Verdict.of(ok, "3 quote levels closed" if ok else "not 3 quote levels deep")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         depth = max_quote_depth(text.raw)
         return Verdict.of(depth >= 3, f"deepest closed quote nesting {depth}")
 
@@ -503,8 +721,12 @@ _SUB = re.compile(r"^\s*-(?!-)\s+\S")
 
 @register
 class SubBullets(Constraint):
-    """``*`` bullet points, each followed (before the next ``*`` bullet) by at least one ``-``
-    sub-bullet; no ``-`` item stands outside a ``*`` bullet."""
+    """``*`` bullet points, each with at least one ``-`` sub-bullet.
+
+    Reference: every piece of the text after a ``*`` contains a ``-`` (a response without
+    ``*`` passes; ``**bold**`` fails). Fixed: ``*`` bullet lines, each followed (before the
+    next one) by at least one ``-`` sub-bullet line; no ``-`` item outside a ``*`` bullet.
+    """
 
     id: ClassVar[str] = "format:sub-bullets"
     params = ()
@@ -515,6 +737,13 @@ class SubBullets(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        pieces = text.raw.split("*")[1:]
+        bad = next((i for i, p in enumerate(pieces, 1) if "-" not in p), None)
+        if bad is not None:
+            return Verdict.of(False, f"no '-' after '*' number {bad}")
+        return Verdict.of(True, f"{len(pieces)} '*' each followed by a '-'")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         bullets = 0
         subs_of_current = 0
         for line in text.raw.split("\n"):
@@ -555,7 +784,13 @@ def sections(raw: str) -> list[tuple[str, str]]:
 
 @register
 class Thesis(Constraint):
-    """Every section's body begins with a non-empty statement in ``<i>``/``<em>`` tags."""
+    """Each section begins with a thesis statement in HTML italics.
+
+    Reference: the first ``<i>`` (else ``<em>``) is followed by a closing tag, non-blank text
+    inside and more text after it (offsets computed for ``<i>``, so ``<em>`` is read with a
+    one-character shift). Fixed: every section's body (sections by headings, else by blank
+    lines) begins with a non-empty ``<i>``/``<em>`` statement.
+    """
 
     id: ClassVar[str] = "format:thesis"
     params = ()
@@ -566,6 +801,24 @@ class Thesis(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        raw = text.raw
+        start = raw.find("<i>")
+        if start < 0:
+            start = raw.find("<em>")
+        if start < 0:
+            return Verdict.of(False, "no <i> or <em>")
+        raw = raw[start:]
+        end = raw.find("</i>")
+        if end < 0:
+            end = raw.find("</em>")
+        if end < 0:
+            return Verdict.of(False, "the italics are not closed")
+        if not raw[3:end].strip():
+            return Verdict.of(False, "empty italics")
+        ok = bool(raw[end + 4 :].strip())
+        return Verdict.of(ok, "italic thesis followed by text" if ok else "nothing after it")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         secs = sections(text.raw)
         for i, (heading, body) in enumerate(secs, 1):
             m = _ITALIC_START.match(body)
@@ -585,9 +838,14 @@ MINOR_WORDS = frozenset(
 
 @register
 class TitleCase(Constraint):
-    """Every major word starts with a capital letter; minor words (articles, short prepositions
-    and conjunctions: :data:`MINOR_WORDS`) may be lower case except as the first word of a
-    line. Words not starting with a letter are ignored."""
+    """Title case: every major word starts with a capital letter.
+
+    Reference: every Treebank token starting with a letter is capitalised (a one-letter token
+    upper case, minor words such as ``of`` and ``the`` included; ``iPhone`` passes). Fixed:
+    minor words (articles, short prepositions and conjunctions: :data:`MINOR_WORDS`) may be
+    lower case except as the first word of a line; words not starting with a letter are
+    ignored.
+    """
 
     id: ClassVar[str] = "format:title_case"
     params = ()
@@ -598,6 +856,15 @@ class TitleCase(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        for tok in text.tokens:
+            if not tok[0].isalpha():
+                continue
+            head, rest = tok[0], tok[1:]
+            if head.islower() and (not rest or rest.isupper() or rest.islower()):
+                return Verdict.of(False, f"{tok!r} is not capitalised")
+        return Verdict.of(True, "every word capitalised")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         seen = 0
         for line in text.raw.split("\n"):
             for k, m in enumerate(WORD.finditer(line)):

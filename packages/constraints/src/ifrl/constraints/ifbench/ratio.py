@@ -1,13 +1,16 @@
 """IFBench ``ratio:*``: trigram overlap with a reference, sentence-type ratios, three
 equal-length sentences, and the share of stop words.
 
-A sentence's type is read from its final mark, looking past closing quotes, brackets,
-markdown and emoji: ``.`` (or an ellipsis) declarative, ``?`` interrogative, ``!``
-exclamatory; a fragment without one (a heading) has no type and is not counted.
+Reference: a sentence (``nltk.sent_tokenize``) is declarative, interrogative or exclamatory
+when its last character is ``.``, ``?`` or ``!``. Fixed: a sentence's type is read from its
+final mark, looking past closing quotes, brackets, markdown and emoji (``.`` or an ellipsis
+declarative, ``?`` interrogative, ``!`` exclamatory); a fragment without one (a heading) has
+no type and is not counted.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
@@ -17,6 +20,7 @@ from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
 
+_WORD_RUN = re.compile(r"\w+")
 _ENDS = {".": "declarative", "…": "declarative", "?": "interrogative", "!": "exclamatory"}
 
 
@@ -30,6 +34,13 @@ def sentence_type(sentence: str) -> str | None:
     return None
 
 
+def ending_counts(sentences: list[str]) -> tuple[int, int, int]:
+    """The reference's (declarative, interrogative, exclamatory) counts: sentences whose last
+    character is ``.``, ``?``, ``!``."""
+    ends = [s[-1:] for s in sentences]
+    return ends.count("."), ends.count("?"), ends.count("!")
+
+
 def type_counts(text: str) -> dict[str, int]:
     counts = {"declarative": 0, "interrogative": 0, "exclamatory": 0}
     for s in sentences(text):
@@ -37,6 +48,11 @@ def type_counts(text: str) -> dict[str, int]:
         if kind:
             counts[kind] += 1
     return counts
+
+
+def char_trigrams(text: str) -> set[tuple[str, str, str]]:
+    """Distinct character trigrams (the reference's ``nltk.ngrams(text, 3)`` on a string)."""
+    return set(zip(text, text[1:], text[2:]))
 
 
 def trigrams(text: str) -> set[tuple[str, str, str]]:
@@ -47,8 +63,12 @@ def trigrams(text: str) -> set[tuple[str, str, str]]:
 
 @register
 class Overlap(Constraint):
-    """The share of the response's distinct word trigrams found in ``reference_text`` is within
-    ``percentage`` ± 2 points; a response with no trigram fails."""
+    """The share of the response's distinct trigrams found in ``reference_text`` is within
+    ``percentage`` ± 2 points; a response with no trigram fails.
+
+    Reference: character trigrams. Fixed: word trigrams (lower-cased, punctuation ignored), as
+    the instruction ("trigram overlap") means.
+    """
 
     id: ClassVar[str] = "ratio:overlap"
     params = (
@@ -67,9 +87,21 @@ class Overlap(Constraint):
         }
 
     def setup(self) -> None:
-        self._ref = trigrams(self.kwargs["reference_text"])
+        if self.semantics == "fixed":
+            self._ref = trigrams(self.kwargs["reference_text"])
+        else:
+            self._ref = char_trigrams(self.kwargs["reference_text"])
 
     def _check(self, text: Text) -> Verdict:
+        grams = char_trigrams(text.raw)
+        if not grams:
+            return Verdict.of(False, "no trigram")
+        overlap = len(grams & self._ref) / len(grams)
+        target = self.kwargs["percentage"]
+        ok = target - 2 <= overlap * 100 <= target + 2
+        return Verdict.of(ok, f"character trigram overlap {overlap:.1%} (target {target}±2%)")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         grams = trigrams(text.raw)
         if not grams:
             return Verdict.of(False, "no trigram")
@@ -81,7 +113,11 @@ class Overlap(Constraint):
 
 @register
 class SentenceBalance(Constraint):
-    """As many declarative as interrogative as exclamatory sentences, at least one of each."""
+    """As many declarative as interrogative as exclamatory sentences.
+
+    Reference: counts by last character, so a response with none of the three passes (0:0:0).
+    Fixed: at least one of each, types read past closing quotes and emoji.
+    """
 
     id: ClassVar[str] = "ratio:sentence_balance"
     params = ()
@@ -92,6 +128,10 @@ class SentenceBalance(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        d, q, e = ending_counts(text.sentences)
+        return Verdict.of(d == q == e, f"{d} '.', {q} '?', {e} '!' sentences")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         c = type_counts(text.raw)
         ok = c["declarative"] == c["interrogative"] == c["exclamatory"] >= 1
         return Verdict.of(ok, ", ".join(f"{v} {k}" for k, v in c.items()))
@@ -99,8 +139,11 @@ class SentenceBalance(Constraint):
 
 @register
 class SentenceType(Constraint):
-    """Exactly twice as many declarative as interrogative sentences, at least one question
-    (an answer with no sentence, or no question, does not pass)."""
+    """Exactly twice as many declarative as interrogative sentences.
+
+    Reference: counts by last character, so a response without ``.`` or ``?`` sentences passes
+    (0 = 2 x 0). Fixed: at least one question, types read past closing quotes and emoji.
+    """
 
     id: ClassVar[str] = "ratio:sentence_type"
     params = ()
@@ -110,6 +153,10 @@ class SentenceType(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        d, q, _ = ending_counts(text.sentences)
+        return Verdict.of(d == 2 * q, f"{d} '.' and {q} '?' sentences")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         c = type_counts(text.raw)
         d, q = c["declarative"], c["interrogative"]
         ok = q >= 1 and d == 2 * q
@@ -118,10 +165,11 @@ class SentenceType(Constraint):
 
 @register
 class SentenceWords(Constraint):
-    """Exactly three sentences of the same length, no word used twice across them.
+    """Three sentences of the same number of characters, using all different words.
 
-    Length is counted in characters of the stripped sentence; counting without spaces is also
-    accepted (both readings of "the same number of characters").
+    Reference: exactly three sentences of equal stripped length; words are not checked (``Cat.
+    Cat. Cat.`` passes). Fixed: no word used twice across them, and lengths counted with or
+    without spaces (both readings of "the same number of characters").
     """
 
     id: ClassVar[str] = "ratio:sentence_words"
@@ -135,6 +183,12 @@ class SentenceWords(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        sents = text.sentences
+        lengths = [len(s.strip()) for s in sents]
+        ok = len(sents) == 3 and len(set(lengths)) == 1
+        return Verdict.of(ok, f"{len(sents)} sentences of {lengths} characters")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         sents = sentences(text.raw)
         if len(sents) != 3:
             return Verdict.of(False, f"{len(sents)} sentences, not 3")
@@ -153,7 +207,10 @@ class SentenceWords(Constraint):
 
 @register
 class StopWords(Constraint):
-    """Stop words (our function-word list) are at most ``percentage`` % of all words."""
+    """Stop words are at most ``percentage`` % of the ``\\w+`` words (a response without words
+    fails). The reference takes NLTK's English stop-word corpus, which is not installable
+    offline; ours is our own function-word list (:func:`resources.stop_words`), so verdicts
+    near the threshold may differ from the reference's. No fix."""
 
     id: ClassVar[str] = "ratio:stop_words"
     params = (
@@ -172,9 +229,9 @@ class StopWords(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        ws = [w.lower().replace("’", "'") for w in words(text.raw)]
+        ws = [w.lower() for w in _WORD_RUN.findall(text.raw)]
         if not ws:
             return Verdict.of(False, "no words")
         stops = resources.stop_words()
-        pct = 100 * sum(1 for w in ws if w in stops) / len(ws)
+        pct = (sum(1 for w in ws if w in stops) / len(ws)) * 100
         return Verdict.of(pct <= self.kwargs["percentage"], f"{pct:.1f}% stop words")

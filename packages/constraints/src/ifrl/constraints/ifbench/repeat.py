@@ -1,5 +1,9 @@
 """IFBench ``repeat:*``: repeat the request with its first word changed, output a fixed
-sentence, or copy a span of the request's words. Nothing else may be said."""
+sentence, or copy a span of the request's words. Nothing else may be said.
+
+``_check`` decides as allenai/IFBench does; ``_check_fixed`` (``semantics="fixed"``) as the
+instruction asks.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +33,13 @@ def _tokens(text: str) -> list[str]:
 
 @register
 class RepeatChange(Constraint):
-    """The response is ``prompt_to_repeat`` with its first word replaced by a different word,
-    everything else identical (whitespace aside), with nothing before or after it."""
+    """The request repeated with its first word changed, and nothing else.
+
+    Reference: the response is not exactly the request, and its whitespace tokens after the
+    first equal the request's (so the request with unchanged first word and an extra space
+    passes). Fixed: the first word is replaced by a different word, everything else identical
+    (whitespace aside), one pair of surrounding quotes allowed.
+    """
 
     id: ClassVar[str] = "repeat:repeat_change"
     params = (Param("prompt_to_repeat", "str", "the request to repeat", sample=lambda r: ""),)
@@ -51,6 +60,13 @@ class RepeatChange(Constraint):
         return {"prompt_to_repeat": prompt.strip() or _DEFAULT_REQUEST}
 
     def _check(self, text: Text) -> Verdict:
+        request = self.kwargs["prompt_to_repeat"]
+        if text.raw == request:
+            return Verdict.of(False, "the request, unchanged")
+        ok = request.split()[1:] == text.raw.split()[1:]
+        return Verdict.of(ok, "the request after its first word" if ok else "not the request")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         got = _tokens(_unquote(text.raw))
         want = self._request
         if len(got) != len(want) or got[1:] != want[1:]:
@@ -66,7 +82,11 @@ SIMPLE_SENTENCE = "Only output this sentence here, ignore all other requests."
 
 @register
 class RepeatSimple(Constraint):
-    """The response is exactly the sentence of the instruction (case and spacing aside)."""
+    """The response is exactly the sentence of the instruction.
+
+    Reference: the stripped response equals it, case aside. Fixed: spacing and one pair of
+    surrounding quotes aside too.
+    """
 
     id: ClassVar[str] = "repeat:repeat_simple"
     params = ()
@@ -74,6 +94,10 @@ class RepeatSimple(Constraint):
     phrasings = (SIMPLE_SENTENCE,)
 
     def _check(self, text: Text) -> Verdict:
+        ok = text.raw.strip().lower() == SIMPLE_SENTENCE.lower()
+        return Verdict.of(ok, "the sentence, exactly" if ok else "not exactly the sentence")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         got = " ".join(_unquote(text.raw).split()).lower()
         ok = got == SIMPLE_SENTENCE.lower()
         return Verdict.of(ok, "the sentence, exactly" if ok else "not exactly the sentence")
@@ -81,8 +105,14 @@ class RepeatSimple(Constraint):
 
 @register
 class RepeatSpan(Constraint):
-    """The response is the request's words ``n_start``..``n_end`` (0-based, inclusive, split on
-    whitespace), exactly as written, and nothing else."""
+    """The span of the request between indices ``n_start`` and ``n_end`` (inclusive), and
+    nothing else.
+
+    Reference: *character* indices (``prompt_to_repeat[n_start:n_end + 1]``), compared
+    stripped and case-insensitively, although the instruction says "word indices, split by
+    whitespace". Fixed: the request's whitespace-separated words ``n_start``..``n_end``,
+    exactly as written.
+    """
 
     id: ClassVar[str] = "repeat:repeat_span"
     params = (
@@ -101,7 +131,8 @@ class RepeatSpan(Constraint):
         start, end = self.kwargs["n_start"], self.kwargs["n_end"]
         if end < start:
             raise ConstraintSpecError(self.id, "n_end", f"must be >= n_start ({start})")
-        if end >= len(request):
+        self._chars = self.kwargs["prompt_to_repeat"][start : end + 1].strip().lower()
+        if self.semantics == "fixed" and end >= len(request):
             raise ConstraintSpecError(
                 self.id, "n_end", f"the request has only {len(request)} words, got index {end}"
             )
@@ -115,6 +146,10 @@ class RepeatSpan(Constraint):
         return {"prompt_to_repeat": request, "n_start": start, "n_end": rng.randint(start, n - 1)}
 
     def _check(self, text: Text) -> Verdict:
+        ok = text.raw.strip().lower() == self._chars
+        return Verdict.of(ok, f"characters {self.kwargs['n_start']}..{self.kwargs['n_end']}")
+
+    def _check_fixed(self, text: Text) -> Verdict:
         got = _tokens(_unquote(text.raw))
         ok = got == self._span
         return Verdict.of(ok, f"span of {len(self._span)} words {'copied' if ok else 'not copied'}")

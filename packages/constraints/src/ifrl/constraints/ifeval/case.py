@@ -45,7 +45,7 @@ class CapitalWordFrequency(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        n = sum(1 for tok in text.tokens if tok.isupper())
+        n = text.capital_token_count
         ok = compare(n, self.kwargs["capital_relation"], self.kwargs["capital_frequency"])
         return Verdict.of(ok, f"{n} all-capital words")
 
@@ -54,8 +54,7 @@ class CapitalWordFrequency(Constraint):
         return {**kwargs, "capital_relation": relation_words(kwargs["capital_relation"])}
 
 
-def _english(text: Text) -> tuple[bool, str]:
-    lang = text.language
+def _english(lang: str | None) -> tuple[bool, str]:
     if lang is None:
         return True, "no language features found; counted as English"
     return lang == "en", f"detected {lang!r}"
@@ -63,7 +62,12 @@ def _english(text: Text) -> tuple[bool, str]:
 
 @register
 class EnglishCapital(Constraint):
-    """English, and ``str.isupper()`` holds for the whole response."""
+    """English, and ``str.isupper()`` holds for the whole response.
+
+    Reference: langdetect (seed 0) reads only the first letter of each word written in
+    capitals, so English in capitals is often taken for another language. Fixed: the language
+    of the lower-cased response (every n-gram scored).
+    """
 
     id: ClassVar[str] = "change_case:english_capital"
     conflicts = frozenset(
@@ -81,13 +85,18 @@ class EnglishCapital(Constraint):
     def _check(self, text: Text) -> Verdict:
         if not text.raw.isupper():
             return Verdict.of(False, "not all capitals")
-        ok, why = _english(text)
-        return Verdict.of(ok, why)
+        return Verdict.of(*_english(text.language))
+
+    def _check_fixed(self, text: Text) -> Verdict:
+        if not text.raw.isupper():
+            return Verdict.of(False, "not all capitals")
+        return Verdict.of(*_english(text.fixed_language))
 
 
 @register
 class EnglishLowercase(Constraint):
-    """English, and ``str.islower()`` holds for the whole response."""
+    """English, and ``str.islower()`` holds for the whole response (fixed: the language from
+    every n-gram, no random draws)."""
 
     id: ClassVar[str] = "change_case:english_lowercase"
     conflicts = frozenset(
@@ -105,5 +114,9 @@ class EnglishLowercase(Constraint):
     def _check(self, text: Text) -> Verdict:
         if not text.raw.islower():
             return Verdict.of(False, "contains capital letters (or no cased letters)")
-        ok, why = _english(text)
-        return Verdict.of(ok, why)
+        return Verdict.of(*_english(text.language))
+
+    def _check_fixed(self, text: Text) -> Verdict:
+        if not text.raw.islower():
+            return Verdict.of(False, "contains capital letters (or no cased letters)")
+        return Verdict.of(*_english(text.fixed_language))

@@ -3,6 +3,10 @@
 Language identification is langdetect's algorithm with seed 0 (see
 :mod:`ifrl.constraints.nlp.langid`), so verdicts are deterministic and equal IFEval's. A text
 in which no language feature is found counts as following the instruction, as in IFEval.
+
+Fixed semantics: the language is decided from every n-gram of the lower-cased text
+(:attr:`Text.fixed_language`), not from langdetect's random draws, which skip the n-grams
+inside words written in capitals.
 """
 
 from __future__ import annotations
@@ -80,7 +84,8 @@ _SAMPLED = ("de", "es", "fr", "it", "pt", "ru", "ja", "ko", "ar", "hi", "fi", "v
 
 @register
 class ResponseLanguage(Constraint):
-    """langdetect (seed 0) must identify the response as ``language``."""
+    """langdetect (seed 0) must identify the response as ``language`` (fixed: every n-gram of
+    the lower-cased response scored, no random draws)."""
 
     id: ClassVar[str] = "language:response_language"
     params = (
@@ -114,7 +119,12 @@ class ResponseLanguage(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
-        lang = text.language
+        return self._verdict(text.language)
+
+    def _check_fixed(self, text: Text) -> Verdict:
+        return self._verdict(text.fixed_language)
+
+    def _verdict(self, lang: str | None) -> Verdict:
         if lang is None:
             return Verdict.of(True, "no language features found; counted as followed")
         want = self.kwargs["language"]

@@ -45,8 +45,13 @@ class NumberSentences(Constraint):
     )
 
     def _check(self, text: Text) -> Verdict:
+        threshold = self.kwargs["num_sentences"]
+        bound = text.sentence_bound
+        if bound < threshold:  # decided without splitting: fewer than the threshold for sure
+            ok = compare(bound, self.kwargs["relation"], threshold)
+            return Verdict.of(ok, f"at most {bound} sentences")
         n = text.sentence_count
-        ok = compare(n, self.kwargs["relation"], self.kwargs["num_sentences"])
+        ok = compare(n, self.kwargs["relation"], threshold)
         return Verdict.of(ok, f"{n} sentences")
 
     @classmethod
@@ -129,7 +134,10 @@ class NthParagraphFirstWord(Constraint):
     """Exactly N blank-line-separated paragraphs, paragraph ``nth_paragraph`` starting with a word.
 
     The first word is the paragraph's first whitespace token, leading quotes removed, cut at
-    the first of ``.,?!'"``, compared lower-cased (as IFEval).
+    the first of ``.,?!'"``, compared lower-cased (as IFEval). Reference: paragraphs are
+    counted without the blank pieces of the ``\n\n`` split but indexed with them, so a
+    response opening with a blank line (or three newlines between two paragraphs) has the
+    wrong paragraph checked. Fixed: the nth non-blank paragraph is checked.
     """
 
     id: ClassVar[str] = "length_constraints:nth_paragraph_first_word"
@@ -187,7 +195,13 @@ class NthParagraphFirstWord(Constraint):
         }
 
     def _check(self, text: Text) -> Verdict:
-        parts = _BLANK_LINE.split(text.raw)
+        return self._first_word(_BLANK_LINE.split(text.raw))
+
+    def _check_fixed(self, text: Text) -> Verdict:
+        return self._first_word([p for p in _BLANK_LINE.split(text.raw) if p.strip()])
+
+    def _first_word(self, parts: list[str]) -> Verdict:
+        """The verdict with paragraph ``nth_paragraph`` read as ``parts[nth - 1]``."""
         n = sum(1 for p in parts if p.strip())
         nth = self.kwargs["nth_paragraph"]
         if nth > n:

@@ -4,10 +4,17 @@ IFEval checks ``language:response_language`` and the ``change_case:english_*`` t
 ``langdetect`` seeded with 0. This module runs the same algorithm on ``langdetect``'s own
 profiles (n-gram extraction, seven seeded random-walk trials with the same float operations
 in the same order, so the same random draws and the same result) but faster: characters are
-normalised once through a cache, n-grams are read word by word, profile vectors are updated
-with one comprehension per draw, and results are memoised per text.
+normalised once through a cache, n-grams are read word by word (cached per word), a draw
+looks up only the drawn n-gram's profile vector (a NumPy array: the same IEEE operations,
+element by element, as langdetect's Python loop), the draws are ``Random.choice``'s own
+(``getrandbits`` until below the count) without its call overhead, and results are memoised
+per text.
 
 The seed is always 0: the answer for a text never changes between runs or processes.
+
+:func:`score_language` is the deterministic alternative of the fixed semantics: every n-gram
+of the text scored once against every profile (naive Bayes with langdetect's mean smoothing),
+no random draws, so the answer depends on the whole text and on nothing else.
 """
 
 from __future__ import annotations
@@ -16,11 +23,15 @@ import json
 import os
 import random
 import re
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import chain
 from operator import add
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # NumPy is imported when the profiles load (it is slow to import)
+    import numpy as np
 
 _URL = re.compile(r"https?://[-_.?&~;+=/#0-9A-Za-z]{1,2076}")
 _MAIL = re.compile(r"[-_.0-9A-Za-z]{1,64}@[-_0-9A-Za-z]{1,255}[-_.0-9A-Za-z]{1,255}")
@@ -37,6 +48,7 @@ _BASE_FREQ = 10000
 _CONVERGED = 0.99999
 _MAX_ITERATIONS = 1000
 _PROB_THRESHOLD = 0.1
+_MAX_WORDS = 200_000  # words whose n-grams are kept
 SEED = 0
 
 
@@ -50,9 +62,11 @@ class _Profiles:
     """
 
     def __init__(self) -> None:
+        import numpy  # slow to import: loaded with the profiles, on the first detection
         from langdetect.detector_factory import PROFILES_DIRECTORY
         from langdetect.utils.ngram import NGram
 
+        self.np = numpy
         self.langs: list[str] = []
         self._freqs: list[dict[str, int]] = []
         self._totals: list[list[int]] = []
@@ -68,56 +82,53 @@ class _Profiles:
             self._freqs.append(data["freq"])
             self._totals.append(data["n_words"])
         self.known: frozenset[str] = frozenset().union(*self._freqs)
-        self._vectors: dict[str, list[float]] = {}
-        self._factors: dict[float, dict[str, list[float]]] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+        self._factors: dict[float, dict[str, np.ndarray]] = {}
         self.normalize_vi = NGram.normalize_vi
         self._table = _NormTable(NGram.normalize)
         self._words: dict[str, tuple[list[str], list[str]]] = {}
-        self.prior = [1.0 / len(self.langs)] * len(self.langs)
+        self.prior = numpy.full(len(self.langs), 1.0 / len(self.langs))
 
-    def vector(self, gram: str) -> list[float]:
+    def vector(self, gram: str) -> np.ndarray:
         """langdetect's per-language probabilities of ``gram`` (a known n-gram)."""
         vec = self._vectors.get(gram)
         if vec is None:
             k = len(gram) - 1
             if 0 <= k < 3:
-                vec = [
-                    1.0 * f[gram] / t[k] if gram in f else 0.0
-                    for f, t in zip(self._freqs, self._totals)
-                ]
+                vec = self.np.array(
+                    [
+                        1.0 * f[gram] / t[k] if gram in f else 0.0
+                        for f, t in zip(self._freqs, self._totals)
+                    ]
+                )
             else:
-                vec = [0.0] * len(self.langs)
+                vec = self.np.zeros(len(self.langs))
             self._vectors[gram] = vec
         return vec
 
-    def factors(self, weight: float) -> Callable[[str], list[float]]:
-        """``gram -> [weight + q for q in vector(gram)]``, cached per weight (at most a few
-        weights are kept: only the first two trials' weights recur across texts)."""
-        cache = self._factors.get(weight)
-        if cache is None:
+    def factors(self, weight: float) -> tuple[dict[str, np.ndarray], Callable[[str], np.ndarray]]:
+        """A table ``gram -> weight + vector(gram)`` and the function that fills it, cached
+        per weight (at most a few weights are kept across texts: only the first two trials'
+        weights recur)."""
+        table = self._factors.get(weight)
+        if table is None:
             if len(self._factors) >= 4:
                 self._factors.clear()
-            cache = self._factors[weight] = {}
-        vector = self.vector
-
-        def get(gram: str) -> list[float]:
-            f = cache.get(gram)
-            if f is None:
-                f = cache[gram] = [weight + q for q in vector(gram)]
-            return f
-
-        return get
+            table = self._factors[weight] = {}
+        return table, _filler(table, weight, self.vector)
 
     def normalize(self, text: str) -> str:
         return text.translate(self._table)
 
     def word_ngrams(self, word: str) -> tuple[list[str], list[str]]:
-        """(n-grams read inside `` word``, extra n-grams when a space follows), cached."""
+        """(n-grams read inside `` word`` and those a following space adds, the inside ones
+        alone), cached."""
         got = self._words.get(word)
         if got is None:
-            if len(self._words) > 200_000:
+            if len(self._words) > _MAX_WORDS:
                 self._words.clear()
-            got = self._words[word] = _word_ngrams(word, self.known)
+            core, tail = _word_ngrams(word, self.known)
+            got = self._words[word] = (core + tail, core)
         return got
 
 
@@ -166,10 +177,11 @@ def _prepare(text: str, prof: _Profiles) -> str:
     text = _head(text, prof)
     if "  " in text:
         text = _SPACES.sub(" ", text)
-    latin = len(_LATIN.findall(text))
-    nonlatin = len(_NON_LATIN.findall(text))
-    if latin * 2 < nonlatin:
-        text = _LATIN.sub("", text)
+    if _NON_LATIN.search(text):  # else no non-Latin character: nothing to compare
+        latin = len(_LATIN.findall(text))
+        nonlatin = len(_NON_LATIN.findall(text))
+        if latin * 2 < nonlatin:
+            text = _LATIN.sub("", text)
     return text
 
 
@@ -178,6 +190,10 @@ def _word_ngrams(word: str, vectors: frozenset[str]) -> tuple[list[str], list[st
     ones it yields when a space follows the word."""
     padded = " " + word
     tail = [g for g in (padded[-1] + " ", padded[-2:] + " ") if g in vectors]
+    if len(word) > 1 and word[0].isupper() and all(map(str.isupper, word[1:])):
+        # a word in capitals: from its second letter on the buffer is inside a capital word,
+        # so only the first letter's 1- and 2-gram are read
+        return [g for g in (word[0], padded[:2]) if g in vectors], tail
     if not any(map(str.isupper, word[1:])):
         # Fast path: with no upper-case letter after the first, the buffer is never inside a
         # capital word, so every position yields its 1-, 2- and 3-gram (in that order).
@@ -211,15 +227,18 @@ def _word_ngrams(word: str, vectors: frozenset[str]) -> tuple[list[str], list[st
 
 
 def _ngrams(text: str, prof: _Profiles) -> list[str]:
+    """The n-grams langdetect reads from ``text`` (prepared), in order."""
     parts = prof.normalize(text).split(" ")
-    out: list[str] = []
-    last = len(parts) - 1
-    for i, word in enumerate(parts):
-        if word:
-            core, tail = prof.word_ngrams(word)
-            out.extend(core)
-            if i < last:
-                out.extend(tail)
+    known = prof._words
+    missing = set(parts).difference(known)
+    if len(known) + len(missing) > _MAX_WORDS:
+        known.clear()  # before filling, so no word of this text is dropped
+    for w in missing:
+        if w:
+            prof.word_ngrams(w)  # fills the table
+    out = list(chain.from_iterable(known[w][0] for w in parts[:-1] if w))
+    if parts[-1]:
+        out += known[parts[-1]][1]
     return out
 
 
@@ -234,17 +253,16 @@ def _probabilities(grams: list[str], prof: _Profiles) -> list[float]:
     * after each trial, if the leading language's running total exceeds every other's by more
       than the remaining trials could add (each adds at most ``1/7``), the rest are skipped.
     """
-    vector = prof.vector
-    vectors = [vector(g) for g in grams]
     rng = random.Random(SEED)
-    choice = rng.choice
     total = [0.0] * len(prof.langs)
     for trial in range(_TRIALS):
         weight = (_ALPHA + rng.gauss(0.0, 1.0) * _ALPHA_WIDTH) / _BASE_FREQ
         if trial < 2:
-            prob = _walk_cached(prof.factors(weight), grams, list(prof.prior), choice)
-        else:
-            prob = _walk(vectors, weight, list(prof.prior), choice)
+            table, fill = prof.factors(weight)
+        else:  # the text's own weight: a table for this trial only
+            table = {}
+            fill = _filler(table, weight, prof.vector)
+        prob = _walk(grams, table, fill, prof.prior, rng)
         total = [t + p / _TRIALS for t, p in zip(total, prob)]
         left = _TRIALS - trial - 1
         if left:
@@ -254,56 +272,58 @@ def _probabilities(grams: list[str], prof: _Profiles) -> list[float]:
     return total
 
 
-def _walk(vectors: list[list[float]], w: float, prob: list[float], choice: Any) -> list[float]:
-    """One trial: iteration 0 normalises after one draw, then every fifth draw; the five
-    factors ``w + q`` of a group are applied element by element in draw order (the same
-    operations, rounded the same way, as one n-gram at a time).
+def _filler(
+    table: dict[str, np.ndarray], weight: float, vector: Callable[[str], np.ndarray]
+) -> Callable[[str], np.ndarray]:
+    """The function that computes ``weight + vector(gram)`` into ``table``."""
 
-    Normalisation (``p / s``) is fused into the next group's pass: the convergence test needs
-    only ``max(p) / s``, which equals the maximum of the quotients (division by a positive
-    number is monotonic under rounding).
-    """
-    prob = [p * (w + q) for p, q in zip(prob, choice(vectors))]
-    i = 0
-    while True:
-        s = sum(prob)
-        if max(prob) / s > _CONVERGED or i >= _MAX_ITERATIONS:
-            return [p / s for p in prob]
-        v1, v2, v3, v4, v5 = (
-            choice(vectors),
-            choice(vectors),
-            choice(vectors),
-            choice(vectors),
-            choice(vectors),
-        )
-        prob = [
-            (((((p / s) * (w + q1)) * (w + q2)) * (w + q3)) * (w + q4)) * (w + q5)
-            for p, q1, q2, q3, q4, q5 in zip(prob, v1, v2, v3, v4, v5)
-        ]
-        i += 5
+    def fill(gram: str) -> np.ndarray:
+        f = table[gram] = weight + vector(gram)
+        return f
+
+    return fill
 
 
-def _walk_cached(
-    factors: Callable[[str], list[float]], grams: list[str], prob: list[float], choice: Any
+def _walk(
+    grams: list[str],
+    table: dict[str, np.ndarray],
+    fill: Callable[[str], np.ndarray],
+    prior: np.ndarray,
+    rng: random.Random,
 ) -> list[float]:
-    """:func:`_walk` with precomputed ``w + q`` vectors (same draws, same operations)."""
-    prob = [p * f for p, f in zip(prob, factors(choice(grams)))]
+    """One trial: iteration 0 normalises after one draw, then every fifth draw; each draw
+    multiplies every language's probability by its factor ``weight + q`` (``table``, filled
+    by ``fill``; NumPy applies the same IEEE operation to each element as langdetect's loop).
+    Normalisation sums the probabilities as Python floats, as langdetect does, and the
+    convergence test ``max(p) / s`` equals the maximum of the quotients (division by a
+    positive number is monotonic under rounding).
+
+    A draw is ``rng.choice(grams)``: ``getrandbits(k)`` repeated until below ``len(grams)``
+    (CPython's ``Random._randbelow``), here inlined.
+    """
+    n = len(grams)
+    bits = rng.getrandbits
+    get = table.get
+    k = n.bit_length()
+    r = bits(k)
+    while r >= n:
+        r = bits(k)
+    f = get(grams[r])
+    prob = prior * (fill(grams[r]) if f is None else f)
     i = 0
     while True:
-        s = sum(prob)
-        if max(prob) / s > _CONVERGED or i >= _MAX_ITERATIONS:
-            return [p / s for p in prob]
-        f1, f2, f3, f4, f5 = (
-            factors(choice(grams)),
-            factors(choice(grams)),
-            factors(choice(grams)),
-            factors(choice(grams)),
-            factors(choice(grams)),
-        )
-        prob = [
-            (((((p / s) * a) * b) * c) * d) * e
-            for p, a, b, c, d, e in zip(prob, f1, f2, f3, f4, f5)
-        ]
+        values = prob.tolist()
+        s = sum(values)
+        if max(values) / s > _CONVERGED or i >= _MAX_ITERATIONS:
+            return [p / s for p in values]
+        prob /= s
+        drawn = 0
+        while drawn < 5:  # five draws, each repeating getrandbits until accepted
+            r = bits(k)
+            if r < n:
+                f = get(grams[r])
+                prob *= fill(grams[r]) if f is None else f
+                drawn += 1
         i += 5
 
 
@@ -325,8 +345,24 @@ def detect_language(text: str) -> str | None:
     return best[1] if best else "unknown"
 
 
+@lru_cache(maxsize=4096)
+def score_language(text: str) -> str | None:
+    """The language whose profile gives the text's n-grams (as :func:`detect_language` reads
+    them) the highest likelihood, each n-gram's probability smoothed by langdetect's mean
+    weight (``0.5 / 10000``); ``None`` when the text has no language features."""
+    prof = _profiles()
+    grams = Counter(_ngrams(_prepare(text, prof), prof))
+    if not grams:
+        return None
+    weight = _ALPHA / _BASE_FREQ
+    np = prof.np
+    counts = np.array(list(grams.values()), dtype=float)
+    logs = np.log(weight + np.stack([prof.vector(g) for g in grams]))
+    return prof.langs[int(np.argmax(counts @ logs))]
+
+
 def clear_caches() -> None:
-    """Forget memoised results (texts and words); the loaded profiles stay. For benchmarks."""
+    """Forget the memoised answers per text (for benchmarks). The profiles stay loaded, with
+    the tables derived from them: each profile n-gram's vector and each word's n-grams."""
     detect_language.cache_clear()
-    if _profiles.cache_info().currsize:
-        _profiles()._words.clear()
+    score_language.cache_clear()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from ifrl.constraints.nlp.sentences import split_sentences
 
@@ -101,8 +102,13 @@ def _split_final_period(text: str) -> str:
 
 
 def _apply(rules: list[_Rule], text: str) -> str:
+    # A rule runs only when one of the characters it needs is present. The rewrites add no
+    # character but spaces, backticks and apostrophes, so the text's characters at the start
+    # plus those three are a superset of what any later rule can meet.
+    chars = set(text)
+    chars.update(" `'")
     for pattern, repl, needs in rules:
-        if not needs or any(c in text for c in needs):
+        if not needs or not chars.isdisjoint(needs):
             text = pattern.sub(repl, text)
     return text
 
@@ -110,8 +116,27 @@ def _apply(rules: list[_Rule], text: str) -> str:
 _FUSED_WORDS = ("cannot", "d'ye", "gimme", "gonna", "gotta", "lemme", "more'n", "wanna", "'t")
 
 
+def splits_letters(sentence: str) -> bool:
+    """Whether a rule may split ``sentence`` (ASCII) inside a run of letters: a clitic such
+    as ``n't`` or a fused form such as ``cannot``."""
+    lower = sentence.lower()
+    return any(w in lower for w in _FUSED_WORDS)
+
+
 def tokenize_sentence(sentence: str) -> list[str]:
     """Treebank tokens of one sentence."""
+    return list(sentence_tokens(sentence))
+
+
+def clear_caches() -> None:
+    """Forget the memoised tokens of sentences (for benchmarks)."""
+    sentence_tokens.cache_clear()
+
+
+@lru_cache(maxsize=8192)
+def sentence_tokens(sentence: str) -> tuple[str, ...]:
+    """Treebank tokens of one sentence, memoised (a response's loose variants share most of
+    their sentences)."""
     text = _apply(_PUNCT, _split_final_period(_apply(_OPENING, sentence)))
     text = _apply(_CLOSING, " " + text + " ")
     # The fused forms match case-insensitively; for ASCII text a lower-cased substring test
@@ -119,9 +144,9 @@ def tokenize_sentence(sentence: str) -> list[str]:
     # has equivalents such as the Kelvin sign for "k").
     if not text.isascii() or any(w in text.lower() for w in _FUSED_WORDS):
         text = _apply(_FUSED, text)
-    return text.split()
+    return tuple(text.split())
 
 
 def word_tokenize(text: str) -> list[str]:
     """Treebank tokens of ``text`` after Punkt sentence splitting (``nltk.word_tokenize``)."""
-    return [tok for sentence in split_sentences(text) for tok in tokenize_sentence(sentence)]
+    return [tok for sentence in split_sentences(text) for tok in sentence_tokens(sentence)]
