@@ -2,7 +2,9 @@
 
 Usage: python bench/toolgen_throughput.py [--apis 500] [--dialogs 2000]
 
-Prints APIs/s, dialogs/s and verified samples/s, each through the same code and files as the CLI.
+Prints APIs/s, dialogs/s and verified samples/s, each through the same code and files as the CLI
+(dialogs of all seven types in turn, sessions and tool errors included; verification with the
+semantic rules). Compare runs by the CPU rates: the machine may be shared.
 Peers, in the same run: verification is compared with the minimal check most pipelines do (one
 ``jsonschema.validate`` per call's arguments, nothing else), and tool-call parsing with
 ``ast.parse`` alone on the same Python-style call strings (the floor of any AST-based parser such

@@ -1,5 +1,6 @@
-"""Our BFCL AST checker: BFCL's rules on hand-made entries, then on the real v4 data; and the
-tool-call evaluation that applies it to parsed calls."""
+"""Our BFCL AST checker: BFCL's rules on hand-made entries, then on the real v4 data; the
+multi-turn call check (hand-made entries, then every real multi-turn entry); and the tool-call
+evaluation that applies the AST checker to parsed calls."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from ifrl.core.records import Completion, Conversation, Message, SamplingParams,
 from ifrl.core.toolcalls import render_tool_calls
 from ifrl.evals import tool_use
 from ifrl.evals.bfcl import (
-    CATEGORIES,
+    MULTI_TURN_CATEGORIES,
+    SINGLE_TURN_CATEGORIES,
+    BFCLBenchmark,
     BFCLDataError,
     BFCLEntry,
     category_of,
@@ -248,7 +251,7 @@ def bfcl_data() -> Path:
         pytest.skip(f"BFCL data not installed ({err})")
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", SINGLE_TURN_CATEGORIES)
 def test_ground_truth_scores_100_percent_and_mutations_get_their_error_type(
     bfcl_data: Path, category: str
 ) -> None:
@@ -317,6 +320,175 @@ def test_data_is_found_without_importing_bfcl_eval(bfcl_data: Path) -> None:
 
     assert (bfcl_data / "possible_answer" / "BFCL_v4_simple_python.json").is_file()
     assert not any(name == "bfcl_eval" or name.startswith("bfcl_eval.") for name in sys.modules)
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-turn: calls checked turn by turn
+
+
+MT_FUNCS = [
+    {
+        "name": "cd",
+        "description": "Change directory.",
+        "parameters": {
+            "type": "dict",
+            "properties": {"folder": {"type": "string"}},
+            "required": ["folder"],
+        },
+    },
+    {
+        "name": "ls",
+        "description": "List files.",
+        "parameters": {
+            "type": "dict",
+            "properties": {"a": {"type": "boolean", "default": False}},
+            "required": [],
+        },
+    },
+    {
+        "name": "sort",
+        "description": "Sort a file.",
+        "parameters": {
+            "type": "dict",
+            "properties": {"file_name": {"type": "string"}},
+            "required": ["file_name"],
+        },
+    },
+]
+
+
+def _mt_entry(turns: list[list[str]]) -> BFCLEntry:
+    from ifrl.evals.bfcl.multi_turn import parse_ground_truth
+
+    question = [
+        [{"role": "user", "content": f"turn {i}"}] if t else [] for i, t in enumerate(turns)
+    ]
+    return BFCLEntry(
+        "multi_turn_base_0", question, MT_FUNCS, turns=parse_ground_truth(turns, MT_FUNCS)
+    )
+
+
+def test_multi_turn_ground_truth_calls_are_read_with_positional_arguments() -> None:
+    from ifrl.evals.bfcl.multi_turn import parse_call
+
+    assert parse_call("sort('report.pdf')", MT_FUNCS) == ToolCall(
+        "sort", {"file_name": "report.pdf"}
+    )
+    assert parse_call("cd(folder='..')", MT_FUNCS).arguments == {"folder": ".."}
+    for bad in ("cd(folder=x)", "cd(", "os.system('x')", "ls(1, 2)"):
+        with pytest.raises(ValueError):
+            parse_call(bad, MT_FUNCS)
+
+
+@pytest.mark.parametrize(
+    ("result", "semantics", "expected"),
+    [
+        ([["[cd(folder='docs')]", "[sort(file_name='a.txt')]"], ["[ls()]"]], "reference", ""),
+        # extra calls and another order are fine; a default given explicitly equals its absence
+        (
+            [["[sort(file_name='a.txt'), ls(a=False), cd(folder='docs')]"], ["[ls(a=False)]"]],
+            "reference",
+            "",
+        ),
+        # a call made in an earlier turn counts for a later one, as bfcl-eval's response check
+        (
+            [["[cd(folder='docs'), sort(file_name='a.txt'), ls()]"], ["Done, nothing else to do."]],
+            "reference",
+            "multi_turn:empty_turn_model_response",
+        ),
+        (
+            [["[cd(folder='docs'), sort(file_name='a.txt'), ls()]"], ["[cd(folder='docs')]"]],
+            "reference",
+            "",
+        ),
+        # decoded call lists are read as they are; undecodable steps are dropped
+        (
+            [
+                [[{"cd": {"folder": "docs"}}, {"sort": '{"file_name": "a.txt"}'}]],
+                ["[ls(", "[ls()]"],
+            ],
+            "reference",
+            "",
+        ),
+        (
+            [["[cd(folder='Docs')]", "[sort(file_name='a.txt')]"], ["[ls()]"]],
+            "reference",
+            "multi_turn:call_mismatch",
+        ),
+        ([["[cd(folder='docs')]"], ["[ls()]"]], "reference", "multi_turn:call_mismatch"),
+        (
+            [["[cd(folder='docs')]", "[sort(file_name='a.txt')]"]],
+            "reference",
+            "multi_turn:force_terminated",
+        ),
+        ("[cd(folder='docs')]", "reference", "multi_turn:inference_error"),
+    ],
+)
+def test_multi_turn_rules(result: Any, semantics: str, expected: str) -> None:
+    entry = _mt_entry([["cd(folder='docs')", "sort('a.txt')"], ["ls()"]])
+    verdict = score_output(entry, result, "multi_turn_base", semantics=semantics)  # type: ignore[arg-type]
+    assert (verdict.valid, verdict.error_type) == (expected == "", expected), verdict
+
+
+def test_multi_turn_turns_without_ground_truth() -> None:
+    """A turn whose function or value is missing: bfcl-eval does not check it; the fixed
+    semantics fail a call made there."""
+    entry = _mt_entry([["cd(folder='docs')"], [], ["ls()"]])
+    ok = [["[cd(folder='docs')]"], ["I lack a function for that."], ["[ls()]"]]
+    called = [["[cd(folder='docs')]"], ["[ls()]"], ["[ls()]"]]
+    for result, semantics, expected in [
+        (ok, "reference", ""),
+        (ok, "fixed", ""),
+        (called, "reference", ""),
+        (called, "fixed", "multi_turn:irrelevance_error:decoder_success"),
+    ]:
+        verdict = score_output(entry, result, "multi_turn_miss_func", semantics=semantics)  # type: ignore[arg-type]
+        assert (verdict.valid, verdict.error_type) == (expected == "", expected)
+
+
+@pytest.mark.parametrize("category", MULTI_TURN_CATEGORIES)
+def test_multi_turn_ground_truth_scores_100_percent_and_mutations_fail(
+    bfcl_data: Path, category: str
+) -> None:
+    entries = load_category(category, bfcl_data)
+    assert len(entries) == 200 and all(e.turns and e.functions for e in entries)
+    failures: Counter[str] = Counter()
+    for entry in entries:
+        turns = entry.turns or ()
+        right = [[render_tool_calls(list(t), "python")] if t else [] for t in turns]
+        assert score_output(entry, right, category).valid, entry.id
+        # as decoded call lists (BFCL's function-calling result files)
+        decoded = [[[{c.name: c.arguments} for c in t]] if t else [] for t in turns]
+        assert score_output(entry, decoded, category).valid, entry.id
+        last = max(i for i, t in enumerate(turns) if t)
+        dropped = [list(t) for t in right]
+        dropped[last] = (
+            [render_tool_calls(list(turns[last][:-1]), "python")] if len(turns[last]) > 1 else []
+        )
+        verdict = score_output(entry, dropped, category)
+        assert not verdict.valid, entry.id
+        failures[verdict.error_type] += 1
+        assert score_output(entry, right[:-1], category).error_type == "multi_turn:force_terminated"
+    assert set(failures) <= {"multi_turn:call_mismatch", "multi_turn:empty_turn_model_response"}
+
+
+def test_multi_turn_categories_rescore_result_files(bfcl_data: Path, tmp_path: Path) -> None:
+    import json
+
+    from ifrl.evals.benchmark import run
+
+    entries = load_category("multi_turn_base", bfcl_data)[:5]
+    lines = []
+    for k, e in enumerate(entries):
+        turns = [[render_tool_calls(list(t), "python")] if t else [] for t in e.turns or ()]
+        lines.append({"id": e.id, "result": turns if k else turns[:-1]})
+    path = tmp_path / "result.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    result = run(BFCLBenchmark(), tmp_path / "out", responses=path)
+    assert result.metrics["accuracy"].value == 0.8 and result.metrics["accuracy"].n == 5
+    assert result.breakdowns["error_type"]["multi_turn:force_terminated"].n == 5
+    with pytest.raises(BFCLDataError, match="multi-turn categories are scored from BFCL result"):
+        BFCLBenchmark(["multi_turn_base"]).examples()
 
 
 def test_prompt_styles() -> None:

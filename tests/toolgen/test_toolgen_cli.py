@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from ifrl.core.toolcalls import parse_tool_calls
 from ifrl.toolgen.cli import cli
+from ifrl.toolgen.dialog import DIALOG_TYPES
 
 
 def run(*args: str) -> str:
@@ -27,8 +28,8 @@ def test_offline_pipeline(tmp_path: Path) -> None:
     )
     out = run("apis", "-n", "80", "-o", str(apis))
     assert "80 APIs in" in out and len(apis.read_text().splitlines()) == 80
-    out = run("dialogs", "--apis", str(apis), "-n", "60", "-o", str(dialogs))
-    assert "60 dialogs in" in out
+    out = run("dialogs", "--apis", str(apis), "-n", "70", "-o", str(dialogs))
+    assert "70 dialogs in" in out
     out = run(
         "verify",
         str(dialogs),
@@ -39,29 +40,29 @@ def test_offline_pipeline(tmp_path: Path) -> None:
         "--report",
         str(report),
     )
-    assert "kept 60, rejected 0" in out
+    assert "kept 70, rejected 0" in out
     lines = [json.loads(x) for x in kept.read_text().splitlines()]
-    assert Counter(x["type"] for x in lines) == {
-        k: 12 for k in ("single", "parallel", "dependent", "non_tool", "clarify")
-    }
+    assert Counter(x["type"] for x in lines) == {k: 10 for k in DIALOG_TYPES}
     for row in lines:
         for m in row["messages"]:
             for c in m.get("tool_calls", []):
                 parse_tool_calls(json.dumps(c))
     text = report.read_text()
     for check in ("api_clarity", "call_executability", "dialog_correctness", "sample_consistency"):
-        assert f"| {check} | 60 | 0 |" in text
+        assert f"| {check} | 70 | 0 |" in text
     for fmt in ("toolace", "openai", "sharegpt"):
         target = tmp_path / f"{fmt}.jsonl"
-        assert "60 samples" in run("export", str(kept), "--format", fmt, "-o", str(target))
-        assert len(target.read_text().splitlines()) == 60
+        assert "70 samples" in run("export", str(kept), "--format", fmt, "-o", str(target))
+        assert len(target.read_text().splitlines()) == 70
     toolace = tmp_path / "toolace.json"
     toolace.write_text(
         json.dumps([json.loads(x) for x in (tmp_path / "toolace.jsonl").read_text().splitlines()])
     )
     back = tmp_path / "imported.jsonl"
-    assert '"imported": 60' in run("import", str(toolace), "-o", str(back))
-    assert "kept 60" in run(
+    out = run("import", str(toolace), "-o", str(back))
+    assert '"imported": 70' in out and '"type:multi_request": 10' in out
+    assert '"type:tool_error": 10' in out
+    assert "kept 70" in run(
         "verify",
         str(back),
         "-o",
@@ -89,6 +90,29 @@ def test_dialogs_resume_and_shards(tmp_path: Path) -> None:
         key=lambda x: json.loads(x)["meta"]["index"],
     )
     assert merged == lines
+
+
+def test_type_mix_and_thoughts(tmp_path: Path) -> None:
+    apis, out = tmp_path / "apis.jsonl", tmp_path / "d.jsonl"
+    run("apis", "-n", "60", "-o", str(apis))
+    args = ["dialogs", "--apis", str(apis), "-n", "40", "-o", str(out)]
+    run(*args, "--mix", "multi_request=1,tool_error=1", "--thoughts", "1")
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert {r["type"] for r in rows} == {"multi_request", "tool_error"}
+    assert all(r["thoughts"] for r in rows)
+    openai = tmp_path / "o.jsonl"
+    run("export", str(out), "--format", "openai", "--thoughts", "-o", str(openai))
+    first = json.loads(openai.read_text().splitlines()[0])
+    index = int(next(iter(rows[0]["thoughts"])))
+    assert first["messages"][index]["content"].startswith("<think>")
+    run("export", str(out), "--format", "openai", "-o", str(openai))
+    assert "<think>" not in openai.read_text()
+    toolace = tmp_path / "t.jsonl"
+    run("export", str(out), "--format", "toolace", "--thoughts", "-o", str(toolace))
+    assert "<think>" not in toolace.read_text()
+    for bad in ("chitchat=1", "single=-1", "single=0"):
+        result = CliRunner().invoke(cli, [*args, "--mix", bad])
+        assert result.exit_code == 2 and "--mix" in result.output
 
 
 def test_bad_options_are_usage_errors(tmp_path: Path) -> None:

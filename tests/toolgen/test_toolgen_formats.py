@@ -180,3 +180,30 @@ def test_openai_export_is_readable_by_dialog_reader() -> None:
         row = to_openai(d)
         back = Dialog.from_json({"type": d.type, **row})
         assert [c.arguments for c in back.calls()] == [c.arguments for c in d.calls()]
+
+
+def test_thoughts_are_written_where_the_format_has_room() -> None:
+    made = [r.dialog for r in DialogGenerator(Planner(pool(80), 1), thoughts=1.0).run(range(7))]
+    for d in made:
+        assert d is not None and d.thoughts
+        oa = to_openai(d, thoughts=True)
+        for i, thought in d.thoughts.items():
+            assert oa["messages"][i]["content"].startswith(f"<think>{thought}</think>")
+        assert "<think>" not in json.dumps(to_openai(d))
+        sg = to_sharegpt(d, thoughts=True)
+        for turn in sg["conversations"]:
+            if turn["from"] == "function_call":
+                json.loads(turn["value"])  # still the call, nothing else
+        texts = [i for i, m in enumerate(d.messages) if m.role == "assistant" and not m.tool_calls]
+        gpt = [t["value"] for t in sg["conversations"] if t["from"] == "gpt"]
+        assert all(v.startswith("<think>") for v, i in zip(gpt, texts) if i in d.thoughts)
+        assert "<think>" not in json.dumps(to_toolace(d, thoughts=True))
+        back = from_toolace(to_toolace(d))
+        assert back.type == d.type and back.thoughts == {}
+
+
+def test_import_infers_sessions_and_tool_errors() -> None:
+    for kind in ("multi_request", "tool_error"):
+        d = next(x for x in DIALOGS if x.type == kind)
+        back = from_toolace(to_toolace(d))
+        assert back.type == kind and rule_issues(back) == []

@@ -16,9 +16,16 @@ from toolgen_helpers import pool
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import read_jsonl, write_jsonl
 from ifrl.core.records import SamplingParams
-from ifrl.toolgen import DialogGenerator, ModelAssistant, ModelTool, ModelUser, Planner
+from ifrl.toolgen import (
+    DialogGenerator,
+    JudgeVerifier,
+    ModelAssistant,
+    ModelTool,
+    ModelUser,
+    Planner,
+    verify_file,
+)
 from ifrl.toolgen.apis import ModelApiGenerator
-from ifrl.toolgen.verify import JudgeVerifier, verify_file
 
 SHORT = SamplingParams(temperature=1.0, max_new_tokens=24, seed=0)
 

@@ -1,4 +1,5 @@
-"""Dual-layer verification: planted defects are caught with the right code; clean data passes."""
+"""Dual-layer verification: planted defects are caught with the right code; clean data passes;
+the model layer asks one strictly parsed question per check."""
 
 from __future__ import annotations
 
@@ -12,13 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from toolgen_helpers import ScriptedGenerator
 
-from ifrl.toolgen.verify import (
-    JudgeVerifier,
-    read_judgement,
-    rule_issues,
-    verify_file,
-    verify_records,
-)
+from ifrl.core.records import Conversation
+from ifrl.toolgen.dialog import Dialog
+from ifrl.toolgen.judges import JUDGE_CHECKS, JudgeVerifier, applies, judge_prompt, parse_verdict
+from ifrl.toolgen.verify import rule_issues, verify_file, verify_records
 
 WEATHER = {
     "type": "function",
@@ -161,6 +159,38 @@ def _dependent() -> dict[str, Any]:
     }
 
 
+def clarify() -> dict[str, Any]:
+    d = single()
+    d["type"] = "clarify"
+    d["messages"][0]["content"] = "What's the weather in Paris, metric please?"
+    d["messages"][1:1] = [
+        {"role": "assistant", "content": "Sure, which date should I use?"},
+        {"role": "user", "content": "2025-03-02."},
+    ]
+    return d
+
+
+def session() -> dict[str, Any]:
+    d = dependent()
+    d["type"] = "multi_request"
+    d["messages"][0]["content"] = "Find a hotel in Lima."
+    d["messages"][3:3] = [
+        {"role": "assistant", "content": "I found HT12345."},
+        {"role": "user", "content": "Book it for 2 guests."},
+    ]
+    return d
+
+
+def tool_error() -> dict[str, Any]:
+    d = single()
+    d["type"] = "tool_error"
+    d["messages"][2]["content"] = json.dumps(
+        {"error": {"code": "timeout", "message": "The forecast service timed out."}}
+    )
+    d["messages"][3]["content"] = "Sorry, that failed: The forecast service timed out."
+    return d
+
+
 def codes(data: Any) -> set[str]:
     (verified,) = verify_records([(1, data)])
     return {i.code for i in verified.issues}
@@ -176,8 +206,8 @@ def set_args(
 
 
 def test_clean_dialogs_pass() -> None:
-    assert codes(single()) == set()
-    assert codes(dependent()) == set()
+    for make in (single, dependent, clarify, session, tool_error):
+        assert codes(make()) == set(), make.__name__
 
 
 def planted() -> list[tuple[str, Any]]:
@@ -248,6 +278,34 @@ def planted() -> list[tuple[str, Any]]:
     d["tools"][1]["function"]["description"] = ""
     cases.append(("api.unclear", d))
     d = single()
+    set_args(d, {"city": "Paris", "date": "2025-03-02", "days": 2.0})
+    d["messages"][0]["content"] += " For 2 days."
+    cases.append(("call.integer_as_float", d))
+    d = single()
+    d["messages"][2]["name"] = "search_hotels"
+    cases.append(("dialog.result_call_mismatch", d))
+    d = dependent()
+    d["messages"][4]["content"] = json.dumps({"hotel_id": "HT77777", "status": "confirmed"})
+    cases.append(("consistency.result_id_mismatch", d))
+    d = single()
+    d["messages"][3]["content"] = "It will be cloudy and 9.5 degrees in Paris."
+    cases.append(("dialog.ungrounded_answer", d))
+    d = single()
+    d["messages"][3]["content"] = "It will be cloudy and 12.5 degrees in Lisbon."
+    cases.append(("dialog.ungrounded_answer", d))
+    d = clarify()
+    d["messages"][1]["content"] = "Which unit would you like?"
+    cases.append(("dialog.clarify_wrong_parameter", d))
+    d = clarify()
+    d["messages"][1]["content"] = "Could you give me a few more details?"
+    cases.append(("dialog.clarify_wrong_parameter", d))
+    d = dependent()
+    d["type"] = "multi_request"
+    cases.append(("consistency.type_mismatch", d))
+    d = single()
+    d["type"] = "tool_error"
+    cases.append(("consistency.type_mismatch", d))
+    d = single()
     d["messages"][1]["tool_calls"][0]["function"]["arguments"] = "{not json"
     cases.append(("dialog.malformed", d))
     cases.append(("dialog.malformed", {"type": "single", "tools": [], "messages": "nope"}))
@@ -282,37 +340,76 @@ def judge_reply(text: str) -> ScriptedGenerator:
     return ScriptedGenerator(lambda prompt, i: text)
 
 
+def test_judge_prompts_are_conversations_told_the_type_one_per_check() -> None:
+    d = Dialog.from_json(dependent())
+    for check in JUDGE_CHECKS:
+        prompt = judge_prompt(d, check)
+        assert isinstance(prompt, Conversation)
+        assert [m.role for m in prompt.messages] == ["system", "user"]
+        user = prompt.messages[1].content or ""
+        assert user.startswith("Dialog type: dependent (one request where a later call uses")
+        assert "[2] assistant calls: search_hotels" in user and "[id call_0]" in user
+    texts = {judge_prompt(d, c).messages[1].content for c in JUDGE_CHECKS}
+    assert len(texts) == len(JUDGE_CHECKS)  # one question per check
+
+
+def test_checks_are_asked_only_where_they_apply() -> None:
+    no_call = Dialog.from_json(single()).replace(type="non_tool")
+    no_call = no_call.replace(messages=(no_call.messages[0], no_call.messages[3]))
+    assert [c for c in JUDGE_CHECKS if applies(no_call, c)] == ["fulfilment"]
+    assert all(applies(Dialog.from_json(single()), c) for c in JUDGE_CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ('{"verdict": "pass", "reason": "fine"}', True),
+        ('{"verdict": "fail"}', False),
+        ('```json\n{"verdict": "fail", "reason": "x"}\n```', False),
+        ('  {"verdict": "pass", "reason": ""}\n', True),
+        ('Sure! {"verdict": "pass", "reason": "x"}', None),  # prose around the object
+        ('{"verdict": "pass", "reason": "x"} Thanks', None),
+        ('{"verdict": "yes", "reason": "x"}', None),
+        ('{"verdict": "pass", "reason": "x", "score": 1}', None),  # an unexpected key
+        ('{"verdict": "pass", "reason": 3}', None),
+        ('["pass"]', None),
+        ('```python\n{"verdict": "pass"}\n```', None),
+        ("", None),
+    ],
+)
+def test_verdicts_are_parsed_strictly(reply: str, expected: bool | None) -> None:
+    assert parse_verdict(reply)[0] is expected
+
+
 def test_model_layer_codes() -> None:
-    ok = json.dumps(
-        {"hallucinated_arguments": [], "fulfilled": True, "tool_responses_fit": True, "reason": ""}
-    )
+    ok = '{"verdict": "pass", "reason": "fine"}'
     (v,) = verify_records([(1, single())], judge=JudgeVerifier(judge_reply(ok)))
     assert v.kept
-    bad = json.dumps(
-        {
-            "hallucinated_arguments": ["city"],
-            "fulfilled": False,
-            "tool_responses_fit": False,
-            "reason": "r",
-        }
-    )
+    bad = '{"verdict": "fail", "reason": "r"}'
     (v,) = verify_records([(1, single())], judge=JudgeVerifier(judge_reply(bad)))
     assert {i.code for i in v.issues} == {
         "model.hallucinated_value",
         "model.unfulfilled",
         "model.tool_response_mismatch",
+        "model.unfaithful_answer",
     }
+    assert {i.check for i in v.issues} == {f"model_{c}" for c in JUDGE_CHECKS}
     (v,) = verify_records([(1, single())], judge=JudgeVerifier(judge_reply("sure! looks fine")))
-    assert [i.code for i in v.issues] == ["model.judge_unparseable"]
-    assert read_judgement("```json\n" + ok + "\n```") == []
+    assert [i.code for i in v.issues] == ["model.judge_unparseable"] * 4
+    only = JudgeVerifier(judge_reply(bad), checks=["faithfulness"])
+    (v,) = verify_records([(1, single())], judge=only)
+    assert [i.code for i in v.issues] == ["model.unfaithful_answer"]
+    with pytest.raises(ValueError, match="unknown judge check 'vibes'"):
+        JudgeVerifier(judge_reply(ok), checks=["vibes"])
 
 
 def test_judge_only_sees_rule_passing_samples() -> None:
-    fake = judge_reply("{}")
+    fake = judge_reply('{"verdict": "pass"}')
     bad = single()
     set_args(bad, {"city": "Paris"})
     verify_records([(1, bad), (2, single())], judge=JudgeVerifier(fake))
-    assert len(fake.prompts) == 1 and "get_forecast" in fake.prompts[0]
+    assert len(fake.prompts) == len(JUDGE_CHECKS)
+    assert all("get_forecast" in (p.messages[1].content or "") for p in fake.prompts)
 
 
 def test_verify_file_report_shard_and_resume(tmp_path: Path) -> None:
@@ -341,9 +438,27 @@ def test_verify_file_report_shard_and_resume(tmp_path: Path) -> None:
 
 
 def test_rule_issues_on_record_directly() -> None:
-    from ifrl.toolgen.dialog import Dialog
-
     assert rule_issues(Dialog.from_json(single())) == []
+
+
+def test_error_results_are_exempt_from_the_response_schema() -> None:
+    assert codes(tool_error()) == set()
+    d = tool_error()
+    d["messages"][2]["content"] = json.dumps({"error": "timeout"})  # not the error shape
+    assert "dialog.result_schema" in codes(d)
+
+
+def test_answers_may_repeat_what_the_user_said_or_a_result_returned() -> None:
+    d = dependent()
+    d["messages"][-1]["content"] = "Booked HT12345 in Lima for 2 guests; status confirmed."
+    assert codes(d) == set()
+    (v,) = verify_records([(1, d)], grounding=False)
+    assert v.kept
+    d["messages"][-1]["content"] = "Booked HT12345 for 3 guests at the Grand Palace."
+    (v,) = verify_records([(1, d)])
+    (issue,) = v.issues
+    assert issue.code == "dialog.ungrounded_answer" and issue.where == "messages[5]"
+    assert "number '3'" in issue.message and "name 'Grand Palace'" in issue.message
 
 
 json_values = st.recursive(

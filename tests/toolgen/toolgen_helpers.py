@@ -23,3 +23,27 @@ class ScriptedGenerator:
 
 def pool(n: int = 120, seed: int = 0) -> list[ToolSpec]:
     return list(ProgrammaticApiGenerator(seed).generate(n))
+
+
+def scripted_judge(
+    truth: Callable[[str, str], bool], flip: float = 0.0, seed: int = 0
+) -> ScriptedGenerator:
+    """A judge Generator answering every check prompt of :mod:`ifrl.toolgen.judges` with
+    ``truth(check, rendered_dialog)`` (a verdict JSON), flipped with probability ``flip``."""
+    import json
+    import random
+
+    from ifrl.toolgen.judges import QUESTIONS
+
+    rng = random.Random(seed)
+
+    def reply(prompt: Any, i: int) -> str:
+        text = prompt.messages[1].content or ""
+        check = next(c for c, q in QUESTIONS.items() if q in text)
+        dialog = text.split("Dialog:\n", 1)[1].split("\n\n" + QUESTIONS[check], 1)[0]
+        passed = truth(check, dialog)
+        if rng.random() < flip:
+            passed = not passed
+        return json.dumps({"verdict": "pass" if passed else "fail", "reason": "scripted"})
+
+    return ScriptedGenerator(reply)

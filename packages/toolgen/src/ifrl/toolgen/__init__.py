@@ -1,5 +1,6 @@
-"""ifrl.toolgen: synthesize and verify function-calling data (ToolACE) and the per-round
-transformations of teacher-free self-improvement (ToolACE-DEV).
+"""ifrl.toolgen: synthesize, describe and verify function-calling data (ToolACE), measure the
+judge layer on planted defects, and the per-round transformations of teacher-free
+self-improvement (ToolACE-DEV).
 
 >>> from ifrl.toolgen import DialogGenerator, Planner, ProgrammaticApiGenerator, rule_issues
 >>> apis = list(ProgrammaticApiGenerator(seed=0).generate(20))
@@ -27,8 +28,11 @@ from ifrl.toolgen.apis import (
     make_api,
     read_api,
 )
-from ifrl.toolgen.backend import BackendFailure, safe_generate
+from ifrl.toolgen.backend import BackendFailure as BackendFailure
+from ifrl.toolgen.backend import safe_generate as safe_generate
+from ifrl.toolgen.defects import DEFECTS, plant
 from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog, DialogType
+from ifrl.toolgen.dialog_stats import dialog_stats
 from ifrl.toolgen.dialogs.agents import AssistantAgent, ToolAgent, UserAgent
 from ifrl.toolgen.dialogs.complexity import ComplexityEvaluator, HFLossScorer
 from ifrl.toolgen.dialogs.generator import DialogGenerator, DialogResult
@@ -43,6 +47,8 @@ from ifrl.toolgen.exports import (
     to_sharegpt,
     to_toolace,
 )
+from ifrl.toolgen.judge_audit import JudgeAuditConfig, plant_items, run_judge_audit
+from ifrl.toolgen.judges import JudgeVerifier
 from ifrl.toolgen.seeds import SEED_TREE, Domain
 from ifrl.toolgen.selfevolve import (
     RoundConfig,
@@ -56,11 +62,11 @@ from ifrl.toolgen.selfevolve import (
 from ifrl.toolgen.tool_schema import normalize_schema, sample_value, schema_problems, value_issues
 from ifrl.toolgen.verify import (
     Issue,
-    JudgeVerifier,
     VerifyReport,
     call_issues,
     rule_issues,
     verify_file,
+    verify_records,
 )
 
 try:
@@ -69,12 +75,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "DEFECTS",
     "DIALOG_TYPES",
     "SEED_TREE",
     "ApiGenerator",
     "ApiInfo",
     "AssistantAgent",
-    "BackendFailure",
     "ComplexityEvaluator",
     "Deduplicator",
     "Dialog",
@@ -86,6 +92,7 @@ __all__ = [
     "ExportFormatError",
     "HFLossScorer",
     "Issue",
+    "JudgeAuditConfig",
     "JudgeVerifier",
     "ModelApiGenerator",
     "ModelAssistant",
@@ -104,6 +111,7 @@ __all__ = [
     "build_pool",
     "build_subtasks",
     "call_issues",
+    "dialog_stats",
     "expand_tree",
     "export",
     "from_toolace",
@@ -111,17 +119,20 @@ __all__ = [
     "load_apis",
     "make_api",
     "normalize_schema",
+    "plant",
+    "plant_items",
     "propose_tools",
     "read_api",
     "read_queries",
     "rule_issues",
+    "run_judge_audit",
     "run_round",
-    "safe_generate",
     "sample_value",
     "schema_problems",
     "to_sharegpt",
     "to_toolace",
     "value_issues",
     "verify_file",
+    "verify_records",
     "vote",
 ]

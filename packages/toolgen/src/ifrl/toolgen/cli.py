@@ -1,5 +1,5 @@
-"""The ``ifrl toolgen`` command group: apis, dialogs, verify, export, import (and the moved
-selfevolve)."""
+"""The ``ifrl toolgen`` command group: apis, dialogs, stats, verify, audit, export, import (and
+the moved selfevolve)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ifrl.core.cli import GeneratorOptions, generator_options
+from ifrl.core.cli import GeneratorOptions, config_options, generator_options
 from ifrl.core.generation import Generator
-from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_jsonl
+from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl, write_text
+from ifrl.toolgen.judge_audit import JudgeAuditConfig
 
 if TYPE_CHECKING:
     from ifrl.toolgen.exports import ExportFormat
@@ -50,6 +51,32 @@ backend_options = generator_options(
     backend_help="Who writes: rules and templates, or a model.",
     model_help="Model path (hf, vllm) or served model name (openai).",
 )
+
+
+def _parse_mix(value: str | None) -> dict[str, float] | None:
+    """``single=2,multi_request=1`` as dialog-type weights (unlisted types get 0)."""
+    if not value:
+        return None
+    from ifrl.toolgen.dialog import DIALOG_TYPES
+
+    weights: dict[str, float] = dict.fromkeys(DIALOG_TYPES, 0.0)
+    for item in value.split(","):
+        name, sep, weight = item.partition("=")
+        name = name.strip()
+        try:
+            number = float(weight) if sep else 1.0
+        except ValueError:
+            number = -1.0
+        if name not in weights or number < 0:
+            raise click.BadParameter(
+                f"expected TYPE=WEIGHT with TYPE one of {', '.join(DIALOG_TYPES)} and WEIGHT >= 0, "
+                f"got {item!r}",
+                param_hint="--mix",
+            )
+        weights[name] = number
+    if not any(weights.values()):
+        raise click.BadParameter("at least one type needs a positive weight", param_hint="--mix")
+    return weights
 
 
 def _rate(n: int, seconds: float, unit: str) -> str:
@@ -147,6 +174,19 @@ def apis(
     "--low", type=float, default=0.0, show_default=True, help="Drop samples with loss below this."
 )
 @click.option("--high", type=float, default=float("inf"), help="Drop samples with loss above this.")
+@click.option(
+    "--mix",
+    default=None,
+    help="Dialog-type weights, e.g. single=2,multi_request=1,tool_error=1 (unlisted: 0); "
+    "default: all seven types in turn.",
+)
+@click.option(
+    "--thoughts",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of the programmatic assistant's turns that carry a thought (a plan).",
+)
 @backend_options
 def dialogs(
     apis_path: str,
@@ -160,9 +200,11 @@ def dialogs(
     complexity_model: str,
     low: float,
     high: float,
+    mix: str | None,
+    thoughts: float,
     generator: GeneratorOptions,
 ) -> None:
-    """Generate dialogs of five types with user, assistant and tool agents."""
+    """Generate dialogs of seven types with user, assistant and tool agents."""
     # loaded when used, so that `ifrl toolgen --help` stays fast
     from tqdm import tqdm
 
@@ -170,6 +212,7 @@ def dialogs(
 
     pool = dmod.load_apis(apis_path)
     planner = dmod.Planner(pool, seed)
+    planner.weights = _parse_mix(mix)
     kwargs: dict[str, Any] = {}
     if generator.backend != "programmatic":
         gen = _model(generator)
@@ -182,7 +225,12 @@ def dialogs(
     if complexity_model:
         evaluator = dmod.ComplexityEvaluator(dmod.HFLossScorer(complexity_model), low, high)
     dialog_gen = dmod.DialogGenerator(
-        planner, evaluator=evaluator, batch_size=batch_size, system=system, **kwargs
+        planner,
+        evaluator=evaluator,
+        batch_size=batch_size,
+        system=system,
+        thoughts=thoughts,
+        **kwargs,
     )
     part = _parse_shard(shard)
     indices = [i for i in range(count) if part is None or i % part[1] == part[0]]
@@ -273,6 +321,12 @@ def _done_indices(path: str | None) -> set[int]:
     model_help="Judge model path or served name (also --judge-model).",
 )
 @click.option("--judge-model", default=None, help="Judge model path or served name.")
+@click.option(
+    "--judge-checks",
+    default="hallucination,fulfilment,result_fit,faithfulness",
+    show_default=True,
+    help="Judge checks to ask (one prompt each).",
+)
 def verify(
     dialogs_path: str,
     output: str,
@@ -283,13 +337,20 @@ def verify(
     resume: bool,
     judge: GeneratorOptions,
     judge_model: str | None,
+    judge_checks: str,
 ) -> None:
     """Dual-layer verification: rules (with error codes), then an optional model judge."""
     # loaded when used, so that `ifrl toolgen --help` stays fast
     from ifrl.toolgen import JudgeVerifier, verify_file
 
     judge = dataclasses.replace(judge, model=judge_model or judge.model)
-    verifier = None if judge.backend == "programmatic" else JudgeVerifier(_model(judge))
+    checks = [c.strip() for c in judge_checks.split(",") if c.strip()]
+    try:
+        verifier = (
+            None if judge.backend == "programmatic" else JudgeVerifier(_model(judge), checks=checks)
+        )
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--judge-checks") from None
     start = time.perf_counter()
     rep = verify_file(
         dialogs_path,
@@ -318,7 +379,14 @@ def verify(
     "--format", "fmt", type=click.Choice(["toolace", "openai", "sharegpt"]), required=True
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
-def export(dialogs_path: str, fmt: ExportFormat, output: str) -> None:
+@click.option(
+    "--thoughts/--no-thoughts",
+    default=False,
+    show_default=True,
+    help="Write the assistant's thoughts where the format has room (openai, sharegpt text "
+    "turns: <think>...</think> before the content); toolace always drops them.",
+)
+def export(dialogs_path: str, fmt: ExportFormat, output: str, thoughts: bool) -> None:
     """Write dialogs in ToolACE's, OpenAI's or ShareGPT's format (JSONL)."""
     # loaded when used, so that `ifrl toolgen --help` stays fast
     from ifrl.toolgen import Dialog, ExportFormatError
@@ -326,7 +394,7 @@ def export(dialogs_path: str, fmt: ExportFormat, output: str) -> None:
 
     written = skipped = 0
     with JSONLWriter(output) as writer:
-        for row in convert(read_jsonl(dialogs_path, Dialog.from_json), fmt):
+        for row in convert(read_jsonl(dialogs_path, Dialog.from_json), fmt, thoughts=thoughts):
             if isinstance(row, ExportFormatError):
                 skipped += 1
                 click.echo(f"skipped: {row}", err=True)
@@ -337,6 +405,74 @@ def export(dialogs_path: str, fmt: ExportFormat, output: str) -> None:
         f"export: {written} samples as {fmt} -> {output}"
         + (f" ({skipped} skipped)" if skipped else "")
     )
+
+
+@cli.command()
+@click.argument("dialogs_path", metavar="DIALOGS", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Markdown report (+ .json twin); default: print only.",
+)
+@click.option("--require-goals", is_flag=True, help="Exit with status 1 when a goal is not met.")
+def stats(dialogs_path: str, output: str | None, require_goals: bool) -> None:
+    """Diversity, template reuse, type mix and shape of a dialog file, with the goals."""
+    # loaded when used, so that `ifrl toolgen --help` stays fast
+    from ifrl.toolgen import Dialog, dialog_stats
+
+    report = dialog_stats(read_jsonl(dialogs_path, Dialog.from_json))
+    text = report.to_markdown()
+    click.echo(text, nl=False)
+    if output:
+        write_text(output, text)
+        write_json(Path(output).with_suffix(".json"), report.to_dict())
+    if require_goals and not all(g["met"] for g in report.goals()):
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("dialogs_path", metavar="DIALOGS", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out", "-o", required=True, type=click.Path(file_okay=False), help="Output directory."
+)
+@config_options(JudgeAuditConfig)
+@generator_options(
+    dest="judge",
+    backend_flag="--judge-backend",
+    backend_help="The judge's backend.",
+    model_help="Judge model path or served name.",
+)
+def audit(dialogs_path: str, out: str, config: JudgeAuditConfig, judge: GeneratorOptions) -> None:
+    """Measure the judge: plant defects in verified dialogs, report precision and recall per
+    check (Wilson 95% intervals) and the rule layer's recall per defect class."""
+    # loaded when used, so that `ifrl toolgen --help` stays fast
+    from ifrl.core.records import SamplingParams
+    from ifrl.toolgen import (
+        Dialog,
+        JudgeVerifier,
+        plant_items,
+        rule_issues,
+        run_judge_audit,
+    )
+    from ifrl.toolgen.judge_audit import write_judge_audit
+
+    clean: list[Dialog] = []
+    for d in read_jsonl(dialogs_path, Dialog.from_json):
+        if len(clean) >= config.dialogs:
+            break
+        if not rule_issues(d):
+            clean.append(d)
+    if not clean:
+        raise click.UsageError(f"{dialogs_path}: no dialog passes the rule layer")
+    params = SamplingParams(temperature=0.0, max_new_tokens=config.max_new_tokens, seed=0)
+    verifier = JudgeVerifier(_model(judge), params, checks=config.checks)
+    items = plant_items(clean, config)
+    report = run_judge_audit(items, verifier)
+    write_judge_audit(report, out)
+    click.echo(report.to_markdown(), nl=False)
+    click.echo(f"audit: {len(clean)} clean dialogs, {len(items) - len(clean)} planted -> {out}")
 
 
 @cli.command(name="import")

@@ -8,6 +8,11 @@
   ``human``/``function_call``/``observation``/``gpt`` turns, ``system`` and ``tools`` (a JSON
   string).
 
+Thoughts (:attr:`~ifrl.toolgen.dialog.Dialog.thoughts`) are written only when asked for, and only
+where the format has room: ``openai`` opens the assistant turn's content with
+``<think>thought</think>`` (calls or text), ``sharegpt`` does so in ``gpt`` turns and drops them
+in ``function_call`` turns (their value must be the call), ``toolace`` always drops them.
+
 :func:`import_toolace` reads ToolACE's ``data.json`` (a JSON array, or JSONL) into
 :class:`~ifrl.toolgen.dialog.Dialog` records. All tool calls go through
 :mod:`ifrl.core.toolcalls`.
@@ -31,7 +36,7 @@ from ifrl.core.toolcalls import (
     render_tool_calls,
 )
 from ifrl.toolgen.apis import read_api
-from ifrl.toolgen.dialog import Dialog, DialogType, tool_message
+from ifrl.toolgen.dialog import Dialog, DialogType, error_of, tool_message
 from ifrl.toolgen.verify import reuses_result
 
 ExportFormat = Literal["toolace", "openai", "sharegpt"]
@@ -53,8 +58,9 @@ class ExportFormatError(IfrlError, ValueError):
     """A sample cannot be written in, or read from, an export format; the message says why."""
 
 
-def to_toolace(dialog: Dialog) -> dict[str, Any]:
-    """ToolACE's released format; raises :class:`ExportFormatError` if a call cannot be written."""
+def to_toolace(dialog: Dialog, *, thoughts: bool = False) -> dict[str, Any]:
+    """ToolACE's released format (no thoughts: an assistant value is a call list or the
+    answer); raises :class:`ExportFormatError` if a call cannot be written."""
     tools = json.dumps([t.definition() for t in dialog.tools], ensure_ascii=False)
     conversations: list[dict[str, str]] = []
     pending_results: list[dict[str, Any]] = []
@@ -90,12 +96,12 @@ def to_toolace(dialog: Dialog) -> dict[str, Any]:
     return {"system": TOOLACE_SYSTEM.replace("{tools}", tools), "conversations": conversations}
 
 
-def to_openai(dialog: Dialog) -> dict[str, Any]:
+def to_openai(dialog: Dialog, *, thoughts: bool = False) -> dict[str, Any]:
     """``{"messages", "tools"}`` for OpenAI's chat API (arguments as JSON strings)."""
-    return dialog.conversation().to_openai()
+    return dialog.conversation(thoughts=thoughts).to_openai()
 
 
-def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
+def to_sharegpt(dialog: Dialog, *, thoughts: bool = False) -> dict[str, Any]:
     """LLaMA-Factory's function-calling ShareGPT format."""
     turns: list[dict[str, str]] = []
     system = ""
@@ -107,7 +113,7 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
             turns.append({"from": "observation", "value": json.dumps(value, ensure_ascii=False)})
             results.clear()
 
-    for m in dialog.messages:
+    for i, m in enumerate(dialog.messages):
         if m.role == "tool":
             try:
                 results.append(json.loads(m.content or "null"))
@@ -124,7 +130,9 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
             value = calls[0] if len(calls) == 1 else calls
             turns.append({"from": "function_call", "value": json.dumps(value, ensure_ascii=False)})
         else:
-            turns.append({"from": "gpt", "value": m.content or ""})
+            thought = dialog.thoughts.get(i) if thoughts else None
+            prefix = f"<think>{thought}</think>" if thought else ""
+            turns.append({"from": "gpt", "value": prefix + (m.content or "")})
     flush()
     return {
         "conversations": turns,
@@ -133,7 +141,7 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
     }
 
 
-EXPORTERS: dict[ExportFormat, Callable[[Dialog], dict[str, Any]]] = {
+EXPORTERS: dict[ExportFormat, Callable[..., dict[str, Any]]] = {
     "toolace": to_toolace,
     "openai": to_openai,
     "sharegpt": to_sharegpt,
@@ -141,10 +149,10 @@ EXPORTERS: dict[ExportFormat, Callable[[Dialog], dict[str, Any]]] = {
 
 
 def export(
-    dialogs: Iterator[Dialog] | Sequence[Dialog], fmt: ExportFormat
+    dialogs: Iterator[Dialog] | Sequence[Dialog], fmt: ExportFormat, *, thoughts: bool = False
 ) -> Iterator[dict[str, Any] | ExportFormatError]:
-    """Convert dialogs; yields an :class:`ExportFormatError` in place of a sample that cannot be
-    written."""
+    """Convert dialogs (with their thoughts where the format has room, when ``thoughts``);
+    yields an :class:`ExportFormatError` in place of a sample that cannot be written."""
     try:
         convert = EXPORTERS[fmt]
     except KeyError:
@@ -153,7 +161,7 @@ def export(
         ) from None
     for dialog in dialogs:
         try:
-            yield convert(dialog)
+            yield convert(dialog, thoughts=thoughts)
         except ExportFormatError as err:
             yield err
         except RecordError as err:
@@ -195,12 +203,21 @@ def tools_from_system(system: str) -> list[ToolSpec]:
 
 
 def _infer_type(
-    call_turns: list[int], first_is_text: bool, user_after: bool, dependent: bool
+    call_turns: list[int],
+    first_is_text: bool,
+    user_after: bool,
+    dependent: bool,
+    errors: bool = False,
+    session: bool = False,
 ) -> DialogType:
     if not call_turns:
         return "non_tool"
+    if errors:
+        return "tool_error"
     if first_is_text and user_after:
         return "clarify"
+    if session:
+        return "multi_request"
     if len(call_turns) >= 2 and dependent:
         return "dependent"
     if max(call_turns) >= 2:
@@ -225,6 +242,8 @@ def from_toolace(sample: Any) -> Dialog:
     n_calls = 0
     results: list[Any] = []
     later_args: list[Any] = []
+    errors = False
+    requests: list[tuple[int, list[Any]]] = []  # per user turn: results before it, its calls
     for i, turn in enumerate(turns):
         if not isinstance(turn, Mapping) or not isinstance(turn.get("value"), str):
             raise ExportFormatError(f"conversations[{i}]: needs 'from' and a string 'value'")
@@ -232,6 +251,7 @@ def from_toolace(sample: Any) -> Dialog:
         if role in ("user", "human"):
             if first_is_text is not None:
                 user_after = True
+            requests.append((len(results), []))
             messages.append(Message("user", value))
         elif role in ("assistant", "gpt"):
             if detect_format(value) == "python":
@@ -243,6 +263,8 @@ def from_toolace(sample: Any) -> Dialog:
                 n_calls += len(calls)
                 if call_turns:
                     later_args.extend(c.arguments for c in calls)
+                if requests:
+                    requests[-1][1].extend(c.arguments for c in calls)
                 call_turns.append(len(calls))
                 if first_is_text is None:
                     first_is_text = False
@@ -271,12 +293,17 @@ def from_toolace(sample: Any) -> Dialog:
                     if isinstance(entry, Mapping) and "results" in entry
                     else entry
                 )
+                errors = errors or error_of(result) is not None
                 results.append(result)
                 messages.append(tool_message(match, result))
         else:
             raise ExportFormatError(f"conversations[{i}]: unknown speaker {role!r}")
     dependent = reuses_result(results, later_args)
-    kind = _infer_type(call_turns, bool(first_is_text), user_after, dependent)
+    served = [(before, args) for before, args in requests if args]
+    session = len(served) >= 2 and any(
+        reuses_result(results[:before], args) for before, args in served[1:]
+    )
+    kind = _infer_type(call_turns, bool(first_is_text), user_after, dependent, errors, session)
     return Dialog(kind, tuple(tools), tuple(messages), {"source": "toolace"})
 
 

@@ -4,11 +4,17 @@
   ``tool_doc`` (usage → the tool's definition), ``query_tools`` (query → candidate tools) and
   ``invocation`` (query + tools → calls). Rows are OpenAI ``{"messages", "tools"}`` records, the
   format ``ifrl.rltrain``'s SFT reads.
-* :func:`run_round` is one round on unlabeled queries: the model proposes tools
-  (:func:`propose_tools`), samples ``k`` invocations, keeps the majority answer
-  (self-consistency, :func:`vote`), drops rule-layer failures (unparsed output, hallucinated
-  tools, calls that break the schema) and counts in :class:`RoundStats` how many queries survived
-  and why the others did not.
+* :func:`run_round` is one round on unlabeled queries: the model samples ``proposals`` tool
+  proposals per query (:func:`propose_tools`), samples ``k`` invocations with each distinct
+  valid proposal, keeps the majority answer (self-consistency, :func:`vote`), drops rule-layer
+  failures (unparsed output, hallucinated tools, calls that break the schema) and keeps the first
+  proposal that is *grounded*: the voted calls' required arguments all appear in the query, so
+  the tool covers what was asked (:func:`grounded`). When no proposal is grounded but the samples
+  agree not to call, the query can survive as abstention data (a text answer with those tools).
+  :class:`RoundStats` counts how many queries survived, abstained, and why the others did not.
+
+Prompts are conversations (a system and a user message), and the prompt used at sampling time
+is the prefix of the training row the model later learns from.
 
 The loop over rounds (fine-tuning on each round's rows, run directories, resume, evaluation) is
 the ``toolace-dev`` recipe of ``ifrl.pipelines``.
@@ -35,31 +41,40 @@ from ifrl.core.toolcalls import (
     render_tool_calls,
 )
 from ifrl.toolgen.apis import api_problems, extract_json, read_api
-from ifrl.toolgen.backend import BackendFailure, first_text, safe_generate
+from ifrl.toolgen.backend import BackendFailure, safe_generate
 from ifrl.toolgen.dialog import Dialog
+from ifrl.toolgen.semantic import mentioned
 from ifrl.toolgen.verify import call_issues
 
 # --------------------------------------------------------------------------------------------
 # Sub-task datasets
 
-TOOL_DOC_PROMPT = (
-    "Write the JSON definition (name, description, parameters as JSON Schema) of the tool used "
-    "below.\nInstruction: {query}\nCall: {call}"
+TOOL_DOC_SYSTEM = (
+    "Write the JSON definition (name, description, parameters as JSON Schema) of the tool the "
+    "user's call uses. Reply with the JSON object only."
 )
-QUERY_TOOLS_PROMPT = (
-    "Propose the tools needed to answer the query below, as a JSON list of function definitions "
-    "(name, description, parameters as JSON Schema). Reply with the JSON list only.\n"
-    "Query: {query}"
+QUERY_TOOLS_SYSTEM = (
+    "Propose the tools needed to answer the user's query, as a JSON list of function "
+    "definitions (name, description, parameters as JSON Schema). Reply with the JSON list only."
 )
+ABSTAIN = "None of these tools can answer this request."
+
+
+def proposal_prompt(query: str) -> Conversation:
+    """The prompt that asks for tools covering ``query`` (the ``query_tools`` rows' prefix)."""
+    return Conversation((Message("system", QUERY_TOOLS_SYSTEM), Message("user", query)))
+
+
+def doc_prompt(query: str, call: ToolCall) -> Conversation:
+    """The prompt that asks for the definition of ``call``'s tool (the ``tool_doc`` prefix)."""
+    user = f"Instruction: {query}\nCall: {render_tool_calls([call], 'json')}"
+    return Conversation((Message("system", TOOL_DOC_SYSTEM), Message("user", user)))
 
 
 def _row(
-    task: str, user: str, assistant: Message, tools: Sequence[ToolSpec] = ()
+    task: str, prompt: Conversation, assistant: Message, tools: Sequence[ToolSpec] = ()
 ) -> dict[str, Any]:
-    return {
-        "task": task,
-        **Conversation((Message("user", user), assistant), tuple(tools)).to_openai(),
-    }
+    return {"task": task, **Conversation((*prompt.messages, assistant), tuple(tools)).to_openai()}
 
 
 def subtask_rows(
@@ -67,11 +82,12 @@ def subtask_rows(
 ) -> list[dict[str, Any]]:
     """The three sub-task rows for one labeled ``(query, tools, calls)`` example."""
     used = [t for t in tools if any(c.name == t.name for c in calls)]
+    ask = Conversation((Message("user", query),))
     rows = [
-        _row("invocation", query, Message("assistant", None, tuple(calls)), tools),
+        _row("invocation", ask, Message("assistant", None, tuple(calls)), tools),
         _row(
             "query_tools",
-            QUERY_TOOLS_PROMPT.format(query=query),
+            proposal_prompt(query),
             Message("assistant", json.dumps([t.definition() for t in used], ensure_ascii=False)),
         ),
     ]
@@ -80,7 +96,7 @@ def subtask_rows(
         rows.append(
             _row(
                 "tool_doc",
-                TOOL_DOC_PROMPT.format(query=query, call=render_tool_calls([call], "json")),
+                doc_prompt(query, call),
                 Message("assistant", json.dumps(api.definition(), ensure_ascii=False)),
             )
         )
@@ -107,7 +123,16 @@ def build_subtasks(dialogs: Sequence[Dialog]) -> list[dict[str, Any]]:
 class RoundConfig:
     """How a self-evolution round samples and votes."""
 
-    k: int = opt("Invocations sampled per query (self-consistency).", 5)
+    k: int = opt("Invocations sampled per query and proposal (self-consistency).", 5)
+    proposals: int = opt(
+        "Tool proposals sampled per query; the first grounded one is kept (1: greedy).", 3
+    )
+    proposal_temperature: float = opt("Sampling temperature of tool proposals.", 0.7)
+    abstention: bool = opt(
+        "Keep a query as abstention data (no call) when no proposal is grounded and the "
+        "samples agree not to call.",
+        True,
+    )
     temperature: float = opt("Sampling temperature of invocations.", 0.8)
     top_k: int = opt("Top-k sampling of invocations.", 20)
     max_new_tokens: int = opt("Token budget per reply.", 256)
@@ -118,6 +143,8 @@ class RoundConfig:
     def validate(self) -> None:
         if self.k < 1:
             raise ConfigError("", "k", f"must be at least 1, got {self.k}")
+        if self.proposals < 1:
+            raise ConfigError("", "proposals", f"must be at least 1, got {self.proposals}")
         if not 0 < self.min_agreement <= 1:
             raise ConfigError("", "min_agreement", f"must lie in (0, 1], got {self.min_agreement}")
         if self.batch_size < 1:
@@ -134,6 +161,8 @@ class RoundStats:
     rows: int = 0
     model: str = ""
     reasons: Counter[str] = field(default_factory=Counter)
+    abstained: int = 0
+    proposals: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +170,8 @@ class RoundStats:
             "queries": self.queries,
             "survived": self.survived,
             "survival_rate": round(self.survived / self.queries, 4) if self.queries else 0.0,
+            "abstained": self.abstained,
+            "valid_proposals": self.proposals,
             "training_rows": self.rows,
             "model": self.model,
             "reasons": dict(self.reasons.most_common()),
@@ -156,6 +187,8 @@ class RoundStats:
             int(data["training_rows"]),
             str(data.get("model") or ""),
             Counter(data.get("reasons", {})),
+            int(data.get("abstained", 0)),
+            int(data.get("valid_proposals", 0)),
         )
 
 
@@ -243,6 +276,53 @@ def vote(
     return None, calls
 
 
+def grounded(calls: Sequence[ToolCall], tools: Sequence[ToolSpec], query: str) -> bool:
+    """Whether the calls' tools cover the query: every required argument's value appears in
+    the query text."""
+    text = " ".join(query.lower().split())
+    by_name = {t.name: t for t in tools}
+    for call in calls:
+        api = by_name.get(call.name)
+        for name in api.required if api is not None else ():
+            value = call.arguments.get(name)
+            leaves = value if isinstance(value, list) else [value]
+            if name not in call.arguments or not all(mentioned(v, text) for v in leaves):
+                return False
+    return True
+
+
+# When no proposal survives, the reason reported is that of the proposal that got furthest.
+_PROGRESS = (
+    "ungrounded_proposal",
+    "rule:",
+    "hallucinated_tool",
+    "no_majority",
+    "majority_no_call",
+    "majority_unparsed",
+    "no_samples",
+)
+
+
+def _furthest(reasons: Sequence[str]) -> str:
+    return min(reasons, key=lambda r: next(i for i, p in enumerate(_PROGRESS) if r.startswith(p)))
+
+
+def _distinct(texts: Sequence[str]) -> list[list[ToolSpec]]:
+    """The distinct valid proposals among ``texts`` (in order)."""
+    seen: set[str] = set()
+    out: list[list[ToolSpec]] = []
+    for text in texts:
+        try:
+            tools = propose_tools(text)
+        except ValueError:
+            continue
+        key = json.dumps([t.definition() for t in tools], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(tools)
+    return out
+
+
 def run_round(
     generator: Generator, queries: Sequence[str], config: RoundConfig, round: int
 ) -> tuple[RoundStats, list[dict[str, Any]]]:
@@ -250,7 +330,11 @@ def run_round(
     stats = RoundStats(round, queries=len(queries))
     rows: list[dict[str, Any]] = []
     propose = SamplingParams(
-        n=1, temperature=0.0, max_new_tokens=config.max_new_tokens, seed=config.seed + round
+        n=config.proposals,
+        temperature=config.proposal_temperature if config.proposals > 1 else 0.0,
+        top_k=config.top_k,
+        max_new_tokens=config.max_new_tokens,
+        seed=config.seed + round,
     )
     sample = SamplingParams(
         n=config.k,
@@ -261,43 +345,65 @@ def run_round(
     )
     for start in range(0, len(queries), config.batch_size):
         batch = list(queries[start : start + config.batch_size])
-        proposals = safe_generate(
-            generator, [QUERY_TOOLS_PROMPT.format(query=q) for q in batch], propose
-        )
-        ready: list[tuple[str, list[ToolSpec]]] = []
-        for query, outs in zip(batch, proposals):
-            text = first_text(outs)
-            if isinstance(text, BackendFailure):
-                stats.reasons["backend_error"] += 1
-                continue
-            try:
-                ready.append((query, propose_tools(text)))
-            except ValueError:
-                stats.reasons["no_valid_tool_proposal"] += 1
-        if not ready:
-            continue
-        convs = [Conversation((Message("user", q),), tuple(tools)) for q, tools in ready]
-        for (query, tools), outs in zip(ready, safe_generate(generator, convs, sample)):
+        outputs = safe_generate(generator, [proposal_prompt(q) for q in batch], propose)
+        ready: list[tuple[str, list[list[ToolSpec]]]] = []
+        for query, outs in zip(batch, outputs):
             if isinstance(outs, BackendFailure):
                 stats.reasons["backend_error"] += 1
                 continue
-            reason, calls = vote(outs, tools, config.min_agreement)
-            if reason is not None:
-                stats.reasons[reason] += 1
-                continue
-            stats.survived += 1
-            rows.extend(subtask_rows(query, tools, calls))
+            found = _distinct([c.text for c in outs])
+            stats.proposals += len(found)
+            if found:
+                ready.append((query, found))
+            else:
+                stats.reasons["no_valid_tool_proposal"] += 1
+        asks = [(q, tools) for q, found in ready for tools in found]
+        convs = [Conversation((Message("user", q),), tuple(tools)) for q, tools in asks]
+        samples = iter(safe_generate(generator, convs, sample) if convs else [])
+        for query, found in ready:
+            reasons: list[str] = []
+            kept: tuple[list[ToolSpec], list[ToolCall]] | None = None
+            abstain: list[ToolSpec] | None = None
+            for tools in found:
+                outs = next(samples)
+                if isinstance(outs, BackendFailure):
+                    reasons.append("no_samples")
+                    continue
+                reason, calls = vote(outs, tools, config.min_agreement)
+                if reason is None and not grounded(calls, tools, query):
+                    reason = "ungrounded_proposal"
+                if reason is None and kept is None:
+                    kept = (tools, calls)
+                elif reason is not None:
+                    reasons.append(reason)
+                    if reason == "majority_no_call" and abstain is None:
+                        abstain = tools
+            if kept is not None:
+                stats.survived += 1
+                rows.extend(subtask_rows(query, *kept))
+            elif config.abstention and abstain is not None:
+                stats.abstained += 1
+                ask = Conversation((Message("user", query),))
+                rows.append(_row("invocation", ask, Message("assistant", ABSTAIN), abstain))
+            else:
+                stats.reasons[_furthest(reasons)] += 1
     stats.reasons["survived"] = stats.survived
+    if stats.abstained:
+        stats.reasons["abstained"] = stats.abstained
     stats.rows = len(rows)
     return stats, rows
 
 
 __all__ = [
-    "QUERY_TOOLS_PROMPT",
-    "TOOL_DOC_PROMPT",
+    "ABSTAIN",
+    "QUERY_TOOLS_SYSTEM",
+    "TOOL_DOC_SYSTEM",
     "RoundConfig",
     "RoundStats",
     "build_subtasks",
+    "doc_prompt",
+    "grounded",
+    "proposal_prompt",
     "propose_tools",
     "read_queries",
     "run_round",

@@ -6,43 +6,54 @@ Rule layer — every failure is an :class:`Issue` with a code, grouped in four c
   ``api.unclear`` (missing/short description, undocumented parameter, bad name),
   ``api.duplicate_name``.
 * ``call_executability``: ``call.unknown_function``, ``call.missing_required``,
-  ``call.unknown_argument``, ``call.wrong_type``, ``call.not_in_enum``, ``call.bad_format``,
+  ``call.unknown_argument``, ``call.wrong_type``, ``call.integer_as_float`` (``5.0`` for an
+  integer: BFCL's checker rejects it), ``call.not_in_enum``, ``call.bad_format``,
   ``call.out_of_range``, ``call.invalid_value``, and ``call.ungrounded_value`` (an argument value
   that appears nowhere in the user turns or earlier tool results: a likely hallucination).
 * ``dialog_correctness``: ``dialog.malformed``, ``dialog.bad_roles``, ``dialog.missing_result``,
-  ``dialog.orphan_result``, ``dialog.result_not_json``, ``dialog.result_schema`` (a result that
-  breaks the API's response schema), ``dialog.no_final_answer``.
+  ``dialog.orphan_result``, ``dialog.result_call_mismatch`` (a result labelled with another
+  function than its call), ``dialog.result_not_json``, ``dialog.result_schema`` (a result that
+  breaks the API's response schema; error results are exempt), ``dialog.ungrounded_answer`` (an
+  answer states a number, id, date or name no tool result or user turn gave),
+  ``dialog.clarify_wrong_parameter`` (a clarifying question that does not ask for the missing
+  required value), ``dialog.no_final_answer``.
 * ``sample_consistency``: ``consistency.type_mismatch`` (the messages do not show what the
-  dialog type says), ``consistency.duplicate_call_id``.
+  dialog type says), ``consistency.duplicate_call_id``, ``consistency.result_id_mismatch`` (a
+  result's id field differs from the id its call passed).
 
-Model layer — a judge :class:`~ifrl.core.generation.Generator` answers in JSON for each dialog
-that passed the rules: ``model.hallucinated_value``, ``model.unfulfilled``,
-``model.tool_response_mismatch``; a reply that is not the expected JSON gives
-``model.judge_unparseable``.
+The semantic checks live in :mod:`ifrl.toolgen.semantic`. The model layer (one judge prompt per
+check) is :mod:`ifrl.toolgen.judges`; :func:`verify_records` runs it after the rules.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ifrl.core.errors import RecordError
-from ifrl.core.generation import Generator
 from ifrl.core.jsonl import JSONLWriter, count_lines, write_text
-from ifrl.core.records import Message, SamplingParams, ToolCall, ToolSpec
-from ifrl.toolgen.apis import api_problems, extract_json
-from ifrl.toolgen.backend import BackendFailure, first_text, safe_generate
-from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
+from ifrl.core.records import Message, ToolCall, ToolSpec
+from ifrl.toolgen.apis import api_problems
+from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog, error_of
+from ifrl.toolgen.semantic import (
+    clarify_target,
+    context_text,
+    float_integers,
+    mentioned,
+    result_fit,
+    ungrounded_facts,
+)
 from ifrl.toolgen.tool_schema import schema_problems, value_issues
 
+if TYPE_CHECKING:
+    from ifrl.toolgen.judges import JudgeVerifier
+
 RULE_CHECKS = ("api_clarity", "call_executability", "dialog_correctness", "sample_consistency")
-MODEL_CHECKS = ("model_hallucination", "model_fulfilment", "model_tool_response")
 
 
 @dataclass(frozen=True)
@@ -122,23 +133,6 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
-def _mentioned(value: Any, context: str) -> bool:
-    """Whether a leaf value appears in the (lower-cased) context text."""
-    if isinstance(value, str):
-        needle = " ".join(value.lower().split())
-        return not needle or needle in context
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return re.search(rf"(?<![\d.]){re.escape(str(value))}(?!\d)", context) is not None
-    if isinstance(value, float):
-        forms = {repr(value), f"{value:g}", f"{value:.2f}"}
-        if value.is_integer():
-            forms.add(str(int(value)))
-        return any(re.search(rf"(?<![\d.]){re.escape(f)}(?!\d)", context) for f in forms)
-    return True
-
-
 def _grounding_issues(call: ToolCall, api: ToolSpec, context: str, where: str) -> list[Issue]:
     issues = []
     props = api.properties
@@ -147,7 +141,7 @@ def _grounding_issues(call: ToolCall, api: ToolSpec, context: str, where: str) -
         if "default" in schema and schema["default"] == value:
             continue
         for leaf in _leaves(value):
-            if not _mentioned(leaf, context):
+            if not mentioned(leaf, context):
                 issues.append(
                     _issue(
                         "call.ungrounded_value",
@@ -180,6 +174,8 @@ def call_issues(call: ToolCall, api: ToolSpec | None, where: str) -> list[Issue]
             continue  # reported above with the argument's name
         field_path = f"{where}.{path}" if path else where
         issues.append(_issue(f"call.{code}", field_path, f"{call.name}: {message}"))
+    for path, message in float_integers(api.parameters, call.arguments):
+        issues.append(_issue("call.integer_as_float", f"{where}.{path}", f"{call.name}: {message}"))
     return issues
 
 
@@ -200,6 +196,10 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
     results: list[Any] = []
     first_assistant_text: bool | None = None
     user_after_first_assistant = False
+    answered_since_user = False
+    requests: list[list[list[dict[str, Any]]]] = []  # per user turn: the call turns after it
+    results_before: list[int] = []  # per user turn: how many results came before it
+    errors: list[int] = []  # positions (in results) of error results
 
     if not msgs:
         return [*issues, _issue("dialog.bad_roles", "messages", "no messages")]
@@ -215,6 +215,9 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                 )
             if first_assistant_text is not None:
                 user_after_first_assistant = True
+            answered_since_user = False
+            requests.append([])
+            results_before.append(len(results))
             context_parts.append(m.content or "")
         elif m.role == "assistant":
             if prev not in ("user", "tool") or pending:
@@ -233,6 +236,8 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                 first_assistant_text = not m.tool_calls
             if m.tool_calls:
                 call_turns.append(list(m.tool_calls))
+                if requests:
+                    requests[-1].append([c.arguments for c in m.tool_calls])
                 context = " ".join(" ".join(context_parts).lower().split())
                 for j, call in enumerate(m.tool_calls):
                     cw = f"{where}.tool_calls[{j}]"
@@ -251,6 +256,17 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                     pending[cid] = call
             elif not (m.content or "").strip():
                 issues.append(_issue("dialog.no_final_answer", where, "an empty assistant turn"))
+            elif grounding and answered_since_user:
+                facts = ungrounded_facts(m.content or "", context_text(msgs[:i]))
+                if facts:
+                    shown = ", ".join(f"{kind} {fact!r}" for kind, fact in facts[:4])
+                    issues.append(
+                        _issue(
+                            "dialog.ungrounded_answer",
+                            where,
+                            f"the answer states {shown}, found in no tool result or user turn",
+                        )
+                    )
         else:  # tool
             key = m.tool_call_id
             if key is None and len(pending) >= 1:
@@ -265,6 +281,7 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                     )
                 )
             else:
+                answered_since_user = True
                 try:
                     payload = _tool_payload(m)
                 except ValueError:
@@ -277,9 +294,11 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                     )
                     payload = None
                 else:
-                    results.append(payload)
+                    issues.extend(_issue(*f) for f in result_fit(answered, m, payload, where))
                     api = tools.get(answered.name)
-                    if api is not None and api.responses:
+                    if error_of(payload) is not None:
+                        errors.append(len(results))
+                    elif api is not None and api.responses:
                         for _code, path, message in value_issues(api.responses, payload):
                             issues.append(
                                 _issue(
@@ -289,6 +308,7 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                                 )
                             )
                             break
+                    results.append(payload)
             context_parts.append(m.content or "")
         prev = m.role
     for call_id, call in pending.items():
@@ -306,19 +326,28 @@ def rule_issues(dialog: Dialog, *, grounding: bool = True) -> list[Issue]:
                 "the dialog does not end with an assistant answer",
             )
         )
-    issues.extend(
-        _consistency(dialog, call_turns, results, first_assistant_text, user_after_first_assistant)
-    )
+    issues.extend(_issue(*f) for f in clarify_target(msgs, tools))
+    shape = _Shape(call_turns, results, errors, requests, results_before)
+    issues.extend(_consistency(dialog, shape, first_assistant_text, user_after_first_assistant))
     return issues
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What the rule walk saw: call turns, results (in order; ``errors`` index the error
+    ones), per user turn its call turns (argument dicts) and the results before it."""
+
+    call_turns: list[list[ToolCall]]
+    results: list[Any]
+    errors: list[int]
+    requests: list[list[list[dict[str, Any]]]]
+    results_before: list[int]
+
+
 def _consistency(
-    dialog: Dialog,
-    call_turns: list[list[ToolCall]],
-    results: list[Any],
-    first_text: bool | None,
-    user_after: bool,
+    dialog: Dialog, shape: _Shape, first_text: bool | None, user_after: bool
 ) -> list[Issue]:
+    call_turns, results = shape.call_turns, shape.results
     total = sum(len(t) for t in call_turns)
     kind = dialog.type
     problem = None
@@ -337,121 +366,23 @@ def _consistency(
             later = [c.arguments for t in call_turns[1:] for c in t]
             if not reuses_result(results[: len(call_turns[0])], later):
                 problem = "no later call uses a value returned by an earlier call"
+    elif kind == "multi_request":
+        served = [i for i, turns in enumerate(shape.requests) if turns]
+        linked = any(
+            reuses_result(
+                results[: shape.results_before[i]], [a for t in shape.requests[i] for a in t]
+            )
+            for i in served[1:]
+        )
+        if len(served) < 2:
+            problem = "a multi-request session needs calls after at least two user requests"
+        elif not linked:
+            problem = "no later request acts on a value an earlier result returned"
+    elif kind == "tool_error" and not shape.errors:
+        problem = "a tool-error dialog has no error result"
     if problem is None:
         return []
     return [_issue("consistency.type_mismatch", "type", problem)]
-
-
-# --------------------------------------------------------------------------------------------
-# Model layer
-
-_JUDGE_PROMPT = """You check a function-calling training sample. Tools:
-{tools}
-Dialog:
-{dialog}
-Answer with one JSON object and nothing else:
-{{"hallucinated_arguments": [names of call arguments whose values are not supported by the
-dialog], "fulfilled": true or false (does the final answer fulfil the user's request?),
-"tool_responses_fit": true or false (do tool results fit their API?), "reason": "short"}}
-"""
-
-
-def _render_dialog(dialog: Dialog) -> str:
-    lines = []
-    for m in dialog.messages:
-        if m.tool_calls:
-            lines.append(
-                "assistant calls: "
-                + json.dumps(
-                    [{"name": c.name, "arguments": c.arguments} for c in m.tool_calls],
-                    ensure_ascii=False,
-                )
-            )
-        else:
-            lines.append(f"{m.role}: {m.content or ''}")
-    return "\n".join(lines)
-
-
-def judge_prompt(dialog: Dialog) -> str:
-    tools = "\n".join(
-        json.dumps(t.definition(with_responses=True), ensure_ascii=False) for t in dialog.tools
-    )
-    return _JUDGE_PROMPT.format(tools=tools, dialog=_render_dialog(dialog))
-
-
-def read_judgement(text: str) -> list[Issue]:
-    """Issues from a judge reply; an unusable reply gives ``model.judge_unparseable``."""
-    try:
-        data = extract_json(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, Mapping) or not {
-        "hallucinated_arguments",
-        "fulfilled",
-        "tool_responses_fit",
-    } <= set(data):
-        return [
-            Issue(
-                "model.judge_unparseable",
-                "model_hallucination",
-                "judge",
-                f"judge reply is not the expected JSON: {text[:80]!r}",
-            )
-        ]
-    issues = []
-    reason = str(data.get("reason", ""))[:200]
-    hall = data.get("hallucinated_arguments")
-    if isinstance(hall, list) and hall:
-        issues.append(
-            Issue(
-                "model.hallucinated_value",
-                "model_hallucination",
-                "judge",
-                f"{', '.join(map(str, hall[:5]))}: {reason}",
-            )
-        )
-    if data.get("fulfilled") is not True:
-        issues.append(
-            Issue(
-                "model.unfulfilled",
-                "model_fulfilment",
-                "judge",
-                reason or "the request is not fulfilled",
-            )
-        )
-    if data.get("tool_responses_fit") is not True:
-        issues.append(
-            Issue(
-                "model.tool_response_mismatch",
-                "model_tool_response",
-                "judge",
-                reason or "a tool response does not fit its API",
-            )
-        )
-    return issues
-
-
-class JudgeVerifier:
-    """The model layer: one batched judge request per group of dialogs."""
-
-    def __init__(self, judge: Generator, params: SamplingParams | None = None) -> None:
-        self.judge = judge
-        self.params = params or SamplingParams(temperature=0.0, max_new_tokens=160, seed=0)
-
-    def issues(self, dialogs: Sequence[Dialog]) -> list[list[Issue]]:
-        if not dialogs:
-            return []
-        outputs = safe_generate(self.judge, [judge_prompt(d) for d in dialogs], self.params)
-        out: list[list[Issue]] = []
-        for result in outputs:
-            text = first_text(result)
-            if isinstance(text, BackendFailure):
-                out.append(
-                    [Issue("model.judge_unparseable", "model_hallucination", "judge", text.reason)]
-                )
-            else:
-                out.append(read_judgement(text))
-        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,7 +514,7 @@ def verify_file(
     the lines already written (the report then covers the resumed part only); without a
     ``rejected`` file every run starts over.
     """
-    checks = list(RULE_CHECKS) + (list(MODEL_CHECKS) if judge is not None else [])
+    checks = list(RULE_CHECKS) + (list(judge.report_checks) if judge is not None else [])
     # Resuming counts the lines of both outputs, so it needs the rejected file too.
     resume = resume and rejected is not None
     done = count_lines(out) + count_lines(rejected) if resume and rejected else 0
@@ -649,15 +580,11 @@ def verify_file(
 
 __all__ = [
     "DIALOG_TYPES",
-    "MODEL_CHECKS",
     "RULE_CHECKS",
     "Issue",
-    "JudgeVerifier",
     "Verified",
     "VerifyReport",
     "call_issues",
-    "judge_prompt",
-    "read_judgement",
     "reuses_result",
     "rule_issues",
     "verify_file",

@@ -1,4 +1,5 @@
-"""The ``bfcl`` benchmark: BFCL v4 AST and relevance categories, scored by our AST checker."""
+"""The ``bfcl`` benchmark: BFCL v4 AST and relevance categories, scored by our AST checker, and
+the multi-turn categories, scored on the calls from BFCL result files (``--responses``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from ifrl.core.jsonl import read_jsonl
 from ifrl.core.registry import UnknownNameError
 from ifrl.core.stats import Metric, mean_of_proportions, proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
-from ifrl.evals.bfcl.data import CATEGORIES, BFCLEntry, load_category
+from ifrl.evals.bfcl.data import (
+    CATEGORIES,
+    MULTI_TURN_CATEGORIES,
+    SINGLE_TURN_CATEGORIES,
+    BFCLDataError,
+    BFCLEntry,
+    load_category,
+)
 from ifrl.evals.bfcl.decode import STYLES, Style
 from ifrl.evals.bfcl.prompts import build_prompt
 from ifrl.evals.bfcl.score import SEMANTICS, Semantics, score_output
@@ -26,6 +34,7 @@ __all__ = ["BFCLBenchmark", "category_of"]
 _UNWEIGHTED = {
     "non_live_ast_python": ("simple_python", "multiple", "parallel", "parallel_multiple"),
     "irrelevance_mean": ("irrelevance", "live_irrelevance"),
+    "multi_turn_mean": MULTI_TURN_CATEGORIES,
 }
 _WEIGHTED = {
     "live_ast": ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"),
@@ -59,7 +68,11 @@ def category_of(entry_id: str) -> str | None:
 class BFCLBenchmark:
     """BFCL categories (all AST + relevance categories by default) in one prompt style.
 
-    ``categories``: which to run (``None`` = all, or those of the response file's ids);
+    ``categories``: which to run (``None`` = the AST and relevance ones, or those of the response
+    file's ids). The multi-turn categories (:data:`~ifrl.evals.bfcl.data.MULTI_TURN_CATEGORIES`)
+    are scored from BFCL result files only: generating them needs BFCL's execution loop over its
+    back-ends, which we do not run, so asking for their examples without having read responses
+    raises :class:`~ifrl.evals.bfcl.data.BFCLDataError`;
     ``data_dir``: BFCL data (default: an installed ``bfcl-eval``); ``limit``: first N entries per
     category; ``style``: ``python`` (prompting), ``json`` or ``hermes`` (native tool calls);
     ``underscore_to_dot``: expect ``a_b`` for a function named ``a.b``; ``semantics``:
@@ -94,10 +107,18 @@ class BFCLBenchmark:
             raise ValueError(f"unknown semantics {semantics!r}; choose from {list(SEMANTICS)}")
         self.semantics: Semantics = semantics
         self.system_prompt = system_prompt
+        self._rescoring = False
 
     def examples(self) -> list[Example]:
         out = []
-        for category in self.categories or CATEGORIES:
+        chosen = self.categories or list(SINGLE_TURN_CATEGORIES)
+        multi = [c for c in chosen if c in MULTI_TURN_CATEGORIES]
+        if multi and not self._rescoring:
+            raise BFCLDataError(
+                f"{multi[0]}: multi-turn categories are scored from BFCL result files "
+                "(--responses); generating them needs BFCL's execution loop over its back-ends"
+            )
+        for category in chosen:
             entries = load_category(category, self.data_dir)
             if self.limit is not None:
                 entries = entries[: self.limit]
@@ -117,7 +138,9 @@ class BFCLBenchmark:
         return out
 
     def read_responses(self, path: str | os.PathLike[str]) -> dict[str, list[Any]]:
-        """BFCL result lines ``{"id": ..., "result": <raw output or decoded call list>}``."""
+        """BFCL result lines ``{"id": ..., "result": <raw output or decoded call list>}`` (for
+        multi-turn ids, one list of step outputs per turn)."""
+        self._rescoring = True
         got: dict[str, list[Any]] = defaultdict(list)
         name = os.fspath(path)
         for lineno, row in enumerate(read_jsonl(path), start=1):

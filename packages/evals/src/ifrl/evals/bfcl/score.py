@@ -6,8 +6,9 @@ from typing import Any, Literal
 
 from ifrl.core.toolcalls import ToolCallParseError
 from ifrl.evals.bfcl.checker import CheckResult, check_ast
-from ifrl.evals.bfcl.data import RELEVANCE_CATEGORIES, BFCLEntry
+from ifrl.evals.bfcl.data import MULTI_TURN_CATEGORIES, RELEVANCE_CATEGORIES, BFCLEntry
 from ifrl.evals.bfcl.decode import Style, attempts_call, contains_call, decode_output
+from ifrl.evals.bfcl.multi_turn import score_multi_turn
 
 __all__ = ["SEMANTICS", "Semantics", "score_output"]
 
@@ -34,7 +35,12 @@ def score_output(
     does not decode counts as an abstention. ``"fixed"`` counts such an output as a call in the
     irrelevance categories (``irrelevance_error:undecodable_call``): a broken call is not a
     refusal, and scoring it as one inflates irrelevance accuracy.
+
+    Multi-turn categories (``result``: one list of step outputs per user turn) are checked on
+    the calls, turn by turn (:func:`~ifrl.evals.bfcl.multi_turn.score_multi_turn`).
     """
+    if category in MULTI_TURN_CATEGORIES:
+        return score_multi_turn(entry, result, style=style, semantics=semantics)
     if category in RELEVANCE_CATEGORIES:
         has_call = contains_call(result, style)
         if "irrelevance" in category:

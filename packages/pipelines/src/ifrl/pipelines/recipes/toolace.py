@@ -58,8 +58,8 @@ class DialogsSection:
     seed: int = opt("Seed of the dialog planner.", 0)
     max_tools: int = opt("Tools offered per dialog at most (at least 2).", 2)
     types: tuple[str, ...] = opt(
-        "Dialog types to draw (single, parallel, dependent, non_tool, clarify); empty: all, "
-        "in turn.",
+        "Dialog types to draw (single, parallel, dependent, non_tool, clarify, multi_request, "
+        "tool_error); empty: all, in turn.",
         (),
     )
 
@@ -310,18 +310,21 @@ def tool_eval(
     generator: Any, cases: list[ToolUseCase], max_new_tokens: int, out: Path
 ) -> dict[str, Any]:
     """Greedy answers of ``generator`` on ``cases`` through the tool-call evaluation of
-    ``ifrl.evals``: ``accuracy`` (BFCL's AST rules), ``score`` (the structured matcher's
-    partial credit), ``n``, ``errors`` and 95% intervals; samples to ``out``."""
+    ``ifrl.evals``: ``accuracy`` (BFCL's AST rules), ``exact`` (the structured matcher's exact
+    match), ``score`` (its partial credit), ``n``, ``errors`` and 95% intervals; samples to
+    ``out``."""
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)
     result, samples = evaluate_tool_calls(cases, generator=generator, params=params, style="hermes")
     write_jsonl(out, samples)
-    accuracy, score = result.metrics["accuracy"], result.metrics["score"]
+    accuracy, exact, score = (result.metrics[k] for k in ("accuracy", "exact", "score"))
     return {
         "accuracy": accuracy.value,
+        "exact": exact.value,
         "score": score.value,
         "n": accuracy.n,
         "errors": result.info["errors"],
         "accuracy_ci95": [accuracy.ci_low, accuracy.ci_high],
+        "exact_ci95": [exact.ci_low, exact.ci_high],
         "score_ci95": [score.ci_low, score.ci_high],
     }
 

@@ -1,13 +1,17 @@
 """The ``toolace-dev`` recipe: ToolACE-DEV self-evolution (arXiv 2505.07512), round by round.
 
 Stages: ``data`` (unlabeled queries, the seed data's sub-task rows and held-out dialogs: from
-files, or synthesized with ``ifrl.toolgen``), ``eval-0`` (held-out tool-call eval of the starting
-model), then for every round ``r``: ``round-r`` (the model proposes tools for its slice of the
-queries, samples ``k`` invocations, keeps the majority and drops rule failures:
-``round_r/train.jsonl`` and ``round_r/stats.json``), ``sft-r`` (fine-tunes on those rows through
-``ifrl.rltrain`` SFT; with ``sft.enabled``) and ``eval-r`` (the tool-call evaluation of
-``ifrl.evals`` on the held-out dialogs); finally ``summary`` (``rounds.jsonl``: per round the
-survival statistics, the model after the round and its held-out accuracy and score).
+files, or synthesized with ``ifrl.toolgen``), ``eval-base`` (held-out tool-call eval of the
+starting model), ``sft-0`` (sub-task SFT: the seed rows' tool documentation, query → tools and
+invocation tasks, through ``ifrl.rltrain`` SFT) and ``eval-0``, then for every round ``r``:
+``round-r`` (the model samples tool proposals for its slice of the queries, samples ``k``
+invocations with each, keeps the majority, drops rule failures and ungrounded proposals, keeps
+abstentions: ``round_r/train.jsonl`` and ``round_r/stats.json``), ``sft-r`` (fine-tunes on those
+rows) and ``eval-r``; finally ``summary`` (``rounds.jsonl``: per round the survival statistics,
+the model after it and its held-out scores; ``heldout.jsonl``: every evaluation in order). The
+SFT and eval stages run with ``sft.enabled``. Each eval reports ``accuracy`` (BFCL's AST rules),
+``exact`` (the structured matcher's exact match) and ``score`` (its partial credit), with ``n``
+and 95% intervals, through :func:`ifrl.evals.tool_use.evaluate_tool_calls`.
 
 The per-round transformations are :mod:`ifrl.toolgen`'s (:func:`~ifrl.toolgen.run_round`,
 :func:`~ifrl.toolgen.build_subtasks`); this module owns the loop, the run directory and resume.
@@ -15,6 +19,7 @@ The per-round transformations are :mod:`ifrl.toolgen`'s (:func:`~ifrl.toolgen.ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -57,7 +62,7 @@ class DataSection:
         "",
     )
     seed_data: str = opt(
-        "Dialogs JSONL whose sub-task rows join round 1's training data; empty: the first "
+        "Dialogs JSONL whose sub-task rows the sub-task SFT (sft-0) trains on; empty: the first "
         "seed_dialogs synthetic dialogs when the queries are synthetic, else none.",
         "",
     )
@@ -160,15 +165,16 @@ def finetune(
 
 
 def _model_before(ctx: StageContext, r: int) -> str:
-    """The model round ``r`` starts from: the previous round's, or the starting one."""
-    if r > 1 and ctx.config.sft.enabled:
+    """The model stage ``r`` starts from: the starting one for ``r == 0`` (and everywhere
+    without SFT), else the one ``sft-{r-1}`` left."""
+    if r > 0 and ctx.config.sft.enabled:
         return str(ctx.results[f"sft-{r - 1}"]["model"])
     return str(ctx.results["data"]["model"])
 
 
 def _model_after(ctx: StageContext, r: int) -> str:
     return (
-        str(ctx.results[f"sft-{r}"]["model"]) if ctx.config.sft.enabled else _model_before(ctx, 1)
+        str(ctx.results[f"sft-{r}"]["model"]) if ctx.config.sft.enabled else _model_before(ctx, 0)
     )
 
 
@@ -212,17 +218,19 @@ def stage_data(ctx: StageContext) -> dict[str, Any]:
     return {"model": resolve_model(ctx.config.model), "queries": len(found), "seed_rows": len(rows)}
 
 
-def stage_eval(ctx: StageContext, r: int) -> dict[str, Any]:
+def stage_eval(ctx: StageContext, r: int | None) -> dict[str, Any]:
+    """The held-out eval of the model after stage ``sft-r`` (``None``: the starting model)."""
     cfg: ToolaceDevConfig = ctx.config
-    model = _model_before(ctx, 1) if r == 0 else _model_after(ctx, r)
+    model = _model_before(ctx, 0) if r is None else _model_after(ctx, r)
+    where = "base" if r is None else f"round_{r}"
     cases = heldout_cases(ctx.run_dir / "data/eval_dialogs.jsonl", cfg.eval.n)
     result = tool_eval(
         make_generator(cfg.model, model),
         cases,
         cfg.eval.max_new_tokens,
-        ctx.path(f"round_{r}/eval/samples.jsonl"),
+        ctx.path(f"{where}/eval/samples.jsonl"),
     )
-    write_json(ctx.path(f"round_{r}/eval/results.json"), result)
+    write_json(ctx.path(f"{where}/eval/results.json"), result)
     return {**result, "model": model}
 
 
@@ -234,22 +242,27 @@ def stage_round(ctx: StageContext, r: int) -> dict[str, Any]:
         queries = queries[(r - 1) * size : r * size]
     model = _model_before(ctx, r)
     stats, rows = run_round(make_generator(cfg.model, model), queries, cfg.evolve, r)
-    if r == 1:
-        rows = list(read_jsonl(ctx.run_dir / "data/seed_rows.jsonl")) + rows
     stats.rows, stats.model = len(rows), model
     write_jsonl(ctx.path(f"round_{r}/train.jsonl"), rows)
     write_json(ctx.path(f"round_{r}/stats.json"), stats.to_dict())
     ctx.echo(
-        f"    round {r}: {stats.survived}/{stats.queries} queries survived, {stats.rows} rows; "
+        f"    round {r}: {stats.survived}/{stats.queries} queries survived, "
+        f"{stats.abstained} abstained, {stats.rows} rows; "
         + ", ".join(f"{k}={v}" for k, v in stats.reasons.most_common())
     )
     return stats.to_dict()
 
 
 def stage_sft(ctx: StageContext, r: int) -> dict[str, Any]:
+    """``sft-0`` trains on the seed data's sub-task rows, ``sft-r`` on round ``r``'s rows."""
     before = _model_before(ctx, r)
-    data = ctx.run_dir / f"round_{r}/train.jsonl"
-    if ctx.results[f"round-{r}"]["training_rows"]:
+    if r == 0:
+        data = ctx.run_dir / "data/seed_rows.jsonl"
+        has_rows = bool(ctx.results["data"]["seed_rows"])
+    else:
+        data = ctx.run_dir / f"round_{r}/train.jsonl"
+        has_rows = bool(ctx.results[f"round-{r}"]["training_rows"])
+    if has_rows:
         out = ctx.run_dir / f"round_{r}/model"
         model, skipped = finetune(ctx.config, before, data, out, ctx.resume, ctx.echo), False
     else:
@@ -257,6 +270,10 @@ def stage_sft(ctx: StageContext, r: int) -> dict[str, Any]:
     result = {"model": model, "skipped_no_data": skipped}
     write_json(ctx.path(f"round_{r}/sft.json"), result)
     return result
+
+
+def _scores(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: result.get(k) for k in ("accuracy", "exact", "score", "n")}
 
 
 def round_rows(ctx: StageContext) -> list[dict[str, Any]]:
@@ -268,24 +285,32 @@ def round_rows(ctx: StageContext) -> list[dict[str, Any]]:
         stats.model = _model_after(ctx, r)
         if ctx.results.get(f"sft-{r}", {}).get("skipped_no_data"):
             stats.reasons["finetune_skipped_no_data"] += 1
-        scores = ctx.results.get(f"eval-{r}", {})
-        rows.append(
-            {**stats.to_dict(), "accuracy": scores.get("accuracy"), "score": scores.get("score")}
-        )
+        rows.append({**stats.to_dict(), **_scores(ctx.results.get(f"eval-{r}", {}))})
     return rows
 
 
 def stage_summary(ctx: StageContext) -> dict[str, Any]:
     rows = round_rows(ctx)
     write_jsonl(ctx.path("rounds.jsonl"), rows)
-    start, last = ctx.results["eval-0"], rows[-1]
+    names = ["eval-base", *(f"eval-{r}" for r in range(ctx.config.evolve.rounds + 1))]
+    heldout = [
+        {"stage": name, "model": ctx.results[name]["model"], **_scores(ctx.results[name])}
+        for name in names
+        if name in ctx.results
+    ]
+    write_jsonl(ctx.path("heldout.jsonl"), heldout)
+    start, last = ctx.results["eval-base"], heldout[-1]
     return {
         "rounds": len(rows),
         "start_accuracy": start["accuracy"],
         "final_accuracy": last["accuracy"],
+        "start_exact": start["exact"],
+        "final_exact": last["exact"],
         "start_score": start["score"],
         "final_score": last["score"],
+        "accuracy_by_stage": {h["stage"]: h["accuracy"] for h in heldout},
         "survived": [row["survived"] for row in rows],
+        "abstained": [row["abstained"] for row in rows],
         "training_rows": [row["training_rows"] for row in rows],
     }
 
@@ -298,7 +323,8 @@ def _sft_enabled(cfg: Any) -> bool:
 
 
 def stages(cfg: ToolaceDevConfig) -> tuple[Stage, ...]:
-    """The stages of ``cfg``: three per round."""
+    """The stages of ``cfg``: data, the base eval, the sub-task SFT and its eval, then three
+    per round."""
     out = [
         Stage(
             "data",
@@ -309,12 +335,31 @@ def stages(cfg: ToolaceDevConfig) -> tuple[Stage, ...]:
             "queries, seed rows and held-out dialogs",
         ),
         Stage(
+            "eval-base",
+            partial(stage_eval, r=None),
+            ("base/eval/results.json",),
+            ("model", "eval"),
+            ("data",),
+            "held-out tool-call eval of the starting model",
+        ),
+        Stage(
+            "sft-0",
+            partial(stage_sft, r=0),
+            ("round_0/sft.json",),
+            ("model", "sft"),
+            ("data",),
+            "sub-task SFT on the seed rows (tool docs, query → tools, invocation)",
+            enabled=_sft_enabled,
+            distributed=True,
+        ),
+        Stage(
             "eval-0",
             partial(stage_eval, r=0),
             ("round_0/eval/results.json",),
             ("model", "eval"),
-            ("data",),
-            "held-out tool-call eval of the starting model",
+            ("data", "sft-0"),
+            "held-out tool-call eval after the sub-task SFT",
+            enabled=_sft_enabled,
         ),
     ]
     for r in range(1, cfg.evolve.rounds + 1):
@@ -324,8 +369,8 @@ def stages(cfg: ToolaceDevConfig) -> tuple[Stage, ...]:
                 partial(stage_round, r=r),
                 (f"round_{r}/train.jsonl", f"round_{r}/stats.json"),
                 ("model", "evolve"),
-                ("data",) if r == 1 else ("data", f"sft-{r - 1}"),
-                f"round {r}: propose tools, sample, vote, filter",
+                ("data", f"sft-{r - 1}"),
+                f"round {r}: sample tool proposals, invocations, vote, filter, ground",
             ),
             Stage(
                 f"sft-{r}",
@@ -351,10 +396,10 @@ def stages(cfg: ToolaceDevConfig) -> tuple[Stage, ...]:
         Stage(
             "summary",
             stage_summary,
-            ("rounds.jsonl",),
+            ("rounds.jsonl", "heldout.jsonl"),
             (),
             tuple(s.name for s in out),
-            "rounds.jsonl: survival, model and eval per round",
+            "rounds.jsonl and heldout.jsonl: survival, model and held-out scores",
         )
     )
     return tuple(out)
@@ -364,8 +409,8 @@ def build() -> Recipe:
     """The ``toolace-dev`` recipe."""
     return Recipe(
         "toolace-dev",
-        "ToolACE-DEV self-evolution: per round propose tools → k invocations → majority vote → "
-        "rule filter → SFT → held-out tool-call eval",
+        "ToolACE-DEV: sub-task SFT, then per round sampled tool proposals → k invocations → "
+        "majority vote → rule and grounding filter → SFT → held-out tool-call eval",
         ToolaceDevConfig,
         stages(ToolaceDevConfig()),
         expand=stages,

@@ -17,7 +17,7 @@ from ifrl.toolgen.dialogs.agents import (
 )
 from ifrl.toolgen.dialogs.complexity import ComplexityEvaluator
 from ifrl.toolgen.dialogs.plans import Planner
-from ifrl.toolgen.dialogs.template_agents import PlannedAssistant, SchemaTool, TemplateUser
+from ifrl.toolgen.dialogs.template_agents import PlannedAssistant, TemplateUser, WorldTool
 from ifrl.toolgen.tool_schema import SampleError
 
 
@@ -35,7 +35,10 @@ class DialogGenerator:
     """Runs the three agents over batches of plans.
 
     ``batch_size`` dialogs advance together so model-driven agents send one batched request per
-    turn. ``max_turns`` bounds assistant turns per dialog.
+    turn. ``max_turns`` bounds assistant turns per dialog. An assistant text turn is a
+    clarifying question while the request lacks a value the user has not given yet, the answer
+    before the session's next request (``follow_up``), or the end. ``thoughts``: the share of
+    the default assistant's turns that carry a thought.
     """
 
     def __init__(
@@ -47,13 +50,14 @@ class DialogGenerator:
         *,
         evaluator: ComplexityEvaluator | None = None,
         batch_size: int = 32,
-        max_turns: int = 6,
+        max_turns: int = 12,
         system: str | None = None,
+        thoughts: float = 0.0,
     ) -> None:
         self.planner = planner
         self.user = user or TemplateUser()
-        self.assistant = assistant or PlannedAssistant()
-        self.tool = tool or SchemaTool()
+        self.assistant = assistant or PlannedAssistant(thoughts)
+        self.tool = tool or WorldTool()
         self.evaluator = evaluator
         self.batch_size = batch_size
         self.max_turns = max_turns
@@ -85,14 +89,15 @@ class DialogGenerator:
                 break
             replies = self.assistant.respond(live)
             asking: list[DialogState] = []
+            following: list[DialogState] = []
             calling: list[tuple[DialogState, ToolSpec, ToolCall]] = []
             for state, reply in zip(live, replies):
                 if isinstance(reply, Failure):
                     state.fail(reply.reason)
                     continue
                 state.messages.append(reply)
+                request = state.current
                 if reply.tool_calls:
-                    state.step += 1
                     state.calls_made += len(reply.tool_calls)
                     for call in reply.tool_calls:
                         api = next((t for t in state.plan.tools if t.name == call.name), None)
@@ -100,9 +105,13 @@ class DialogGenerator:
                             state.fail(f"assistant called unknown function {call.name!r}")
                             break
                         calling.append((state, api, call))
-                elif state.plan.type == "clarify" and not state.asked:
+                elif request is not None and request.missing and not state.asked:
                     state.asked = True
                     asking.append(state)
+                elif state.plan.type != "non_tool" and state.request + 1 < len(state.plan.requests):
+                    state.request += 1
+                    state.asked = False
+                    following.append(state)
                 else:
                     state.done = True
             calling = [c for c in calling if not c[0].done]
@@ -116,6 +125,8 @@ class DialogGenerator:
                         state.messages.append(tool_message(call, result))
             if asking:
                 self._apply_user(asking, self.user.clarify(asking))
+            if following:
+                self._apply_user(following, self.user.follow_up(following))
         dialogs: list[tuple[DialogState, Dialog]] = []
         for s in states:
             if not s.done and s.failure is None:
@@ -134,6 +145,7 @@ class DialogGenerator:
                     if s.plan.steps
                     else "",
                 },
+                dict(s.thoughts),
             )
             dialogs.append((s, dialog))
         if self.evaluator is not None and dialogs:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ifrl.core.generation import Generator
-from ifrl.core.records import Message, SamplingParams, ToolCall, ToolSpec
+from ifrl.core.records import Conversation, Message, SamplingParams, ToolCall, ToolSpec
 from ifrl.core.toolcalls import (
     ToolCallParseError,
     detect_format,
@@ -19,29 +19,46 @@ from ifrl.core.toolcalls import (
 )
 from ifrl.toolgen.apis import extract_json
 from ifrl.toolgen.backend import BackendFailure, first_text, safe_generate
+from ifrl.toolgen.dialog import error_of
 from ifrl.toolgen.dialogs.agents import DialogState, Failure
 from ifrl.toolgen.dialogs.template_agents import describe_request
 
-_USER_PROMPT = """You play a user talking to an assistant that can call these tools:
+_USER_SYSTEM = (
+    "You play a user talking to an assistant that can call tools. Write only the user's next "
+    "message: plain text, no quotes, no explanations."
+)
+_OPEN = """The assistant's tools:
 {tools}
 Write the user's first message for this kind of request: {kind}.
-Mention concrete values for the arguments the call needs{extra}. Reply with the message only.
-"""
+Mention concrete values for the arguments the call needs{extra}."""
 _KIND_TEXT = {
     "single": "one request that needs exactly one tool call",
     "parallel": "a request that needs several independent tool calls at once",
     "dependent": "a request where a second call needs a value returned by a first call",
     "non_tool": "a request that none of the tools can handle",
     "clarify": "a request that needs a tool but leaves out one required value",
+    "multi_request": "the first of several requests; later ones will act on its results",
+    "tool_error": "one request that needs exactly one tool call",
 }
-_CLARIFY_PROMPT = """The assistant asked: {question}
-You are the user. Earlier you asked: {request}
+_CLARIFY = """Earlier you asked: {request}
+The assistant asked: {question}
 Answer the question with a concrete value, in one short sentence."""
-_TOOL_PROMPT = """You simulate the API below. Given the call, reply with the API's JSON result only,
-fitting its response schema.
-API: {api}
+_FOLLOW_UP = """The conversation so far:
+{transcript}
+Write your next request: {request}.{target}"""
+_TOOL_SYSTEM = "You simulate an API. Reply with the API's JSON result only."
+_TOOL = """API: {api}
 Call: {call}
-"""
+{task}"""
+_TOOL_OK = "Reply with the result, fitting the API's response schema."
+_TOOL_FAIL = (
+    'This call fails: reply with {{"error": {{"code": "<short_code>", "message": "<why>"}}}} '
+    "({kind} failure)."
+)
+
+
+def _prompt(system: str, user: str) -> Conversation:
+    return Conversation((Message("system", system), Message("user", user)))
 
 
 def _complete(
@@ -65,7 +82,8 @@ def _user_texts(texts: Sequence[str | Failure]) -> list[str | Failure]:
 
 
 class ModelUser:
-    """A user agent backed by a model."""
+    """A user agent backed by a model (prompts are conversations: a system and a user
+    message)."""
 
     def __init__(self, generator: Generator, params: SamplingParams | None = None) -> None:
         self.generator = generator
@@ -76,20 +94,54 @@ class ModelUser:
         for s in states:
             tools = "\n".join(json.dumps(t.definition(), ensure_ascii=False) for t in s.plan.tools)
             extra = f", except the value of {s.plan.missing!r}" if s.plan.missing else ""
-            if s.plan.type == "non_tool" and s.plan.unsupported is not None:
-                extra += f"; ask to {describe_request(s.plan.unsupported, {}, info=s.plan.info(s.plan.unsupported))} instead"
-            prompts.append(
-                _USER_PROMPT.format(tools=tools, kind=_KIND_TEXT[s.plan.type], extra=extra)
-            )
+            wanted = s.plan.unsupported
+            if s.plan.type == "non_tool" and wanted is not None:
+                extra += (
+                    f"; ask to {describe_request(wanted, {}, info=s.plan.info(wanted))} instead"
+                )
+            text = _OPEN.format(tools=tools, kind=_KIND_TEXT[s.plan.type], extra=extra)
+            prompts.append(_prompt(_USER_SYSTEM, text))
         return _user_texts(_complete(self.generator, prompts, self.params))
 
     def clarify(self, states: Sequence[DialogState]) -> list[str | Failure]:
         prompts = [
-            _CLARIFY_PROMPT.format(
-                question=s.messages[-1].content or "", request=s.messages[0].content or ""
+            _prompt(
+                _USER_SYSTEM,
+                _CLARIFY.format(
+                    question=s.messages[-1].content or "",
+                    request=next((m.content or "" for m in s.messages if m.role == "user"), ""),
+                ),
             )
             for s in states
         ]
+        return _user_texts(_complete(self.generator, prompts, self.params))
+
+    def follow_up(self, states: Sequence[DialogState]) -> list[str | Failure]:
+        prompts = []
+        for s in states:
+            request = s.current
+            if request is None:
+                prompts.append(_prompt(_USER_SYSTEM, "Say thanks and goodbye."))
+                continue
+            step = request.steps[0]
+            api, args = step.calls[0]
+            skip = [step.link.argument] if step.link else []
+            target = (
+                " Refer to one of the results the assistant reported, by its name."
+                if step.link
+                else ""
+            )
+            transcript = "\n".join(
+                f"{m.role}: {m.content}"
+                for m in s.messages
+                if m.role in ("user", "assistant") and m.content
+            )
+            text = _FOLLOW_UP.format(
+                transcript=transcript,
+                request=describe_request(api, args, skip, s.plan.info(api)),
+                target=target,
+            )
+            prompts.append(_prompt(_USER_SYSTEM, text))
         return _user_texts(_complete(self.generator, prompts, self.params))
 
 
@@ -129,22 +181,29 @@ class ModelAssistant:
 
 
 class ModelTool:
-    """A tool agent backed by a model; the reply must be a JSON object."""
+    """A tool agent backed by a model; the reply must be a JSON object (for the failing call of
+    a ``tool_error`` plan: an error object ``{"error": {"code", "message"}}``)."""
 
     def __init__(self, generator: Generator, params: SamplingParams | None = None) -> None:
         self.generator = generator
         self.params = params or SamplingParams(temperature=0.3, max_new_tokens=256, seed=0)
 
     def execute(self, requests: Sequence[tuple[DialogState, ToolSpec, ToolCall]]) -> list[Any]:
-        prompts = [
-            _TOOL_PROMPT.format(
+        prompts = []
+        fails = []
+        for state, api, call in requests:
+            fail = state.plan.transient is not None and call.id == "call_0"
+            kind = "a temporary" if state.plan.transient else "a permanent"
+            task = _TOOL_FAIL.format(kind=kind) if fail else _TOOL_OK
+            fails.append(fail)
+            body = _TOOL.format(
                 api=json.dumps(api.definition(with_responses=True), ensure_ascii=False),
                 call=render_tool_calls([call], "json"),
+                task=task,
             )
-            for _, api, call in requests
-        ]
+            prompts.append(_prompt(_TOOL_SYSTEM, body))
         out: list[Any] = []
-        for text in _complete(self.generator, prompts, self.params):
+        for fail, text in zip(fails, _complete(self.generator, prompts, self.params)):
             if isinstance(text, Failure):
                 out.append(text)
                 continue
@@ -153,9 +212,12 @@ class ModelTool:
             except ValueError:
                 out.append(Failure("tool agent reply is not JSON"))
                 continue
-            out.append(
-                value if isinstance(value, dict) else Failure("tool result is not a JSON object")
-            )
+            if not isinstance(value, dict):
+                out.append(Failure("tool result is not a JSON object"))
+            elif fail and error_of(value) is None:
+                out.append(Failure("tool agent did not write the planned error result"))
+            else:
+                out.append(value)
         return out
 
 
