@@ -133,7 +133,8 @@ def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
     "--category",
     "categories",
     multiple=True,
-    help="BFCL category (repeatable); default: all, or those in --responses.",
+    help="BFCL category (repeatable); default: the AST and relevance ones, or those in "
+    "--responses (multi-turn: with --responses only).",
 )
 @click.option(
     "--data-dir",
@@ -164,7 +165,8 @@ def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
     default="reference",
     show_default=True,
     help="reference: bfcl-eval's verdicts; fixed: an output that tries to call but does not "
-    "decode is no abstention in the irrelevance categories.",
+    "decode is no abstention in the irrelevance categories. In multi-turn categories, fixed also "
+    "fails calls made in a turn whose function or value is missing.",
 )
 @_errors
 def bfcl(
@@ -176,7 +178,8 @@ def bfcl(
     semantics: str,
     **opts: Any,
 ) -> None:
-    """BFCL v4 AST and relevance categories (rescore BFCL result files with --responses)."""
+    """BFCL v4 AST, relevance and multi-turn categories (rescore BFCL result files with
+    --responses; multi-turn categories: --responses only)."""
     from ifrl.evals.bfcl import BFCLBenchmark  # loaded when used: `ifrl eval --help` stays fast
 
     prompt = None
