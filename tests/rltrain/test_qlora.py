@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from rl_helpers import conversations
 
-from ifrl.rltrain.sft import SFTConfig, SFTTrainer, parse_conversation
+from ifrl.core import Conversation
+from ifrl.rltrain.sft import SFTConfig, SFTTrainer
 
 pytest.importorskip(
     "bitsandbytes", reason="QLoRA needs bitsandbytes (pip install 'ifrl-rltrain[qlora]')"
@@ -36,7 +37,7 @@ def test_qlora_sft_loss_falls(tiny_model_dir: Path, tmp_path: Path) -> None:
         max_steps=10,
         progress=False,
     )
-    convs = [parse_conversation(r) for r in conversations(8)]
+    convs = [Conversation.from_openai(r) for r in conversations(8)]
     tr = SFTTrainer(cfg, train_data=convs)
     import bitsandbytes as bnb
 

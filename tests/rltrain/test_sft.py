@@ -9,6 +9,7 @@ import pytest
 import torch
 from rl_helpers import conversations, write_rows
 
+from ifrl.core import Conversation
 from ifrl.core.errors import JSONLError
 from ifrl.rltrain.models import load_tokenizer
 from ifrl.rltrain.sft import (
@@ -18,7 +19,6 @@ from ifrl.rltrain.sft import (
     curriculum_order,
     load_conversations,
     pack,
-    parse_conversation,
     sft_loss,
     tokenize_conversation,
 )
@@ -26,7 +26,7 @@ from ifrl.rltrain.sft import (
 
 def test_labels_cover_assistant_turns_only(tiny_model_dir: Path) -> None:
     tok = load_tokenizer(str(tiny_model_dir))
-    conv = parse_conversation(conversations(2, tools=True)[1])
+    conv = Conversation.from_openai(conversations(2, tools=True)[1])
     ex = tokenize_conversation(tok, conv, 4096)
     labelled = tok.decode([t for t, lab in zip(ex.input_ids, ex.labels) if lab != -100])
     unlabelled = tok.decode([t for t, lab in zip(ex.input_ids, ex.labels) if lab == -100])
@@ -61,7 +61,8 @@ def test_packed_loss_equals_unpacked(tiny_model_dir: Path) -> None:
     tok = load_tokenizer(str(tiny_model_dir))
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
     exs = [
-        tokenize_conversation(tok, parse_conversation(r), 512) for r in conversations(5, tools=True)
+        tokenize_conversation(tok, Conversation.from_openai(r), 512)
+        for r in conversations(5, tools=True)
     ]
     rows = pack(exs, 400)
     assert len(rows) < len(exs) and all(len(r.input_ids) <= 400 for r in rows)
@@ -94,7 +95,7 @@ def test_trainer_uses_tool_call_curriculum(tiny_model_dir: Path, tmp_path: Path)
         max_steps=1,
         progress=False,
     )
-    tr = SFTTrainer(cfg, train_data=[parse_conversation(r) for r in rows])
+    tr = SFTTrainer(cfg, train_data=[Conversation.from_openai(r) for r in rows])
     first_half = tr.cursor.take(4)
     assert all(tr.examples[i].tool_calls == 0 for i in first_half)
     assert all(tr.examples[i].tool_calls > 0 for i in tr.cursor.take(4))
@@ -158,7 +159,7 @@ def test_bad_tool_call_arguments_name_the_line(tmp_path: Path) -> None:
 def test_old_and_openai_rows_read_alike(tmp_path: Path) -> None:
     """Files written before (ifrl records: object arguments, bare tool definitions) still load,
     and equal the OpenAI form with JSON-string arguments."""
-    conv = parse_conversation(conversations(2, tools=True)[1])
+    conv = Conversation.from_openai(conversations(2, tools=True)[1])
     ifrl_row = {
         "messages": [m.to_dict() for m in conv.messages],
         "tools": [t.to_dict() for t in conv.tools],

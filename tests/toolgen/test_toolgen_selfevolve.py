@@ -54,10 +54,9 @@ def test_build_subtasks_gives_three_tasks() -> None:
     doc = next(r for r in rows if r["task"] == "tool_doc")
     assert [m["role"] for m in doc["messages"]] == ["system", "user", "assistant"]
     assert json.loads(doc["messages"][-1]["content"])["parameters"]["type"] == "object"
-    # rows are what ifrl.rltrain's SFT reads
-    sft = pytest.importorskip("ifrl.rltrain.sft")
+    # rows are what ifrl.rltrain's SFT reads: OpenAI rows through the core codec
     for row in rows[:12]:
-        sft.parse_conversation(row)
+        assert Conversation.from_openai(row).messages[-1].role == "assistant"
 
 
 def test_propose_tools_keeps_valid_definitions() -> None:

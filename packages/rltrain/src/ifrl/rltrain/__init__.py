@@ -37,7 +37,7 @@ from ifrl.rltrain.pairs import (
     tree_pairs,
     write_pairs,
 )
-from ifrl.rltrain.sft import SFTConfig, SFTTrainer, load_conversations, parse_conversation
+from ifrl.rltrain.sft import SFTConfig, SFTTrainer, load_conversations
 from ifrl.rltrain.trainconfig import TrainConfig
 
 try:
@@ -76,7 +76,6 @@ __all__ = [
     "load_prompts",
     "load_tokenizer",
     "merge_and_save",
-    "parse_conversation",
     "preference_losses",
     "samples_from_conversation",
     "search",

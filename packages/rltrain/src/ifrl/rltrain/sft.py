@@ -54,15 +54,11 @@ class SFTConfig(TrainConfig):
         check_min(self, 2, "max_length")
 
 
-def parse_conversation(data: dict[str, Any]) -> Conversation:
-    """A conversation from an OpenAI/TRL ``{"messages", "tools"}`` row (tool-call arguments as
-    JSON strings or objects) or an ifrl ``Conversation`` record; ``RecordError`` names the field."""
-    return Conversation.from_openai(data)
-
-
 def load_conversations(path: str | Path) -> list[Conversation]:
-    """Read conversations from JSONL; bad lines raise ``JSONLError`` naming file, line, field."""
-    return list(read_jsonl(path, parse_conversation))
+    """Read conversations from JSONL: OpenAI/TRL ``{"messages", "tools"}`` rows (tool-call
+    arguments as JSON strings or objects) or ifrl ``Conversation`` records; bad lines raise
+    ``JSONLError`` naming file, line and field."""
+    return list(read_jsonl(path, Conversation.from_openai))
 
 
 @dataclass(frozen=True)
