@@ -7,12 +7,12 @@ it at newlines and samples ``--rollouts`` completions from every step prefix. Fo
 the script prints the labeled steps and the model usage (queries, generated tokens, forward
 tokens) per labeled step and per question, then the cost ratio and the agreement of hard labels
 on shared steps (uniform step boundaries on the common greedy solution, see
-``ifrl.prm.compare``). Its last line is::
+``ifrl.prm.label_agreement``). Its last line is::
 
     cost_ratio=<uniform's generated tokens per labeled step / EDU's> agreement=<fraction>
 
 Tasks: ``gsm8k`` (questions from ``../shared/data/gsm8k/test.jsonl`` or ``--data``) and
-``synthetic`` (single-digit addition/subtraction chains, ``ifrl.prm.synthetic``). The default
+``synthetic`` (single-digit addition/subtraction chains, ``ifrl.prm.ArithmeticTask``). The default
 model is the tiny model warmed up on the synthetic task (trained once, then cached), so that its
 solutions are step-by-step and sometimes right; ``--model`` takes any causal LM directory.
 
@@ -47,14 +47,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from ifrl.core.backends.hf import HFGenerator
-    from ifrl.prm.answers import get_checker
-    from ifrl.prm.branching import BranchConfig, build_trees
-    from ifrl.prm.compare import agreement
-    from ifrl.prm.data import load_questions
-    from ifrl.prm.decoding import HFStepDecoder
-    from ifrl.prm.labels import grade_leaves, mc_labels
-    from ifrl.prm.synthetic import make_problems, synthetic_policy
-    from ifrl.prm.uniform import UniformConfig, uniform_label
+    from ifrl.prm import (
+        ArithmeticTask,
+        BranchConfig,
+        HFStepDecoder,
+        UniformConfig,
+        build_trees,
+        get_checker,
+        grade_leaves,
+        label_agreement,
+        load_questions,
+        mc_labels,
+        synthetic_policy,
+        uniform_label,
+    )
 
     if args.task == "gsm8k":
         if not args.data.is_file():
@@ -62,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         questions = load_questions(args.data, limit=args.questions)
     else:
-        problems = make_problems(args.questions, seed=10_000 + args.seed, prefix="bench")
+        problems = ArithmeticTask().problems(
+            args.questions, seed=10_000 + args.seed, prefix="bench"
+        )
         questions = [p.to_question() for p in problems]
     model = args.model or str(synthetic_policy())
     generator = HFGenerator(model, batch_size=args.batch_size)
@@ -115,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = uni_per["generated_tokens"] / edu_per["generated_tokens"]
     fwd_ratio = uni_per["forward_tokens"] / edu_per["forward_tokens"]
     q_ratio = uni_per["calls"] / edu_per["calls"]
-    agree = agreement(trees, labels, results)
+    agree = label_agreement(trees, labels, results)
     print(
         f"per labeled step, uniform / EDU: generated tokens {ratio:.2f}x, forward tokens "
         f"{fwd_ratio:.2f}x, queries {q_ratio:.2f}x (EDU saves {100 * (1 - 1 / ratio):.1f}% "

@@ -1,17 +1,23 @@
-"""The edu-prm recipe: config errors, GSM8K-format questions, and a tiny end-to-end run."""
+"""The edu-prm recipe: config errors, GSM8K-format questions, tiny end-to-end runs (the tiny
+example and the synthetic experiment at small scale), and PRM scores flowing from `ifrl prm
+score` into `ifrl eval prm`."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from ifrl.core.config import ConfigError, from_mapping
+from ifrl.core.config import ConfigError, from_mapping, load_config
 from ifrl.core.jsonl import read_jsonl, write_jsonl
 from ifrl.pipelines.recipe import StageContext, get_recipe, run_recipe
 from ifrl.pipelines.recipes.eduprm import EduPrmConfig, stage_questions
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _cfg(mapping: dict[str, Any]) -> EduPrmConfig:
@@ -27,6 +33,12 @@ def test_config_errors_name_the_field() -> None:
         _cfg({"bon": {"aggregation": "max"}})
     with pytest.raises(ConfigError, match=r"policy\.backend: expected hf or vllm"):
         _cfg({"policy": {"backend": "openai"}})
+    with pytest.raises(ConfigError, match=r"labels\.split: expected anchor or newline"):
+        _cfg({"labels": {"split": "sentence"}})
+    with pytest.raises(ConfigError, match=r"policy\.task\.min_ops: need 1 <= min_ops"):
+        _cfg({"policy": {"task": {"min_ops": 3}}})
+    with pytest.raises(ConfigError, match=r"questions\.template: the synthetic task fixes"):
+        _cfg({"questions": {"template": "Q: {question}"}})
     assert get_recipe("edu-prm").stage_names() == [
         "policy",
         "questions",
@@ -85,8 +97,12 @@ def test_tiny_edu_prm_run(tmp_path: Path, tiny_model_dir: Path) -> None:
     assert bon["questions"] == 2 and bon["n"] == 3
     assert bon["random_accuracy"] <= bon["oracle_accuracy"]
     assert bon["bon_accuracy"] <= bon["oracle_accuracy"]
+    assert 0.0 <= bon["greedy_accuracy"] <= 1.0 and set(bon["confidence"]) >= {"bon_accuracy"}
     cands = list(read_jsonl(run / "bon/candidates.jsonl"))
     assert [len(c["candidates"]) for c in cands] == [3, 3]
+    # Evaluated by ifrl.evals: one run per ranking (the PRM's score, the policy's confidence).
+    for name in ("prm", "confidence"):
+        assert json.loads((run / f"bon/{name}/results.json").read_text())["benchmark"] == "prm"
     assert (run / "prm").is_dir() and json.loads((run / "train.json").read_text())["losses"]
 
     # Branching resumes chunk by chunk: an interrupted attempt keeps the chunks it finished.
@@ -101,3 +117,113 @@ def test_tiny_edu_prm_run(tmp_path: Path, tiny_model_dir: Path) -> None:
     assert (run / "branch/chunk_00000.json").stat().st_mtime_ns == first
     assert again["branch"]["result"] == branch  # greedy trees: the same trees and cost
     assert sum("up to date" in line for line in lines) == 6  # only branch ran again
+
+
+def test_synthetic_example_holds_the_experiments_settings() -> None:
+    """examples/edu-prm-synthetic.yaml runs what `ifrl prm synthetic` ran with its defaults (the
+    README's figures): the same cached policy, questions, trees, labels, PRM and evaluation."""
+    from ifrl.prm import BranchConfig, PolicyConfig
+
+    cfg = load_config(EduPrmConfig, EXAMPLES / "edu-prm-synthetic.yaml")
+    warmup = cfg.policy.warmup_config()
+    assert (warmup.problems, warmup.epochs, warmup.batch_size, warmup.lr) == (19_200, 1.0, 32, 1e-3)
+    assert (warmup.task.min_ops, warmup.task.max_ops, warmup.task.max_value) == (2, 3, 9)
+    assert warmup.key() == "d8c608e44654"  # the experiment's cached policy
+    assert warmup == PolicyConfig(problems=19_200, lr=1e-3, task=warmup.task)
+    q = cfg.questions
+    assert (q.source, q.train, q.eval, q.distinct, q.seed) == ("synthetic", 3000, 600, True, 0)
+    b = cfg.branch
+    assert BranchConfig(**{k: getattr(b, k) for k in BranchConfig.__dataclass_fields__}) == (
+        BranchConfig(tau=0.3, max_depth=4, max_branches=16, max_new_tokens=64)
+    )
+    assert b.chunk >= q.train  # one build_trees call over all questions
+    assert (cfg.labels.kind, cfg.labels.split) == ("hard", "newline")
+    u = cfg.uniform
+    assert (u.enabled, u.questions, u.rollouts, u.seed) == (True, 20, 8, 0)
+    p = cfg.prm
+    assert (p.base, p.epochs, p.batch_size, p.lr, p.seed, p.max_length) == ("", 8, 16, 1e-3, 0, 256)
+    assert (p.extra_layers, p.freeze_base, p.lora_r) == (3, True, 0)
+    n = cfg.bon
+    assert (n.n, n.temperature, n.aggregation, n.seed, n.bootstrap) == (8, 1.0, "product", 0, 1000)
+    # What `ifrl prm synthetic --prm-base B --prm-lr 3e-5 --prm-extra-layers 0 --prm-train-base
+    # -n 4` set, as overrides of the example; the rest keeps its settings.
+    given = {"prm.base": "/models/big", "prm.lr": "3e-5", "prm.extra_layers": "0"}
+    given |= {"prm.freeze_base": "false", "bon.n": "4"}
+    cfg = load_config(EduPrmConfig, EXAMPLES / "edu-prm-synthetic.yaml", given)
+    assert (cfg.prm.base, cfg.prm.lr, cfg.prm.extra_layers, cfg.prm.freeze_base) == (
+        "/models/big",
+        3e-5,
+        0,
+        False,
+    )
+    assert cfg.bon.n == 4 and cfg.prm.epochs == 8
+
+
+@pytest.mark.slow
+def test_synthetic_experiment_at_small_scale(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """The synthetic experiment's stages at small scale, the tiny model as the policy and the PRM
+    on another backbone (a tiny llama): distinct questions, newline-cut labels, the uniform
+    baseline on a subset, Best-of-N by the PRM and by the policy's confidence."""
+    from ifrl.core.tiny import build_tiny_model
+
+    other = build_tiny_model("llama", seed=3, out_dir=tmp_path / "llama")
+    mapping: dict[str, Any] = {
+        "policy": {"path": str(tiny_model_dir), "task": {"max_ops": 3}},
+        "questions": {"train": 3, "eval": 3, "distinct": True},
+        "branch": {"tau": 0.0, "max_depth": 2, "max_branches": 4, "max_new_tokens": 8},
+        "labels": {"split": "newline"},
+        "uniform": {"questions": 2, "rollouts": 2},
+        "prm": {"base": str(other), "epochs": 1.0, "batch_size": 4, "extra_layers": 1},
+        "bon": {"n": 2, "aggregation": "product", "bootstrap": 50},
+    }
+    run = tmp_path / "run"
+    states = run_recipe(get_recipe("edu-prm"), _cfg(mapping), run, echo=lambda s: None)
+    assert states["branch"]["result"]["cost"]["calls"] == 3 * 4
+    assert states["label"]["result"]["solutions"] == 3 * 4
+    samples = list(read_jsonl(run / "labels.jsonl"))
+    assert all("\n" in s["steps"][0] for s in samples if len(s["steps"]) > 1)  # newline cuts
+    saved = json.loads((run / "prm/config.json").read_text(encoding="utf-8"))
+    assert saved["model_type"] == "llama"  # the policy is the tiny qwen2 model
+    uni = states["uniform"]["result"]
+    assert uni["cost"]["questions"] == 2 and uni["generated_tokens_per_step_ratio"] > 0
+    bon = states["bon"]["result"]
+    assert bon["questions"] == 3 and (bon["auroc"] is None or 0.0 <= bon["auroc"] <= 1.0)
+    assert bon["bon_gain"] == pytest.approx(bon["bon_accuracy"] - bon["random_accuracy"])
+    lines = list(read_jsonl(run / "bon/candidates.jsonl"))
+    ids = [line["id"] for line in lines]
+    assert len(set(ids)) == 3 and not set(ids) & {s["meta"]["question_id"] for s in samples}
+    picks: dict[str, list[bool]] = {"prm": [], "confidence": []}
+    for line in lines:
+        cands = line["candidates"]
+        assert len(cands) == 2
+        for c in cands:
+            assert c["score"] == pytest.approx(math.prod(c["step_scores"]))
+            assert math.isfinite(c["confidence"]) and c["confidence"] <= 0.0
+        for name, field in (("prm", "score"), ("confidence", "confidence")):
+            ranked = [(cands[i][field], -i) for i in range(2)]
+            picks[name].append(cands[ranked.index(max(ranked))]["correct"])
+    assert bon["bon_accuracy"] == pytest.approx(sum(picks["prm"]) / 3)
+    assert bon["confidence"]["bon_accuracy"] == pytest.approx(sum(picks["confidence"]) / 3)
+
+
+@pytest.mark.slow
+def test_prm_scores_flow_into_the_prm_eval(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """`ifrl prm score` on Best-of-N candidates writes what `ifrl eval prm` evaluates (what
+    `ifrl prm bon` reported before the metrics moved to ifrl.evals)."""
+    from ifrl.evals.cli import cli as eval_cli
+    from ifrl.prm import ProcessRewardModel
+    from ifrl.prm.cli import cli as prm_cli
+
+    prm_dir = ProcessRewardModel.from_base(tiny_model_dir).save(tmp_path / "prm")  # scores 0.5
+    cands = tmp_path / "cands.jsonl"
+    row = {"prompt": "Question: 3 + 4\n", "candidates": ["3 + 4 = 7\n#### 7", "#### 8"]}
+    write_jsonl(cands, [{**row, "reference": "7"}])
+    scored = tmp_path / "scored.jsonl"
+    args = ["score", "--prm", str(prm_dir), "--data", str(cands), "--out", str(scored)]
+    assert CliRunner().invoke(prm_cli, args).exit_code == 0
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(eval_cli, ["prm", "--responses", str(scored), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "results.json").read_text())["metrics"]
+    assert metrics["random_acc"]["value"] == 0.5
+    assert metrics["best_of_n_acc"]["value"] == 1.0  # all tie: the first candidate, right

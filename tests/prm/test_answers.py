@@ -8,8 +8,9 @@ from fractions import Fraction
 import pytest
 from ifrl_testdata import shared_data
 
+from ifrl.core.answers import extract_answer
 from ifrl.core.registry import UnknownNameError
-from ifrl.prm.answers import extract_answer, get_checker
+from ifrl.prm import get_checker
 
 
 @pytest.mark.parametrize("split", ["test", "train"])

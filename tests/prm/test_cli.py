@@ -86,15 +86,28 @@ def test_pipeline(tiny_model_dir: Path, tmp_path: Path) -> None:
             }
         ],
     )
-    out = _run(["bon", "--prm", str(prm_dir), "--data", str(cands)])
-    summary = json.loads(out)
-    assert summary["questions"] == 1 and summary["random_accuracy"] == 0.5
-    assert summary["bon_accuracy"] in (0.0, 1.0)
+    picked = tmp_path / "picked.jsonl"
+    result = CliRunner().invoke(
+        cli, ["bon", "--prm", str(prm_dir), "--data", str(cands), "--out", str(picked)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"questions": 1}
+    # Best-of-N metrics moved to `ifrl eval prm`; the message names the commands to run.
+    assert "ifrl prm score" in result.stderr and "ifrl eval prm --responses" in result.stderr
+    (row,) = list(read_jsonl(picked))
+    assert row["chosen"] in (0, 1) and len(row["scores"]) == 2
+    assert row["chosen_correct"] == (row["chosen"] == 0)
+    # `ifrl prm score` on candidates writes what `ifrl eval prm` reads.
+    _run(["score", "--prm", str(prm_dir), "--data", str(cands), "--out", str(scored)])
+    (line,) = list(read_jsonl(scored))
+    assert line["gold"] == "7" and line["chosen"] == row["chosen"]
+    assert [c["response"] for c in line["candidates"]] == ["3 + 4 = 7\n#### 7", "#### 8"]
+    assert [c["score"] for c in line["candidates"]] == pytest.approx(row["scores"])
 
 
 def test_bad_question_file_names_line_and_field(tiny_model_dir: Path, tmp_path: Path) -> None:
     from ifrl.core.errors import JSONLError
-    from ifrl.prm.data import load_questions
+    from ifrl.prm.questions import load_questions
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "1 + 1", "answer": "2"}\n{"answer": "3"}\n', encoding="utf-8")
@@ -114,14 +127,13 @@ def test_bad_question_file_names_line_and_field(tiny_model_dir: Path, tmp_path: 
 
 def test_branch_with_prm_pruning(tiny_model_dir: Path, tmp_path: Path) -> None:
     from ifrl.core.records import StepSample as Sample
-    from ifrl.prm.loop import LoopConfig
     from ifrl.prm.train import PRMTrainConfig, train_prm
 
     prm_dir = tmp_path / "prm"
     train_prm(
         [Sample("Question: 1\n", ("a\n",), (1.0,))],
         tiny_model_dir,
-        PRMTrainConfig(loop=LoopConfig(epochs=1, batch_size=1)),
+        PRMTrainConfig(epochs=1, batch_size=1),
         out_dir=prm_dir,
         progress=False,
     )
@@ -183,41 +195,30 @@ def test_backend_selection(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert decoder.generator.batch_size == 3
 
 
-def test_synthetic_passes_the_prm_backbone_and_learning_rate_through(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from ifrl.prm import experiment
-    from ifrl.prm.experiment import ExperimentConfig, ExperimentResult
+def test_synthetic_moved_to_the_edu_prm_recipe() -> None:
+    args = ["synthetic", "--prm-base", "/models/big", "--prm-train-base", "-n", "4"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "ifrl pipeline run edu-prm --config examples/edu-prm-synthetic.yaml" in result.output
 
-    seen: list[ExperimentConfig] = []
 
-    def fake_run(config: ExperimentConfig, **_: object) -> ExperimentResult:
-        seen.append(config)
-        return ExperimentResult(0, 0, 0.0, {}, 0.0, 0, 0.0, 0.5, 0.0, 0.0, 0.0, [])
-
-    monkeypatch.setattr(experiment, "run_synthetic", fake_run)
-    out = tmp_path / "r.json"
-    _run(
-        [
-            "synthetic",
-            "--prm-base",
-            "/models/big",
-            "--prm-lr",
-            "3e-5",
-            "--prm-extra-layers",
-            "0",
-            "--prm-train-base",
-            "-n",
-            "4",
-            "--out",
-            str(out),
-        ]
-    )
-    (config,) = seen
-    assert config.prm_base == "/models/big" and config.n == 4
-    assert config.prm_loop.lr == 3e-5
-    assert config.prm_extra_layers == 0 and config.prm_freeze_base is False
-    assert config.prm_loop.epochs == ExperimentConfig().prm_loop.epochs  # the rest untouched
-    _run(["synthetic", "--prm-epochs", "2"])
-    assert seen[-1].prm_loop.epochs == 2 and seen[-1].prm_freeze_base is True
-    assert json.loads(out.read_text(encoding="utf-8"))["confidence_metrics"] == {}
+def test_commands_take_their_config_fields_as_options(tmp_path: Path) -> None:
+    """Options generated from BranchConfig / UniformConfig / PRMTrainConfig are checked by the
+    config kit: a bad value is a usage error naming the field."""
+    data = tmp_path / "q.jsonl"
+    write_jsonl(data, [{"question": "1 + 1", "answer": "2"}])
+    bad = ["branch", "--model", "m", "--data", str(data), "--tau", "x", "--out", "t.jsonl"]
+    result = CliRunner().invoke(cli, bad)
+    assert result.exit_code == 2 and "command line: tau: expected float, got 'x'" in result.output
+    bad = ["train", "--model", "m", "--data", str(data), "--out", "p", "--epochs", "0"]
+    result = CliRunner().invoke(cli, bad)
+    assert result.exit_code == 2 and "epochs: must be > 0, got 0.0" in result.output
+    for command, flags in [
+        ("branch", ["--tau", "--top-k", "--max-depth", "--max-branches", "--exclude-digits"]),
+        ("uniform", ["--rollouts", "--max-new-tokens", "--seed", "--checker", "--label"]),
+        ("train", ["--epochs", "--lr", "--lora-r", "--extra-layers", "--freeze-base", "--seed"]),
+    ]:
+        shown = CliRunner().invoke(cli, [command, "--help"]).output
+        for flag in [*flags, "--config"]:
+            assert flag in shown, (command, flag)
+    assert "--top-k-entropy" in CliRunner().invoke(cli, ["branch", "--help"]).output

@@ -6,20 +6,22 @@ from collections.abc import Sequence
 
 import pytest
 
-from ifrl.core.records import SamplingParams
-from ifrl.prm.answers import get_checker
-from ifrl.prm.branching import Node, Question, Tree
-from ifrl.prm.decoding import Cost, GreedyTrace
+from ifrl.core.records import Cost, SamplingParams
+from ifrl.prm.branching import BranchNode, BranchTree
+from ifrl.prm.checkers import get_checker
+from ifrl.prm.decoding import GreedyTrace, call_cost
 from ifrl.prm.labels import (
     StepLabel,
     count_steps,
     grade_leaves,
     mc_labels,
+    split_steps,
     step_samples,
     to_qwen_prm,
     to_trl,
 )
-from ifrl.prm.uniform import UniformConfig, split_steps, uniform_label
+from ifrl.prm.questions import Question
+from ifrl.prm.uniform import UniformConfig, uniform_label
 
 
 class CharTokenizer:
@@ -39,22 +41,22 @@ def ids(text: str) -> list[int]:
     return [ord(c) for c in text]
 
 
-def hand_tree() -> Tree:
+def hand_tree() -> BranchTree:
     r"""root "A" -> {x: "B" -> {p: "=1", q: "=2"}, y: "C" -> {r: "=2", s: "=3"}} plus a pruned z.
 
     The reference answer is 2: leaves q and r are correct.
     """
     nodes = [
-        Node(0, None, 0, 0, 0, ids("A"), [0.5], [1, 2, 7]),
-        Node(1, 0, 1, 0, 1, ids("B"), [2.0], [3, 4]),
-        Node(2, 0, 1, 1, 1, ids("C"), [2.0], [5, 6]),
-        Node(3, 1, 2, 0, 2, ids("=1"), [1.5, 0.1], finish_reason="stop"),
-        Node(4, 1, 2, 1, 2, ids("=2"), [1.5, 0.1], finish_reason="stop"),
-        Node(5, 2, 2, 0, 2, ids("=2"), [1.7, 0.1], finish_reason="stop"),
-        Node(6, 2, 2, 1, 2, ids("=3"), [1.7, 0.1], finish_reason="stop"),
-        Node(7, 0, 1, 2, 1, ids("Z=2"), [2.0, 0, 0], finish_reason="pruned", pruned=True),
+        BranchNode(0, None, 0, 0, 0, ids("A"), [0.5], [1, 2, 7]),
+        BranchNode(1, 0, 1, 0, 1, ids("B"), [2.0], [3, 4]),
+        BranchNode(2, 0, 1, 1, 1, ids("C"), [2.0], [5, 6]),
+        BranchNode(3, 1, 2, 0, 2, ids("=1"), [1.5, 0.1], finish_reason="stop"),
+        BranchNode(4, 1, 2, 1, 2, ids("=2"), [1.5, 0.1], finish_reason="stop"),
+        BranchNode(5, 2, 2, 0, 2, ids("=2"), [1.7, 0.1], finish_reason="stop"),
+        BranchNode(6, 2, 2, 1, 2, ids("=3"), [1.7, 0.1], finish_reason="stop"),
+        BranchNode(7, 0, 1, 2, 1, ids("Z=2"), [2.0, 0, 0], finish_reason="pruned", pruned=True),
     ]
-    return Tree("q1", "Q: ", "2", ids("Q: "), nodes)
+    return BranchTree("q1", "Q: ", "2", ids("Q: "), nodes)
 
 
 def test_mc_labels_on_a_hand_built_tree() -> None:
@@ -143,12 +145,9 @@ class ScriptedDecoder:
     def greedy(
         self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], top_n: int
     ) -> list[GreedyTrace]:
-        out = []
-        for p in prefixes:
-            t = tuple(ids("1\n2\n#### 3"))
-            self.cost.add(len(p), len(t))
-            out.append(GreedyTrace(t, (1.0,) * len(t), (), "stop"))
-        return out
+        t = tuple(ids("1\n2\n#### 3"))
+        self.cost += call_cost(prefixes, [[t]] * len(prefixes))
+        return [GreedyTrace(t, (1.0,) * len(t), (), "stop") for _ in prefixes]
 
     def sample(
         self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], params: SamplingParams
@@ -157,9 +156,8 @@ class ScriptedDecoder:
         for p in prefixes:
             done = len(p) - len(ids("Q: "))
             row = [tuple(ids(a)) for a in self.rollouts[done]][: params.n]
-            for r in row:
-                self.cost.add(len(p), len(r))
             out.append(row)
+        self.cost += call_cost(prefixes, out)
         return out
 
 
@@ -180,7 +178,7 @@ def test_uniform_labels_and_cost() -> None:
 
 
 def test_agreement_on_shared_steps_of_the_greedy_solution() -> None:
-    from ifrl.prm.compare import agreement, greedy_path
+    from ifrl.prm.agreement import greedy_path, label_agreement
     from ifrl.prm.uniform import UniformResult
 
     tree = hand_tree()
@@ -193,13 +191,13 @@ def test_agreement_on_shared_steps_of_the_greedy_solution() -> None:
     res = UniformResult(
         q, solution, [(0, 1), (1, 3), (3, 4)], [StepLabel(4, 0), StepLabel(4, 3), StepLabel(1, 0)]
     )
-    got = agreement([tree], [labels], [res])
+    got = label_agreement([tree], [labels], [res])
     # Step 1 ends in node 0 (EDU 2/4 -> hard 1; uniform 0/4 -> hard 0): disagree.
     # Step 2 ends in node 3 ("=1", EDU 0/1 -> hard 0; uniform 3/4 -> hard 1): disagree.
     assert (got.shared, got.hard_agree, got.skipped_questions) == (2, 0, 0)
     assert got.mean_soft_diff == pytest.approx((0.5 + 0.75) / 2)
     other = UniformResult(q, [*solution, 5], res.spans, res.labels)
-    assert agreement([tree], [labels], [other]).skipped_questions == 1
+    assert label_agreement([tree], [labels], [other]).skipped_questions == 1
 
 
 def test_newline_steps_take_the_label_of_the_node_holding_their_last_token() -> None:
@@ -209,14 +207,14 @@ def test_newline_steps_take_the_label_of_the_node_holding_their_last_token() -> 
     node a (or b), so it takes a's (b's) label; "S2 =6\n" ends inside the leaf.
     """
     nodes = [
-        Node(0, None, 0, 0, 0, ids("S1 ="), [0.0] * 4, [1, 2]),
-        Node(1, 0, 1, 0, 4, ids("4\nS2 ="), [1.5] + [0.0] * 5, [3, 4]),
-        Node(2, 0, 1, 1, 4, ids("5\nS2 ="), [1.5] + [0.0] * 5, [5]),
-        Node(3, 1, 2, 0, 10, [*ids("6\n#6"), 0], [1.2] + [0.0] * 4, finish_reason="stop"),
-        Node(4, 1, 2, 1, 10, [*ids("7\n#7"), 0], [1.2] + [0.0] * 4, finish_reason="stop"),
-        Node(5, 2, 2, 0, 10, [*ids("6\n#6"), 0], [0.3] + [0.0] * 4, finish_reason="stop"),
+        BranchNode(0, None, 0, 0, 0, ids("S1 ="), [0.0] * 4, [1, 2]),
+        BranchNode(1, 0, 1, 0, 4, ids("4\nS2 ="), [1.5] + [0.0] * 5, [3, 4]),
+        BranchNode(2, 0, 1, 1, 4, ids("5\nS2 ="), [1.5] + [0.0] * 5, [5]),
+        BranchNode(3, 1, 2, 0, 10, [*ids("6\n#6"), 0], [1.2] + [0.0] * 4, finish_reason="stop"),
+        BranchNode(4, 1, 2, 1, 10, [*ids("7\n#7"), 0], [1.2] + [0.0] * 4, finish_reason="stop"),
+        BranchNode(5, 2, 2, 0, 10, [*ids("6\n#6"), 0], [0.3] + [0.0] * 4, finish_reason="stop"),
     ]
-    tree = Tree("q", "Q\n", "6", ids("Q\n"), nodes)
+    tree = BranchTree("q", "Q\n", "6", ids("Q\n"), nodes)
     tok = CharTokenizer()
     correct = grade_leaves(tree, tok, get_checker("gsm8k"))
     assert correct == {3: True, 4: False, 5: True}

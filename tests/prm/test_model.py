@@ -10,14 +10,20 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ifrl.core.records import StepSample  # noqa: E402
-from ifrl.prm.loop import LoopConfig  # noqa: E402
 from ifrl.prm.model import (  # noqa: E402
     ProcessRewardModel,
     add_fresh_layers,
     encode_steps,
     separator_id,
 )
-from ifrl.prm.score import aggregate, auroc, best_of_n, score, split_solution  # noqa: E402
+from ifrl.prm.score import (  # noqa: E402
+    aggregate,
+    best_of_n,
+    policy_confidence,
+    score_candidates,
+    score_steps,
+    split_solution,
+)
 from ifrl.prm.train import PRMTrainConfig, encode_samples, train_prm  # noqa: E402
 
 
@@ -81,21 +87,36 @@ def _toy_samples() -> list[StepSample]:
 
 
 def test_training_learns_step_labels_and_round_trips(tiny_model_dir: Path, tmp_path: Path) -> None:
-    config = PRMTrainConfig(loop=LoopConfig(epochs=6, batch_size=4, lr=3e-3, seed=0))
+    config = PRMTrainConfig(epochs=6, batch_size=4, lr=3e-3, seed=0)
     trained, stats = train_prm(
         _toy_samples(), tiny_model_dir, config, out_dir=tmp_path / "prm", progress=False
     )
     assert stats.samples == 12 and stats.labels == 36 and stats.skipped == 0
     assert stats.losses[-1] < 0.5 * stats.losses[0]
-    scores = score(trained, "Question: 9 + 9?\n", ["9 + 9 is right\n", "then 2 is wrong\n"])
+    scores = score_steps(trained, "Question: 9 + 9?\n", ["9 + 9 is right\n", "then 2 is wrong\n"])
     assert scores[0] > 0.7 and scores[1] < 0.3
     loaded = ProcessRewardModel.load(tmp_path / "prm")
-    again = score(loaded, "Question: 9 + 9?\n", ["9 + 9 is right\n", "then 2 is wrong\n"])
+    again = score_steps(loaded, "Question: 9 + 9?\n", ["9 + 9 is right\n", "then 2 is wrong\n"])
     assert again == pytest.approx(scores, abs=1e-5)
     best, totals = best_of_n(
         loaded, "Question: 1 + 1?\n", [["1 is wrong\n"], ["1 + 1 is right\n"], ["2 is wrong\n"]]
     )
     assert best == 1 and len(totals) == 3
+    batched = score_candidates(
+        loaded, "Question: 9 + 9?\n", [["9 + 9 is right\n"]] * 3, batch_size=2
+    )
+    assert batched == [pytest.approx(scores[:1], abs=1e-5)] * 3
+
+
+def test_training_is_reproducible_whatever_the_global_seed(tiny_model_dir: Path) -> None:
+    """The separator added to the vocabulary gets a seeded embedding: same settings, same PRM."""
+    config = PRMTrainConfig(epochs=1, batch_size=4, lr=1e-3)
+    runs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        _, stats = train_prm(_toy_samples()[:8], tiny_model_dir, config, progress=False)
+        runs.append(stats.losses)
+    assert runs[0] == runs[1] and len(runs[0]) == 2
 
 
 def test_lora_trains_adapters_and_head_only(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -103,7 +124,7 @@ def test_lora_trains_adapters_and_head_only(tiny_model_dir: Path, tmp_path: Path
     prm = ProcessRewardModel.from_base(tiny_model_dir, lora={"r": 4, "alpha": 8})
     trainable = [n for n, p in prm.backbone.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
-    config = PRMTrainConfig(loop=LoopConfig(epochs=1, batch_size=4, lr=1e-3))
+    config = PRMTrainConfig(epochs=1, batch_size=4, lr=1e-3)
     trained, stats = train_prm(
         _toy_samples()[:4], prm, config, out_dir=tmp_path / "p", progress=False
     )
@@ -136,7 +157,7 @@ def test_fresh_layers_start_as_the_identity_and_round_trip(
     assert added[0].self_attn.q_proj.weight.abs().sum() > 0  # but fresh, non-zero weights
 
     prm = ProcessRewardModel.from_base(tiny_model_dir, extra_layers=2, freeze=True)
-    config = PRMTrainConfig(loop=LoopConfig(epochs=1, batch_size=4, lr=1e-3))
+    config = PRMTrainConfig(epochs=1, batch_size=4, lr=1e-3)
     trained, _ = train_prm(_toy_samples()[:8], prm, config, out_dir=tmp_path / "p", progress=False)
     loaded = ProcessRewardModel.load(tmp_path / "p")
     assert len(loaded.backbone.layers) == depth + 2
@@ -155,7 +176,7 @@ def test_freeze_trains_fresh_layers_norm_and_head_only(tiny_model_dir: Path) -> 
     frozen = {
         n: p.detach().clone() for n, p in prm.backbone.named_parameters() if n not in trainable
     }
-    config = PRMTrainConfig(loop=LoopConfig(epochs=1, batch_size=4, lr=1e-2))
+    config = PRMTrainConfig(epochs=1, batch_size=4, lr=1e-2)
     train_prm(_toy_samples()[:8], prm, config, progress=False)
     after = dict(prm.backbone.named_parameters())
     assert all(torch.equal(after[n], v) for n, v in frozen.items())
@@ -172,14 +193,28 @@ def test_fresh_layers_refuse_what_they_cannot_handle(tiny_model_dir: Path) -> No
         ProcessRewardModel.from_base(tiny_model_dir, lora={"r": 2}, extra_layers=1)
 
 
-def test_aggregations_split_and_auroc() -> None:
+def test_train_config_errors_name_the_field() -> None:
+    from ifrl.core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="epochs: must be > 0, got 0"):
+        PRMTrainConfig(epochs=0)
+    with pytest.raises(ConfigError, match="max_length: must be at least 1"):
+        PRMTrainConfig(max_length=0)
+    with pytest.raises(ConfigError, match="lora_r: LoRA cannot be combined"):
+        PRMTrainConfig(lora_r=4, freeze_base=True)
+    assert (PRMTrainConfig().epochs, PRMTrainConfig().lr, PRMTrainConfig().batch_size) == (
+        5.0,
+        1e-4,
+        8,
+    )
+
+
+def test_aggregations_split_and_policy_confidence() -> None:
     s = [0.9, 0.2, 0.6]
     assert aggregate(s, "min") == 0.2 and aggregate(s, "last") == 0.6
     assert aggregate(s, "product") == pytest.approx(0.108)
     assert aggregate(s, "mean") == pytest.approx(0.5666666)
     assert aggregate([], "min") == 0.0
     assert split_solution("a\n\nb\nc") == ["a\n\n", "b\n", "c"]
-    assert auroc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
-    assert auroc([0.1, 0.8, 0.9], [True, True, False]) == 0.0
-    assert auroc([0.5, 0.5], [True, False]) == 0.5
-    assert math.isnan(auroc([0.5], [True]))
+    assert policy_confidence([-0.1, -2.5, -0.3]) == -2.5
+    assert policy_confidence([]) == float("-inf")  # unknown logprobs rank last

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from ifrl.core.records import SamplingParams
-from ifrl.prm.branching import BranchConfig, Question, Tree, build_trees, is_excluded
+from ifrl.prm.branching import BranchConfig, BranchTree, build_trees, is_excluded
 from ifrl.prm.decoding import HFStepDecoder, VLLMStepDecoder, step_decoder_for
+from ifrl.prm.questions import Question
 
 pytestmark = pytest.mark.vllm
 
@@ -81,7 +82,7 @@ def test_trees_and_samples_with_vllm(vllm_decoder: VLLMStepDecoder) -> None:
     assert len(rows) == 1 and len(rows[0]) == 3 and all(1 <= len(r) <= 5 for r in rows[0])
 
 
-def _shape(tree: Tree) -> list[tuple[Any, ...]]:
+def _shape(tree: BranchTree) -> list[tuple[Any, ...]]:
     return [(n.parent, n.depth, n.rank, n.start, tuple(n.token_ids)) for n in tree.nodes]
 
 
@@ -175,7 +176,7 @@ def test_cli_branch_with_vllm_backend(
     from click.testing import CliRunner
 
     from ifrl.core.jsonl import read_jsonl, write_jsonl
-    from ifrl.prm import decoding
+    from ifrl.prm import cli as prm_cli
     from ifrl.prm.cli import cli
 
     seen: dict[str, Any] = {}
@@ -184,7 +185,7 @@ def test_cli_branch_with_vllm_backend(
         seen.update(backend=backend, model=model, **kwargs)
         return VLLMStepDecoder(vllm_decoder.generator, top_k_entropy=kwargs["top_k_entropy"])
 
-    monkeypatch.setattr(decoding, "step_decoder_for", shared_engine)
+    monkeypatch.setattr(prm_cli, "step_decoder_for", shared_engine)
     data = tmp_path / "q.jsonl"
     write_jsonl(data, [{"question": "3 + 4", "answer": "7"}])
     out = tmp_path / "trees.jsonl"
@@ -193,7 +194,7 @@ def test_cli_branch_with_vllm_backend(
     result = CliRunner().invoke(cli, [*args, "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert seen["backend"] == "vllm" and seen["top_k_entropy"] == -1
-    tree = Tree.from_dict(next(iter(read_jsonl(out))))
+    tree = BranchTree.from_dict(next(iter(read_jsonl(out))))
     assert json.loads(result.stdout.strip().splitlines()[-1])["cost"]["calls"] == 2
     want = build_trees(hf_decoder, [Question("q-1", tree.prompt, "7")], _cli_config())[0]
     assert _shape(tree) == _shape(want)

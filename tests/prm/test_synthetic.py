@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from ifrl.prm.answers import get_checker
-from ifrl.prm.synthetic import ArithmeticTask, PolicyConfig, Problem, make_problems, train_policy
+from ifrl.core.config import ConfigError
+from ifrl.prm.checkers import get_checker
+from ifrl.prm.synthetic import ArithmeticTask, PolicyConfig, Problem, train_policy
 
 
 def _check_gold(problems: list[Problem], task: ArithmeticTask) -> None:
@@ -30,9 +30,13 @@ def _check_gold(problems: list[Problem], task: ArithmeticTask) -> None:
 
 
 def test_problems_are_deterministic_and_gold_solutions_are_right() -> None:
-    a, b = make_problems(50, seed=3), make_problems(50, seed=3)
-    assert a == b and a != make_problems(50, seed=4)
-    _check_gold(a, ArithmeticTask())
+    task = ArithmeticTask()
+    a, b = task.problems(50, seed=3), task.problems(50, seed=3)
+    assert a == b and a != task.problems(50, seed=4)
+    assert a[:20] == task.problems(20, seed=3)  # a prefix of the same stream
+    # Pinned: the README's figures were measured on these streams.
+    assert [p.question for p in task.problems(3, seed=0)] == ["7 + 1 - 4", "9 - 7 + 3", "8 - 3 - 5"]
+    _check_gold(a, task)
 
 
 @pytest.mark.parametrize(
@@ -53,10 +57,10 @@ def test_task_settings_bound_the_problems(task: ArithmeticTask) -> None:
 
 
 def test_bad_task_settings_are_rejected() -> None:
-    with pytest.raises(ValueError, match="min_ops <= max_ops"):
-        make_problems(1, min_ops=3, max_ops=2)
-    with pytest.raises(ValueError, match="max_value"):
-        make_problems(1, max_value=0)
+    with pytest.raises(ConfigError, match="min_ops: need 1 <= min_ops <= max_ops, got 3, 2"):
+        ArithmeticTask(min_ops=3, max_ops=2)
+    with pytest.raises(ConfigError, match="max_value: must be >= 1"):
+        ArithmeticTask(max_value=0)
 
 
 def test_policy_config_key_covers_the_task() -> None:
@@ -76,95 +80,6 @@ def test_policy_warm_up_trains_and_is_reused(tiny_model_dir: Path, tmp_path: Pat
     other = PolicyConfig(problems=16, epochs=1.0, batch_size=8, lr=2e-3)
     train_policy(tiny_model_dir, out, other, progress=False)
     assert (out / "model.safetensors").stat().st_mtime_ns != stamp  # new settings retrain
-
-
-def _small_config(**overrides: Any) -> Any:
-    """An ExperimentConfig of a few questions and tiny trees, for tests."""
-    from ifrl.prm.branching import BranchConfig
-    from ifrl.prm.experiment import ExperimentConfig
-    from ifrl.prm.loop import LoopConfig
-
-    return ExperimentConfig(
-        train_questions=3,
-        eval_questions=3,
-        n=2,
-        branch=BranchConfig(tau=0.0, max_depth=2, max_branches=4, max_new_tokens=8),
-        prm_loop=LoopConfig(epochs=1, batch_size=4),
-        **overrides,
-    )
-
-
-def test_experiment_runs_end_to_end_at_small_scale(
-    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pytest.importorskip("torch")
-    import math
-
-    from ifrl.prm import experiment
-    from ifrl.prm.experiment import run_synthetic
-
-    # Use the session's tiny model as the policy instead of warming one up (slow on CPU).
-    monkeypatch.setattr(experiment, "synthetic_policy", lambda config, progress: tiny_model_dir)
-    config = _small_config(uniform_questions=2, uniform_rollouts=2, bootstrap=50)
-    result = run_synthetic(config, work_dir=tmp_path, progress=False)
-    assert result.edu_samples == 3 * 4 and result.edu_cost["calls"] == 3 * 4
-    assert result.eval_solutions == 6 and len(result.per_question) == 3
-    assert (tmp_path / "prm" / "prm_config.json").is_file()
-    assert 0.0 <= result.random_accuracy <= result.oracle_accuracy <= 1.0
-    assert math.isnan(result.auroc) or 0.0 <= result.auroc <= 1.0
-    m = result.metrics
-    assert set(m) == {
-        "auroc",
-        "bon_accuracy",
-        "random_accuracy",
-        "bon_gain",
-        "oracle_accuracy",
-        "majority_accuracy",
-    }
-    assert m["bon_accuracy"]["value"] == result.bon_accuracy and m["bon_accuracy"]["n"] == 3
-    assert m["bon_gain"]["value"] == pytest.approx(result.bon_accuracy - result.random_accuracy)
-    for q in result.per_question:
-        assert q["chosen"] == max(range(2), key=lambda i: (q["scores"][i], -i))
-    cmp = result.comparison
-    assert cmp is not None and cmp.questions == 2
-    assert cmp.edu_cost["calls"] == 2 * 4  # the same trees again, on their own counter
-    assert cmp.uniform_cost["calls"] > 0 and cmp.cost_ratio > 0
-    assert set(result.seconds) == {
-        "policy",
-        "edu_labels",
-        "edu_vs_uniform",
-        "prm_training",
-        "evaluation",
-    }
-    assert result.summary()["comparison"]["questions"] == 2
-    # The no-PRM reference: the same solutions reranked by the policy's lowest token logprob.
-    assert set(result.confidence_metrics) == set(m)
-    picks = []
-    for q in result.per_question:
-        conf = q["confidence"]
-        assert len(conf) == 2 and all(math.isfinite(c) and c <= 0.0 for c in conf)
-        picks.append(q["correct"][max(range(2), key=lambda i: (conf[i], -i))])
-    assert result.confidence_metrics["bon_accuracy"]["value"] == pytest.approx(
-        sum(picks) / len(picks)
-    )
-
-
-def test_experiment_trains_the_prm_on_another_backbone_when_asked(
-    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pytest.importorskip("torch")
-    import json
-
-    from ifrl.core.tiny import build_tiny_model
-    from ifrl.prm import experiment
-    from ifrl.prm.experiment import run_synthetic
-
-    monkeypatch.setattr(experiment, "synthetic_policy", lambda config, progress: tiny_model_dir)
-    other = build_tiny_model("llama", seed=3, out_dir=tmp_path / "llama")
-    config = _small_config(prm_base=str(other), uniform_questions=0, bootstrap=10)
-    run_synthetic(config, work_dir=tmp_path / "work", progress=False)
-    saved = json.loads((tmp_path / "work" / "prm" / "config.json").read_text(encoding="utf-8"))
-    assert saved["model_type"] == "llama"  # the policy is the tiny qwen2 model
 
 
 def test_held_out_questions_are_distinct_and_unseen() -> None:

@@ -8,27 +8,44 @@ Two kinds of lines, told apart by their fields (a file may hold both):
   scored below ``threshold`` (``-1`` if none). Metrics: accuracy on erroneous samples, accuracy
   on correct samples, and their harmonic mean, ProcessBench's **F1**.
 * **Best-of-N** (GSM8K-style): ``{"id", "gold", "candidates": [{"response", "score"}...]}``
-  (a candidate may give ``"answer"`` instead of a response to extract from). Metrics: accuracy
-  of the PRM's top-scored candidate, of the majority answer, of a random candidate (the exact
-  expectation), and the oracle (any candidate right).
+  (a candidate may give ``"answer"`` instead of a response to extract from, and ``"correct"``
+  when the writer graded it with its own checker; otherwise its answer is compared with
+  ``gold``). Metrics (:func:`best_of_n_metrics`): ``best_of_n_acc`` (the top-scored candidate is
+  right, the first one on ties), ``random_acc`` (the exact expectation of a random pick),
+  ``best_of_n_gain`` (their difference), ``oracle_acc`` (any candidate right), ``majority_acc``
+  (the most frequent answer, first seen on ties, is right) and ``auroc`` (how well the scores,
+  pooled over questions, separate right from wrong candidates; left out when one class is
+  absent), each with a seeded percentile-bootstrap 95% interval over *questions*, all on the same
+  resamples so that the gain's interval is paired; and ``random_pick_acc`` (one seeded random
+  pick per question, Wilson interval).
 
-Scores come from ``ifrl prm score`` (ifrl.prm) or any other PRM; this package never imports one.
+Scores come from ``ifrl prm score`` (ifrl.prm) or any other PRM, or any other score per candidate
+(``score_field``, e.g. the policy's confidence); this package never imports a PRM.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ifrl.core.answers import answers_match, extract_answer
 from ifrl.core.errors import IfrlError, JSONLError
 from ifrl.core.jsonl import read_jsonl
-from ifrl.core.stats import Metric, bootstrap, majority_vote, proportion
+from ifrl.core.stats import Metric, auroc, bootstrap, majority_vote, proportion
 from ifrl.evals.benchmark import Example, Responses, register_benchmark
 from ifrl.evals.results import EvalResult
 
-__all__ = ["PRMBenchmark", "first_error", "first_error_f1"]
+__all__ = [
+    "PRMBenchmark",
+    "QuestionOutcome",
+    "best_of_n_metrics",
+    "first_error",
+    "first_error_f1",
+]
 
 
 def first_error(step_scores: Sequence[float], threshold: float = 0.5) -> int:
@@ -60,16 +77,107 @@ def first_error_f1(labels: Sequence[int], predictions: Sequence[int]) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class QuestionOutcome:
+    """One question's ``n`` candidates: right or not, score, final answer (for majority vote)."""
+
+    correct: tuple[bool, ...]
+    scores: tuple[float, ...]
+    answers: tuple[str | None, ...]
+
+    def __post_init__(self) -> None:
+        if not self.correct:
+            raise ValueError("a question needs at least one candidate")
+        if not len(self.correct) == len(self.scores) == len(self.answers):
+            raise ValueError(
+                f"correct, scores and answers differ in length: {len(self.correct)}, "
+                f"{len(self.scores)}, {len(self.answers)}"
+            )
+
+    @property
+    def chosen(self) -> int:
+        """Index of the highest score (the first one on ties)."""
+        return max(range(len(self.scores)), key=lambda i: (self.scores[i], -i))
+
+    @property
+    def majority(self) -> str | None:
+        """The most frequent non-empty answer (the first seen on ties)."""
+        return majority_vote(self.answers)
+
+    @property
+    def majority_correct(self) -> bool:
+        """Whether the majority answer is right (as the first candidate giving it is)."""
+        voted = self.majority
+        return voted is not None and self.correct[self.answers.index(voted)]
+
+
+def _best_of_n_point(outcomes: Sequence[QuestionOutcome]) -> dict[str, float]:
+    nq = len(outcomes)
+    bon = sum(o.correct[o.chosen] for o in outcomes) / nq
+    rand = sum(sum(o.correct) / len(o.correct) for o in outcomes) / nq
+    return {
+        "best_of_n_acc": bon,
+        "random_acc": rand,
+        "best_of_n_gain": bon - rand,
+        "oracle_acc": sum(any(o.correct) for o in outcomes) / nq,
+        "majority_acc": sum(o.majority_correct for o in outcomes) / nq,
+        "auroc": auroc(
+            [s for o in outcomes for s in o.scores], [c for o in outcomes for c in o.correct]
+        ),
+    }
+
+
+def best_of_n_metrics(
+    outcomes: Sequence[QuestionOutcome], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, Metric]:
+    """The Best-of-N metrics of the module docstring, each with its question-bootstrap interval.
+
+    ``n`` is the number of questions (candidates for ``auroc``). Every metric is computed on the
+    same resamples (a resample where ``auroc`` is undefined is skipped for it). Raises
+    ``ValueError`` on no questions.
+    """
+    if not outcomes:
+        raise ValueError("no questions to evaluate")
+    point = _best_of_n_point(outcomes)
+    rng = random.Random(seed)
+    nq = len(outcomes)
+    draws: dict[str, list[float]] = {k: [] for k in point}
+    for _ in range(max(0, resamples)):
+        sample = [outcomes[rng.randrange(nq)] for _ in range(nq)]
+        for k, v in _best_of_n_point(sample).items():
+            if not math.isnan(v):
+                draws[k].append(v)
+    candidates = sum(len(o.correct) for o in outcomes)
+    out: dict[str, Metric] = {}
+    for k, v in point.items():
+        if math.isnan(v):
+            continue
+        d = sorted(draws[k]) or [v]
+        low, high = d[int(0.025 * (len(d) - 1))], d[math.ceil(0.975 * (len(d) - 1))]
+        out[k] = Metric(v, candidates if k == "auroc" else nq, low, high)
+    return out
+
+
 @register_benchmark("prm")
 class PRMBenchmark:
     """PRM metrics from a scored file (``read_responses`` loads it; no generation)."""
 
     name = "prm"
 
-    def __init__(self, threshold: float = 0.5, *, seed: int = 0, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        *,
+        seed: int = 0,
+        limit: int | None = None,
+        resamples: int = 1000,
+        score_field: str = "score",
+    ) -> None:
         self.threshold = threshold
         self.seed = seed
         self.limit = limit
+        self.resamples = resamples
+        self.score_field = score_field
         self._rows: list[dict[str, Any]] = []
 
     def examples(self) -> list[Example]:
@@ -83,7 +191,7 @@ class PRMBenchmark:
             if "id" not in row:
                 row = {**row, "id": str(lineno - 1)}
             if "candidates" in row:
-                _check_bon(row, name, lineno)
+                _check_bon(row, name, lineno, self.score_field)
             elif "label" in row:
                 if not isinstance(row["label"], int) or isinstance(row["label"], bool):
                     raise JSONLError(name, lineno, "label", "must be an integer (-1: no error)")
@@ -104,16 +212,11 @@ class PRMBenchmark:
     def score(
         self, examples: Sequence[Example], responses: Responses
     ) -> tuple[EvalResult, list[dict[str, Any]]]:
-        import random
-
         rng = random.Random(self.seed)
         labels: list[int] = []
         predictions: list[int] = []
-        bon: list[bool] = []
-        maj: list[bool] = []
-        rand_expected: list[float] = []
+        outcomes: list[QuestionOutcome] = []
         rand_pick: list[bool] = []
-        oracle: list[bool] = []
         samples: list[dict[str, Any]] = []
         for example in examples:
             row = example.data
@@ -126,24 +229,27 @@ class PRMBenchmark:
                     else extract_answer(str(c.get("response", "")))
                     for c in cands
                 ]
-                correct = [answers_match(a, gold) for a in answers]
-                best = max(range(len(cands)), key=lambda i: (float(cands[i]["score"]), -i))
-                voted = majority_vote(answers)
-                bon.append(correct[best])
-                maj.append(answers_match(voted, gold))
-                rand_expected.append(sum(correct) / len(correct))
-                rand_pick.append(correct[rng.randrange(len(correct))])
-                oracle.append(any(correct))
+                outcome = QuestionOutcome(
+                    correct=tuple(
+                        bool(c["correct"]) if "correct" in c else answers_match(a, gold)
+                        for c, a in zip(cands, answers)
+                    ),
+                    scores=tuple(float(c[self.score_field]) for c in cands),
+                    answers=tuple(answers),
+                )
+                outcomes.append(outcome)
+                rand_pick.append(outcome.correct[rng.randrange(len(cands))])
+                best = outcome.chosen
                 samples.append(
                     {
                         "id": example.id,
                         "kind": "best_of_n",
                         "gold": gold,
                         "answers": answers,
-                        "correct": correct,
+                        "correct": list(outcome.correct),
                         "best": best,
-                        "majority": voted,
-                        "valid": correct[best],
+                        "majority": outcome.majority,
+                        "valid": outcome.correct[best],
                         "reason": f"PRM picks candidate {best} (answer {answers[best]}), gold {gold}",
                     }
                 )
@@ -169,35 +275,37 @@ class PRMBenchmark:
         metrics: dict[str, Metric] = {}
         if labels:
             metrics.update(first_error_f1(labels, predictions))
-        if bon:
-            n = len(bon)
-            metrics["best_of_n_acc"] = proportion(sum(bon), n)
-            metrics["majority_acc"] = proportion(sum(maj), n)
-            metrics["random_acc"] = bootstrap(
-                rand_expected, lambda v: sum(v) / len(v), seed=self.seed
-            )
-            metrics["random_pick_acc"] = proportion(sum(rand_pick), n)
-            metrics["oracle_acc"] = proportion(sum(oracle), n)
+        if outcomes:
+            metrics.update(best_of_n_metrics(outcomes, resamples=self.resamples, seed=self.seed))
+            metrics["random_pick_acc"] = proportion(sum(rand_pick), len(rand_pick))
         if not metrics:
             raise IfrlError("no scored lines to evaluate")
         result = EvalResult(
             benchmark="prm",
             metrics=metrics,
-            config={"threshold": self.threshold, "seed": self.seed},
-            info={"first_error_samples": len(labels), "best_of_n_problems": len(bon)},
+            config={
+                "threshold": self.threshold,
+                "seed": self.seed,
+                "resamples": self.resamples,
+                "score_field": self.score_field,
+            },
+            info={"first_error_samples": len(labels), "best_of_n_problems": len(outcomes)},
             primary="f1" if labels else "best_of_n_acc",
         )
         return result, samples
 
 
-def _check_bon(row: dict[str, Any], name: str, lineno: int) -> None:
+def _check_bon(row: dict[str, Any], name: str, lineno: int, score_field: str) -> None:
     if "gold" not in row:
         raise JSONLError(name, lineno, "gold", "missing (the reference answer)")
     cands = row["candidates"]
     if not isinstance(cands, list) or not cands:
         raise JSONLError(name, lineno, "candidates", "must be a non-empty list")
     for i, c in enumerate(cands):
-        if not isinstance(c, dict) or not isinstance(c.get("score"), (int, float)):
-            raise JSONLError(name, lineno, f"candidates[{i}].score", "missing or not a number")
+        where = f"candidates[{i}]"
+        if not isinstance(c, dict) or not isinstance(c.get(score_field), (int, float)):
+            raise JSONLError(name, lineno, f"{where}.{score_field}", "missing or not a number")
         if not isinstance(c.get("response"), str) and c.get("answer") is None:
-            raise JSONLError(name, lineno, f"candidates[{i}]", "give 'response' or 'answer'")
+            raise JSONLError(name, lineno, where, "give 'response' or 'answer'")
+        if not isinstance(c.get("correct", False), bool):
+            raise JSONLError(name, lineno, f"{where}.correct", "must be true or false")

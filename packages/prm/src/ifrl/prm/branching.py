@@ -36,8 +36,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import RecordError
 from ifrl.prm.decoding import StepDecoder
+from ifrl.prm.questions import Question
 
 #: Characters that make a token a "symbol" token (never an anchor): ASCII punctuation and the
 #: usual maths operators.
@@ -48,33 +50,34 @@ Pruner = Callable[[str, Sequence[str]], float]
 
 @dataclass(frozen=True)
 class BranchConfig:
-    """How to branch. ``tau`` in nats; caps are per question (branches) and per path (depth)."""
+    """How to branch. ``tau`` in nats; caps are per question (branches) and per path (depth).
 
-    tau: float = field(default=1.0, metadata={"help": "entropy threshold (nats) for an anchor"})
-    top_k: int = field(default=2, metadata={"help": "tokens branched on at an anchor"})
-    max_depth: int = field(default=4, metadata={"help": "anchors (branchings) along one path"})
-    max_branches: int = field(default=16, metadata={"help": "leaves (solutions) per question"})
-    max_new_tokens: int = field(default=256, metadata={"help": "tokens per solution"})
-    min_step_tokens: int = field(
-        default=1, metadata={"help": "tokens a step holds before an anchor"}
-    )
-    exclude_digits: bool = field(
-        default=False, metadata={"help": "digit-only tokens are no anchors"}
-    )
-    extra_symbols: str = field(default="", metadata={"help": "more characters counted as symbols"})
-    prune_threshold: float = field(default=0.2, metadata={"help": "P-EDU: drop branches below"})
+    Checked on construction: :class:`~ifrl.core.config.ConfigError` names the bad field.
+    """
+
+    tau: float = opt("Entropy threshold (nats) of an anchor.", 1.0)
+    top_k: int = opt("Tokens branched on at an anchor.", 2)
+    max_depth: int = opt("Anchors (branchings) along one path.", 4)
+    max_branches: int = opt("Leaves (solutions) per question.", 16)
+    max_new_tokens: int = opt("Tokens per solution.", 256)
+    min_step_tokens: int = opt("Tokens a step holds before an anchor.", 1)
+    exclude_digits: bool = opt("Digit-only tokens are no anchors.", False)
+    extra_symbols: str = opt("More characters counted as symbols (never anchors).", "")
+    prune_threshold: float = opt("P-EDU: branches whose path scores below this stop.", 0.2)
 
     def __post_init__(self) -> None:
-        if self.top_k < 1:
-            raise RecordError("top_k", f"must be at least 1, got {self.top_k}")
-        if self.max_depth < 0:
-            raise RecordError("max_depth", f"must be >= 0, got {self.max_depth}")
-        if self.max_branches < 1:
-            raise RecordError("max_branches", f"must be at least 1, got {self.max_branches}")
-        if self.max_new_tokens < 1:
-            raise RecordError("max_new_tokens", f"must be at least 1, got {self.max_new_tokens}")
-        if self.min_step_tokens < 1:
-            raise RecordError("min_step_tokens", f"must be at least 1, got {self.min_step_tokens}")
+        self.validate()
+
+    def validate(self) -> None:
+        for name, low in (
+            ("top_k", 1),
+            ("max_depth", 0),
+            ("max_branches", 1),
+            ("max_new_tokens", 1),
+            ("min_step_tokens", 1),
+        ):
+            if getattr(self, name) < low:
+                raise ConfigError("", name, f"must be at least {low}, got {getattr(self, name)}")
 
 
 def is_excluded(token_text: str, config: BranchConfig, *, special: bool = False) -> bool:
@@ -115,7 +118,7 @@ def anchor_positions(
 
 
 @dataclass
-class Node:
+class BranchNode:
     """One step of a solution tree: the tokens from an anchor (or the start) to the next anchor.
 
     ``entropies[i]`` is the entropy of the distribution ``token_ids[i]`` was chosen from, so for a
@@ -160,21 +163,21 @@ class Node:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Node:
+    def from_dict(cls, data: dict[str, Any]) -> BranchNode:
         return cls(**data)
 
 
 @dataclass
-class Tree:
+class BranchTree:
     """The solution tree of one question (``nodes[0]`` is the root step)."""
 
     question_id: str
     prompt: str
     reference: str | None
     prompt_ids: list[int]
-    nodes: list[Node]
+    nodes: list[BranchNode]
 
-    def path(self, node_id: int) -> list[Node]:
+    def path(self, node_id: int) -> list[BranchNode]:
         """The nodes from the root to ``node_id``."""
         out = []
         cur: int | None = node_id
@@ -184,7 +187,7 @@ class Tree:
             cur = node.parent
         return out[::-1]
 
-    def leaves(self, *, include_pruned: bool = False) -> list[Node]:
+    def leaves(self, *, include_pruned: bool = False) -> list[BranchNode]:
         """Leaves in id order; those under a pruned node are left out unless asked for."""
         out = []
         for n in self.nodes:
@@ -213,7 +216,7 @@ class Tree:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Tree:
+    def from_dict(cls, data: dict[str, Any]) -> BranchTree:
         for key in ("question_id", "prompt", "prompt_ids", "nodes"):
             if key not in data:
                 raise RecordError(key, "missing required field")
@@ -222,17 +225,8 @@ class Tree:
             prompt=data["prompt"],
             reference=data.get("reference"),
             prompt_ids=list(data["prompt_ids"]),
-            nodes=[Node.from_dict(n) for n in data["nodes"]],
+            nodes=[BranchNode.from_dict(n) for n in data["nodes"]],
         )
-
-
-@dataclass(frozen=True)
-class Question:
-    """A question to label: its id, the prompt text given to the model, and the gold answer."""
-
-    id: str
-    prompt: str
-    reference: str | None = None
 
 
 @dataclass
@@ -252,19 +246,20 @@ def build_trees(
     *,
     pruner: Pruner | None = None,
     progress: bool = False,
-) -> list[Tree]:
+) -> list[BranchTree]:
     """Grow one EDU tree per question (see the module docstring); costs go to ``decoder.cost``."""
     config = config or BranchConfig()
     tok = decoder.tokenizer
     special = set(getattr(tok, "all_special_ids", []) or [])
-    trees: list[Tree] = []
+    trees: list[BranchTree] = []
     leaves: list[int] = []
     pending: list[tuple[int, int]] = []  # (tree, node) waiting for a greedy continuation
     for q in questions:
         prompt_ids = decoder.encode(q.prompt)
         if not prompt_ids:
             raise RecordError("prompt", f"question {q.id!r} has an empty prompt")
-        trees.append(Tree(q.id, q.prompt, q.reference, prompt_ids, [Node(0, None, 0, 0, 0)]))
+        root = BranchNode(0, None, 0, 0, 0)
+        trees.append(BranchTree(q.id, q.prompt, q.reference, prompt_ids, [root]))
         leaves.append(1)
         pending.append((len(trees) - 1, 0))
 
@@ -301,7 +296,7 @@ def build_trees(
 
 
 def _scan(
-    tree: Tree,
+    tree: BranchTree,
     scan: _Scan,
     config: BranchConfig,
     tok: Any,
@@ -355,7 +350,7 @@ def _scan(
     solution_len = node.end
     out = []
     for rank, t in enumerate(alts):
-        child = Node(len(tree.nodes), node.id, node.depth + 1, rank, solution_len, [t], [h])
+        child = BranchNode(len(tree.nodes), node.id, node.depth + 1, rank, solution_len, [t], [h])
         tree.nodes.append(child)
         node.children.append(child.id)
         if rank == 0:
@@ -383,10 +378,9 @@ def _scan(
 __all__ = [
     "SYMBOLS",
     "BranchConfig",
-    "Node",
+    "BranchNode",
+    "BranchTree",
     "Pruner",
-    "Question",
-    "Tree",
     "anchor_positions",
     "build_trees",
     "is_excluded",

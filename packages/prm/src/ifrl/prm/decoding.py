@@ -11,9 +11,10 @@ path), so they talk to a :class:`StepDecoder` rather than to a text ``Generator`
 :class:`VLLMStepDecoder` wraps :class:`~ifrl.core.backends.vllm.VLLMGenerator` (entropies
 estimated from the top-k logprobs, see :func:`ifrl.core.backends.vllm.topk_entropy`).
 
-Every call is counted in a :class:`Cost`: ``calls`` (sequences requested from the model, i.e.
-queries), ``generated_tokens`` (tokens the model produced) and ``forward_tokens`` (prefix plus
-generated tokens, what a server without prefix caching processes).
+Every call adds to the decoder's :class:`~ifrl.core.records.Cost`: ``calls`` (sequences
+requested from the model, i.e. queries), ``generated_tokens`` (tokens the model produced),
+``forward_tokens`` (prefix plus generated tokens, what a server without prefix caching processes)
+and ``batches`` (calls of :meth:`StepDecoder.greedy` / :meth:`StepDecoder.sample`).
 """
 
 from __future__ import annotations
@@ -22,46 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ifrl.core.records import SamplingParams
-
-
-@dataclass
-class Cost:
-    """Model usage: queries, generated tokens and forward (prefix + generated) tokens."""
-
-    calls: int = 0
-    generated_tokens: int = 0
-    forward_tokens: int = 0
-
-    def add(self, prefix_len: int, generated: int) -> None:
-        """Count one query with a ``prefix_len``-token prefix that generated ``generated`` tokens."""
-        self.calls += 1
-        self.generated_tokens += generated
-        self.forward_tokens += prefix_len + generated
-
-    def __add__(self, other: Cost) -> Cost:
-        return Cost(
-            self.calls + other.calls,
-            self.generated_tokens + other.generated_tokens,
-            self.forward_tokens + other.forward_tokens,
-        )
-
-    def per(self, count: int) -> dict[str, float]:
-        """Each counter divided by ``count`` (e.g. labeled steps); zeros when ``count`` is 0."""
-        if count <= 0:
-            return {"calls": 0.0, "generated_tokens": 0.0, "forward_tokens": 0.0}
-        return {
-            "calls": self.calls / count,
-            "generated_tokens": self.generated_tokens / count,
-            "forward_tokens": self.forward_tokens / count,
-        }
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "calls": self.calls,
-            "generated_tokens": self.generated_tokens,
-            "forward_tokens": self.forward_tokens,
-        }
+from ifrl.core.backends.hf import HFGenerator
+from ifrl.core.backends.vllm import exact_entropy, topk_entropy
+from ifrl.core.generation import generator_for
+from ifrl.core.records import Cost, SamplingParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +39,23 @@ class GreedyTrace:
     finish_reason: str | None
 
 
+def call_cost(
+    prefixes: Sequence[Sequence[int]], continuations: Sequence[Sequence[Sequence[int]]]
+) -> Cost:
+    """The cost of one decoder call: ``continuations[i]`` are the sequences generated from
+    ``prefixes[i]``, one query each."""
+    calls = generated = forward = 0
+    for prefix, row in zip(prefixes, continuations):
+        tokens = sum(len(c) for c in row)
+        calls += len(row)
+        generated += tokens
+        forward += tokens + len(prefix) * len(row)
+    return Cost(calls, generated, forward, batches=1)
+
+
 @runtime_checkable
 class StepDecoder(Protocol):
-    """What the labelers need from a model; every call adds to ``cost``."""
+    """What the labelers need from a model; every call adds to ``cost`` (see :func:`call_cost`)."""
 
     tokenizer: Any
     eos_ids: frozenset[int]
@@ -112,8 +91,6 @@ class HFStepDecoder:
     @classmethod
     def from_pretrained(cls, model: str | Any, **kwargs: Any) -> HFStepDecoder:
         """Load ``model`` with :class:`HFGenerator` (``kwargs`` go to it, except ``stop``)."""
-        from ifrl.core.backends.hf import HFGenerator
-
         stop = kwargs.pop("stop", ())
         return cls(HFGenerator(model, **kwargs), stop=stop)
 
@@ -127,13 +104,14 @@ class HFStepDecoder:
             return []
         params = SamplingParams(temperature=0.0, max_new_tokens=max(budgets), stop=self.stop)
         rows = self.generator.generate_ids(prefixes, params, top_n=top_n, max_new_tokens=budgets)
-        out = []
-        for prefix, row in zip(prefixes, rows):
-            trace = row[0]
-            c = trace.completion
-            self.cost.add(len(prefix), len(c.token_ids))
-            out.append(GreedyTrace(c.token_ids, c.entropies, trace.top, c.finish_reason))
-        return out
+        traces = [row[0] for row in rows]
+        self.cost += call_cost(prefixes, [[t.completion.token_ids] for t in traces])
+        return [
+            GreedyTrace(
+                t.completion.token_ids, t.completion.entropies, t.top, t.completion.finish_reason
+            )
+            for t in traces
+        ]
 
     def sample(
         self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], params: SamplingParams
@@ -142,11 +120,8 @@ class HFStepDecoder:
             return []
         params = params.replace(stop=tuple(params.stop) + self.stop)
         rows = self.generator.generate_ids(prefixes, params, max_new_tokens=budgets)
-        out = []
-        for prefix, row in zip(prefixes, rows):
-            for trace in row:
-                self.cost.add(len(prefix), len(trace.completion.token_ids))
-            out.append([t.completion.token_ids for t in row])
+        out = [[t.completion.token_ids for t in row] for row in rows]
+        self.cost += call_cost(prefixes, out)
         return out
 
 
@@ -198,8 +173,6 @@ class VLLMStepDecoder:
     ) -> list[GreedyTrace]:
         if not prefixes:
             return []
-        from ifrl.core.backends.vllm import exact_entropy, topk_entropy
-
         vllm = self.generator._vllm
         k = self.top_k_entropy
         want = -1 if k == -1 else max(k, top_n)
@@ -214,7 +187,7 @@ class VLLMStepDecoder:
             for b in budgets
         ]
         out = []
-        for prefix, result in zip(prefixes, self._run(prefixes, sampling)):
+        for result in self._run(prefixes, sampling):
             sample = result.outputs[0]
             ids = tuple(int(t) for t in sample.token_ids)
             ents: list[float] = []
@@ -230,8 +203,8 @@ class VLLMStepDecoder:
                 else:
                     ents.append(topk_entropy(values[:k], self.generator.vocab_size))
                 tops.append(tuple(ranked[:top_n]))
-            self.cost.add(len(prefix), len(ids))
             out.append(GreedyTrace(ids, tuple(ents), tuple(tops), sample.finish_reason))
+        self.cost += call_cost(prefixes, [[t.token_ids] for t in out])
         return out
 
     def sample(
@@ -253,14 +226,11 @@ class VLLMStepDecoder:
             )
             for i, b in enumerate(budgets)
         ]
-        out = []
-        for prefix, result in zip(prefixes, self._run(prefixes, sampling)):
-            row = []
-            for sample in sorted(result.outputs, key=lambda o: o.index):
-                ids = tuple(int(t) for t in sample.token_ids)
-                self.cost.add(len(prefix), len(ids))
-                row.append(ids)
-            out.append(row)
+        out = [
+            [tuple(int(t) for t in s.token_ids) for s in sorted(r.outputs, key=lambda o: o.index)]
+            for r in self._run(prefixes, sampling)
+        ]
+        self.cost += call_cost(prefixes, out)
         return out
 
 
@@ -285,8 +255,6 @@ def step_decoder_for(
     vocabulary, exact) and passes ``engine_kwargs`` to ``vllm.LLM``. Other backends (``openai``)
     cannot continue exact token prefixes and are rejected with a ``ValueError``.
     """
-    from ifrl.core.generation import generator_for
-
     if backend not in STEP_BACKENDS:
         raise ValueError(
             f"labelers need token-level decoding: backend must be one of {list(STEP_BACKENDS)}, "
@@ -303,10 +271,10 @@ def step_decoder_for(
 
 __all__ = [
     "STEP_BACKENDS",
-    "Cost",
     "GreedyTrace",
     "HFStepDecoder",
     "StepDecoder",
     "VLLMStepDecoder",
+    "call_cost",
     "step_decoder_for",
 ]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ifrl.core.records import StepSample
-from ifrl.prm.answers import Checker
-from ifrl.prm.branching import Tree
+from ifrl.prm.branching import BranchTree
+from ifrl.prm.checkers import Checker
 
 LabelKind = Literal["soft", "hard"]
 
@@ -36,15 +36,20 @@ class StepLabel:
         return 1.0 if self.correct > 0 else 0.0
 
 
-def solution_text(tree: Tree, leaf_id: int, tokenizer: Any, stop: Sequence[str] = ()) -> str:
-    """The decoded solution ending at ``leaf_id`` (special tokens dropped, cut at a stop string)."""
-    text = str(tokenizer.decode(tree.solution_ids(leaf_id), skip_special_tokens=True))
+def decode_solution(tokenizer: Any, token_ids: Sequence[int], stop: Sequence[str] = ()) -> str:
+    """The text of a solution's tokens (special tokens dropped), cut at the first stop string."""
+    text = str(tokenizer.decode(list(token_ids), skip_special_tokens=True))
     cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
     return text[: min(cuts)] if cuts else text
 
 
+def solution_text(tree: BranchTree, leaf_id: int, tokenizer: Any, stop: Sequence[str] = ()) -> str:
+    """The decoded solution ending at ``leaf_id`` (see :func:`decode_solution`)."""
+    return decode_solution(tokenizer, tree.solution_ids(leaf_id), stop)
+
+
 def grade_leaves(
-    tree: Tree, tokenizer: Any, checker: Checker, stop: Sequence[str] = ()
+    tree: BranchTree, tokenizer: Any, checker: Checker, stop: Sequence[str] = ()
 ) -> dict[int, bool]:
     """Correctness of every (unpruned) leaf's solution against the tree's reference."""
     if tree.reference is None:
@@ -55,7 +60,7 @@ def grade_leaves(
     }
 
 
-def mc_labels(tree: Tree, correct: dict[int, bool]) -> dict[int, StepLabel]:
+def mc_labels(tree: BranchTree, correct: dict[int, bool]) -> dict[int, StepLabel]:
     """The Monte Carlo label of every node that has at least one graded leaf below it."""
     counts: dict[int, list[int]] = {}
     for leaf_id, ok in correct.items():
@@ -69,8 +74,29 @@ def mc_labels(tree: Tree, correct: dict[int, bool]) -> dict[int, StepLabel]:
 StepSplit = Literal["anchor", "newline"]
 
 
+def split_steps(token_ids: Sequence[int], tokenizer: Any) -> list[tuple[int, int]]:
+    """Token spans of newline-separated steps: a step ends after a token containing ``\\n``.
+
+    Spans cover the tokens exactly; a trailing span of special / whitespace tokens only is
+    merged into the previous step.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for i, t in enumerate(token_ids):
+        if "\n" in tokenizer.decode([t]):
+            spans.append((start, i + 1))
+            start = i + 1
+    if start < len(token_ids):
+        tail = str(tokenizer.decode(list(token_ids[start:]), skip_special_tokens=True))
+        if tail.strip() or not spans:
+            spans.append((start, len(token_ids)))
+        else:
+            spans[-1] = (spans[-1][0], len(token_ids))
+    return spans
+
+
 def step_samples(
-    tree: Tree,
+    tree: BranchTree,
     tokenizer: Any,
     correct: dict[int, bool],
     *,
@@ -82,12 +108,10 @@ def step_samples(
 
     ``split="anchor"``: the steps are the tree's nodes (cut at entropy anchors). ``"newline"``:
     the leaf's solution is cut after every token holding a newline
-    (:func:`ifrl.prm.uniform.split_steps`, as :func:`ifrl.prm.score.split_solution` cuts texts to
-    score), and each such step takes the Monte Carlo label of the tree node holding its last
-    token: the deepest node whose leaves all extend that prefix.
+    (:func:`split_steps`, as :func:`ifrl.prm.score.split_solution` cuts texts to score), and each
+    such step takes the Monte Carlo label of the tree node holding its last token: the deepest
+    node whose leaves all extend that prefix.
     """
-    from ifrl.prm.uniform import split_steps
-
     labels = mc_labels(tree, correct)
     out = []
     for leaf_id in sorted(correct):
@@ -149,7 +173,7 @@ def to_qwen_prm(sample: StepSample, separator: str = "<extra_0>") -> dict[str, A
     }
 
 
-def count_steps(trees: Iterable[Tree], correct: Sequence[dict[int, bool]]) -> int:
+def count_steps(trees: Iterable[BranchTree], correct: Sequence[dict[int, bool]]) -> int:
     """Distinct labeled steps (non-empty nodes with a graded leaf below) over all trees."""
     total = 0
     for tree, graded in zip(trees, correct):
@@ -163,9 +187,11 @@ __all__ = [
     "StepLabel",
     "StepSplit",
     "count_steps",
+    "decode_solution",
     "grade_leaves",
     "mc_labels",
     "solution_text",
+    "split_steps",
     "step_samples",
     "to_qwen_prm",
     "to_trl",

@@ -201,6 +201,8 @@ class ProcessRewardModel:
         stacks that many identity-initialised decoder layers on the backbone
         (:func:`add_fresh_layers`, seeded by ``seed``); ``freeze`` keeps the base's embeddings
         and layers as they are, so only the fresh layers, the final norm and the head train.
+        ``seed`` also seeds the embedding of a separator added to the vocabulary, so the same
+        settings give the same PRM.
         """
         if lora is not None and (extra_layers or freeze):
             raise ValueError("lora cannot be combined with extra_layers or freeze")
@@ -210,7 +212,9 @@ class ProcessRewardModel:
         tokenizer = AutoTokenizer.from_pretrained(str(model))
         backbone = AutoModel.from_pretrained(str(model), dtype=getattr(torch, dtype))
         if add_separator(tokenizer, separator):
-            backbone.resize_token_embeddings(len(tokenizer))
+            with torch.random.fork_rng(devices=[]):  # the new row's init: seeded, reproducible
+                torch.manual_seed(seed)
+                backbone.resize_token_embeddings(len(tokenizer))
         fresh = add_fresh_layers(backbone, extra_layers, seed=seed) if extra_layers else []
         if freeze:
             freeze_base(backbone, trainable=fresh)

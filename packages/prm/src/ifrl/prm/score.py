@@ -1,8 +1,12 @@
-"""Using a PRM: step scores, solution-level aggregation, and Best-of-N reranking.
+"""Using a PRM: step scores, solution-level aggregation, Best-of-N picks and P-EDU pruning.
 
-A solution's score aggregates its step scores: ``min`` (the weakest step, the usual choice),
-``last``, ``product`` or ``mean``. :func:`best_of_n` picks the candidate with the highest
-aggregate (the first one on ties).
+A solution text is cut into steps at newlines (:func:`split_solution`, the cut the PRM is trained
+at with ``step_samples(split="newline")``). Its score aggregates its step scores: ``min`` (the
+weakest step, the usual choice), ``last``, ``product`` or ``mean``. :func:`best_of_n` picks the
+candidate with the highest aggregate (the first one on ties). :func:`policy_confidence` is a
+solution score that needs no PRM: the policy's lowest token log-probability.
+
+Metrics over scored solutions (Best-of-N accuracy, AUROC, ...) are :mod:`ifrl.evals.prm`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from ifrl.core.registry import Registry
-from ifrl.core.stats import auroc
 from ifrl.prm.model import ProcessRewardModel
 
 Aggregation = Literal["min", "last", "product", "mean"]
@@ -42,9 +45,26 @@ def split_solution(text: str) -> list[str]:
     return steps
 
 
-def score(prm: ProcessRewardModel, question: str, steps: Sequence[str]) -> list[float]:
+def score_steps(prm: ProcessRewardModel, question: str, steps: Sequence[str]) -> list[float]:
     """The PRM's score (positive-class probability) for every step."""
     return prm.score_batch([(question, list(steps))])[0]
+
+
+def score_candidates(
+    prm: ProcessRewardModel,
+    question: str,
+    candidates: Sequence[Sequence[str]],
+    *,
+    batch_size: int = 16,
+    max_length: int | None = None,
+) -> list[list[float]]:
+    """Step scores of every candidate (a list of steps each; a solution text becomes one with
+    ``split_solution(text) or [text]``), ``batch_size`` candidates per forward pass."""
+    out: list[list[float]] = []
+    for start in range(0, len(candidates), batch_size):
+        chunk = candidates[start : start + batch_size]
+        out += prm.score_batch([(question, list(c)) for c in chunk], max_length=max_length)
+    return out
 
 
 def best_of_n(
@@ -54,23 +74,31 @@ def best_of_n(
     how: str = "min",
     batch_size: int = 16,
 ) -> tuple[int, list[float]]:
-    """The index of the best candidate (a list of steps each) and every candidate's score."""
+    """The index of the best candidate (a list of steps each; the first one on ties) and every
+    candidate's aggregated score."""
     if not candidates:
         raise ValueError("best_of_n needs at least one candidate")
-    totals: list[float] = []
-    for start in range(0, len(candidates), batch_size):
-        chunk = candidates[start : start + batch_size]
-        for steps in prm.score_batch([(question, list(c)) for c in chunk]):
-            totals.append(aggregate(steps, how))
-    best = max(range(len(totals)), key=lambda i: (totals[i], -i))
-    return best, totals
+    totals = [
+        aggregate(s, how)
+        for s in score_candidates(prm, question, candidates, batch_size=batch_size)
+    ]
+    return max(range(len(totals)), key=lambda i: (totals[i], -i)), totals
+
+
+def policy_confidence(logprobs: Sequence[float]) -> float:
+    """The lowest token log-probability of a sampled solution (``-inf`` when none is known).
+
+    A reranking reference without any PRM: a solution holding one token the policy found
+    unlikely (a slipped digit) scores low.
+    """
+    return min(logprobs) if logprobs else float("-inf")
 
 
 def prm_pruner(prm: ProcessRewardModel, how: str = "min") -> Callable[[str, Sequence[str]], float]:
     """A P-EDU pruner for :func:`ifrl.prm.branching.build_trees`: the path's aggregated score."""
 
     def prune_score(prompt: str, steps: Sequence[str]) -> float:
-        return aggregate(prm.score_batch([(prompt, list(steps))])[0], how)
+        return aggregate(score_steps(prm, prompt, steps), how)
 
     return prune_score
 
@@ -79,9 +107,10 @@ __all__ = [
     "AGGREGATIONS",
     "Aggregation",
     "aggregate",
-    "auroc",
     "best_of_n",
+    "policy_confidence",
     "prm_pruner",
-    "score",
+    "score_candidates",
+    "score_steps",
     "split_solution",
 ]

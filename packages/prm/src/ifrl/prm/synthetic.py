@@ -16,18 +16,21 @@ The trained policy is cached by its settings and reused.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import random
 import shutil
 import tempfile
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ifrl.prm.branching import Question
-from ifrl.prm.loop import LoopConfig, train_loop
+from ifrl.core.config import ConfigError, opt
+from ifrl.core.tiny import build_tiny_model, cache_root
+from ifrl.prm.fit import LoopConfig, train_loop
+from ifrl.prm.questions import Question
 
 PROMPT_TEMPLATE = "Question: {question}\n"
 
@@ -45,84 +48,63 @@ class Problem:
         return Question(self.id, PROMPT_TEMPLATE.format(question=self.question), str(self.answer))
 
 
-def arithmetic_chain(
-    rng: random.Random,
-    max_ops: int = 2,
-    *,
-    min_ops: int = 2,
-    max_value: int = 9,
-    max_operand: int = 9,
-) -> tuple[str, list[str], int]:
-    """An expression of small operands (``3 + 4 - 2``), its steps and its value.
-
-    The first operand is in ``[1, min(9, max_value)]``; then ``min_ops`` to ``max_ops``
-    operations each add or subtract an operand in ``[1, max_operand]``, chosen among those that
-    keep the running value in ``[0, max_value]``.
-    """
-    if not 1 <= min_ops <= max_ops:
-        raise ValueError(f"need 1 <= min_ops <= max_ops, got {min_ops}, {max_ops}")
-    if max_value < 1 or max_operand < 1:
-        raise ValueError(f"max_value and max_operand must be >= 1, got {max_value}, {max_operand}")
-    value = rng.randint(1, min(9, max_value))
-    expr = [str(value)]
-    steps = []
-    for _ in range(rng.randint(min_ops, max_ops)):
-        moves = [
-            (op, k)
-            for k in range(1, max_operand + 1)
-            for op, new in (("+", value + k), ("-", value - k))
-            if 0 <= new <= max_value
-        ]
-        op, k = rng.choice(moves)
-        new = value + k if op == "+" else value - k
-        expr.append(f"{op} {k}")
-        steps.append(f"{value} {op} {k} = {new}")
-        value = new
-    return " ".join(expr), steps, value
-
-
-def make_problems(
-    n: int,
-    seed: int = 0,
-    prefix: str = "syn",
-    max_ops: int = 2,
-    *,
-    min_ops: int = 2,
-    max_value: int = 9,
-    max_operand: int = 9,
-) -> list[Problem]:
-    """``n`` deterministic problems (the same arguments give the same list)."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        question, steps, answer = arithmetic_chain(
-            rng, max_ops, min_ops=min_ops, max_value=max_value, max_operand=max_operand
-        )
-        lines = [f"Step {k}: {s}" for k, s in enumerate(steps, 1)] + [f"#### {answer}"]
-        out.append(Problem(f"{prefix}-{seed}-{i}", question, "\n".join(lines), answer))
-    return out
-
-
 @dataclass(frozen=True)
 class ArithmeticTask:
-    """The task's difficulty: chain length and number range (see :func:`arithmetic_chain`)."""
+    """The task's difficulty: chain length and number range.
 
-    min_ops: int = 2
-    max_ops: int = 2
-    max_value: int = 9
-    max_operand: int = 9
+    A question's first operand is in ``[1, min(9, max_value)]``; then ``min_ops`` to ``max_ops``
+    operations each add or subtract an operand in ``[1, max_operand]``, chosen among those that
+    keep the running value in ``[0, max_value]``. Checked on construction (:class:`ConfigError`
+    names the field).
+    """
+
+    min_ops: int = opt("Fewest operations in a question.", 2)
+    max_ops: int = opt("Most operations in a question.", 2)
+    max_value: int = opt("Largest value a running result may take.", 9)
+    max_operand: int = opt("Largest operand added or subtracted.", 9)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if not 1 <= self.min_ops <= self.max_ops:
+            raise ConfigError(
+                "", "min_ops", f"need 1 <= min_ops <= max_ops, got {self.min_ops}, {self.max_ops}"
+            )
+        for name in ("max_value", "max_operand"):
+            if getattr(self, name) < 1:
+                raise ConfigError("", name, f"must be >= 1, got {getattr(self, name)}")
+
+    def chain(self, rng: random.Random) -> tuple[str, list[str], int]:
+        """An expression of small operands (``3 + 4 - 2``), its steps and its value."""
+        value = rng.randint(1, min(9, self.max_value))
+        expr = [str(value)]
+        steps = []
+        for _ in range(rng.randint(self.min_ops, self.max_ops)):
+            moves = [
+                (op, k)
+                for k in range(1, self.max_operand + 1)
+                for op, new in (("+", value + k), ("-", value - k))
+                if 0 <= new <= self.max_value
+            ]
+            op, k = rng.choice(moves)
+            new = value + k if op == "+" else value - k
+            expr.append(f"{op} {k}")
+            steps.append(f"{value} {op} {k} = {new}")
+            value = new
+        return " ".join(expr), steps, value
+
+    def stream(self, seed: int = 0, prefix: str = "syn") -> Iterator[Problem]:
+        """Deterministic problems without end (the same arguments give the same sequence)."""
+        rng = random.Random(seed)
+        for i in itertools.count():
+            question, steps, answer = self.chain(rng)
+            lines = [f"Step {k}: {s}" for k, s in enumerate(steps, 1)] + [f"#### {answer}"]
+            yield Problem(f"{prefix}-{seed}-{i}", question, "\n".join(lines), answer)
 
     def problems(self, n: int, seed: int = 0, prefix: str = "syn") -> list[Problem]:
-        """``n`` deterministic problems of this task."""
-        return make_problems(
-            n,
-            seed,
-            prefix,
-            self.max_ops,
-            min_ops=self.min_ops,
-            max_value=self.max_value,
-            max_operand=self.max_operand,
-        )
+        """The first ``n`` problems of :meth:`stream`."""
+        return list(itertools.islice(self.stream(seed, prefix), n))
 
     def held_out(
         self, n: int, seed: int, prefix: str = "eval", exclude: Iterable[str] = ()
@@ -133,8 +115,8 @@ class ArithmeticTask:
         """
         seen = set(exclude)
         out: list[Problem] = []
-        pool = self.problems(max(1, 50 * n), seed, prefix)
-        for p in pool:
+        draws = max(1, 50 * n)
+        for p in itertools.islice(self.stream(seed, prefix), draws):
             if len(out) == n:
                 break
             if p.question not in seen:
@@ -142,7 +124,7 @@ class ArithmeticTask:
                 out.append(p)
         if len(out) < n:
             raise ValueError(
-                f"only {len(out)} distinct held-out questions of {n} asked in {len(pool)} draws: "
+                f"only {len(out)} distinct held-out questions of {n} asked in {draws} draws: "
                 "the task is too small for this many (raise max_ops or max_value)"
             )
         return out
@@ -152,12 +134,12 @@ class ArithmeticTask:
 class PolicyConfig:
     """The task, and how long and how hard the policy warm-up trains on its gold solutions."""
 
-    problems: int = 48_000
-    epochs: float = 1.0
-    batch_size: int = 32
-    lr: float = 3e-3
-    seed: int = 0
-    task: ArithmeticTask = field(default_factory=ArithmeticTask)
+    problems: int = opt("Gold solutions the warm-up trains on.", 48_000)
+    epochs: float = opt("Passes over them.", 1.0)
+    batch_size: int = opt("Solutions per optimizer step.", 32)
+    lr: float = opt("Peak learning rate.", 3e-3)
+    seed: int = opt("Seed of the solutions and the training.", 0)
+    task: ArithmeticTask = opt("The arithmetic task.", factory=ArithmeticTask)
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
@@ -237,16 +219,12 @@ def train_policy(
 
 def default_policy_dir(config: PolicyConfig | None = None, base_seed: int = 0) -> Path:
     """Where the synthetic policy trained from the tiny model is cached."""
-    from ifrl.core.tiny import cache_root
-
     config = config or PolicyConfig()
     return cache_root() / "prm" / f"arith-policy-tiny{base_seed}-{config.key()}"
 
 
 def synthetic_policy(config: PolicyConfig | None = None, progress: bool = True) -> Path:
     """The tiny model warmed up on the synthetic task (built once, then cached)."""
-    from ifrl.core.tiny import build_tiny_model
-
     config = config or PolicyConfig()
     base = build_tiny_model("qwen2", seed=0)
     return train_policy(base, default_policy_dir(config), config, progress=progress)
@@ -257,9 +235,7 @@ __all__ = [
     "ArithmeticTask",
     "PolicyConfig",
     "Problem",
-    "arithmetic_chain",
     "default_policy_dir",
-    "make_problems",
     "synthetic_policy",
     "train_policy",
 ]

@@ -15,27 +15,34 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ifrl.core.config import ConfigError, opt
 from ifrl.core.records import StepSample
-from ifrl.prm.loop import LoopConfig, train_loop
+from ifrl.prm.fit import LoopConfig, train_loop
 from ifrl.prm.model import DEFAULT_SEPARATOR, Encoded, ProcessRewardModel, encode_steps
 
 
 @dataclass(frozen=True)
-class PRMTrainConfig:
-    """What to train and how."""
+class PRMTrainConfig(LoopConfig):
+    """What to train and how: the loop's settings (:class:`~ifrl.prm.fit.LoopConfig`) and the
+    PRM's."""
 
-    loop: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=5, lr=1e-4))
-    separator: str = field(default=DEFAULT_SEPARATOR, metadata={"help": "step separator token"})
-    max_length: int = field(default=512, metadata={"help": "tokens per sample (truncated)"})
-    lora: dict[str, Any] | None = field(default=None, metadata={"help": "LoRA settings or None"})
-    extra_layers: int = field(
-        default=0, metadata={"help": "identity-initialised decoder layers stacked on the base"}
-    )
-    freeze_base: bool = field(
-        default=False, metadata={"help": "train only fresh layers, final norm and head"}
-    )
+    epochs: float = opt("Passes over the labeled solutions (may be fractional).", 5.0)
+    separator: str = opt("Step separator token.", DEFAULT_SEPARATOR)
+    max_length: int = opt("Tokens per sample (truncated).", 512)
+    lora_r: int = opt("LoRA rank, alpha twice that (0: no LoRA).", 0)
+    extra_layers: int = opt("Identity-initialised decoder layers stacked on the base.", 0)
+    freeze_base: bool = opt("Train only the extra layers, the final norm and the head.", False)
+
+    def validate(self) -> None:
+        super().validate()
+        for name, low in (("max_length", 1), ("lora_r", 0), ("extra_layers", 0)):
+            if getattr(self, name) < low:
+                raise ConfigError("", name, f"must be at least {low}, got {getattr(self, name)}")
+        if self.lora_r and (self.extra_layers or self.freeze_base):
+            raise ConfigError(
+                "", "lora_r", "LoRA cannot be combined with extra_layers or freeze_base"
+            )
 
 
 @dataclass
@@ -87,10 +94,10 @@ def train_prm(
         prm = ProcessRewardModel.from_base(
             base_model,
             config.separator,
-            lora=config.lora,
+            lora={"r": config.lora_r, "alpha": 2 * config.lora_r} if config.lora_r else None,
             extra_layers=config.extra_layers,
             freeze=config.freeze_base,
-            seed=config.loop.seed,
+            seed=config.seed,
         )
     encoded, stats = encode_samples(prm, samples, config.max_length)
     prm.train()
@@ -99,7 +106,7 @@ def train_prm(
         encoded,
         prm.batch,
         prm.loss,
-        config.loop,
+        config,
         desc="PRM training",
         progress=progress,
     )

@@ -4,35 +4,36 @@ For each question: decode one solution (greedy by default), split it into steps 
 whose text holds a newline, then from every step prefix but the last sample ``rollouts``
 completions and label the step by the fraction that reach the correct answer (soft) or whether
 any does (hard). The last step's prefix is the whole solution, so its label is that solution's
-own correctness (no rollouts). Costs go to the decoder's :class:`~ifrl.prm.decoding.Cost`, as for
+own correctness (no rollouts). Costs go to the decoder's :class:`~ifrl.core.records.Cost`, as for
 the EDU labeler, so the two compare on the same questions and model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from ifrl.core.config import opt
 from ifrl.core.records import SamplingParams, StepSample
-from ifrl.prm.answers import Checker
-from ifrl.prm.branching import Question
+from ifrl.prm.checkers import Checker
 from ifrl.prm.decoding import StepDecoder
-from ifrl.prm.labels import LabelKind, StepLabel
+from ifrl.prm.labels import LabelKind, StepLabel, decode_solution, split_steps
+from ifrl.prm.questions import Question
 
 
 @dataclass(frozen=True)
 class UniformConfig:
     """Rollouts per step and how to sample them."""
 
-    rollouts: int = field(default=8, metadata={"help": "completions sampled from every step"})
-    temperature: float = field(default=1.0, metadata={"help": "rollout temperature"})
-    top_p: float = field(default=1.0, metadata={"help": "rollout nucleus mass"})
-    max_new_tokens: int = field(default=256, metadata={"help": "tokens per solution"})
-    seed: int = field(default=0, metadata={"help": "rollout seed"})
-    stop: tuple[str, ...] = field(default=(), metadata={"help": "stop strings ending a solution"})
+    rollouts: int = opt("Completions sampled from every step prefix.", 8)
+    temperature: float = opt("Rollout temperature.", 1.0)
+    top_p: float = opt("Rollout nucleus mass.", 1.0)
+    max_new_tokens: int = opt("Tokens per solution.", 256)
+    seed: int = opt("Rollout seed.", 0)
+    stop: tuple[str, ...] = opt("Stop strings ending a solution.", ())
 
 
 @dataclass
@@ -66,33 +67,6 @@ class UniformResult:
         )
 
 
-def split_steps(token_ids: Sequence[int], tokenizer: Any) -> list[tuple[int, int]]:
-    """Token spans of newline-separated steps: a step ends after a token containing ``\\n``.
-
-    Spans cover the tokens exactly; a trailing span of special / whitespace tokens only is
-    merged into the previous step.
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for i, t in enumerate(token_ids):
-        if "\n" in tokenizer.decode([t]):
-            spans.append((start, i + 1))
-            start = i + 1
-    if start < len(token_ids):
-        tail = str(tokenizer.decode(list(token_ids[start:]), skip_special_tokens=True))
-        if tail.strip() or not spans:
-            spans.append((start, len(token_ids)))
-        else:
-            spans[-1] = (spans[-1][0], len(token_ids))
-    return spans
-
-
-def _text(tokenizer: Any, ids: Sequence[int], stop: Sequence[str]) -> str:
-    text = str(tokenizer.decode(list(ids), skip_special_tokens=True))
-    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return text[: min(cuts)] if cuts else text
-
-
 def uniform_label(
     decoder: StepDecoder,
     questions: Sequence[Question],
@@ -123,7 +97,7 @@ def uniform_label(
         assert q.reference is not None
         solution = list(trace.token_ids)
         spans = split_steps(solution, tok)
-        final_ok = checker(_text(tok, solution, config.stop), q.reference)
+        final_ok = checker(decode_solution(tok, solution, config.stop), q.reference)
         inner = [
             (b, config.max_new_tokens - b) for _, b in spans[:-1] if config.max_new_tokens - b > 0
         ]
@@ -138,7 +112,7 @@ def uniform_label(
                 labels.append(StepLabel(1, int(final_ok)))
                 continue
             ok = sum(
-                checker(_text(tok, solution[:b] + list(r), config.stop), q.reference)
+                checker(decode_solution(tok, solution[:b] + list(r), config.stop), q.reference)
                 for r in rollouts
             )
             labels.append(StepLabel(len(rollouts), ok))
@@ -148,4 +122,4 @@ def uniform_label(
     return results
 
 
-__all__ = ["UniformConfig", "UniformResult", "split_steps", "uniform_label"]
+__all__ = ["UniformConfig", "UniformResult", "uniform_label"]

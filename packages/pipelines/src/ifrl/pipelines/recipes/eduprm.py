@@ -8,22 +8,60 @@ cached; or any causal LM), ``questions`` (synthetic arithmetic or a GSM8K-format
 resumable chunks, with their query cost), ``label`` (MC step labels from the trees' leaves),
 ``uniform`` (the baseline on the same training questions: its cost per labeled step, and how
 often its hard labels agree with EDU's on shared steps), ``train`` (the PRM, its backbone
-initialised from the policy) and ``bon`` (``n`` samples per held-out question scored by the PRM:
-Best-of-N accuracy beside a random pick, majority vote and the oracle, and the AUROC of the PRM
-score, each with a question-bootstrap 95% interval from ``ifrl.prm.metrics``).
+initialised from the policy, optionally frozen under fresh layers) and ``bon`` (the policy's
+greedy accuracy, then ``n`` samples per held-out question scored by the PRM and evaluated by
+``ifrl.evals``' ``prm`` benchmark: Best-of-N accuracy beside a random pick, majority vote and
+the oracle, and the AUROC of the PRM score, each with a question-bootstrap 95% interval; the
+same samples reranked by the policy's own confidence are the reference without a PRM).
+
+``examples/edu-prm-synthetic.yaml`` holds the settings of the synthetic experiment in the
+``ifrl-edu-prm`` README (3,000 distinct training questions, 600 held-out, a PRM on the frozen
+policy plus three fresh layers, ``product`` aggregation).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl
+from ifrl.core.records import Cost, SamplingParams, StepSample
+from ifrl.core.stats import proportion
+from ifrl.evals import get_benchmark, run
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
+from ifrl.prm import (
+    AGGREGATIONS,
+    DEFAULT_TEMPLATE,
+    ArithmeticTask,
+    BranchConfig,
+    BranchTree,
+    LabelKind,
+    PolicyConfig,
+    PRMTrainConfig,
+    ProcessRewardModel,
+    Question,
+    StepSplit,
+    UniformConfig,
+    aggregate,
+    build_trees,
+    get_checker,
+    grade_leaves,
+    label_agreement,
+    load_questions,
+    mc_labels,
+    policy_confidence,
+    score_candidates,
+    split_solution,
+    step_decoder_for,
+    step_samples,
+    synthetic_policy,
+    train_prm,
+    uniform_label,
+)
 
 
 @dataclass
@@ -33,7 +71,9 @@ class PolicySection:
         "trained once and cached), or a causal LM directory / hub id.",
         "synthetic",
     )
-    backend: str = opt("Decoding backend: hf (exact entropies) or vllm (top-k entropies).", "hf")
+    backend: Literal["hf", "vllm"] = opt(
+        "Decoding backend: hf (exact entropies) or vllm (top-k entropies).", "hf"
+    )
     batch_size: int = opt("Sequences per forward pass (hf).", 64)
     stop: tuple[str, ...] = opt("Stop strings ending a solution.", ())
     warmup_problems: int = opt(
@@ -42,44 +82,21 @@ class PolicySection:
     warmup_epochs: float = opt("synthetic: warm-up epochs (0: ifrl.prm's default).", 0.0)
     warmup_lr: float = opt("synthetic: warm-up learning rate (0: ifrl.prm's default).", 0.0)
     seed: int = opt("synthetic: warm-up seed.", 0)
-    task: dict[str, Any] = field(
-        default_factory=dict,
-        metadata={
-            "help": "synthetic: the arithmetic task (ifrl.prm.synthetic.ArithmeticTask fields: "
-            "min_ops, max_ops, max_value, max_operand); the warm-up and the synthetic "
-            "questions both use it. Empty: its defaults."
-        },
+    task: ArithmeticTask = opt(
+        "synthetic: the arithmetic task; the warm-up and the synthetic questions both use it.",
+        factory=ArithmeticTask,
     )
 
-    def validate(self) -> None:
-        if self.backend not in ("hf", "vllm"):
-            raise ConfigError("", "backend", f"expected hf or vllm, got {self.backend!r}")
-        synthetic_task(self)
-
-    def warmup_config(self) -> Any:
+    def warmup_config(self) -> PolicyConfig:
         """The ``ifrl.prm`` policy warm-up config (section values of 0 keep its defaults)."""
-        from ifrl.prm.synthetic import PolicyConfig
-
-        given = {
-            "problems": self.warmup_problems,
-            "epochs": self.warmup_epochs,
-            "lr": self.warmup_lr,
-        }
+        default = PolicyConfig()
         return PolicyConfig(
+            problems=self.warmup_problems or default.problems,
+            epochs=self.warmup_epochs or default.epochs,
+            lr=self.warmup_lr or default.lr,
             seed=self.seed,
-            task=synthetic_task(self),
-            **{k: v for k, v in given.items() if v},  # type: ignore[arg-type]
+            task=self.task,
         )
-
-
-def synthetic_task(section: PolicySection) -> Any:
-    """The section's ``ArithmeticTask`` (errors name the field)."""
-    from ifrl.prm.synthetic import ArithmeticTask
-
-    try:
-        return ArithmeticTask(**section.task)
-    except TypeError as err:
-        raise ConfigError("", "task", f"{err}") from None
 
 
 @dataclass
@@ -96,35 +113,43 @@ class QuestionsSection:
         "training ones.",
         "",
     )
-    template: str = opt("Prompt template around the question text.", "Question: {question}\n")
+    template: str = opt("Prompt template around the question text.", DEFAULT_TEMPLATE)
     checker: str = opt("Answer checker: gsm8k, exact or regex.", "gsm8k")
     seed: int = opt("Seed of the synthetic questions.", 0)
+    distinct: bool = opt(
+        "synthetic: distinct training questions (a repeated one only repeats its EDU tree).",
+        False,
+    )
 
     def validate(self) -> None:
         if self.train < 1 or self.eval < 1:
             raise ConfigError("", "train", "need at least one training and one eval question")
+        if self.source == "synthetic" and self.template != DEFAULT_TEMPLATE:
+            raise ConfigError("", "template", "the synthetic task fixes its template")
+        try:
+            get_checker(self.checker)
+        except Exception as err:  # the registry's "did you mean" error
+            raise ConfigError("", "checker", f"{err}") from None
 
 
-@dataclass
-class BranchSection:
-    tau: float = opt("Entropy threshold (nats) of an anchor.", 1.0)
-    top_k: int = opt("Tokens branched on at an anchor.", 2)
-    max_depth: int = opt("Anchors along one path.", 3)
+@dataclass(frozen=True)
+class BranchSection(BranchConfig):
+    """EDU's :class:`~ifrl.prm.BranchConfig` (its defaults sized for the tiny policy)."""
+
+    max_depth: int = opt("Anchors (branchings) along one path.", 3)
     max_branches: int = opt("Leaves (solutions) per question.", 8)
-    max_new_tokens: int = opt("Tokens per solution.", 64)
-    exclude_digits: bool = opt("Digit-only tokens are no anchors.", False)
+    max_new_tokens: int = opt("Tokens per solution (branching, baseline and samples).", 64)
     chunk: int = opt("Questions branched together (and saved together, for resuming).", 32)
 
 
 @dataclass
 class LabelsSection:
-    kind: str = opt(
+    kind: LabelKind = opt(
         "Step labels the PRM trains on: hard (any leaf correct) or soft (share).", "hard"
     )
-
-    def validate(self) -> None:
-        if self.kind not in ("hard", "soft"):
-            raise ConfigError("", "kind", f"expected hard or soft, got {self.kind!r}")
+    split: StepSplit = opt(
+        "Steps: anchor (the tree's nodes) or newline (lines, as solutions are scored).", "anchor"
+    )
 
 
 @dataclass
@@ -136,15 +161,15 @@ class UniformSection:
     seed: int = opt("Rollout seed.", 0)
 
 
-@dataclass
-class PRMSection:
+@dataclass(frozen=True)
+class PRMSection(PRMTrainConfig):
+    """The PRM's :class:`~ifrl.prm.PRMTrainConfig` and its backbone."""
+
     base: str = opt("Backbone of the PRM; empty: the policy.", "")
     epochs: float = opt("Passes over the labeled solutions.", 4.0)
     lr: float = opt("Peak learning rate.", 1e-3)
     batch_size: int = opt("Labeled solutions per step.", 16)
     max_length: int = opt("Tokens per sample (truncated).", 256)
-    lora_r: int = opt("LoRA rank (0: full fine-tuning).", 0)
-    seed: int = opt("Shuffling seed.", 0)
 
 
 @dataclass
@@ -152,10 +177,11 @@ class BoNSection:
     n: int = opt("Solutions sampled per held-out question.", 8)
     temperature: float = opt("Sampling temperature.", 1.0)
     aggregation: str = opt("Step scores → solution score: min, last, product or mean.", "last")
-    seed: int = opt("Sampling seed.", 0)
+    seed: int = opt("Sampling and bootstrap seed.", 0)
+    bootstrap: int = opt("Question-bootstrap resamples of the 95% intervals.", 1000)
 
     def validate(self) -> None:
-        if self.aggregation not in ("min", "last", "product", "mean"):
+        if self.aggregation not in AGGREGATIONS:
             raise ConfigError(
                 "", "aggregation", f"expected min, last, product or mean, got {self.aggregation!r}"
             )
@@ -167,69 +193,19 @@ class BoNSection:
 class EduPrmConfig:
     """The ``edu-prm`` recipe's YAML file."""
 
-    policy: PolicySection = field(
-        default_factory=PolicySection, metadata={"help": "Stage policy: the model that solves."}
-    )
-    questions: QuestionsSection = field(
-        default_factory=QuestionsSection, metadata={"help": "Stage questions."}
-    )
-    branch: BranchSection = field(
-        default_factory=BranchSection, metadata={"help": "Stage branch: EDU trees."}
-    )
-    labels: LabelsSection = field(
-        default_factory=LabelsSection, metadata={"help": "Stage label: MC step labels."}
-    )
-    uniform: UniformSection = field(
-        default_factory=UniformSection, metadata={"help": "Stage uniform: the baseline labeler."}
-    )
-    prm: PRMSection = field(default_factory=PRMSection, metadata={"help": "Stage train: the PRM."})
-    bon: BoNSection = field(default_factory=BoNSection, metadata={"help": "Stage bon: Best-of-N."})
-
-    def validate(self) -> None:
-        from ifrl.prm.answers import get_checker
-
-        try:
-            get_checker(self.questions.checker)
-        except Exception as err:  # the registry's "did you mean" error
-            raise ConfigError("", "questions.checker", f"{err}") from None
-        branch_config(self.branch)
-
-
-def branch_config(b: BranchSection) -> Any:
-    """The ``ifrl.prm`` branching config of the section (its errors name the field)."""
-    from ifrl.core.errors import RecordError
-    from ifrl.prm.branching import BranchConfig
-
-    try:
-        return BranchConfig(
-            tau=b.tau,
-            top_k=b.top_k,
-            max_depth=b.max_depth,
-            max_branches=b.max_branches,
-            max_new_tokens=b.max_new_tokens,
-            exclude_digits=b.exclude_digits,
-        )
-    except RecordError as err:
-        raise ConfigError("", f"branch.{err.field}", err.problem) from None
+    policy: PolicySection = opt("Stage policy: the model that solves.", factory=PolicySection)
+    questions: QuestionsSection = opt("Stage questions.", factory=QuestionsSection)
+    branch: BranchSection = opt("Stage branch: EDU trees.", factory=BranchSection)
+    labels: LabelsSection = opt("Stage label: MC step labels.", factory=LabelsSection)
+    uniform: UniformSection = opt("Stage uniform: the baseline labeler.", factory=UniformSection)
+    prm: PRMSection = opt("Stage train: the PRM.", factory=PRMSection)
+    bon: BoNSection = opt("Stage bon: Best-of-N.", factory=BoNSection)
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _fresh(ctx: StageContext, *relative: str) -> None:
-    if ctx.resume:
-        return
-    for rel in relative:
-        p = ctx.run_dir / rel
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
-
-
 def _decoder(ctx: StageContext) -> Any:
-    from ifrl.prm.decoding import step_decoder_for
-
     cfg: EduPrmConfig = ctx.config
     return step_decoder_for(
         cfg.policy.backend,
@@ -239,13 +215,11 @@ def _decoder(ctx: StageContext) -> Any:
     )
 
 
-def _questions(path: Path) -> list[Any]:
-    from ifrl.prm.branching import Question
-
-    return [Question(str(r["id"]), str(r["prompt"]), r.get("reference")) for r in read_jsonl(path)]
+def _questions(path: Path) -> list[Question]:
+    return list(read_jsonl(path, Question.from_dict))
 
 
-def _cost_dict(cost: Any, steps: int, questions: int) -> dict[str, Any]:
+def _cost_dict(cost: Cost, steps: int, questions: int) -> dict[str, Any]:
     per = cost.per(steps)
     return {
         **cost.to_dict(),
@@ -262,48 +236,36 @@ def _cost_dict(cost: Any, steps: int, questions: int) -> dict[str, Any]:
 
 def stage_policy(ctx: StageContext) -> dict[str, Any]:
     cfg: EduPrmConfig = ctx.config
-    p = cfg.policy
-    if p.path == "synthetic":
-        from ifrl.core.tiny import build_tiny_model
-        from ifrl.prm.synthetic import default_policy_dir, train_policy
-
-        pc = p.warmup_config()
-        base = build_tiny_model("qwen2", seed=0)
+    model = cfg.policy.path
+    if model == "synthetic":
+        pc = cfg.policy.warmup_config()
         ctx.echo(f"    synthetic policy: warm-up on {pc.problems} solutions (cached)")
-        model = str(train_policy(base, default_policy_dir(pc), pc))
-    else:
-        model = p.path
+        model = str(synthetic_policy(pc))
     write_json(ctx.path("policy.json"), {"model": model})
     return {"model": model}
+
+
+def _synthetic_questions(cfg: EduPrmConfig) -> tuple[list[Question], list[Question]]:
+    """Training and held-out questions of the synthetic task; the held-out ones are distinct
+    and none of them is a training question."""
+    q, task = cfg.questions, cfg.policy.task
+    try:
+        if q.distinct:
+            train = task.held_out(q.train, 20_000 + q.seed, "train")
+        else:
+            train = task.problems(q.train, 20_000 + q.seed, "train")
+        held = task.held_out(q.eval, 30_000 + q.seed, exclude=[p.question for p in train])
+    except ValueError as err:
+        raise ConfigError("", "questions", str(err)) from None
+    return [p.to_question() for p in train], [p.to_question() for p in held]
 
 
 def stage_questions(ctx: StageContext) -> dict[str, Any]:
     cfg: EduPrmConfig = ctx.config
     q = cfg.questions
     if q.source == "synthetic":
-        task = synthetic_task(cfg.policy)
-        train_p = task.problems(q.train, 20_000 + q.seed, "train")
-        # Held-out questions never seen in training (small tasks repeat questions).
-        seen = {p.question for p in train_p}
-        pool = task.problems(q.eval * 20, 30_000 + q.seed, "eval")
-        fresh = []
-        for p in pool:
-            if p.question not in seen:
-                seen.add(p.question)
-                fresh.append(p)
-        if len(fresh) < q.eval:
-            raise ConfigError(
-                "",
-                "questions.eval",
-                f"the task has only {len(fresh)} questions left unseen in training",
-            )
-        train = [p.to_question() for p in train_p]
-        held = [p.to_question() for p in fresh[: q.eval]]
-        if q.template != "Question: {question}\n":
-            raise ConfigError("", "questions.template", "the synthetic task fixes its template")
+        train, held = _synthetic_questions(cfg)
     else:
-        from ifrl.prm.data import load_questions
-
         train = load_questions(q.source, limit=q.train, template=q.template)
         if q.eval_source:
             held = load_questions(q.eval_source, limit=q.eval, template=q.template)
@@ -320,40 +282,30 @@ def stage_questions(ctx: StageContext) -> dict[str, Any]:
         missing = [x.id for x in qs if x.reference is None]
         if missing:
             raise ConfigError("", "questions", f"{missing[0]!r} has no answer to check against")
-        write_jsonl(
-            ctx.path(f"questions/{name}.jsonl"),
-            [{"id": x.id, "prompt": x.prompt, "reference": x.reference} for x in qs],
-        )
+        write_jsonl(ctx.path(f"questions/{name}.jsonl"), [x.to_dict() for x in qs])
     return {"train": len(train), "eval": len(held)}
 
 
 def stage_branch(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.prm.branching import Tree, build_trees
-    from ifrl.prm.decoding import Cost
-
     cfg: EduPrmConfig = ctx.config
-    _fresh(ctx, "branch")
+    if not ctx.resume:  # a fresh run: earlier chunks are stale
+        shutil.rmtree(ctx.run_dir / "branch", ignore_errors=True)
     questions = _questions(ctx.run_dir / "questions/train.jsonl")
     size = max(1, cfg.branch.chunk)
     chunks = [questions[i : i + size] for i in range(0, len(questions), size)]
     decoder: Any = None
     total = Cost()
-    trees: list[Any] = []
+    trees: list[BranchTree] = []
     for c, chunk in enumerate(chunks):
         done = ctx.run_dir / f"branch/chunk_{c:05d}.json"
         if not done.exists():
             decoder = decoder or _decoder(ctx)
-            before = Cost(**decoder.cost.to_dict())
-            made = build_trees(decoder, chunk, branch_config(cfg.branch), progress=True)
-            spent = Cost(
-                decoder.cost.calls - before.calls,
-                decoder.cost.generated_tokens - before.generated_tokens,
-                decoder.cost.forward_tokens - before.forward_tokens,
-            )
+            decoder.cost = Cost()
+            made = build_trees(decoder, chunk, cfg.branch, progress=True)
             write_jsonl(ctx.path(f"branch/chunk_{c:05d}.jsonl"), [t.to_dict() for t in made])
-            write_json(done, spent.to_dict())
+            write_json(done, decoder.cost.to_dict())
         total = total + Cost(**json.loads(done.read_text(encoding="utf-8")))
-        trees += list(read_jsonl(ctx.run_dir / f"branch/chunk_{c:05d}.jsonl", Tree.from_dict))
+        trees += read_jsonl(ctx.run_dir / f"branch/chunk_{c:05d}.jsonl", BranchTree.from_dict)
     write_jsonl(ctx.path("trees.jsonl"), [t.to_dict() for t in trees])
     leaves = sum(len(t.leaves()) for t in trees)
     result = {"trees": len(trees), "leaves": leaves, "cost": total.to_dict()}
@@ -361,30 +313,20 @@ def stage_branch(ctx: StageContext) -> dict[str, Any]:
     return result
 
 
-def _tokenizer(ctx: StageContext) -> Any:
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(ctx.results["policy"]["model"]))
-
-
 def stage_label(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.prm.answers import get_checker
-    from ifrl.prm.branching import Tree
-    from ifrl.prm.decoding import Cost
-    from ifrl.prm.labels import LabelKind, grade_leaves, step_samples
+    from transformers import AutoTokenizer  # heavy: loaded when the stage runs
 
     cfg: EduPrmConfig = ctx.config
-    tok = _tokenizer(ctx)
+    tok = AutoTokenizer.from_pretrained(str(ctx.results["policy"]["model"]))
     checker = get_checker(cfg.questions.checker)
-    kind: LabelKind = "hard" if cfg.labels.kind == "hard" else "soft"
     steps = correct = total = 0
     with JSONLWriter(ctx.path("labels.jsonl")) as w:
-        for tree in read_jsonl(ctx.run_dir / "trees.jsonl", Tree.from_dict):
+        for tree in read_jsonl(ctx.run_dir / "trees.jsonl", BranchTree.from_dict):
             graded = grade_leaves(tree, tok, checker, cfg.policy.stop)
             correct += sum(graded.values())
             total += len(graded)
             steps += sum(1 for n in tree.nodes if n.token_ids and not n.pruned)
-            for s in step_samples(tree, tok, graded, label=kind):
+            for s in step_samples(tree, tok, graded, label=cfg.labels.kind, split=cfg.labels.split):
                 w.write(s.to_dict())
     cost = Cost(**ctx.results["branch"]["cost"])
     return {
@@ -404,12 +346,6 @@ def _uniform_row(r: Any) -> dict[str, Any]:
 
 
 def stage_uniform(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.prm.answers import get_checker
-    from ifrl.prm.branching import Tree
-    from ifrl.prm.compare import agreement
-    from ifrl.prm.labels import grade_leaves, mc_labels
-    from ifrl.prm.uniform import UniformConfig, uniform_label
-
     cfg: EduPrmConfig = ctx.config
     u = cfg.uniform
     questions = _questions(ctx.run_dir / "questions/train.jsonl")
@@ -431,11 +367,13 @@ def stage_uniform(ctx: StageContext) -> dict[str, Any]:
     # EDU's cost on the same questions (its trees are per question), and label agreement.
     ids = {q.id for q in questions}
     trees = [
-        t for t in read_jsonl(ctx.run_dir / "trees.jsonl", Tree.from_dict) if t.question_id in ids
+        t
+        for t in read_jsonl(ctx.run_dir / "trees.jsonl", BranchTree.from_dict)
+        if t.question_id in ids
     ]
     tok = decoder.tokenizer
     labels = [mc_labels(t, grade_leaves(t, tok, checker, cfg.policy.stop)) for t in trees]
-    agree = agreement(trees, labels, results)
+    agree = label_agreement(trees, labels, results)
     edu = ctx.results["label"]["cost"]
     ratio = (
         ucost["generated_tokens_per_step"] / edu["generated_tokens_per_step"]
@@ -460,22 +398,12 @@ def stage_uniform(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_train(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.core.records import StepSample
-    from ifrl.prm.loop import LoopConfig
-    from ifrl.prm.train import PRMTrainConfig, train_prm
-
     cfg: EduPrmConfig = ctx.config
-    p = cfg.prm
     samples = list(read_jsonl(ctx.run_dir / "labels.jsonl", StepSample))
     if not samples:
         raise ConfigError("", "label", "no labeled solutions to train the PRM on")
-    config = PRMTrainConfig(
-        loop=LoopConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed),
-        max_length=p.max_length,
-        lora={"r": p.lora_r, "alpha": 2 * p.lora_r} if p.lora_r > 0 else None,
-    )
-    base = p.base or str(ctx.results["policy"]["model"])
-    _prm, stats = train_prm(samples, base, config, out_dir=ctx.run_dir / "prm", progress=True)
+    base = cfg.prm.base or str(ctx.results["policy"]["model"])
+    _prm, stats = train_prm(samples, base, cfg.prm, out_dir=ctx.run_dir / "prm", progress=True)
     result = {
         "samples": stats.samples,
         "skipped": stats.skipped,
@@ -488,64 +416,81 @@ def stage_train(ctx: StageContext) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k != "losses"}
 
 
-def stage_bon(ctx: StageContext) -> dict[str, Any]:
-    from ifrl.core.answers import extract_answer
-    from ifrl.core.records import SamplingParams
-    from ifrl.prm.answers import get_checker
-    from ifrl.prm.metrics import QuestionOutcome, rerank_metrics
-    from ifrl.prm.model import ProcessRewardModel
-    from ifrl.prm.score import aggregate, split_solution
+# The recipe's result keys for the ``prm`` benchmark's Best-of-N metrics.
+BON_METRICS = {
+    "auroc": "auroc",
+    "bon_accuracy": "best_of_n_acc",
+    "random_accuracy": "random_acc",
+    "bon_gain": "best_of_n_gain",
+    "oracle_accuracy": "oracle_acc",
+    "majority_accuracy": "majority_acc",
+}
 
+
+def _evaluate(ctx: StageContext, name: str, score_field: str) -> dict[str, Any]:
+    """``bon/candidates.jsonl`` ranked by ``score_field`` through ``ifrl.evals``' ``prm``
+    benchmark (run written to ``bon/<name>``): each metric's value and 95% interval (None when
+    undefined, e.g. the AUROC of one class)."""
+    b: BoNSection = ctx.config.bon
+    bench = get_benchmark("prm", seed=b.seed, resamples=b.bootstrap, score_field=score_field)
+    metrics = run(bench, ctx.path(f"bon/{name}"), responses=ctx.run_dir / "bon/candidates.jsonl")
+    out: dict[str, Any] = {}
+    for key, metric in BON_METRICS.items():
+        m = metrics.metrics.get(metric)
+        out[key] = m.value if m else None
+        out[f"{key}_ci95"] = [m.ci_low, m.ci_high] if m else [None, None]
+    return out
+
+
+def stage_bon(ctx: StageContext) -> dict[str, Any]:
     cfg: EduPrmConfig = ctx.config
     b = cfg.bon
     questions = _questions(ctx.run_dir / "questions/eval.jsonl")
-    decoder = _decoder(ctx)
+    generator = _decoder(ctx).generator
+    prompts = [q.prompt for q in questions]
     params = SamplingParams(
-        n=b.n,
-        temperature=b.temperature,
-        max_new_tokens=cfg.branch.max_new_tokens,
-        seed=b.seed,
-        stop=cfg.policy.stop,
+        temperature=0.0, max_new_tokens=cfg.branch.max_new_tokens, stop=cfg.policy.stop
     )
-    rows = decoder.generator.generate([q.prompt for q in questions], params)
+    greedy = generator.generate(prompts, params)
+    rows = generator.generate(
+        prompts, params.replace(n=b.n, temperature=b.temperature, seed=b.seed)
+    )
     prm = ProcessRewardModel.load(ctx.run_dir / "prm")
     checker = get_checker(cfg.questions.checker)
-    outcomes: list[QuestionOutcome] = []
+    greedy_ok = solutions = right = 0
     with JSONLWriter(ctx.path("bon/candidates.jsonl")) as w:
-        for q, row in zip(questions, rows):
+        for q, first, row in zip(questions, greedy, rows):
             assert q.reference is not None
+            greedy_ok += checker(first[0].text, q.reference)
             texts = [c.text for c in row]
             steps = [split_solution(t) or [t] for t in texts]
-            step_scores = prm.score_batch(
-                [(q.prompt, s) for s in steps], max_length=cfg.prm.max_length
+            step_scores = score_candidates(
+                prm, q.prompt, steps, batch_size=len(steps), max_length=cfg.prm.max_length
             )
-            outcome = QuestionOutcome(
-                correct=tuple(checker(t, q.reference) for t in texts),
-                scores=tuple(aggregate(s, b.aggregation) for s in step_scores),
-                answers=tuple(extract_answer(t) for t in texts),
-                reference=q.reference,
-            )
-            outcomes.append(outcome)
-            w.write(
+            cands = [
                 {
-                    "id": q.id,
-                    "prompt": q.prompt,
-                    "reference": q.reference,
-                    "candidates": texts,
-                    "correct": list(outcome.correct),
-                    "scores": list(outcome.scores),
-                    "chosen": outcome.chosen,
+                    "response": c.text,
+                    "correct": checker(c.text, q.reference),
+                    "score": aggregate(s, b.aggregation),
+                    "confidence": policy_confidence(c.logprobs),
+                    "step_scores": s,
                 }
-            )
-    metrics = rerank_metrics(outcomes, seed=b.seed)
-    result: dict[str, Any] = {"questions": len(questions), "n": b.n, "aggregation": b.aggregation}
-    for name, m in metrics.items():
-        value = m["value"]
-        result[name] = None if value != value else value  # NaN (one class only) → null
-        result[f"{name}_ci95"] = [None if v != v else v for v in m["ci95"]]
-    result["solution_accuracy"] = sum(sum(o.correct) for o in outcomes) / max(
-        1, sum(len(o.correct) for o in outcomes)
-    )
+                for c, s in zip(row, step_scores)
+            ]
+            solutions += len(cands)
+            right += sum(c["correct"] for c in cands)
+            w.write({"id": q.id, "prompt": q.prompt, "gold": q.reference, "candidates": cands})
+    greedy_acc = proportion(greedy_ok, len(questions))
+    result: dict[str, Any] = {
+        "questions": len(questions),
+        "n": b.n,
+        "aggregation": b.aggregation,
+        **_evaluate(ctx, "prm", "score"),
+        "solution_accuracy": right / max(1, solutions),
+        "greedy_accuracy": greedy_acc.value,
+        "greedy_accuracy_ci95": [greedy_acc.ci_low, greedy_acc.ci_high],
+        "confidence": _evaluate(ctx, "confidence", "confidence"),
+    }
     write_json(ctx.path("bon/results.json"), result)
     return result
 
@@ -605,7 +550,7 @@ def build() -> Recipe:
                 ("bon/results.json",),
                 ("bon",),
                 ("train", "questions"),
-                "Best-of-N on held-out questions",
+                "Best-of-N on held-out questions, evaluated by ifrl.evals",
             ),
         ),
     )

@@ -1,4 +1,5 @@
-"""Reading questions to label: GSM8K-style JSONL (``question`` + ``answer``) or our own form.
+"""Questions to label, and reading them: GSM8K-style JSONL (``question`` + ``answer``) or our own
+form.
 
 Each line is an object with the question text under ``question`` (or ``prompt``) and the gold
 answer under ``answer`` (a GSM8K solution ending ``#### 42``, or a bare answer) or
@@ -9,15 +10,26 @@ Bad lines raise :class:`~ifrl.core.errors.JSONLError` naming the file, the line 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ifrl.core.answers import gold_answer
 from ifrl.core.errors import RecordError
 from ifrl.core.jsonl import read_jsonl
-from ifrl.prm.branching import Question
+from ifrl.core.records import Record
 
 DEFAULT_TEMPLATE = "Question: {question}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Question(Record):
+    """A question to label: its id, the prompt text given to the model, and the gold answer
+    (``to_dict`` / ``from_dict`` write and read it as is)."""
+
+    id: str
+    prompt: str
+    reference: str | None = None
 
 
 def question_from_dict(
@@ -68,4 +80,4 @@ def load_questions(
     return out
 
 
-__all__ = ["DEFAULT_TEMPLATE", "load_questions", "question_from_dict"]
+__all__ = ["DEFAULT_TEMPLATE", "Question", "load_questions", "question_from_dict"]

@@ -5,7 +5,7 @@ A checker is a callable ``(response, reference) -> bool``. Built in, by name in 
 * ``gsm8k``: the final number of the response (``#### 42``, ``\\boxed{42}``, ``The answer is 42``,
   else the last number; commas, currency, units and trailing zeros normalised) equals the
   reference, a bare number or a full GSM8K solution ending ``#### 42``. The extraction is
-  :mod:`ifrl.core.answers`, re-exported here.
+  :mod:`ifrl.core.answers`.
 * ``exact``: the stripped response equals the stripped reference.
 * ``regex``: the reference is a regular expression that must match somewhere in the response.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ifrl.core.answers import answers_match, extract_answer, gold_answer, is_correct
+from ifrl.core.answers import is_correct
 from ifrl.core.registry import Registry
 
 Checker = Callable[[str, str], bool]
@@ -48,15 +48,4 @@ def get_checker(name: str) -> Checker:
     return CHECKERS.get(name)
 
 
-__all__ = [
-    "CHECKERS",
-    "Checker",
-    "answers_match",
-    "check_exact",
-    "check_gsm8k",
-    "check_regex",
-    "extract_answer",
-    "get_checker",
-    "gold_answer",
-    "is_correct",
-]
+__all__ = ["CHECKERS", "Checker", "check_exact", "check_gsm8k", "check_regex", "get_checker"]

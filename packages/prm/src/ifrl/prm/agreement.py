@@ -1,4 +1,4 @@
-"""Comparing the EDU and uniform labelers on the same questions: cost per step and agreement.
+"""Comparing the EDU and uniform labelers on the same questions: agreement on shared steps.
 
 Both labelers start from the same greedy solution (EDU's all-greedy path *is* the greedy
 decode), so their labels can be compared on it. A **shared step** is a uniform step boundary
@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ifrl.prm.branching import Node, Tree
+from ifrl.prm.branching import BranchNode, BranchTree
 from ifrl.prm.labels import StepLabel
 from ifrl.prm.uniform import UniformResult
 
 
-def greedy_path(tree: Tree) -> list[Node]:
+def greedy_path(tree: BranchTree) -> list[BranchNode]:
     """The root-to-leaf path that always takes the greedy (rank 0) child."""
     node = tree.nodes[0]
     path = [node]
@@ -46,8 +46,8 @@ class Agreement:
         return self.soft_abs_diff / self.shared if self.shared else float("nan")
 
 
-def agreement(
-    trees: Sequence[Tree],
+def label_agreement(
+    trees: Sequence[BranchTree],
     edu_labels: Sequence[dict[int, StepLabel]],
     uniform: Sequence[UniformResult],
 ) -> Agreement:
@@ -73,4 +73,4 @@ def agreement(
     return Agreement(shared, agree, diff, skipped)
 
 
-__all__ = ["Agreement", "agreement", "greedy_path"]
+__all__ = ["Agreement", "greedy_path", "label_agreement"]

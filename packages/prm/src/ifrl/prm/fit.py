@@ -11,31 +11,34 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from ifrl.core.config import ConfigError, opt
+
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """Optimisation settings."""
+    """Optimisation settings (checked on construction: :class:`ConfigError` names the field)."""
 
-    epochs: float = field(
-        default=1.0, metadata={"help": "passes over the data (may be fractional)"}
-    )
-    batch_size: int = field(default=8, metadata={"help": "examples per optimizer step"})
-    lr: float = field(default=1e-4, metadata={"help": "peak learning rate"})
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "fraction of steps warming up"})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm"})
-    seed: int = field(default=0, metadata={"help": "shuffling seed"})
+    epochs: float = opt("Passes over the data (may be fractional).", 1.0)
+    batch_size: int = opt("Examples per optimizer step.", 8)
+    lr: float = opt("Peak learning rate.", 1e-4)
+    weight_decay: float = opt("AdamW weight decay.", 0.0)
+    warmup_ratio: float = opt("Fraction of the steps warming up.", 0.05)
+    max_grad_norm: float = opt("Gradient clipping norm (0: none).", 1.0)
+    seed: int = opt("Shuffling seed.", 0)
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
         if self.epochs <= 0:
-            raise ValueError(f"epochs must be > 0, got {self.epochs}")
+            raise ConfigError("", "epochs", f"must be > 0, got {self.epochs}")
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            raise ConfigError("", "batch_size", f"must be >= 1, got {self.batch_size}")
 
 
 def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
