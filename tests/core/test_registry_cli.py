@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import warnings
+
 import click
 import pytest
 from click.testing import CliRunner
 
 from ifrl.core import JSONLError, Registry, UnknownNameError
-from ifrl.core.cli import IfrlGroup
+from ifrl.core.cli import IfrlGroup, quiet_third_party
 
 
 def test_registry_register_get_and_suggest() -> None:
@@ -63,3 +67,17 @@ def test_the_error_boundary_prints_one_line_and_exits_1(err: BaseException, line
     assert "Traceback" not in result.output
     debug = CliRunner().invoke(_group_raising(err), ["--debug", "boom"])
     assert debug.exception is err  # --debug lets it through, with its traceback
+
+
+def test_quiet_mode_hides_third_party_chatter_but_not_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRANSFORMERS_VERBOSITY", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "0")  # the user's explicit choice wins
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_third_party()
+        for module in ("transformers.modeling_utils", "torch.nn", "ifrl.rltrain.grpo"):
+            warnings.warn_explicit("chatter", FutureWarning, "x.py", 1, module=module)
+    assert [str(w.message) for w in seen] == ["chatter"]  # only ifrl's own warning is shown
+    assert os.environ["TRANSFORMERS_VERBOSITY"] == "error"
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "0"
+    assert logging.getLogger("bitsandbytes").getEffectiveLevel() == logging.ERROR

@@ -19,10 +19,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import logging
+import os
 import signal
 import sys
 import threading
 import typing
+import warnings
 from collections.abc import Callable, Sequence
 from importlib.metadata import distributions, entry_points
 from typing import Any
@@ -126,8 +129,33 @@ def describe_error(err: BaseException) -> str:
 
 @click.group(cls=IfrlGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
-def main(debug: bool) -> None:
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Show third-party libraries' warnings, info messages and progress bars too.",
+)
+def main(debug: bool, verbose: bool) -> None:
     """ifrl: instruction following and tool use with verifiable rewards."""
+    if not verbose:
+        quiet_third_party()
+
+
+#: Libraries whose warnings and chatter concern their own users, not ours (``--verbose`` shows them).
+THIRD_PARTY = ("transformers", "torch", "peft", "accelerate", "bitsandbytes", "trl", "datasets")
+
+
+def quiet_third_party() -> None:
+    """Silence third-party warnings, info messages and progress bars (model loading, shard
+    writing) that say nothing about the user's run; ifrl's own output and errors stay. An
+    environment variable the user set explicitly keeps its value."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    pattern = "|".join(THIRD_PARTY)
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category, module=rf"({pattern})(\.|$)")
+    for name in THIRD_PARTY:  # their loggers' warnings (e.g. bitsandbytes' optional CPU kernels)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 @main.command()
