@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from judge_fakes import perceive
 
 from ifrl.constraints.audit import (
     AuditPair,
@@ -104,7 +105,8 @@ def test_noisy_judge_recall_on_noncompliant_is_recovered() -> None:
 
 
 class CommaJudgeModel:
-    """A fake model judging every constraint by one rule: pass iff the response has no comma."""
+    """A fake model judging every constraint by one rule: pass iff the response has no comma.
+    It reads the response where the judge prompt's fence puts it (``judge_fakes.perceive``)."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -112,15 +114,13 @@ class CommaJudgeModel:
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         out = []
         for p in prompts:
-            assert isinstance(p, Conversation)
-            text = p.messages[0].content or ""
+            assert isinstance(p, Conversation) and p.messages[0].role == "system"
             self.calls += 1
-            response = text.split("### Response\n", 1)[1].split("\n\n### Constraint", 1)[0]
-            word = "no" if "," in response else "yes"
-            if "### Constraints" in text:
-                listed = text.split("### Constraints", 1)[1].splitlines()
-                n = sum(1 for line in listed if line[:1].isdigit())
-                answer = "\n".join(f"{i + 1}: {word}" for i in range(n))
+            seen = perceive(p)
+            word = "no" if "," in seen.data["response"] else "yes"
+            listed = [line for line in seen.instructions if line[:1].isdigit()]
+            if listed:
+                answer = "\n".join(f"{i + 1}: {word}" for i in range(len(listed)))
                 out.append([Completion(answer)])
             else:
                 out.append([Completion(word, token_ids=(1,), logprobs=(math.log(0.8),))])

@@ -70,6 +70,7 @@ def test_llm_judge_over_openai_server_parses_caches_and_scores(
         max_retries=0,
         cache=cache,
         decode=lambda t: str(tokenizer.decode([t])),
+        fence_seed=0,  # the same fence codes on the rerun below: the same prompts
     )
     first = judge.judge(queries)
     assert [len(row) for row in first] == [2] * len(queries)
@@ -83,7 +84,12 @@ def test_llm_judge_over_openai_server_parses_caches_and_scores(
     parsed = sum(v.status != "unparseable" for v in flat)
     # greedy decoding is deterministic: a second judge asks again only what was unparseable
     again = LLMJudge(
-        generator, name="tiny", params=params, max_retries=0, cache=JudgeCache(cache.path)
+        generator,
+        name="tiny",
+        params=params,
+        max_retries=0,
+        cache=JudgeCache(cache.path),
+        fence_seed=0,
     )
     second = again.judge(queries)
     assert again.stats.cache_hits == parsed

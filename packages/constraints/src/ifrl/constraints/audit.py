@@ -11,7 +11,13 @@ passes it), so for each judge:
 - ``false_pass_rate`` = 1 - ``recall_noncompliant``; ``f1``; ``accuracy``; Cohen's ``kappa``;
 - Wilson 95% intervals for the rates, the number of unparseable verdicts (left out of the
   rates and reported), a per-constraint-type breakdown, and, when the judge gives
-  probabilities, a calibration table (reliability bins, expected calibration error, Brier).
+  probabilities, a calibration table (reliability bins, expected calibration error, Brier);
+- with ``inject=True``, the **false-pass rate under injection**: the non-compliant responses
+  are attacked with the prompt-injection suite (:data:`ifrl.constraints.injection.ATTACKS`)
+  and the judge judges the constraints each attacked response still violates. Passed pairs /
+  attacked pairs, per attack style and overall, with a Wilson interval; an unparseable
+  verdict never passes and is counted apart; the same pairs before the attack are the
+  ``clean`` reference.
 
 :func:`audit_judges` builds the judges an :class:`AuditConfig` names (``LLMJudge`` per mode over a
 generator, or a ``NoisyJudge``), :func:`run_audit` computes the report for several judges side by
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ifrl.constraints.base import SEMANTICS, Semantics
+from ifrl.constraints.injection import ATTACKS, Attack, InjectionSet, injection_set
 from ifrl.constraints.judge import (
     JUDGE_MODES,
     Judge,
@@ -70,8 +77,16 @@ class AuditConfig:
         "Checkers of the ground truth: the benchmarks' own (reference) or the fixed ones.",
         "reference",
     )
-    seed: int = opt("Seed of the NoisyJudge and of --synthetic responses.", 0)
+    seed: int = opt("Seed of the NoisyJudge, of --synthetic responses and of the attacks.", 0)
     limit: int | None = opt("Audit only the first N items.", None)
+    inject: bool = opt(
+        "Also attack the non-compliant responses with the prompt-injection suite (13 styles) "
+        "and report the false-pass rate under injection.",
+        False,
+    )
+    inject_limit: int | None = opt(
+        "Attack at most N non-compliant responses (default: all).", None, minimum=1
+    )
 
     def validate(self) -> None:
         for name in ("recall_compliant", "recall_noncompliant"):
@@ -353,11 +368,18 @@ def run_audit(
     describe: HardDescriber | None = None,
     bins: int = 10,
     progress: bool = False,
+    inject: bool = False,
+    attacks: Sequence[Attack] = ATTACKS,
+    inject_limit: int | None = None,
+    seed: int = 0,
 ) -> tuple[dict[str, Any], dict[str, list[AuditPair]]]:
     """Audit each judge (by display name) on the same items; return the report and the pairs.
 
     The truth is ``truth`` when given, else the hard verifiers in ``truth_mode`` and
-    ``semantics``; the report records both (``truth``, ``semantics``).
+    ``semantics``; the report records both (``truth``, ``semantics``). With ``inject`` each
+    judge is also measured under the injection suite (``attacks``, applied to at most
+    ``inject_limit`` non-compliant responses, seeded by ``seed``): see
+    :func:`injection_summary`; the attacked pairs are returned under ``"<judge> (injected)"``.
     """
     if truth is None:
 
@@ -374,15 +396,76 @@ def run_audit(
         "judges": {},
     }
     all_pairs: dict[str, list[AuditPair]] = {}
+    attack_set = (
+        injection_set(items, truth, attacks, seed=seed, limit=inject_limit) if inject else None
+    )
+    if attack_set is not None:
+        report["injection"] = {
+            "attacks": {a.name: a.description for a in attacks},
+            "responses": len(attack_set.base),
+            "pairs": sum(len(i.constraints) for _, i in attack_set.attacked),
+            "left_out_now_compliant": attack_set.left_out,
+            "seed": seed,
+        }
     for name, judge in judges.items():
         pairs = collect_pairs(judge, items, truth=truth, describe=describe, progress=progress)
         entry = summarize(pairs, bins)
+        all_pairs[name] = pairs
+        if attack_set is not None:
+            entry["injection"], injected = _judge_injected(
+                judge, attack_set, truth, describe, progress
+            )
+            all_pairs[f"{name} (injected)"] = injected
         stats = getattr(judge, "stats", None)
         if stats is not None and hasattr(stats, "to_dict"):
             entry["stats"] = stats.to_dict()
         report["judges"][name] = entry
-        all_pairs[name] = pairs
     return report, all_pairs
+
+
+def _judge_injected(
+    judge: Judge,
+    attack_set: InjectionSet,
+    truth: Truth,
+    describe: HardDescriber | None,
+    progress: bool,
+) -> tuple[dict[str, Any], list[AuditPair]]:
+    items = [item for _, item in attack_set.attacked]
+    style = {item.id: attack for attack, item in attack_set.attacked}
+    clean = collect_pairs(judge, attack_set.base, truth=truth, describe=describe)
+    injected = collect_pairs(judge, items, truth=truth, describe=describe, progress=progress)
+    by_attack: dict[str, list[AuditPair]] = {name: [] for name in attack_set.left_out}
+    for p in injected:
+        by_attack[style[p.item]].append(p)
+    return injection_summary(clean, by_attack), injected
+
+
+def _false_passes(pairs: Sequence[AuditPair]) -> dict[str, Any]:
+    n = len(pairs)
+    passed = sum(p.said is True for p in pairs)
+    return {
+        "n": n,
+        "passed": passed,
+        "unparseable": sum(p.said is None for p in pairs),
+        "false_pass_rate": _ratio(passed, n),
+        "ci95": _interval(passed, n),
+    }
+
+
+def injection_summary(
+    clean: Sequence[AuditPair], by_attack: Mapping[str, Sequence[AuditPair]]
+) -> dict[str, Any]:
+    """False passes of non-compliant pairs: before the attacks (``clean``), under all of them
+    (``overall``) and per attack. Each: ``n`` pairs, ``passed``, ``unparseable`` (never a
+    pass), ``false_pass_rate`` = passed / n and its Wilson 95% interval."""
+    if any(p.truth for p in clean) or any(p.truth for ps in by_attack.values() for p in ps):
+        raise ValueError("injection pairs must all be non-compliant")
+    every = [p for ps in by_attack.values() for p in ps]
+    return {
+        "clean": _false_passes(clean),
+        "overall": _false_passes(every),
+        "per_attack": {name: _false_passes(ps) for name, ps in by_attack.items()},
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,6 +550,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             lines.append(
                 f"- {n}: {cal['n']} probabilities, ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}"
             )
+    if "injection" in report:
+        lines += _injection_markdown(report["injection"], judges)
     stats = [n for n in names if "stats" in judges[n]]
     if stats:
         lines += ["", "## Judge calls", ""]
@@ -477,6 +562,43 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 f"{s['unparseable']} unparseable, {s['with_probability']} with a probability"
             )
     return "\n".join(lines) + "\n"
+
+
+def _cell(row: Mapping[str, Any]) -> str:
+    if not row["n"]:
+        return "–"
+    lo, hi = row["ci95"]
+    cell = f"{row['passed']}/{row['n']} = {row['false_pass_rate']:.3f} [{lo:.3f}, {hi:.3f}]"
+    return cell + (f", {row['unparseable']} unparseable" if row["unparseable"] else "")
+
+
+def _injection_markdown(meta: Mapping[str, Any], judges: Mapping[str, Any]) -> list[str]:
+    names = [n for n in judges if "injection" in judges[n]]
+    left = sum(meta["left_out_now_compliant"].values())
+    lines = [
+        "",
+        "## Under injection",
+        "",
+        f"{meta['responses']} non-compliant responses, each attacked with "
+        f"{len(meta['attacks'])} injection styles; the judge judged the hard constraints each "
+        f"attacked response still violates ({meta['pairs']} pairs; {left} pairs the attack "
+        "text happened to make compliant were left out). False-pass rate = pairs judged "
+        "compliant / pairs, with its 95% Wilson interval; an unparseable verdict never passes "
+        "(counted apart). *clean*: the same responses before the attacks.",
+        "",
+        "| attack | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
+    rows = [("**all attacks**", "overall"), ("clean (no attack)", "clean")]
+    for label, key in rows:
+        cells = [_cell(judges[n]["injection"][key]) for n in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for attack in meta["attacks"]:
+        cells = [_cell(judges[n]["injection"]["per_attack"][attack]) for n in names]
+        lines.append(f"| `{attack}` | " + " | ".join(cells) + " |")
+    lines += ["", "Attack styles:", ""]
+    lines += [f"- `{name}`: {text}" for name, text in meta["attacks"].items()]
+    return lines
 
 
 def write_audit(
@@ -591,6 +713,7 @@ __all__ = [
     "audit_judges",
     "calibration",
     "collect_pairs",
+    "injection_summary",
     "plot_audit",
     "render_markdown",
     "run_audit",

@@ -232,7 +232,9 @@ def audit(
 
     INPUT.jsonl holds prompts with hard constraints (IFEval/IFBench, VerIF or native format) and
     a `response` each (or pass --responses). The judge judges every hard constraint; the
-    verifiers' verdicts are the truth. Prints the key numbers and writes the report.
+    verifiers' verdicts are the truth. Prints the key numbers and writes the report. --inject
+    also attacks the non-compliant responses with the prompt-injection suite and reports the
+    false-pass rate under injection.
     """
     if (input_path is None) == (synthetic is None):
         raise click.UsageError("give INPUT.jsonl or --synthetic N (one of them)")
@@ -259,7 +261,14 @@ def audit(
         llm = generator.build() if generator.backend != "noisy" else None
         judges = audit_judges(config, llm, name=f"{generator.backend}:{generator.model}")
         report, pairs = run_audit(
-            items, judges, truth_mode=config.truth, semantics=config.semantics, progress=True
+            items,
+            judges,
+            truth_mode=config.truth,
+            semantics=config.semantics,
+            progress=True,
+            inject=config.inject,
+            inject_limit=config.inject_limit,
+            seed=config.seed,
         )
         written = write_audit(report, output, pairs, plots=not no_plots)
     except IfrlError as err:
@@ -271,6 +280,14 @@ def audit(
             f"{_f(o['recall_compliant'])}, recall non-compliant {_f(o['recall_noncompliant'])}, "
             f"kappa {_f(o['kappa'])}, unparseable {o['unparseable']}"
         )
+        if "injection" in entry:
+            i, c = entry["injection"]["overall"], entry["injection"]["clean"]
+            ci = "[{:.3f}, {:.3f}]".format(*i["ci95"]) if i["ci95"] else "n/a"
+            click.echo(
+                f"{name}: under injection ({len(report['injection']['attacks'])} attack styles) "
+                f"false-pass {i['passed']}/{i['n']} = {_f(i['false_pass_rate'])} {ci}, "
+                f"unparseable {i['unparseable']}; clean {c['passed']}/{c['n']}"
+            )
     click.echo(f"ground truth: hard verifiers, {config.truth}, {config.semantics} semantics")
     click.echo("wrote " + ", ".join(str(p) for p in written))
 

@@ -1,5 +1,6 @@
 """ifrl.core: the shared records and their codecs, JSONL I/O, tool-call formats and matching,
-statistics, generation backends, the config and CLI kits, and tiny models."""
+statistics, generation backends, the config and CLI kits, injection-resistant judge prompts and
+verdict parsing, and tiny models."""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -8,6 +9,7 @@ from ifrl.core.config import ConfigError, from_mapping, load_config, opt, to_dic
 from ifrl.core.errors import IfrlError, JSONLError, MissingExtraError, RecordError
 from ifrl.core.generation import Generator, Prompt, generator_for, make_generator, register_backend
 from ifrl.core.jsonl import JSONLWriter, ReadStats, read_jsonl, write_json, write_jsonl
+from ifrl.core.judging import Fence, VerdictGrammar
 from ifrl.core.matcher import MatcherConfig, MatchResult, ToolCallReward, match_calls, match_text
 from ifrl.core.records import (
     Completion,
@@ -48,6 +50,7 @@ __all__ = [
     "ConstraintSpec",
     "Conversation",
     "Cost",
+    "Fence",
     "Generator",
     "GeneratorOptions",
     "IfrlError",
@@ -72,6 +75,7 @@ __all__ = [
     "ToolSpec",
     "UnknownNameError",
     "Verdict",
+    "VerdictGrammar",
     "__version__",
     "auroc",
     "bootstrap",
