@@ -1,7 +1,8 @@
 """Two GRPO steps, run either as one process or under ``accelerate launch`` (gloo, CPU).
 
-Usage: python ddp_worker.py MODEL_DIR DATA OUT_DIR PER_DEVICE_BATCH
-Rollouts use a per-prompt seeded generator so a prompt's completions do not depend on which
+Usage: python ddp_worker.py MODEL_DIR DATA OUT_DIR PER_DEVICE_BATCH [dynamic]
+(``dynamic``: dynamic sampling with the ``by_kind`` reward, whose ``flat`` rows give
+zero-variance groups). Rollouts use a per-prompt seeded generator so a prompt's completions do not depend on which
 process samples it.
 """
 
@@ -40,6 +41,7 @@ def main() -> None:
     from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer
 
     model, data, out, per_device = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    dynamic = sys.argv[5:] == ["dynamic"]
     cfg = GRPOConfig(
         model=model,
         data=data,
@@ -54,7 +56,10 @@ def main() -> None:
         adam_epsilon=1e-4,
         beta=0.05,
         loss_type="dapo",
-        reward_funcs=("rl_helpers:no_comma", "rl_helpers:lowercase"),
+        reward_funcs=(
+            ("rl_helpers:by_kind",) if dynamic else ("rl_helpers:no_comma", "rl_helpers:lowercase")
+        ),
+        dynamic_sampling=dynamic,
         progress=False,
         save_final_model=False,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,54 @@ def _text(c: Any) -> str:
 
 
 PROMPTS = [{"prompt": f"Write about the {w}, Then Stop."} for w in WORDS]
+
+
+class Scripted:
+    """A fast stand-in for sampling from the policy: prompt ``k`` of a call gets completions
+    ``"<first word> s<j>"`` (token ids ``40 + j``, then EOS) for ``j < n``."""
+
+    def __init__(self, eos: int) -> None:
+        self.eos_ids = frozenset({eos})
+        self.calls = 0
+
+    def generate(self, prompts: Sequence[Any], params: Any) -> list[list[Any]]:
+        from ifrl.core.records import Completion
+
+        self.calls += 1
+        eos = next(iter(self.eos_ids))
+        out = []
+        for p in prompts:
+            head = str(p).split()[0] if isinstance(p, str) else "chat"
+            out.append(
+                [Completion(text=f"{head} s{j}", token_ids=(40 + j, eos)) for j in range(params.n)]
+            )
+        return out
+
+
+def by_kind(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+    """Rows of kind ``flat`` score 1.0 whatever the completion (a zero-variance group); rows of
+    kind ``spread`` score the parity of the sample index ``s<j>`` (``Scripted`` completions),
+    rows of kind ``lower`` 1.0 without an uppercase letter; other rows have no reward.
+    Logs the pass rate per kind through ``log_metric`` (TRL's reward keyword)."""
+    out: list[float | None] = []
+    for c, kind in zip(completions, columns["kind"]):
+        if kind == "flat":
+            out.append(1.0)
+        elif kind == "spread":
+            out.append(float(int(_text(c).rsplit("s", 1)[1]) % 2))
+        elif kind == "lower":
+            out.append(0.0 if any(ch.isupper() for ch in _text(c)) else 1.0)
+        else:
+            out.append(None)
+    log = columns.get("log_metric")
+    if callable(log):
+        for kind in sorted({k for k in columns["kind"] if k}):
+            vals = [v for v, k in zip(out, columns["kind"]) if k == kind and v is not None]
+            if vals:
+                log(f"kinds/{kind}/pass_rate", sum(vals) / len(vals))
+    return out
+
+
+def constant(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
+    """1.0 for everything: no group ever has reward variance."""
+    return [1.0] * len(completions)

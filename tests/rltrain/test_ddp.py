@@ -16,14 +16,25 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
 @pytest.mark.slow
-def test_two_process_grpo_matches_one_process(tiny_model_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_two_process_grpo_matches_one_process(
+    dynamic: bool, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """With ``dynamic``: dynamic sampling drops the ``flat`` rows' zero-variance groups; both
+    runs keep the same groups (the two processes gather each other's completions) and the
+    reward's per-kind ``log_metric`` values (different kinds on each process) are averaged."""
     accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
     if accelerate is None:
         pytest.skip("the accelerate CLI is not installed beside this interpreter")
-    data = write_rows(tmp_path / "prompts.jsonl", PROMPTS)
+    rows = [
+        {**p, "kind": "lower" if i % 3 == 0 else "flat"} if dynamic else p
+        for i, p in enumerate(PROMPTS)
+    ]
+    extra = ["dynamic"] if dynamic else []
+    data = write_rows(tmp_path / "prompts.jsonl", rows)
     one, two = tmp_path / "one", tmp_path / "two"
     single = subprocess.run(
-        [sys.executable, str(WORKER), str(tiny_model_dir), str(data), str(one), "8"],
+        [sys.executable, str(WORKER), str(tiny_model_dir), str(data), str(one), "8", *extra],
         capture_output=True,
         text=True,
         timeout=600,
@@ -49,6 +60,7 @@ def test_two_process_grpo_matches_one_process(tiny_model_dir: Path, tmp_path: Pa
             str(data),
             str(two),
             "4",
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -67,6 +79,19 @@ def test_two_process_grpo_matches_one_process(tiny_model_dir: Path, tmp_path: Pa
     init = dict(AutoModelForCausalLM.from_pretrained(tiny_model_dir).named_parameters())
     moved = sum(int(not torch.allclose(init[n], a[n])) for n in a)
     assert moved > len(a) // 2
-    r1 = [json.loads(x)["reward"] for x in (one / "metrics.jsonl").read_text().splitlines()]
-    r2 = [json.loads(x)["reward"] for x in (two / "metrics.jsonl").read_text().splitlines()]
-    assert r1 == pytest.approx(r2)
+    m1 = [json.loads(x) for x in (one / "metrics.jsonl").read_text().splitlines()]
+    m2 = [json.loads(x) for x in (two / "metrics.jsonl").read_text().splitlines()]
+    keys = ["reward", "frac_reward_zero_std"]
+    if dynamic:
+        # Per-call log_metric means are averaged over calls (as TRL does), so only the flat
+        # rows' rate (always 1) is the same with one or two processes; both must have it.
+        keys += [
+            "dynamic_sampling/rounds",
+            "dynamic_sampling/filled_groups",
+            "kinds/flat/pass_rate",
+        ]
+        # Two rows in three are flat: extra rounds replaced their groups.
+        assert sum(m["dynamic_sampling/rounds"] for m in m1) > len(m1)
+        assert all(m["frac_reward_zero_std"] < 0.5 for m in m1)
+    for key in keys:
+        assert [m[key] for m in m1] == pytest.approx([m[key] for m in m2]), key

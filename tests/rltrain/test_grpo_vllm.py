@@ -219,3 +219,95 @@ def test_backend_options_come_from_yaml_and_the_command_line(tmp_path: Path) -> 
         load_config(GRPOConfig, path, {"backend_options": "max_model_len"})
     with pytest.raises(ConfigError, match="backend_options"):
         load_config(GRPOConfig, path, {"backend_options": "[1, 2]"})
+
+
+@pytest.mark.vllm
+def test_colocated_rollouts_are_corrected_by_importance_weights_near_one(
+    run: dict[str, Any],
+) -> None:
+    """TRL's vLLM importance-sampling correction is on for engine rollouts: the engine's and the
+    trainer's float32 log-probs agree, so every weight is close to 1."""
+    rows = [json.loads(line) for line in (run["out"] / "metrics.jsonl").read_text().splitlines()]
+    for r in rows:
+        assert r["sampling/sampling_logp_difference/max"] <= LOGPROB_ATOL
+        assert r["sampling/importance_sampling_ratio/min"] >= 1 - 1e-3
+        assert r["sampling/importance_sampling_ratio/max"] <= 1 + 1e-3
+    assert all("is_weights" in mb for mb in run["trainer"].buffer)
+
+
+# ------------------------------------------------------------------------------------------------
+# vllm_mode: server — a separate `vllm serve` process that reloads the trainer's weights.
+
+
+@pytest.fixture(scope="module")
+def dev_server(tiny_model_dir: Path) -> Iterator[str]:
+    """A vLLM OpenAI server on the tiny model with the development endpoints weight sync uses."""
+    pytest.importorskip("vllm")
+    from vllm_server import serve  # tests/support/vllm_server.py
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VLLM_SERVER_DEV_MODE", "1")
+        with serve(tiny_model_dir, max_model_len=256, tool_call_parser=None) as url:
+            yield url
+
+
+def _server_engine(url: str, tiny_model_dir: Path, sync: Path) -> Any:
+    from ifrl.rltrain.rollout_server import VLLMServerGenerator
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    return VLLMServerGenerator(url, tokenizer=tok, sync_dir=sync, eos_ids=[tok.eos_token_id])
+
+
+@pytest.mark.vllm
+def test_server_weight_sync_makes_its_logprobs_the_policys(
+    dev_server: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    engine = _server_engine(dev_server, tiny_model_dir, tmp_path / "sync")
+    tok = load_tokenizer(str(tiny_model_dir))
+    base = _base(tiny_model_dir)
+    gap, _ = _engine_vs(engine, base, tok)  # also fills the server's prefix cache
+    assert gap <= LOGPROB_ATOL  # the server starts from the same weights
+    model = _base(tiny_model_dir)
+    _perturbed(model, seed=3)
+    engine.load_weights(policy_weights(model))
+    gap, rows = _engine_vs(engine, model, tok)
+    assert gap <= LOGPROB_ATOL
+    shift, _ = _engine_vs(engine, base, tok)
+    assert shift > MIN_SHIFT  # the weights really changed, so the check above can fail
+    assert all(c.token_ids for (c, *_) in rows) and engine.syncs == 1
+    assert (tmp_path / "sync" / "model.safetensors").is_file()
+
+
+@pytest.mark.vllm
+def test_two_grpo_steps_in_server_mode_sync_each_rollout(
+    dev_server: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    cfg = _cfg(
+        tiny_model_dir,
+        tmp_path / "run",
+        vllm_mode="server",
+        vllm_server_base_url=dev_server,
+        vllm_sync_dir=str(tmp_path / "sync"),
+        backend_options={},
+    )
+    trainer = GRPOTrainer(cfg, reward_funcs=[no_comma, lowercase], train_data=PROMPTS)
+    trainer.train()
+    engine = trainer.generator
+    assert engine is not None and engine.syncs == 2  # type: ignore[attr-defined]
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    for r in rows:
+        assert 0.0 < r["completion_length"] <= 8.0
+        assert r["sampling/sampling_logp_difference/max"] <= LOGPROB_ATOL
+    trainer._generator()  # push the policy after step 2, as the next rollout would
+    gap, _ = _engine_vs(engine, trainer.policy, load_tokenizer(str(tiny_model_dir)))
+    assert gap <= LOGPROB_ATOL
+    shift, _ = _engine_vs(engine, _base(tiny_model_dir), load_tokenizer(str(tiny_model_dir)))
+    assert shift > 1e-4  # two steps at lr 1e-3 moved the policy away from the start
+
+
+def test_server_mode_needs_backend_vllm() -> None:
+    from ifrl.core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="vllm_mode"):
+        GRPOConfig(model="m", vllm_mode="server").validate()

@@ -7,6 +7,7 @@ loop; MCTS preference pairs; the steps of an iTool iteration.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ifrl.rltrain.advantages import compute_advantages
 from ifrl.rltrain.checkpoint import latest_checkpoint
 from ifrl.rltrain.deficiency import (
     ToolSample,
@@ -17,6 +18,9 @@ from ifrl.rltrain.deficiency import (
 )
 from ifrl.rltrain.dpo import DPOConfig, DPOTrainer, load_pairs, preference_losses
 from ifrl.rltrain.grpo import GRPOConfig, GRPOTrainer, group_advantages, grpo_loss, load_prompts
+from ifrl.rltrain.guard import GuardReward
+from ifrl.rltrain.health import TrainingHealthWarning
+from ifrl.rltrain.importance import sampler_importance_weights
 from ifrl.rltrain.itool import (
     IterationConfig,
     baseline_pairs,
@@ -37,6 +41,7 @@ from ifrl.rltrain.pairs import (
     tree_pairs,
     write_pairs,
 )
+from ifrl.rltrain.rollout_server import VLLMServerGenerator
 from ifrl.rltrain.sft import SFTConfig, SFTTrainer, load_conversations
 from ifrl.rltrain.trainconfig import TrainConfig
 
@@ -50,6 +55,7 @@ __all__ = [
     "DPOTrainer",
     "GRPOConfig",
     "GRPOTrainer",
+    "GuardReward",
     "IterationConfig",
     "MCTSConfig",
     "PairConfig",
@@ -61,10 +67,13 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "TrainingHealthWarning",
+    "VLLMServerGenerator",
     "__version__",
     "baseline_pairs",
     "best_vs_worst",
     "collect_pairs",
+    "compute_advantages",
     "cost_summary",
     "equal_budget_n",
     "gold_perplexities",
@@ -77,6 +86,7 @@ __all__ = [
     "load_tokenizer",
     "merge_and_save",
     "preference_losses",
+    "sampler_importance_weights",
     "samples_from_conversation",
     "search",
     "search_pairs",

@@ -1,7 +1,9 @@
-"""A resumable, seeded walk over a dataset's indices, shared by every process."""
+"""Resumable, seeded walks over dataset indices, shared by every process: one dataset
+(:class:`DataCursor`) or several mixed by weight (:class:`MixedCursor`)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +67,57 @@ class DataCursor:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])
+
+
+@dataclass
+class MixedCursor:
+    """Indices into the concatenation of several datasets, mixed by ``weights``.
+
+    Each index drawn picks dataset ``k`` with probability ``weights[k] / sum(weights)`` (seeded
+    by ``seed`` and the number of draws so far, so a resumed run draws the same), then takes that
+    dataset's next index from its own :class:`DataCursor` (each dataset is walked epoch after
+    epoch, independently of the others); the index returned is offset by the sizes of the
+    datasets before ``k``. ``(draws, each cursor's state)`` is the whole state.
+    """
+
+    sizes: Sequence[int]
+    weights: Sequence[float]
+    seed: int = 0
+    draws: int = 0
+    cursors: list[DataCursor] = field(default_factory=list, repr=False)
+    offsets: list[int] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) != len(self.weights) or not self.sizes:
+            raise ValueError(f"{len(self.sizes)} datasets for {len(self.weights)} weights")
+        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            raise ValueError(f"mixing weights must be >= 0 with a positive sum, got {self.weights}")
+        self.cursors = [DataCursor(n, seed=self.seed + 7919 * k) for k, n in enumerate(self.sizes)]
+        self.offsets = [sum(self.sizes[:k]) for k in range(len(self.sizes))]
+
+    def source(self, index: int) -> int:
+        """Which dataset a global index belongs to."""
+        for k in reversed(range(len(self.offsets))):
+            if index >= self.offsets[k]:
+                return k
+        raise IndexError(index)
+
+    def take(self, n: int) -> list[int]:
+        """The next ``n`` global indices."""
+        digest = hashlib.sha256(f"{self.seed}:{self.draws}".encode()).digest()
+        gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+        probs = torch.tensor([float(w) for w in self.weights], dtype=torch.float64)
+        picks = torch.multinomial(probs, n, replacement=True, generator=gen).tolist()
+        self.draws += n
+        return [self.offsets[k] + self.cursors[k].take(1)[0] for k in picks]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"draws": self.draws, "cursors": [c.state_dict() for c in self.cursors]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.draws = int(state["draws"])
+        for cursor, cs in zip(self.cursors, state["cursors"]):
+            cursor.load_state_dict(cs)
 
 
 def shard(items: Sequence[Any], rank: int, world_size: int) -> list[Any]:

@@ -5,7 +5,9 @@ micro-batches for optimizer step ``step``) and ``compute_loss(batch)`` (a scalar
 metrics). The loop owns AdamW, the warmup + constant/linear/cosine schedule, gradient
 accumulation (no gradient sync until the last micro-batch under DDP), clipping, mixed precision,
 checkpoints (atomic; weights, optimizer, scheduler, RNG, data position, trainer state),
-``metrics.jsonl`` plus optional trackers, and a progress bar. It runs unchanged under
+``metrics.jsonl`` plus optional trackers, a progress bar, and the run's health: a run whose
+trainable parameters never changed ends with a :class:`~ifrl.rltrain.health.TrainingHealthWarning`
+that is also kept in the result and in ``summary.json``. It runs unchanged under
 ``accelerate launch`` (DDP).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,18 +32,21 @@ from ifrl.rltrain.checkpoint import (
     save_checkpoint,
     save_full_model,
 )
+from ifrl.rltrain.health import TrainingHealthWarning, parameter_fingerprint, unchanged_message
 from ifrl.rltrain.models import load_policy, load_tokenizer, save_model
 from ifrl.rltrain.trainconfig import TrainConfig
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What a finished run reports: steps done, the last metrics, where things were written."""
+    """What a finished run reports: steps done, the last metrics, where things were written,
+    and the health warnings the run raised (empty when nothing looked wrong)."""
 
     steps: int
     metrics: dict[str, float]
     output_dir: Path
     final_model: Path | None
+    warnings: tuple[str, ...] = ()
 
 
 def lr_lambda(config: TrainConfig) -> Any:
@@ -132,6 +138,7 @@ class Trainer:
         self.output_dir = Path(config.output_dir)
         self.step = 0
         self.pending_metrics: dict[str, float] = {}
+        self.health_warnings: list[str] = []
 
     # -- what subclasses supply ------------------------------------------------------------------
 
@@ -149,6 +156,20 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
+
+    def progress_postfix(self, metrics: dict[str, float]) -> dict[str, str]:
+        """What the progress bar shows after a step (default: the loss)."""
+        return {"loss": f"{metrics.get('loss', float('nan')):.4f}"}
+
+    def check_health(self, metrics: dict[str, float]) -> None:
+        """Look at a finished step's metrics and :meth:`warn` about signs of not learning."""
+
+    def warn(self, message: str) -> None:
+        """Record a health warning for the result and ``summary.json``; rank 0 also issues it
+        as a :class:`~ifrl.rltrain.health.TrainingHealthWarning`."""
+        self.health_warnings.append(message)
+        if self.rank == 0:
+            warnings.warn(message, TrainingHealthWarning, stacklevel=2)
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -214,11 +235,17 @@ class Trainer:
             write_json(self.output_dir / "config.json", asdict(cfg))
         trackers = _Trackers(cfg.report_to, cfg, self.output_dir) if self.rank == 0 else None
         last: dict[str, float] = {}
+        before = parameter_fingerprint(params)
+        zero_grad = measured = 0
         with self._metrics_writer(metrics_path) as writer:
             bar = self._progress(start)
             for step in range(start, cfg.max_steps):
                 self.step = step
                 last = self._one_step(step, optimizer, scheduler, params)
+                if math.isfinite(last["grad_norm"]):
+                    measured += 1
+                    zero_grad += int(last["grad_norm"] == 0.0)
+                self.check_health(last)
                 if writer is not None and (
                     (step + 1) % cfg.logging_steps == 0 or step + 1 == cfg.max_steps
                 ):
@@ -227,7 +254,7 @@ class Trainer:
                         trackers.log(last, step + 1)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{last.get('loss', float('nan')):.4f}")
+                    bar.set_postfix(self.progress_postfix(last))
                 done = step + 1
                 if (cfg.save_steps and done % cfg.save_steps == 0) or done == cfg.max_steps:
                     self.save(done, optimizer, scheduler)
@@ -235,6 +262,9 @@ class Trainer:
                 bar.close()
         if trackers is not None:
             trackers.close()
+        ran = cfg.max_steps - start
+        if ran > 0 and not self._parameters_changed(before, params):
+            self.warn(unchanged_message(ran, zero_grad, measured))
         final = None
         # Under FSDP every process joins gathering the full weights before rank 0 writes them.
         full = full_model_state(self.policy) if cfg.save_final_model else None
@@ -245,8 +275,34 @@ class Trainer:
                 if full is None
                 else save_full_model(self.policy, full, self.tokenizer, out, merge=merge)
             )
+        result = TrainResult(
+            cfg.max_steps, last, self.output_dir, final, tuple(self.health_warnings)
+        )
+        if self.rank == 0:
+            write_json(
+                self.output_dir / "summary.json",
+                {
+                    "steps": result.steps,
+                    "metrics": result.metrics,
+                    "final_model": str(final) if final is not None else None,
+                    "warnings": list(result.warnings),
+                    # Steps whose gradient norm was measured (max_grad_norm > 0) and was 0.
+                    "zero_grad_steps": zero_grad,
+                    "grad_norm_steps": measured,
+                },
+            )
         self._barrier()
-        return TrainResult(cfg.max_steps, last, self.output_dir, final)
+        return result
+
+    def _parameters_changed(self, before: torch.Tensor, params: list[torch.nn.Parameter]) -> bool:
+        """Whether any process's trainable parameters differ from the fingerprint ``before``."""
+        after = parameter_fingerprint(params)
+        changed = torch.tensor(
+            [float(not torch.equal(before, after))], dtype=torch.float64, device=self.device
+        )
+        if self.world_size > 1:
+            changed = self.accelerator.reduce(changed, reduction="sum")
+        return bool(changed.item() > 0)
 
     @contextlib.contextmanager
     def _metrics_writer(self, path: Path) -> Iterator[JSONLWriter | None]:

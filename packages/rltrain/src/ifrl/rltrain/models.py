@@ -9,8 +9,10 @@ from typing import Any
 
 import torch
 
+from ifrl.core.chat import render_prompt
 from ifrl.core.config import ConfigError
 from ifrl.core.errors import require
+from ifrl.core.records import Conversation
 from ifrl.rltrain.trainconfig import TrainConfig, check_choice
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -29,6 +31,25 @@ def load_tokenizer(path: str) -> Any:
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return tok
+
+
+def prompt_token_ids(tokenizer: Any, prompt: str | Conversation) -> list[int]:
+    """The token ids a model sees for ``prompt``: a string tokenized as is (with the
+    tokenizer's special tokens), a conversation rendered by its chat template (whose text
+    already holds them)."""
+    text = render_prompt(tokenizer, prompt)
+    add = not isinstance(prompt, Conversation)
+    return [int(i) for i in tokenizer(text, add_special_tokens=add)["input_ids"]]
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    """The ids that end a completion: the model's generation config's and the tokenizer's."""
+    ids: set[int] = set()
+    gen_cfg = getattr(model, "generation_config", None)
+    for source in (getattr(gen_cfg, "eos_token_id", None), tokenizer.eos_token_id):
+        if source is not None:
+            ids.update([source] if isinstance(source, int) else source)
+    return frozenset(int(i) for i in ids)
 
 
 def load_base_model(config: TrainConfig) -> torch.nn.Module:
