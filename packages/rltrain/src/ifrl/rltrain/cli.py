@@ -43,7 +43,8 @@ def command(
         result = trainer(config).train()
         final = str(result.final_model) if result.final_model else None
         head = {"steps": result.steps, "output_dir": str(result.output_dir)}
-        click.echo(json.dumps({**head, "final_model": final, "metrics": result.metrics}))
+        summary = {**head, "final_model": final, "metrics": result.metrics}
+        click.echo(json.dumps({**summary, "warnings": list(result.warnings)}))
 
     return run
 
