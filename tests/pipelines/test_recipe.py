@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from ifrl.core.cli import main
 from ifrl.core.config import ConfigError, load_config, opt
-from ifrl.pipelines.recipe import Recipe, RecipeError, Stage, StageContext, run_recipe
+from ifrl.pipelines.recipe import RECIPES, Recipe, RecipeError, Stage, StageContext, run_recipe
 
 
 @dataclass
@@ -223,3 +223,35 @@ def test_expanding_recipe_has_stages_per_config(tmp_path: Path) -> None:
     assert (tmp_path / "4.txt").exists()
     with pytest.raises(RecipeError, match="did you mean 'step-3'"):
         run_recipe(recipe, ToyConfig(), tmp_path, from_stage="step-4", echo=lambda s: None)
+
+
+def _metric_stage(ctx: StageContext) -> dict[str, Any]:
+    ctx.path("m.txt").write_text("x")
+    return {
+        "accuracy": {"value": 0.5, "ci95": [0.25, 0.75], "n": 12},
+        "base": {"score": 0.125, "model": "/very/" + "long/" * 20 + "path"},
+        "steps": 3,
+    }
+
+
+def test_pipeline_run_prints_a_results_table_writes_report_md_and_estimates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IFRL_CACHE", str(tmp_path / "cache"))
+    recipe = Recipe(
+        "toy-report", "", ToyConfig, (*TOY.stages, Stage("m", _metric_stage, ("m.txt",)))
+    )
+    RECIPES.add("toy-report", lambda: recipe, replace=True)
+    config = tmp_path / "c.yaml"
+    config.write_text("first: {n: 2}\n")
+    args = ["pipeline", "run", "toy-report", "--config", str(config), "--run-dir"]
+    first = CliRunner().invoke(main, [*args, str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    assert "estimate: none yet" in first.output
+    table = first.output[first.output.index("stage  ") :]
+    assert "accuracy 0.500 [0.250, 0.750] n=12" in table and "base.score 0.125" in table
+    assert "long/long" not in table  # long texts stay in the files
+    report = (tmp_path / "a" / "report.md").read_text()
+    assert "| m | done |" in report and "| accuracy | 0.500 [0.250, 0.750] n=12 |" in report
+    second = CliRunner().invoke(main, [*args, str(tmp_path / "b")])
+    assert "estimate: about" in second.output and "last time)" in second.output

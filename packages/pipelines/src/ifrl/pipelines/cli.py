@@ -60,7 +60,9 @@ def run(
     """Run RECIPE with --config FILE.yaml, skipping stages that are up to date."""
     from ifrl.core.cli import parse_settings
     from ifrl.core.config import load_config
-    from ifrl.pipelines.recipe import get_recipe, run_recipe
+    from ifrl.pipelines.recipe import estimates, get_recipe, run_recipe
+    from ifrl.pipelines.run_report import results_table, write_run_report
+    from ifrl.pipelines.timings import total
 
     given = parse_settings(overrides)
     try:
@@ -68,11 +70,27 @@ def run(
         cfg: Any = load_config(rec.config_cls, config_path, given)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         target = Path(run_dir) if run_dir else Path("runs") / f"{recipe}-{stamp}"
+        click.echo(_estimate_line(*total(estimates(rec, cfg))))
         stages = run_recipe(rec, cfg, target, from_stage=from_stage, echo=click.echo)
     except IfrlError as err:
         raise click.ClickException(str(err)) from None
-    total = sum(float(s.get("seconds", 0.0)) for s in stages.values())
-    click.echo(f"run directory: {target} ({total:.1f}s of stage time recorded in state.json)")
+    click.echo("")
+    click.echo(results_table(stages))
+    if any("report.md" in s.outputs for s in rec.stages_for(cfg)):
+        report = target / "report.md"  # the recipe writes its own
+    else:
+        report = write_run_report(recipe, target, stages, config_path)
+    click.echo(f"report: {report} (stage details in {target / 'state.json'})")
+
+
+def _estimate_line(seconds: float, untimed: int) -> str:
+    """The up-front estimate, from this machine's last runs of the same stages."""
+    from ifrl.pipelines.timings import describe
+
+    if seconds == 0 and untimed:
+        return "estimate: none yet (no stage of this recipe has run on this machine)"
+    rest = f"; {untimed} stage(s) never timed" if untimed else ""
+    return f"estimate: about {describe(seconds)} of stage time (this machine's last runs{rest})"
 
 
 @cli.command(name="show-config")
@@ -99,11 +117,28 @@ def show_config(recipe: str) -> None:
     show_default=True,
     help="Directory under which the run directory demo-<time>/ is created.",
 )
-def demo(quick: bool, out: str) -> None:
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The run directory (rerun with the same one to resume; default: a new one under --out).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the newest demo run under --out (of the same kind, quick or full).",
+)
+def demo(quick: bool, out: str, run_dir: str | None, resume: bool) -> None:
     """Run small configurations of the four recipes on the tiny model (CPU, offline) and write a
-    report."""
-    from ifrl.pipelines.demo import run_demo
+    report. Reruns resume: finished stages are skipped."""
+    from ifrl.pipelines.demo import latest_run, run_demo
 
-    run_dir = run_demo(out, quick=quick, echo=click.echo)
-    click.echo(f"overview picture: {run_dir / 'report-overview.png'}")
-    click.echo(f"report: {run_dir / 'report.md'} (and {run_dir / 'report.html'})")
+    if resume and run_dir is None:
+        found = latest_run(out, quick)
+        if found is None:
+            raise click.UsageError(f"--resume: no {'quick ' if quick else ''}demo run under {out}")
+        run_dir = str(found)
+        click.echo(f"resuming {run_dir}")
+    done = run_demo(out, quick=quick, run_dir=run_dir, echo=click.echo)
+    click.echo(f"overview picture: {done / 'report-overview.png'}")
+    click.echo(f"report: {done / 'report.md'} (and {done / 'report.html'})")

@@ -36,6 +36,7 @@ from ifrl.core.config import to_dict
 from ifrl.core.errors import IfrlError
 from ifrl.core.jsonl import write_json
 from ifrl.core.registry import Registry
+from ifrl.pipelines.timings import describe, estimate, record
 
 Echo = Callable[[str], None]
 
@@ -190,6 +191,22 @@ def _interrupted(entry: Mapping[str, Any] | None, fp: str) -> bool:
     )
 
 
+def plan(recipe: Recipe, config: Any) -> list[tuple[Stage, str]]:
+    """The stages ``config`` enables, in order, each with its fingerprint."""
+    fps: dict[str, str] = {}
+    out = []
+    for stage in recipe.stages_for(config):
+        if stage.enabled is None or stage.enabled(config):
+            fps[stage.name] = fingerprint(config, stage, fps)
+            out.append((stage, fps[stage.name]))
+    return out
+
+
+def estimates(recipe: Recipe, config: Any) -> dict[str, float | None]:
+    """Each enabled stage's duration last time on this machine (None: never timed)."""
+    return {s.name: estimate(recipe.name, s.name, fp) for s, fp in plan(recipe, config)}
+
+
 def run_recipe(
     recipe: Recipe,
     config: Any,
@@ -223,15 +240,12 @@ def run_recipe(
         echo = _silent
     state = RunState.load(root)
     forced = False
-    fps: dict[str, str] = {}
     results: dict[str, Mapping[str, Any]] = {
         k: v.get("result", {}) for k, v in state.stages.items()
     }
-    active = [s for s in stages_all if s.enabled is None or s.enabled(config)]
-    for i, stage in enumerate(active, start=1):
+    active = plan(recipe, config)
+    for i, (stage, fp) in enumerate(active, start=1):
         forced = forced or stage.name == from_stage
-        fp = fingerprint(config, stage, fps)
-        fps[stage.name] = fp
         head = f"[{i}/{len(active)}] {recipe.name}: {stage.name}"
         entry = state.stages.get(stage.name)
         if rank != 0:
@@ -244,7 +258,9 @@ def run_recipe(
         if not forced and _done(entry, fp, root, stage):
             echo(f"{head} — up to date, skipped")
             continue
-        echo(f"{head} — {stage.description}" if stage.description else head)
+        last = estimate(recipe.name, stage.name, fp)
+        about = f" (about {describe(last)} last time)" if last is not None else ""
+        echo((f"{head} — {stage.description}" if stage.description else head) + about)
         resume = not forced and _interrupted(entry, fp)
         attempts = int(entry.get("attempts", 0)) + 1 if entry else 1
         state.update(
@@ -276,6 +292,7 @@ def run_recipe(
             state.update(stage.name, status="failed", seconds=seconds, error=f"missing {missing}")
             raise RecipeError(f"stage {stage.name!r} did not write {', '.join(missing)}")
         results[stage.name] = result
+        record(recipe.name, stage.name, fp, seconds)
         state.update(
             stage.name,
             status="done",

@@ -11,6 +11,6 @@ headline numbers) and ``summary.json`` in ``OUT/demo-<time>/``.
 """
 
 from ifrl.pipelines.demo.configs import RUNS, demo_configs
-from ifrl.pipelines.demo.run import run_demo
+from ifrl.pipelines.demo.run import latest_run, run_demo
 
-__all__ = ["RUNS", "demo_configs", "run_demo"]
+__all__ = ["RUNS", "demo_configs", "latest_run", "run_demo"]

@@ -14,33 +14,54 @@ from ifrl.pipelines.demo.configs import RUNS, demo_configs
 from ifrl.pipelines.demo.plots import make_overview, make_plots
 from ifrl.pipelines.demo.report import headline, report_html, report_markdown
 from ifrl.pipelines.demo.summary import summarize
-from ifrl.pipelines.recipe import get_recipe, run_recipe
+from ifrl.pipelines.recipe import estimates, get_recipe, run_recipe
+from ifrl.pipelines.timings import describe, total
 
 Echo = Callable[[str], None]
 
 
-def run_demo(out_root: str | Path = "runs", *, quick: bool = False, echo: Echo = print) -> Path:
-    """Run the demo and return its run directory (holding ``report.md`` and ``report.html``)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(out_root) / f"demo-{stamp}{'-quick' if quick else ''}"
-    run_dir.mkdir(parents=True, exist_ok=False)
+def latest_run(out_root: str | Path, quick: bool) -> Path | None:
+    """The newest demo run directory under ``out_root`` of the same kind (quick or full)."""
+    runs = [
+        p
+        for p in Path(out_root).glob("demo-*")
+        if p.is_dir() and p.name.endswith("-quick") == quick
+    ]
+    return max(runs, key=lambda p: p.name) if runs else None
+
+
+def run_demo(
+    out_root: str | Path = "runs",
+    *,
+    quick: bool = False,
+    run_dir: str | Path | None = None,
+    echo: Echo = print,
+) -> Path:
+    """Run the demo in ``run_dir`` (default: a new ``OUT/demo-<time>[-quick]``) and return it.
+
+    Rerunning with the same ``run_dir`` resumes: stages that finished are skipped (each recipe's
+    own rule), an interrupted one resumes from its partial files, and the report is written
+    again from all results. Before starting, the demo prints an estimate from this machine's
+    last runs of the same stages.
+    """
+    if run_dir is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(out_root) / f"demo-{stamp}{'-quick' if quick else ''}"
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     start, cpu_start = time.perf_counter(), time.process_time()
     states: dict[str, dict[str, Any]] = {}
     timing: dict[str, dict[str, float]] = {}
-    configs = demo_configs(quick)
-    for i, (name, recipe_name) in enumerate(RUNS, 1):
-        mapping = dict(configs[name])
-        if name == "itool":
-            # iTool starts from the toolace run: its SFT model, SFT rows and the held-out dialogs
-            # on the training tools (the SFT model's in-distribution eval set).
-            mapping["start"] = {"toolace_run": str(run_dir / "toolace")}
-            mapping["data"] = {
-                **mapping.get("data", {}),
-                "eval": str(run_dir / "toolace/eval/seen_dialogs.jsonl"),
-            }
-        recipe = get_recipe(recipe_name)
-        cfg: Any = from_mapping(recipe.config_cls, mapping, f"demo:{name}")
-        write_json(run_dir / f"{name}.config.json", mapping)
+    planned = [(name, get_recipe(r), _config(name, r, quick, run_dir)) for name, r in RUNS]
+    seconds, untimed = total(
+        {f"{name}/{k}": v for name, rec, cfg in planned for k, v in estimates(rec, cfg).items()}
+    )
+    if seconds == 0 and untimed:
+        echo("estimate: none yet (the first run on this machine times every stage)")
+    else:
+        rest = f"; {untimed} stage(s) never timed" if untimed else ""
+        echo(f"estimate: about {describe(seconds)} (this machine's last runs{rest})")
+    for i, (name, recipe, cfg) in enumerate(planned, 1):
         echo(f"== [{i}/{len(RUNS)}] {name} ({recipe.description})")
         t0, c0 = time.perf_counter(), time.process_time()
         states[name] = run_recipe(recipe, cfg, run_dir / name, echo=echo)
@@ -49,11 +70,11 @@ def run_demo(out_root: str | Path = "runs", *, quick: bool = False, echo: Echo =
             "cpu": round(time.process_time() - c0, 1),
         }
         echo(f"== {name}: {timing[name]['wall']:.0f}s wall, {timing[name]['cpu']:.0f}s CPU")
-    total = {
+    spent = {
         "wall": round(time.perf_counter() - start, 1),
         "cpu": round(time.process_time() - cpu_start, 1),
     }
-    summary = summarize(run_dir, states, total, quick, timing)
+    summary = summarize(run_dir, states, spent, quick, timing)
     write_json(run_dir / "summary.json", summary)
     echo("writing the report (plots, report.md, report.html, report-overview.png)")
     plots = make_plots(run_dir, summary)
@@ -62,3 +83,18 @@ def run_demo(out_root: str | Path = "runs", *, quick: bool = False, echo: Echo =
     write_text(run_dir / "report.html", report_html(summary, plots, run_dir))
     echo(headline(summary))
     return run_dir
+
+
+def _config(name: str, recipe_name: str, quick: bool, run_dir: Path) -> Any:
+    """The run's validated recipe config (written beside the run as ``NAME.config.json``)."""
+    mapping = dict(demo_configs(quick)[name])
+    if name == "itool":
+        # iTool starts from the toolace run: its SFT model, SFT rows and the held-out dialogs on
+        # the training tools (the SFT model's in-distribution eval set).
+        mapping["start"] = {"toolace_run": str(run_dir / "toolace")}
+        mapping["data"] = {
+            **mapping.get("data", {}),
+            "eval": str(run_dir / "toolace/eval/seen_dialogs.jsonl"),
+        }
+    write_json(run_dir / f"{name}.config.json", mapping)
+    return from_mapping(get_recipe(recipe_name).config_cls, mapping, f"demo:{name}")
