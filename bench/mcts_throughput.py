@@ -13,7 +13,7 @@ response (any ``RewardFn`` plugs in; ``--reward match`` uses the tool-call match
 trees/s, generated tokens/s and pairs/s per mode. Both modes do the same work per tree (the same
 iterations and actions), but sampling draws from the RNG in a different order, so the sampled
 texts, and hence the number of preference pairs, differ between them: pairs/s is printed for
-information only. The last line is ``speedup=<batched trees/s / one-at-a-time trees/s>``.
+information only (the untrained model is never correct, so its pairs choose the gold response). The last line is ``speedup=<batched trees/s / one-at-a-time trees/s>``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,13 @@ def similarity_reward(
         difflib.SequenceMatcher(None, c, g, autojunk=False).ratio()
         for c, g in zip(completions, cols["gold_response"])
     ]
+
+
+def zero_reward(
+    prompts: Sequence[str], completions: Sequence[str], **cols: Any
+) -> list[float | None]:
+    """0 for every completion (the warm-up search)."""
+    return [0.0] * len(completions)
 
 
 def main() -> None:
@@ -58,6 +65,7 @@ def main() -> None:
         samples_from_conversation,
         search,
     )
+    from ifrl.rltrain.itool import reference_text
     from ifrl.toolgen import DialogGenerator, Planner, ProgrammaticApiGenerator
 
     torch.manual_seed(args.seed)
@@ -95,7 +103,7 @@ def main() -> None:
         [SearchTree(samples[0].prompt, {})],
         gen,
         MCTSConfig(iterations=1, num_actions=1, max_new_tokens=2),
-        lambda p, c, **k: [0.0] * len(c),
+        zero_reward,
     )
 
     results = {}
@@ -105,6 +113,7 @@ def main() -> None:
                 s.prompt,
                 {"gold_calls": list(s.gold_calls), "gold_response": s.response},
                 sample_id=s.id,
+                reference=reference_text(s, gen.tokenizer),  # pairs choose it when no sample is
             )
             for s in samples
         ]

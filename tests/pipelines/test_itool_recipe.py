@@ -1,17 +1,20 @@
 """The itool recipe: its stages per iteration, config errors, data conversion, the held-out
-evaluation and summary, and tiny runs (warm-up, resume, reruns of changed stages only)."""
+evaluation and summary, and tiny runs (warm-up, resume, reruns of changed stages only, the
+shipped tiny example, an engine that receives each new model's weights)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+import torch
 
 from ifrl.core.config import ConfigError, from_mapping, load_config
-from ifrl.core.generation import Prompt
+from ifrl.core.generation import Prompt, register_backend
 from ifrl.core.jsonl import read_jsonl, write_jsonl
 from ifrl.core.records import (
     Completion,
@@ -30,8 +33,10 @@ from ifrl.pipelines.recipes.itool import (
     plot_accuracy,
     to_conversation,
 )
-from ifrl.rltrain import ToolSample
+from ifrl.rltrain import ToolSample, load_tokenizer
 from ifrl.toolgen import DIALOG_TYPES, DialogGenerator, Planner, ProgrammaticApiGenerator
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _cfg(mapping: dict[str, Any]) -> ItoolConfig:
@@ -73,6 +78,10 @@ def test_config_errors_name_the_field() -> None:
         _cfg({"start": {"model": "m"}, "itool": {"deficiency": "loss"}})
     with pytest.raises(ConfigError, match=r"itool\.train_pairs: expected mcts, baseline or both"):
         _cfg({"start": {"model": "m"}, "itool": {"train_pairs": "all"}})
+    with pytest.raises(ConfigError, match=r"itool\.backend: unknown backend 'vlm'"):
+        _cfg({"start": {"model": "m"}, "itool": {"backend": "vlm"}})
+    cfg = _cfg({"start": {"model": "m"}, "itool": {"backend": "vllm"}})
+    assert cfg.itool.backend == "vllm" and cfg.evaluation["backend"] == "vllm"
 
 
 def test_the_keys_of_the_former_itool_command_are_the_section(tmp_path: Path) -> None:
@@ -256,9 +265,12 @@ def test_itool_with_warmup_end_to_end_and_resume(tmp_path: Path, tiny_model_dir:
     searched = [s for s in deficient if s.gold_calls]
     assert costs["baseline"]["model_calls"] == costs["baseline"]["n"] * len(searched)
     assert len(list((it / "mcts").glob("chunk_*.json"))) == -(-len(searched) // 2)
-    if pairs:
-        assert rows[1]["model"].endswith("simpo/final")
-        assert (it / "simpo" / "final" / "config.json").exists()
+    # Every searched tree gives a pair (the warm-up model never writes the exact call, so the gold
+    # continuation is chosen), every chosen side is exact, and SimPO trains on all of them.
+    assert len(pairs) >= len(searched) > 0
+    assert costs["mcts"]["chosen_exact_share"] == 1.0 and rows[1]["mcts_chosen_exact_share"] == 1.0
+    _assert_trained_on(it, pairs, start=rows[0]["model"], steps=2)
+    assert rows[1]["model"].endswith("simpo/final")
     summary = (out / "summary.md").read_text()
     assert "MCTS pairs/1k calls" in summary and summary.count("\n| ") >= 2
     # A rerun resumes: every stage is read back, nothing is recomputed (the run's own
@@ -268,3 +280,126 @@ def test_itool_with_warmup_end_to_end_and_resume(tmp_path: Path, tiny_model_dir:
     rows_again = again["summary"]["result"]["rows"]
     assert [r["tool_call_accuracy"] for r in rows_again] == [r["tool_call_accuracy"] for r in rows]
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def _weights(model: str | Path) -> dict[str, torch.Tensor]:
+    from transformers import AutoModelForCausalLM
+
+    return dict(AutoModelForCausalLM.from_pretrained(model).state_dict())
+
+
+def _assert_trained_on(it: Path, pairs: list[PreferencePair], start: str, steps: int) -> None:
+    """SimPO trained ``steps`` steps on exactly ``pairs`` and saved a model that differs."""
+    simpo = json.loads((it / "simpo.json").read_text())
+    assert simpo["pairs"] == len(pairs) > 0 and simpo["step"] == steps
+    assert list(read_jsonl(it / "train_pairs.jsonl", PreferencePair)) == pairs
+    metrics = [json.loads(line) for line in (it / "simpo/metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in metrics] == list(range(1, steps + 1))
+    assert all(math.isfinite(m["loss"]) for m in metrics)
+    before, after = _weights(start), _weights(simpo["model"])
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.slow
+def test_the_tiny_example_yields_pairs_every_iteration_and_simpo_trains_on_them(
+    tmp_path: Path,
+) -> None:
+    """examples/toolace-tiny.yaml, then examples/itool-tiny.yaml as shipped (run directories
+    under tmp_path)."""
+    toolace = tmp_path / "toolace-tiny"
+    run_recipe(
+        get_recipe("toolace"),
+        load_config(get_recipe("toolace").config_cls, EXAMPLES / "toolace-tiny.yaml"),
+        toolace,
+        echo=lambda _: None,
+    )
+    cfg = load_config(
+        ItoolConfig, EXAMPLES / "itool-tiny.yaml", {"start.toolace_run": str(toolace)}
+    )
+    run = tmp_path / "itool-tiny"
+    states = run_recipe(get_recipe("itool"), cfg, run, echo=lambda _: None)
+    rows = states["summary"]["result"]["rows"]
+    assert [r["iteration"] for r in rows] == list(range(cfg.itool.iterations + 1)) == [0, 1, 2]
+    data = states["data"]["result"]
+    assert (data["train_conversations"], data["eval_conversations"]) == (16, 8)  # the limits
+    for k in (1, 2):
+        it = run / f"iter_{k}"
+        searched = [
+            s for s in read_jsonl(it / "deficiency.jsonl", ToolSample.from_dict) if s.gold_calls
+        ]
+        pairs = list(read_jsonl(it / "pairs.jsonl", PreferencePair))
+        assert len(pairs) >= len(searched) > 0  # at least one pair per tree, every iteration
+        assert rows[k]["mcts_pairs"] == len(pairs) and rows[k]["mcts_chosen_exact_share"] == 1.0
+        _assert_trained_on(it, pairs, start=rows[k - 1]["model"], steps=cfg.itool.max_steps)
+        # The pairs' responses fit the model's context: SimPO sees every chosen side.
+        tok = load_tokenizer(rows[k - 1]["model"])
+        for p in pairs:
+            n = len(tok(p.prompt + p.chosen, add_special_tokens=False)["input_ids"])
+            assert n <= cfg.itool.max_length
+
+
+class FakeEngine:
+    """An engine backend that holds its own model copy: answers with a fixed text and records
+    the weights it is loaded with (what ``load_weights`` of vLLM receives)."""
+
+    built: ClassVar[list[str]] = []
+    loads: ClassVar[list[dict[str, torch.Tensor]]] = []
+    closed: ClassVar[list[bool]] = []
+
+    def __init__(self, model: str, **options: Any) -> None:
+        FakeEngine.built.append(model)
+        self.tokenizer = load_tokenizer(model)
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        return [[Completion("I am not sure.")] * params.n for _ in prompts]
+
+    def load_weights(self, weights: dict[str, torch.Tensor] | Iterable[Any]) -> None:
+        FakeEngine.loads.append(dict(weights))
+
+    def close(self) -> None:
+        FakeEngine.closed.append(True)
+
+
+register_backend("test-recipe-engine")(FakeEngine)
+
+
+@pytest.mark.slow
+def test_an_engine_backend_is_built_once_and_gets_each_new_model(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """The recipe's vLLM path (``itool.backend: vllm``) with a stand-in engine: one engine for
+    the run, each SimPO model loaded into it before it samples, closed at the summary."""
+    dialogs = _toolgen_dialogs(tmp_path, 4)
+    mapping: dict[str, Any] = {
+        "start": {"model": str(tiny_model_dir)},
+        "data": {"train": str(dialogs), "eval": str(dialogs), "eval_limit": 2},
+        "itool": {
+            "backend": "test-recipe-engine",
+            "iterations": 2,
+            "deficiency_fraction": 0.5,
+            "mcts_iterations": 1,
+            "mcts_actions": 2,
+            "mcts_max_new_tokens": 6,
+            "max_steps": 1,
+            "per_device_batch_size": 2,
+            "eval_max_new_tokens": 6,
+            "baseline": False,
+            "device": "cpu",
+            "progress": False,
+        },
+    }
+    FakeEngine.built.clear()
+    FakeEngine.loads.clear()
+    FakeEngine.closed.clear()
+    states = run_recipe(get_recipe("itool"), _cfg(mapping), tmp_path / "run", echo=lambda _: None)
+    assert FakeEngine.built == [str(tiny_model_dir)]  # one engine, on the starting model
+    models = [states[f"simpo-{k}"]["result"]["model"] for k in (1, 2)]
+    assert all(m.endswith("simpo/final") for m in models)
+    assert len(FakeEngine.loads) == 2  # iteration 1's model, then iteration 2's
+    for loaded, model in zip(FakeEngine.loads, models):
+        want = _weights(model)
+        assert set(loaded) == set(want) and all(torch.equal(loaded[k], want[k]) for k in want)
+    assert FakeEngine.closed == [True]
+    for k in (1, 2):  # the perplexity selector ran (on transformers) and pairs came in
+        assert states[f"deficiency-{k}"]["result"]["selector"] == "perplexity"
+        assert states[f"mcts-{k}"]["result"]["mcts"]["pairs"] > 0

@@ -1,16 +1,23 @@
-"""MCTS over response fragments: selection, backup, expansion, batching, determinism."""
+"""MCTS over response fragments: argument-level nodes, selection, backup, expansion, batching,
+determinism."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ifrl.core.generation import Prompt
+from ifrl.core.matcher import ToolCallReward, match_text
 from ifrl.core.records import Completion, Cost, SamplingParams, ToolCall
+from ifrl.core.toolcalls import CallFormat, render_tool_calls
+from ifrl.rltrain.fragments import first_difference, response_steps
 from ifrl.rltrain.mcts import (
     MCTSConfig,
     SearchNode,
@@ -20,11 +27,16 @@ from ifrl.rltrain.mcts import (
     expandable,
     fragment_prior,
     head_fragments,
+    node_pieces,
     search,
     select,
     split_fragments,
     uct_score,
 )
+from ifrl.rltrain.pairs import tree_pairs
+
+#: The paper's fragments (and the former defaults): punctuation, two per node, depth 3.
+PAPER = MCTSConfig(node_split="punctuation", fragments_per_node=2, max_depth=3)
 
 GOLD = [{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}]
 CANDIDATES = [
@@ -116,7 +128,7 @@ def test_backup_adds_to_every_ancestor() -> None:
 
 
 def test_add_rollout_fragments_trie_and_terminal() -> None:
-    cfg = MCTSConfig()
+    cfg = PAPER
     root = SearchNode()
     c = add_rollout(root, 'get_weather(city="Paris", days=3)', 1.0, prior=0.4, config=cfg)
     assert c.fragment == "get_weather(city=" and c.prefix == c.fragment and not c.terminal
@@ -143,10 +155,155 @@ def test_add_rollout_fragments_trie_and_terminal() -> None:
     again = add_rollout(root, "get_weather(city=", 0.0, config=cfg)
     assert again is c and c.visits == 5
     capped = add_rollout(
-        root, 'get_weather(city="Lyon", days=3, unit="C")', 0.0, config=MCTSConfig(max_depth=2)
+        root,
+        'get_weather(city="Lyon", days=3, unit="C")',
+        0.0,
+        config=dataclasses.replace(PAPER, max_depth=2),
     )
     assert capped is lyon and lyon.visits == 2
     assert root.visits == 6
+
+
+ARGS = {
+    "city": "Paris",
+    "checkin": "2024-05-01",
+    "nights": 3,
+    "guests": [2, 1],
+    "rooms": 1,
+    "currency": "EUR",
+    "note": "quiet, high floor",
+    "filters": {"pool": True, "gym": False},
+}
+WRONG = {
+    "city": "Lyon",
+    "checkin": "2024-06-01",
+    "nights": 4,
+    "guests": [1, 2],
+    "rooms": 2,
+    "currency": "USD",
+    "note": "quiet, low floor",
+    "filters": {"pool": False, "gym": False},
+}
+FORMATS: tuple[CallFormat, ...] = ("python", "json", "hermes")
+
+
+def _call(k: int, wrong: int = 0) -> ToolCall:
+    """search_hotels with the first ``k`` arguments; argument ``wrong`` (1-based) wrong."""
+    names = list(ARGS)[:k]
+    return ToolCall(
+        "search_hotels", {n: WRONG[n] if i + 1 == wrong else ARGS[n] for i, n in enumerate(names)}
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_argument_nodes_hold_one_argument_each(fmt: CallFormat) -> None:
+    text = render_tool_calls([_call(8), ToolCall("get_weather", {"city": "Paris"})], fmt)
+    pieces = node_pieces(text)
+    assert "".join(pieces) == text
+    steps = response_steps(text)
+    assert [(s.kind, s.call, s.key) for s in steps] == [
+        ("head", 0, "search_hotels"),
+        *[("arg", 0, name) for name in ARGS],
+        ("head", 1, "get_weather"),
+        ("arg", 1, "city"),
+    ]
+    assert [text[s.start : s.end] for s in steps] == pieces  # a node per argument
+    assert [s.value for s in steps if s.kind == "arg"] == [*ARGS.values(), "Paris"]
+    # Cut in context: a continuation from a node boundary gives the same pieces.
+    for j in range(1, len(pieces)):
+        start = len("".join(pieces[:j]))
+        assert node_pieces(text, start) == pieces[j:]
+    # The paper's punctuation splitting stays available.
+    assert node_pieces(text, 0, PAPER) == [
+        "".join(split_fragments(text)[i : i + 2]) for i in range(0, len(split_fragments(text)), 2)
+    ]
+
+
+CALL_TEXTS = [render_tool_calls([_call(8)], fmt) for fmt in FORMATS]
+
+
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.tuples(st.sampled_from(CALL_TEXTS), st.integers(0, 400), st.text(max_size=8)).map(
+            lambda t: t[0][: t[1]] + t[2]  # a call cut anywhere, then anything
+        ),
+    ),
+    st.integers(0, 100),
+)
+def test_steps_tile_any_text_and_pieces_any_continuation(text: str, start: int) -> None:
+    steps = response_steps(text)
+    assert "".join(text[s.start : s.end] for s in steps) == text
+    assert all(s.start < s.end for s in steps)
+    start = min(start, len(text))
+    assert "".join(node_pieces(text, start)) == text[start:]
+
+
+def test_text_outside_calls_is_cut_at_the_markers() -> None:
+    text = 'Sure. I will search, then answer. <tool_call>\n{"name": "f", "arguments": {"a": 1}}'
+    assert node_pieces(text) == [
+        "Sure. ",
+        "I will search, ",
+        "then answer. ",
+        '<tool_call>\n{"name": "f", "arguments": {',
+        '"a": 1}}',
+    ]
+    assert node_pieces("No tool needed. Bye") == ["No tool needed. ", "Bye"]
+    assert node_pieces("") == []
+    with pytest.raises(ValueError, match="node_split"):
+        MCTSConfig(node_split="words")
+
+
+def _reward(text: str, gold: ToolCall) -> float:
+    value = ToolCallReward()(["p"], [text], gold_calls=[[gold]])[0]
+    assert value is not None
+    return value
+
+
+def _grow_along_gold(fmt: CallFormat, k: int, config: MCTSConfig) -> tuple[SearchTree, list[str]]:
+    """Grow the tree as a policy that gets each argument right or wrong would: from the node on
+    the gold path before argument j (while it may be expanded), one continuation wrong at
+    argument j and the gold one, which becomes the next node on the path. Returns the tree and
+    the prefixes of the nodes that branched (one per argument reached)."""
+    gold = _call(k)
+    gold_text = render_tool_calls([gold], fmt)
+    tree = SearchTree("Q: ", {"gold_calls": [gold]}, reference=gold_text)
+    node = add_rollout(tree.root, gold_text, 1.0, config=config)  # the call's head
+    prefixes = []
+    for j in range(1, k + 1):
+        if not expandable(node, config.max_depth):
+            break
+        wrong_text = render_tool_calls([_call(k, wrong=j)], fmt)
+        assert wrong_text.startswith(node.prefix)
+        add_rollout(node, wrong_text[len(node.prefix) :], _reward(wrong_text, gold), config=config)
+        prefixes.append(node.prefix)
+        node = add_rollout(node, gold_text[len(node.prefix) :], 1.0, config=config)
+    return tree, prefixes
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("k", range(1, 9))
+def test_argument_nodes_reach_the_kth_argument_at_the_default_depth(
+    fmt: CallFormat, k: int
+) -> None:
+    tree, prefixes = _grow_along_gold(fmt, k, MCTSConfig())
+    assert len(prefixes) == k  # the tree branched right before every argument, the K-th too
+    gold = _call(k)
+    pairs = tree_pairs(tree)
+    by_prefix = {p.meta["prefix"]: p for p in pairs}
+    for j, prefix in enumerate(prefixes, start=1):
+        pair = by_prefix[prefix]  # a pair whose shared prefix ends right before argument j
+        assert match_text(prefix + pair.chosen, [gold]).exact
+        steps = response_steps(prefix + pair.rejected)
+        first = first_difference(response_steps(prefix + pair.chosen), steps)
+        assert first is not None and steps[first].key == list(ARGS)[j - 1]  # the j-th argument
+        assert steps[first].start == len(prefix)
+
+
+@pytest.mark.parametrize("k", range(3, 9))
+def test_the_papers_python_nodes_never_branch_after_the_second_argument(k: int) -> None:
+    _, prefixes = _grow_along_gold("python", k, PAPER)
+    assert len(prefixes) < 3  # the contrast: errors in later arguments are never isolated
 
 
 def test_fragment_prior() -> None:
@@ -216,7 +373,6 @@ def test_config_validation() -> None:
 @pytest.mark.slow
 def test_search_with_the_tiny_model(tiny_model_dir: Path) -> None:
     from ifrl.core.backends.hf import HFGenerator
-    from ifrl.core.matcher import ToolCallReward
 
     gen = HFGenerator(tiny_model_dir, batch_size=16)
     prompt = "<|im_start|>user\nweather in Paris?<|im_end|>\n<|im_start|>assistant\n"

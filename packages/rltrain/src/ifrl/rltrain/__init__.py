@@ -24,6 +24,7 @@ from ifrl.rltrain.importance import sampler_importance_weights
 from ifrl.rltrain.itool import (
     IterationConfig,
     baseline_pairs,
+    pair_summary,
     search_pairs,
     select_deficient,
     summary_row,
@@ -42,6 +43,7 @@ from ifrl.rltrain.pairs import (
     write_pairs,
 )
 from ifrl.rltrain.rollout_server import VLLMServerGenerator
+from ifrl.rltrain.rollouts import PolicyRollouts
 from ifrl.rltrain.sft import SFTConfig, SFTTrainer, load_conversations
 from ifrl.rltrain.trainconfig import TrainConfig
 
@@ -59,6 +61,7 @@ __all__ = [
     "IterationConfig",
     "MCTSConfig",
     "PairConfig",
+    "PolicyRollouts",
     "SFTConfig",
     "SFTTrainer",
     "SearchNode",
@@ -85,6 +88,7 @@ __all__ = [
     "load_prompts",
     "load_tokenizer",
     "merge_and_save",
+    "pair_summary",
     "preference_losses",
     "sampler_importance_weights",
     "samples_from_conversation",

@@ -1,8 +1,15 @@
 """Monte Carlo Tree Search over response fragments (iTool, arXiv 2501.09766).
 
 A tree grows one response: the root is the empty response to a prompt, and each node adds a
-*fragment* — the first ``fragments_per_node`` pieces of a sampled continuation, where pieces end
-at a split marker (default ``". "``, ``", "``, ``"="``, ``"("``). One iteration per tree:
+*fragment* — the first ``fragments_per_node`` pieces of a sampled continuation. With
+``node_split="arguments"`` (the default) a piece is one step of :mod:`ifrl.rltrain.fragments`:
+a tool call's head, then each argument (name and value) of Python-style, JSON or Hermes calls,
+and outside tool calls the text up to a split marker; so with one piece per node and the default
+depth of 10 the tree can branch at every argument of a call with up to 9 arguments. With
+``node_split="punctuation"`` a piece ends at every split marker (default ``". "``, ``", "``,
+``"="``, ``"("``), iTool's splitting: the paper's settings are ``fragments_per_node=2`` and
+``max_depth=3``, under which a Python-style call never branches after its second argument.
+One iteration per tree:
 
 1. **selection** — from the root, repeatedly step to the child maximising
    ``value / (visits + 1) + w * prior * sqrt(ln N_parent / (visits + 1))`` (``value`` is the sum
@@ -37,14 +44,17 @@ from ifrl.core.config import ConfigError, opt
 from ifrl.core.generation import Generator
 from ifrl.core.matcher import ToolCallReward
 from ifrl.core.records import Completion, Cost, RewardFn, SamplingParams
-from ifrl.rltrain.trainconfig import check_min
+from ifrl.rltrain.fragments import DEFAULT_MARKERS, split_fragments, step_boundaries
+from ifrl.rltrain.trainconfig import check_choice, check_min
 
-DEFAULT_MARKERS: tuple[str, ...] = (". ", ", ", "=", "(")
+NODE_SPLITS = ("arguments", "punctuation")
 
 
 @dataclass(frozen=True)
 class MCTSConfig:
-    """Search settings; defaults follow iTool except ``max_new_tokens`` (expansion = rollout)."""
+    """Search settings; iTool's except ``max_new_tokens`` (expansion = rollout) and the nodes,
+    which follow a tool call's arguments (the paper: ``node_split="punctuation"``,
+    ``fragments_per_node=2``, ``max_depth=3``)."""
 
     iterations: int = opt("Iterations (selection, expansion, backup) per tree.", 5)
     num_actions: int = opt("Continuations sampled per expansion.", 3)
@@ -52,8 +62,14 @@ class MCTSConfig:
     top_p: float = opt("Nucleus sampling mass of expansions.", 1.0)
     top_k: int = opt("Top-k sampling of expansions (0 disables).", 0)
     max_new_tokens: int = opt("Token budget of an expansion (which is also its rollout).", 128)
-    fragments_per_node: int = opt("Fragments a node holds.", 2)
-    max_depth: int = opt("Depth cap of the tree.", 3)
+    node_split: str = opt(
+        "How responses are cut into fragments: arguments (a tool call's head, then one fragment "
+        "per argument; text outside calls at the split markers) or punctuation (at every split "
+        "marker, the paper's).",
+        "arguments",
+    )
+    fragments_per_node: int = opt("Fragments a node holds.", 1)
+    max_depth: int = opt("Depth cap of the tree.", 10)
     split_markers: tuple[str, ...] = opt("Fragment split markers.", DEFAULT_MARKERS)
     exploration_weight: float = opt("Weight w of the prior term in selection.", 1.0)
     seed: int = opt("Seed the sampling seeds derive from.", 0)
@@ -86,6 +102,7 @@ class MCTSConfig:
             "fragments_per_node",
             "max_depth",
         )
+        check_choice("node_split", self.node_split, NODE_SPLITS)
         if not self.split_markers or any(not m for m in self.split_markers):
             raise ConfigError("", "split_markers", "need at least one non-empty marker")
 
@@ -140,40 +157,44 @@ class SearchNode:
 
 @dataclass
 class SearchTree:
-    """One search: the prompt (text the response continues), reward columns, and the root."""
+    """One search: the prompt (text the response continues), reward columns, the root, and
+    optionally a ``reference`` response known to be correct (the gold response, as the policy
+    would write it), which pairs may choose where no sampled continuation is correct."""
 
     prompt: str
     columns: Mapping[str, Any] = field(default_factory=dict)
     root: SearchNode = field(default_factory=SearchNode)
     sample_id: str = ""
+    reference: str = ""
 
 
 # ------------------------------------------------------------------------------------------------
 # Fragments
 
 
-def split_fragments(text: str, markers: Sequence[str] = DEFAULT_MARKERS) -> list[str]:
-    """Split ``text`` after every marker occurrence; the pieces concatenate back to ``text``."""
-    pieces: list[str] = []
-    start = i = 0
-    while i < len(text):
-        hit = next((m for m in markers if text.startswith(m, i)), None)
-        if hit is None:
-            i += 1
-            continue
-        i += len(hit)
-        pieces.append(text[start:i])
-        start = i
-    if start < len(text):
-        pieces.append(text[start:])
-    return pieces
-
-
 def head_fragments(text: str, k: int, markers: Sequence[str] = DEFAULT_MARKERS) -> tuple[str, str]:
-    """The first ``k`` fragments of ``text`` and the rest."""
+    """The first ``k`` punctuation fragments of ``text`` and the rest."""
     pieces = split_fragments(text, markers)
     head = "".join(pieces[:k])
     return head, text[len(head) :]
+
+
+def node_pieces(text: str, start: int = 0, config: MCTSConfig = MCTSConfig()) -> list[str]:
+    """The node fragments of ``text[start:]``: groups of ``fragments_per_node`` pieces cut as
+    ``config.node_split`` says; they concatenate back to ``text[start:]``.
+
+    Argument steps are found in the whole ``text`` (``text[:start]`` is the response so far, so
+    the continuation is cut in context); a first piece of whitespace alone joins the next one.
+    """
+    if config.node_split == "punctuation":
+        pieces = split_fragments(text[start:], config.split_markers)
+    else:
+        ends = [e for e in step_boundaries(text, config.split_markers) if e > start]
+        if len(ends) > 1 and not text[start : ends[0]].strip():
+            ends = ends[1:]
+        pieces = [text[a:b] for a, b in zip([start, *ends], ends)]
+    k = config.fragments_per_node
+    return ["".join(pieces[i : i + k]) for i in range(0, len(pieces), k)]
 
 
 def fragment_prior(
@@ -250,16 +271,17 @@ def add_rollout(
 ) -> SearchNode:
     """Insert a sampled ``continuation`` of ``parent`` into the tree and back up ``reward``.
 
-    The continuation is cut into nodes of ``fragments_per_node`` fragments. It follows existing
+    The continuation is cut into node fragments (:func:`node_pieces`). It follows existing
     children with the same fragment (a trie insertion) and becomes a new child where it first
     differs, so no rollout is lost when samples share their start; past the depth cap, or when
     it ends on an existing node, that node is revisited. A new node is terminal when the
     continuation ``finished`` within its fragment. ``prior`` is a number or a function of the
     node's character span in ``continuation``. Returns the node the reward was backed up from.
     """
-    node, rest, offset = parent, continuation, 0
-    while True:
-        head, tail = head_fragments(rest, config.fragments_per_node, config.split_markers)
+    rollout = parent.prefix + continuation
+    pieces = node_pieces(rollout, len(parent.prefix), config) or [""]
+    node, offset = parent, 0
+    for k, head in enumerate(pieces):
         same = next((c for c in node.children if c.fragment == head), None)
         if same is None:
             child = node.add_child(
@@ -268,16 +290,17 @@ def add_rollout(
                     prefix=node.prefix + head,
                     prior=prior(offset, offset + len(head)) if callable(prior) else prior,
                     reward=reward,
-                    rollout=parent.prefix + continuation,
-                    terminal=finished and not tail.strip(),
+                    rollout=rollout,
+                    terminal=finished and not "".join(pieces[k + 1 :]).strip(),
                 )
             )
             backup(child, reward)
             return child
-        node, rest, offset = same, tail, offset + len(head)
-        if not rest or node.terminal or node.depth >= config.max_depth:
-            backup(node, reward)
-            return node
+        node, offset = same, offset + len(head)
+        if k == len(pieces) - 1 or node.terminal or node.depth >= config.max_depth:
+            break
+    backup(node, reward)
+    return node
 
 
 # ------------------------------------------------------------------------------------------------

@@ -9,16 +9,21 @@ Stages and what they write in the run directory:
 * ``eval-0`` — held-out tool-call accuracy of the starting model (``iter_0/eval.json``);
 * per iteration ``k``: ``deficiency-k`` (``iter_k/deficiency.jsonl``), ``mcts-k`` (MCTS pairs
   per chunk of samples in ``iter_k/mcts/``, resumable, merged into ``iter_k/pairs.jsonl``; the
-  best-vs-worst baseline at the same budget in ``iter_k/baseline/``; costs in
-  ``iter_k/pairs.json``), ``simpo-k`` (``iter_k/simpo/``, LoRA merged into ``simpo/final``;
-  ``iter_k/simpo.json``) and ``eval-k``;
+  best-vs-worst baseline at the same budget in ``iter_k/baseline/``; costs and the share of
+  pairs whose chosen side is an exact call in ``iter_k/pairs.json``), ``simpo-k``
+  (``iter_k/simpo/``, LoRA merged into ``simpo/final``; ``iter_k/simpo.json``) and ``eval-k``;
 * ``summary`` — ``summary.jsonl``, ``summary.md`` and ``accuracy.png`` (needs matplotlib).
 
 Each iteration's steps are the functions of :mod:`ifrl.rltrain` (``select_deficient``,
 ``search_pairs``, ``baseline_pairs``, ``train_preferences``); this module owns the directories.
 The model can come from a ``toolace`` run: its SFT model, its SFT rows as training conversations
-and its held-out dialogs (first turns) as the eval set. Generation runs on Hugging Face
-transformers (the perplexity selector reads the model's logits).
+and its held-out dialogs (first turns) as the eval set.
+
+Generation (sampling selector, MCTS, baseline, held-out eval) runs on ``itool.backend``:
+``hf`` (transformers, the default) or ``vllm``, where one in-process engine serves the whole run
+and receives each iteration's new model with ``load_weights``, as GRPO's rollouts do
+(:class:`~ifrl.rltrain.PolicyRollouts`). The perplexity selector reads full logits, which vLLM
+does not return: with ``vllm`` it loads the model with transformers for its forward passes.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ifrl.core.config import ConfigError, opt
-from ifrl.core.generation import Generator, generator_for
+from ifrl.core.generation import BACKENDS, Generator
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl, write_text
 from ifrl.core.records import Conversation, Cost, PreferencePair, SamplingParams
 from ifrl.evals import EvalResult, ToolUseCase, score_tool_calls
@@ -40,6 +45,7 @@ from ifrl.pipelines.common import resolve_model
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 from ifrl.rltrain import (
     IterationConfig,
+    PolicyRollouts,
     SFTConfig,
     SFTTrainer,
     ToolSample,
@@ -48,6 +54,7 @@ from ifrl.rltrain import (
     cost_summary,
     load_conversations,
     load_tokenizer,
+    pair_summary,
     samples_from_conversation,
     search_pairs,
     select_deficient,
@@ -59,7 +66,7 @@ from ifrl.toolgen import DIALOG_TYPES, Dialog
 TRAIN_PAIRS = ("mcts", "baseline", "both")
 #: The ``itool`` settings that decide the samples (stage ``data``) and the held-out eval.
 PREP_KEYS = ("last_turn_only", "eval_limit")
-EVAL_KEYS = ("eval_max_new_tokens", "generation_batch_size", "device")
+EVAL_KEYS = ("eval_max_new_tokens", "generation_batch_size", "device", "backend", "backend_options")
 
 
 @dataclass
@@ -92,6 +99,7 @@ class DataSection:
         "",
     )
     eval_limit: int = opt("Held-out conversations to use at most (0: all).", 0)
+    train_limit: int = opt("Training conversations to use at most, the first ones (0: all).", 0)
 
 
 @dataclass
@@ -104,6 +112,17 @@ class ItoolSection(IterationConfig):
     output_dir: str = opt("Set by the recipe (inside the run directory, --run-dir).", "runs/rl")
     iterations: int = opt("Rounds of deficiency → MCTS → preference training.", 1)
     device: str = opt("Device for generation and scoring: cpu, cuda or auto.", "auto")
+    backend: str = opt(
+        "Generation backend: hf (transformers) or vllm (one in-process engine for the run; each "
+        "new model's weights are loaded into it; the perplexity selector scores with "
+        "transformers).",
+        "hf",
+    )
+    backend_options: dict[str, Any] = opt(
+        "Keyword arguments for the backend (vllm: any vllm.LLM option, e.g. "
+        "{gpu_memory_utilization: 0.5, max_model_len: 4096}).",
+        factory=dict,
+    )
     generation_batch_size: int = opt("Sequences per forward pass when generating.", 32)
     last_turn_only: bool = opt("Use only the last assistant turn of each conversation.", False)
     sft_steps: int = opt("Warm-up SFT steps (0: no warm-up).", 0)
@@ -132,6 +151,12 @@ class ItoolSection(IterationConfig):
             raise ConfigError("", "iterations", "must be at least 0")
         if self.mcts_chunk < 1:
             raise ConfigError("", "mcts_chunk", "must be at least 1")
+        import ifrl.core.backends.hf
+        import ifrl.core.backends.vllm  # noqa: F401  (register the built-in engines)
+
+        if self.backend not in BACKENDS:
+            known = ", ".join(BACKENDS.names())
+            raise ConfigError("", "backend", f"unknown backend {self.backend!r} (known: {known})")
         if self.train_pairs not in TRAIN_PAIRS:
             raise ConfigError(
                 "", "train_pairs", f"expected mcts, baseline or both, got {self.train_pairs!r}"
@@ -244,10 +269,49 @@ def _fresh(ctx: StageContext, *relative: str) -> None:
             p.unlink()
 
 
-def _generator(ctx: StageContext, model: str) -> Generator:
+_ROLLOUTS: dict[str, tuple[str, PolicyRollouts]] = {}
+
+
+def _rollouts(ctx: StageContext) -> PolicyRollouts:
+    """The run's generators (one vLLM engine for all its stages and models; see the module
+    docstring), kept per run directory while the settings stay the same."""
     cfg: ItoolSection = ctx.config.itool
     device = None if cfg.device == "auto" else cfg.device
-    return generator_for("hf", model, device=device, batch_size=cfg.generation_batch_size)
+    settings = (
+        cfg.backend,
+        cfg.backend_options,
+        device,
+        cfg.generation_batch_size,
+        cfg.dtype,
+        cfg.seed,
+    )
+    key, run = json.dumps(settings, sort_keys=True, default=str), str(ctx.run_dir)
+    held = _ROLLOUTS.get(run)
+    if held is not None and held[0] == key:
+        return held[1]
+    if held is not None:
+        held[1].close()
+    rollouts = PolicyRollouts(
+        cfg.backend,
+        device=device,
+        batch_size=cfg.generation_batch_size,
+        dtype=cfg.dtype,
+        seed=cfg.seed,
+        options=cfg.backend_options,
+    )
+    _ROLLOUTS[run] = (key, rollouts)
+    return rollouts
+
+
+def _generator(ctx: StageContext, model: str) -> Generator:
+    return _rollouts(ctx).generator(model)
+
+
+def close_rollouts(run_dir: str | Path) -> None:
+    """Shut down the generators a run in ``run_dir`` keeps (its vLLM engine)."""
+    held = _ROLLOUTS.pop(str(run_dir), None)
+    if held is not None:
+        held[1].close()
 
 
 def _model_before(ctx: StageContext, k: int) -> str:
@@ -337,10 +401,19 @@ SUMMARY_COLUMNS = (
     ("deficient", "deficient"),
     ("mcts_pairs", "MCTS pairs"),
     ("mcts_pairs_per_1000_calls", "MCTS pairs/1k calls"),
+    ("mcts_chosen_exact_share", "MCTS chosen exact"),
     ("baseline_pairs", "BvW pairs"),
     ("baseline_pairs_per_1000_calls", "BvW pairs/1k calls"),
     ("train_loss", "loss"),
 )
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key.endswith("pairs") and isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a count
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def write_summary(out: Path, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -351,10 +424,7 @@ def write_summary(out: Path, rows: Sequence[Mapping[str, Any]]) -> None:
         "|" + "---|" * len(SUMMARY_COLUMNS),
     ]
     for r in rows:
-        cells = [r.get(key) for key, _ in SUMMARY_COLUMNS]
-        shown = [
-            "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in cells
-        ]
+        shown = [_cell(key, r.get(key)) for key, _ in SUMMARY_COLUMNS]
         lines.append("| " + " | ".join(shown) + " |")
     note = ""
     if not plot_accuracy(rows, out / "accuracy.png"):
@@ -373,7 +443,10 @@ def stage_data(ctx: StageContext) -> dict[str, Any]:
         raise ConfigError("", "start.toolace_run", f"no SFT model at {model}")
     counts = {
         "train_conversations": _convert(
-            _source(cfg, "train"), ctx.path("conversations/train.jsonl"), False, 0
+            _source(cfg, "train"),
+            ctx.path("conversations/train.jsonl"),
+            False,
+            cfg.data.train_limit,
         ),
         "eval_conversations": _convert(
             _source(cfg, "eval"), ctx.path("conversations/eval.jsonl"), True, cfg.data.eval_limit
@@ -420,7 +493,14 @@ def stage_deficiency(ctx: StageContext, k: int) -> dict[str, Any]:
     _fresh(ctx, f"iter_{k}/deficiency.jsonl")
     model = _model_before(ctx, k)
     train = _samples(ctx, "data/train_samples.jsonl")
-    kept, info = select_deficient(train, _generator(ctx, model), ctx.config.itool, k)
+    cfg: ItoolSection = ctx.config.itool
+    rollouts = _rollouts(ctx)
+    if cfg.deficiency == "perplexity":  # logits: the HF generator's model, or transformers
+        scorer = rollouts.scorer(model)
+        kept, info = select_deficient(train, None, cfg, k, scorer=scorer)
+        del scorer
+    else:
+        kept, info = select_deficient(train, rollouts.generator(model), cfg, k)
     write_jsonl(ctx.path(f"iter_{k}/deficiency.jsonl"), kept)
     return {
         **info,
@@ -453,12 +533,12 @@ def stage_mcts(ctx: StageContext, k: int) -> dict[str, Any]:
         total += Cost.from_dict(json.loads(done.read_text(encoding="utf-8"))["cost"])
         pairs += list(read_jsonl(found, PreferencePair))
     write_jsonl(it / "pairs.jsonl", pairs)
-    result: dict[str, Any] = {"mcts": cost_summary(total, len(pairs))}
+    result: dict[str, Any] = {"mcts": {**cost_summary(total, len(pairs)), **pair_summary(pairs)}}
     if cfg.baseline and searched:
         gen = gen or _generator(ctx, model)
         bpairs, bcost, n = baseline_pairs(searched, gen, total, cfg, k, cfg.generation_batch_size)
         write_jsonl(ctx.path(f"iter_{k}/baseline/pairs.jsonl"), bpairs)
-        result["baseline"] = {"n": n, **cost_summary(bcost, len(bpairs))}
+        result["baseline"] = {"n": n, **cost_summary(bcost, len(bpairs)), **pair_summary(bpairs)}
     write_json(it / "pairs.json", result)
     return {"searched": len(searched), **result}
 
@@ -474,6 +554,7 @@ def stage_simpo(ctx: StageContext, k: int) -> dict[str, Any]:
     pairs = [p for f in files for p in read_jsonl(f, PreferencePair)]
     if pairs:
         write_jsonl(it / "train_pairs.jsonl", pairs)
+        _rollouts(ctx).release()  # an HF generator's model: not needed while training
         trained = train_preferences(it / "train_pairs.jsonl", before, it / "simpo", cfg)
         info = {"model": trained.pop("model"), "pairs": len(pairs), **trained}
     else:
@@ -502,6 +583,7 @@ def summary_rows(results: Mapping[str, Mapping[str, Any]], iterations: int) -> l
 
 def stage_summary(ctx: StageContext) -> dict[str, Any]:
     iterations = ctx.config.itool.iterations
+    close_rollouts(ctx.run_dir)  # every generation of the run is done
     rows = summary_rows(ctx.results, iterations)
     write_summary(ctx.run_dir, rows)
     first, last = rows[0], rows[-1]
@@ -615,6 +697,7 @@ __all__ = [
     "ItoolConfig",
     "ItoolSection",
     "build",
+    "close_rollouts",
     "evaluate_heldout",
     "stages",
     "summary_rows",
