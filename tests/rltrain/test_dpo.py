@@ -88,6 +88,20 @@ def test_conversational_pairs_tokenise_with_chat_template(tiny_model_dir: Path) 
     assert tok.decode(ex.rejected_ids).startswith("go away<|im_end|>")
 
 
+def test_a_long_prompt_loses_its_start_not_the_completions() -> None:
+    from ifrl.rltrain.dpo import PairExample, truncate_pair
+
+    ex = PairExample(tuple(range(100)), (200, 201, 202), (300, 301))
+    cut = truncate_pair(ex, 10)
+    assert cut.prompt_ids == tuple(range(93, 100))  # the prompt's end, where the answer starts
+    assert cut.chosen_ids == (200, 201, 202) and cut.rejected_ids == (300, 301)
+    long = PairExample((1, 2, 3, 4), tuple(range(20)), tuple(range(30, 45)))
+    both = truncate_pair(long, 10)  # both long: the completions keep half of the budget
+    assert both.prompt_ids == (1, 2, 3, 4) and both.chosen_ids == tuple(range(6))
+    assert both.rejected_ids == tuple(range(30, 36))
+    assert truncate_pair(ex, 1000) is ex
+
+
 def test_shared_prompt_path_equals_the_concatenated_layout(tiny_model_dir: Path) -> None:
     """pair_logps (each prompt run once) gives completion_logps' sums, lengths and chosen NLL."""
     torch = pytest.importorskip("torch")

@@ -10,6 +10,7 @@ prompt boundary are handled.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,10 +142,22 @@ def tokenize_pair(
         pr = ids(prompt + rejected, False)
     n = min(_common_prefix(p, pc), _common_prefix(p, pr))
     ex = PairExample(tuple(p[:n]), tuple(pc[n:]), tuple(pr[n:]))
-    if max_length is not None:
-        keep = max(0, max_length - len(ex.prompt_ids))
-        ex = PairExample(ex.prompt_ids[:max_length], ex.chosen_ids[:keep], ex.rejected_ids[:keep])
-    return ex
+    return ex if max_length is None else truncate_pair(ex, max_length)
+
+
+def truncate_pair(ex: PairExample, max_length: int) -> PairExample:
+    """``ex`` within ``max_length`` tokens per row. The prompt loses its *start* (the end of a
+    prompt, where the answer begins, matters most) and the completions their ends; when both
+    are long the completions keep half the budget. A long prompt never empties the completions
+    (the pair would then teach nothing)."""
+    longest = max(len(ex.chosen_ids), len(ex.rejected_ids))
+    if len(ex.prompt_ids) + longest <= max_length:
+        return ex
+    budget = min(longest, max(1, max_length // 2))
+    start = max(0, len(ex.prompt_ids) - max(0, max_length - budget))
+    prompt = ex.prompt_ids[start:]
+    keep = max_length - len(prompt)
+    return PairExample(prompt, ex.chosen_ids[:keep], ex.rejected_ids[:keep])
 
 
 def collate_pairs(examples: Sequence[PairExample], pad_id: int) -> dict[str, torch.Tensor]:
@@ -309,7 +322,16 @@ class DPOTrainer(Trainer):
             else load_pairs(config.data)
         )
         self.pad_id = int(self.tokenizer.pad_token_id)
-        self.examples = [tokenize_pair(self.tokenizer, p, config.max_length) for p in pairs]
+        whole = [tokenize_pair(self.tokenizer, p) for p in pairs]
+        self.examples = [truncate_pair(e, config.max_length) for e in whole]
+        cut = sum(e != w for e, w in zip(self.examples, whole))
+        if cut:
+            warnings.warn(
+                f"{cut} of {len(whole)} preference pairs are longer than max_length="
+                f"{config.max_length} tokens: their prompts lost their start and/or their "
+                "completions their end (raise max_length to train on them whole)",
+                stacklevel=2,
+            )
         self.cursor = DataCursor(len(self.examples), seed=config.seed)
         self.reference: torch.nn.Module | None = None
         if config.loss_type != "simpo":
