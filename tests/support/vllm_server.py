@@ -51,7 +51,7 @@ def serve(
     model_dir: str | os.PathLike[str],
     *,
     timeout: float = 240.0,
-    max_model_len: int = 512,
+    max_model_len: int = 1024,
     tool_call_parser: str | None = "hermes",
     extra_args: tuple[str, ...] = (),
 ) -> Iterator[str]:
