@@ -120,7 +120,8 @@ class SimulatedCaller:
 
     def generate(self, prompts: Sequence[Any], params: SamplingParams) -> list[list[Completion]]:
         rows = []
-        for p in prompts:
+        for prompt in prompts:
+            p = prompt.text  # the search sends its rendered prompts as RawText
             base = next(b for b in self.prompts if p.startswith(b))
             tree, prefix = self.prompts[base], p[len(base) :]
             comps = []

@@ -534,3 +534,32 @@ def test_nested_and_truncated_answers_raise_the_clients_own_errors(
     gen = OpenAIGenerator(server.base_url, "m", max_retries=0)
     with pytest.raises(ConnectionFailed):
         gen.generate(["hi"], SamplingParams(logprobs=False))
+
+
+def test_raw_text_goes_to_completions_in_either_mode(server: ScriptedServer) -> None:
+    from ifrl.core.records import RawText
+
+    server.script = [Reply(body=completions(text_choice(" x")))]
+    gen, _ = make(server, mode="chat")  # chat mode wraps strings, never RawText
+    assert gen.generate([RawText("<|im_start|>user\nhi")], GREEDY)[0][0].text == " x"
+    assert server.seen[0].path == "/v1/completions"
+    assert server.seen[0].body["prompt"] == "<|im_start|>user\nhi"
+
+
+def test_a_trailing_assistant_message_is_continued(server: ScriptedServer) -> None:
+    server.script = [Reply(body=chat(chat_choice("Paris.")))]
+    gen, _ = make(server)
+    conv = Conversation((Message("user", "Capital of France?"), Message("assistant", "It is")))
+    assert gen.generate([conv], GREEDY)[0][0].text == "Paris."
+    body = server.seen[0].body
+    assert server.seen[0].path == "/v1/chat/completions"
+    assert body["messages"][-1] == {"role": "assistant", "content": "It is"}
+    assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+    # A conversation that asks for a new turn carries neither flag.
+    server.script = [Reply(body=chat(chat_choice("ok")))]
+    gen.generate([Conversation((Message("user", "hi"),))], GREEDY)
+    assert "continue_final_message" not in server.seen[1].body
+    # An assistant turn that made tool calls is finished: there is nothing to continue.
+    done = Conversation((Message("user", "hi"), Message("assistant", "", (ToolCall("f", {}),))))
+    with pytest.raises(ValueError, match="nothing to continue"):
+        gen.generate([done], GREEDY)

@@ -85,7 +85,8 @@ class Scripted:
         eos = next(iter(self.eos_ids))
         out = []
         for p in prompts:
-            head = str(p).split()[0] if isinstance(p, str) else "chat"
+            assert not isinstance(p, str), "GRPO sends RawText or a Conversation, never a str"
+            head = p.text.split()[0] if hasattr(p, "text") else "chat"
             out.append(
                 [Completion(text=f"{head} s{j}", token_ids=(40 + j, eos)) for j in range(params.n)]
             )

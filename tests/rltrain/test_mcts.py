@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ifrl.core.generation import Prompt
 from ifrl.core.matcher import ToolCallReward, match_text
-from ifrl.core.records import Completion, Cost, SamplingParams, ToolCall
+from ifrl.core.records import Completion, Cost, RawText, SamplingParams, ToolCall
 from ifrl.core.toolcalls import CallFormat, render_tool_calls
 from ifrl.rltrain.fragments import first_difference, response_steps
 from ifrl.rltrain.mcts import (
@@ -58,12 +58,13 @@ class ScriptedGenerator:
         self.calls.append(len(prompts))
         out = []
         for p in prompts:
-            assert isinstance(p, str)
-            prefix = p[len(self.base) :]
+            # Rendered prompts (and their prefixes) are sent as raw text, never re-templated.
+            assert isinstance(p, RawText), f"expected RawText, got {type(p).__name__}"
+            prefix = p.text[len(self.base) :]
             options = [c for c in CANDIDATES if c.startswith(prefix)] or [prefix]
             rows = []
             for j in range(params.n):
-                rng = random.Random(f"{params.seed}/{p}/{j}")
+                rng = random.Random(f"{params.seed}/{p.text}/{j}")
                 text = rng.choice(options)[len(prefix) :]
                 n_tok = max(1, len(text) // 4)
                 rows.append(

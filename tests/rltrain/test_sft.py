@@ -166,3 +166,36 @@ def test_old_and_openai_rows_read_alike(tmp_path: Path) -> None:
     }
     rows = write_rows(tmp_path / "rows.jsonl", [ifrl_row, conv.to_openai()])
     assert load_conversations(rows) == [conv, conv]
+
+
+def test_rows_with_nothing_to_train_on_are_named(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Issue 22: a conversation without an assistant turn (0 trainable tokens) is an error that
+    names the file and line, not a silent no-op; so is one cut before its first assistant token
+    by max_length, and an empty dataset."""
+    rows = conversations(3)
+    rows[1] = {"messages": [{"role": "user", "content": "only a question"}]}
+    path = tmp_path / "data.jsonl"
+    path.write_text(
+        json.dumps(rows[0]) + "\n\n" + json.dumps(rows[1]) + "\n" + json.dumps(rows[2]) + "\n"
+    )
+    cfg = SFTConfig(model=str(tiny_model_dir), data=str(path), output_dir=str(tmp_path / "r"))
+    with pytest.raises(ValueError, match=rf"{path}:3: the conversation has no assistant turn"):
+        SFTTrainer(cfg)  # line 3: the blank line 2 is counted, as the JSONL reader counts it
+    # Given in memory, the row is named by its index.
+    convs = [Conversation.from_openai(r) for r in rows]
+    with pytest.raises(ValueError, match=r"train_data\[1\]: .*0 trainable tokens"):
+        SFTTrainer(cfg, train_data=convs)
+    # Every assistant token past max_length: named too, with the setting to change.
+    short = SFTConfig(
+        model=str(tiny_model_dir), output_dir=str(tmp_path / "r"), max_length=4, progress=False
+    )
+    with pytest.raises(ValueError, match=r"train_data\[0\]: .*max_length=4"):
+        SFTTrainer(short, train_data=convs[:1])
+    with pytest.raises(ValueError, match="no conversations to train on"):
+        SFTTrainer(short, train_data=[])
+    # evaluate() on such rows is an error too, not a loss of 0.0.
+    tr = SFTTrainer(
+        SFTConfig(model=str(tiny_model_dir), output_dir=str(tmp_path / "r")), train_data=convs[:1]
+    )
+    with pytest.raises(ValueError, match=r"eval_data\[0\]: the conversation has no assistant"):
+        tr.evaluate([convs[1]])

@@ -1,9 +1,12 @@
 """The ``Generator`` protocol every generation backend implements, and the backend registry.
 
 A backend turns prompts into completions: ``generate(prompts, params)`` returns, for each prompt,
-``params.n`` :class:`~ifrl.core.records.Completion` objects in order. A prompt is either a plain
-string (sent as is) or a :class:`~ifrl.core.records.Conversation`, which the backend renders with
-the model's chat template (tools included) and a generation prompt. A backend whose completions
+``params.n`` :class:`~ifrl.core.records.Completion` objects in order. A prompt
+(:data:`Prompt`) is a :class:`~ifrl.core.records.Conversation`, which the backend renders with
+the model's chat template (tools included) and a generation prompt — or, when it ends with an
+assistant message, continues that message —, a :class:`~ifrl.core.records.RawText` sent exactly
+as written, or a plain ``str`` (deprecated; sent as raw text for now, see
+:mod:`ifrl.core.chat`). A backend whose completions
 carry the exact entropy of the full next-token distribution says so with ``exact_entropies =
 True`` (``HFGenerator``; ``VLLMGenerator`` with ``top_k_entropy=-1``); consumers treat entropies
 from any other backend as estimates.
@@ -21,10 +24,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ifrl.core.errors import IfrlError
-from ifrl.core.records import Completion, Conversation, SamplingParams
+from ifrl.core.records import Completion, Conversation, RawText, SamplingParams
 from ifrl.core.registry import Registry
 
-Prompt = str | Conversation
+Prompt = Conversation | RawText | str
+"""What a backend accepts: a conversation (through the chat template), raw text, or a plain
+string (deprecated: raw text today, one user message through the chat template later)."""
 
 
 @runtime_checkable

@@ -481,6 +481,20 @@ class Conversation(Record):
         return ""
 
 
+@dataclass(frozen=True, slots=True)
+class RawText(Record):
+    """A prompt sent to the model exactly as written: no chat template is applied.
+
+    For base models without a chat template, and for text the caller rendered itself with the
+    model's own template (e.g. a rendered prompt plus the start of a response that a search
+    continues). A backend tokenizes it as is (adding the tokenizer's BOS token only when the
+    text does not already start with it); an OpenAI-compatible server gets it at
+    ``/completions``.
+    """
+
+    text: str
+
+
 # --------------------------------------------------------------------------------------------
 # Constraints
 
@@ -706,6 +720,7 @@ __all__ = [
     "Cost",
     "Message",
     "PreferencePair",
+    "RawText",
     "Record",
     "RewardFn",
     "SamplingParams",

@@ -1,8 +1,10 @@
 """Deficiency selection (iTool): find the samples the current policy still gets wrong.
 
 A :class:`ToolSample` is one assistant turn of a tool-use conversation: the rendered prompt (chat
-template with tools and a generation prompt), the gold response text as the template renders it,
-and the gold calls (empty for a text answer). Two selectors:
+template with tools and a generation prompt: exactly the prompt the policy answers at sampling
+time, :func:`ifrl.core.chat.turn_text`), the gold response text as the template renders it, and
+the gold calls (empty for a text answer). Its prompt is text the policy's own template wrote, so
+it is sent as :class:`~ifrl.core.records.RawText`. Two selectors:
 
 * **perplexity** — :func:`gold_perplexities` scores each sample by the policy's perplexity on the
   gold response (batched forward passes, response tokens only); :func:`select_hardest` keeps the
@@ -20,10 +22,10 @@ from typing import Any, Literal
 
 import torch
 
+from ifrl.core.chat import turn_text
 from ifrl.core.generation import Generator
 from ifrl.core.matcher import MatcherConfig, match_text
-from ifrl.core.records import Conversation, Record, SamplingParams, ToolCall
-from ifrl.rltrain.sft import render_chat
+from ifrl.core.records import Conversation, RawText, Record, SamplingParams, ToolCall
 
 Kind = Literal["tool_call", "text"]
 
@@ -52,15 +54,12 @@ def samples_from_conversation(
     if last_only:
         turns = turns[-1:]
     for i in turns:
-        prompt = render_chat(tokenizer, conv, i, True)
-        full = render_chat(tokenizer, conv, i + 1, False)
-        if not full.startswith(prompt):
-            raise ValueError("the chat template does not render conversations prefix-consistently")
+        prompt, response = turn_text(tokenizer, conv, i)
         out.append(
             ToolSample(
                 id=f"{conv_id}/{i}",
                 prompt=prompt,
-                response=full[len(prompt) :].rstrip("\n"),
+                response=response.rstrip("\n"),
                 gold_calls=tuple(
                     ToolCall(c.name, dict(c.arguments)) for c in conv.messages[i].tool_calls
                 ),
@@ -169,7 +168,8 @@ def select_by_sampling(
         n=k, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, logprobs=False
     )
     matcher = matcher or MatcherConfig()
-    outputs = generator.generate([s.prompt for s in samples], params)
+    # The prompts were rendered with the policy's own chat template: sent as they are.
+    outputs = generator.generate([RawText(s.prompt) for s in samples], params)
     wrong = [
         sum(not match_text(c.text, s.gold_calls, matcher).exact for c in comps)
         for s, comps in zip(samples, outputs)

@@ -39,7 +39,7 @@ from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import RecordError
 from ifrl.core.generation import Generator, make_generator
 from ifrl.core.jsonl import read_jsonl
-from ifrl.core.records import Completion, Conversation, RewardFn, SamplingParams
+from ifrl.core.records import Completion, Conversation, RawText, RewardFn, SamplingParams
 from ifrl.rltrain.advantages import (
     SCALES,
     combine_rewards,
@@ -558,13 +558,15 @@ class GRPOTrainer(Trainer):
         own = self.config.backend != "policy" or self._external_generator
         return own and getattr(gen, "load_weights", None) is not None
 
-    def _prompt(self, row: dict[str, Any]) -> str | Conversation:
+    def _prompt(self, row: dict[str, Any]) -> RawText | Conversation:
+        """A row's prompt as the policy sees it: chat messages through its chat template, a
+        string (TRL's "standard" format) as raw text, exactly as written."""
         p = row["prompt"]
         if isinstance(p, str):
-            return p
+            return RawText(p)
         return Conversation.from_dict({"messages": p, "tools": row.get("tools") or []})
 
-    def _prompt_ids(self, prompt: str | Conversation) -> list[int]:
+    def _prompt_ids(self, prompt: RawText | Conversation) -> list[int]:
         ids = prompt_token_ids(self.tokenizer, prompt)
         if len(ids) > self.config.max_prompt_length:
             text = render_prompt(self.tokenizer, prompt)
@@ -582,7 +584,7 @@ class GRPOTrainer(Trainer):
     def _score(
         self,
         rows: list[dict[str, Any]],
-        prompts: list[str | Conversation],
+        prompts: list[RawText | Conversation],
         completions: list[list[Completion]],
         log: MetricLog,
     ) -> torch.Tensor:
@@ -591,7 +593,7 @@ class GRPOTrainer(Trainer):
         flat_rows = [r for r in rows for _ in range(G)]
         flat = [c for group in completions for c in group]
         reward_completions: list[Any] = [
-            c.text if isinstance(p, str) else [{"role": "assistant", "content": c.text}]
+            c.text if isinstance(p, RawText) else [{"role": "assistant", "content": c.text}]
             for p, group in zip(prompts, completions)
             for c in group
         ]

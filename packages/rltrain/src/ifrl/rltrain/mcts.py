@@ -17,7 +17,8 @@ One iteration per tree:
    parent's visits, ``ln`` of at least 1), until a node without children;
 2. **expansion + rollout** — unless that node is terminal (its rollout ended within its fragment)
    or at ``max_depth``, sample ``num_actions`` continuations of the node's prefix from any
-   :class:`~ifrl.core.generation.Generator`; each is inserted below the node fragment by fragment
+   :class:`~ifrl.core.generation.Generator` (the rendered prompt plus the prefix, sent as
+   :class:`~ifrl.core.records.RawText`); each is inserted below the node fragment by fragment
    (following children with the same fragment, like a trie) and becomes a new node where it
    first differs; the whole continuation is that node's rollout, scored by a ``RewardFn``
    (default: the structured tool-call matcher, :class:`~ifrl.core.matcher.ToolCallReward`);
@@ -43,7 +44,7 @@ from tqdm.auto import tqdm
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.generation import Generator
 from ifrl.core.matcher import ToolCallReward
-from ifrl.core.records import Completion, Cost, RewardFn, SamplingParams
+from ifrl.core.records import Completion, Cost, RawText, RewardFn, SamplingParams
 from ifrl.rltrain.fragments import DEFAULT_MARKERS, split_fragments, step_boundaries
 from ifrl.rltrain.trainconfig import check_choice, check_min
 
@@ -157,9 +158,11 @@ class SearchNode:
 
 @dataclass
 class SearchTree:
-    """One search: the prompt (text the response continues), reward columns, the root, and
-    optionally a ``reference`` response known to be correct (the gold response, as the policy
-    would write it), which pairs may choose where no sampled continuation is correct."""
+    """One search: the prompt (text the policy's chat template rendered, generation prompt
+    included: the response continues it, and each expansion sends it with the node's prefix as
+    :class:`~ifrl.core.records.RawText`), reward columns, the root, and optionally a
+    ``reference`` response known to be correct (the gold response, as the policy would write
+    it), which pairs may choose where no sampled continuation is correct."""
 
     prompt: str
     columns: Mapping[str, Any] = field(default_factory=dict)
@@ -397,7 +400,11 @@ def _iteration(
     if not grow:
         return Cost()
     prompts = [trees[i].prompt + leaves[i].prefix for i in grow]
-    outputs = generator.generate(prompts, config.sampling(config.num_actions, seed, logprobs=True))
+    # The tree's prompt was rendered with the policy's chat template and the prefix is the
+    # policy's own text: the model continues that text as it is.
+    outputs = generator.generate(
+        [RawText(p) for p in prompts], config.sampling(config.num_actions, seed, logprobs=True)
+    )
     flat_trees, flat_prompts, flat_responses, flat = [], [], [], []
     for i, comps in zip(grow, outputs):
         for c in comps:

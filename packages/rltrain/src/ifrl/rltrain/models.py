@@ -9,10 +9,10 @@ from typing import Any
 
 import torch
 
-from ifrl.core.chat import render_prompt
+from ifrl.core.chat import encode_prompt
 from ifrl.core.config import ConfigError
 from ifrl.core.errors import require
-from ifrl.core.records import Conversation
+from ifrl.core.generation import Prompt
 from ifrl.rltrain.trainconfig import TrainConfig, check_choice
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -33,13 +33,11 @@ def load_tokenizer(path: str) -> Any:
     return tok
 
 
-def prompt_token_ids(tokenizer: Any, prompt: str | Conversation) -> list[int]:
-    """The token ids a model sees for ``prompt``: a string tokenized as is (with the
-    tokenizer's special tokens), a conversation rendered by its chat template (whose text
-    already holds them)."""
-    text = render_prompt(tokenizer, prompt)
-    add = not isinstance(prompt, Conversation)
-    return [int(i) for i in tokenizer(text, add_special_tokens=add)["input_ids"]]
+def prompt_token_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
+    """The token ids a model sees for ``prompt``, exactly as every generation backend computes
+    them (:func:`ifrl.core.chat.encode_prompt`): a conversation rendered by its chat template
+    (whose text already holds the special tokens), raw text tokenized as is."""
+    return encode_prompt(tokenizer, prompt)
 
 
 def eos_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:

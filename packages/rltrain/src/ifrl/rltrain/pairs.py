@@ -45,7 +45,7 @@ from typing import Any
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import write_jsonl
-from ifrl.core.records import Cost, PreferencePair, RewardFn
+from ifrl.core.records import Cost, PreferencePair, RawText, RewardFn
 from ifrl.rltrain.fragments import first_difference, response_steps
 from ifrl.rltrain.mcts import (
     MCTSConfig,
@@ -276,7 +276,8 @@ def best_vs_worst(
     references: Sequence[str] | None = None,
 ) -> tuple[list[PreferencePair], Cost]:
     """Sample ``n`` responses per prompt (the search's sampling settings) and pair best vs worst;
-    ``references`` (one per prompt, "" for none) are the gold responses the chosen rule may
+    ``prompts`` are texts rendered with the policy's chat template (sent as
+    :class:`~ifrl.core.records.RawText`); ``references`` (one per prompt, "" for none) are the gold responses the chosen rule may
     fall back to."""
     if n < 2:
         raise ValueError(f"n: best-vs-worst needs at least 2 samples, got {n}")
@@ -293,7 +294,10 @@ def best_vs_worst(
         chunk = list(range(start, min(start + group, len(prompts))))
         asked = [prompts[i] for i in chunk]
         seed = derive_seed(mcts.seed, -1, g)
-        outputs = generator.generate(asked, mcts.sampling(n, seed, logprobs=False))
+        # Prompts rendered with the policy's chat template: sent as they are.
+        outputs = generator.generate(
+            [RawText(p) for p in asked], mcts.sampling(n, seed, logprobs=False)
+        )
         cost += generation_cost(outputs, asked, tokenizer)
         trees = [SearchTree(prompts[i], cols[i]) for i in chunk for _ in range(n)]
         texts = [c.text for comps in outputs for c in comps]

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ifrl.core.chat import assistant_spans, label_tokens
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import read_jsonl
 from ifrl.core.records import Conversation
@@ -72,43 +73,62 @@ class SFTExample:
     difficulty: float = 0.0
 
 
-def render_chat(tokenizer: Any, conv: Conversation, upto: int, generation_prompt: bool) -> str:
-    """The first ``upto`` messages of ``conv`` (and its tools) through the chat template."""
-    chat = conv.to_openai(arguments_as="object")
-    text = tokenizer.apply_chat_template(
-        chat["messages"][:upto],
-        tools=chat["tools"] or None,
-        add_generation_prompt=generation_prompt,
-        tokenize=False,
-    )
-    return str(text)
-
-
 def tokenize_conversation(tokenizer: Any, conv: Conversation, max_length: int) -> SFTExample:
     """Render ``conv`` with the chat template and label its assistant turns only.
 
-    Assistant spans are found on the rendered text (prefix with a generation prompt vs. prefix
-    including the turn), then mapped to tokens through offsets, so template markers and other
-    roles' tokens are never trained on.
+    Assistant spans come from :func:`ifrl.core.chat.assistant_spans` (each turn as the template
+    writes it after its own generation prompt, end-of-turn token included) and are mapped to
+    tokens through offsets, so template markers and other roles' tokens are never trained on.
     """
-    full = render_chat(tokenizer, conv, len(conv.messages), False)
-    spans: list[tuple[int, int]] = []
-    for i, msg in enumerate(conv.messages):
-        if msg.role != "assistant":
-            continue
-        start = len(render_chat(tokenizer, conv, i, True))
-        end_text = render_chat(tokenizer, conv, i + 1, False)
-        if not full.startswith(end_text):
-            raise ValueError("the chat template does not render conversations prefix-consistently")
-        spans.append((start, len(end_text.rstrip())))
+    full, spans = assistant_spans(tokenizer, conv)
     enc = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = list(enc["input_ids"])[:max_length]
     offsets = list(enc["offset_mapping"])[:max_length]
-    labels = [
-        tok if any(s <= a < e for s, e in spans) else IGNORE for tok, (a, _b) in zip(ids, offsets)
-    ]
+    keep = label_tokens(offsets, spans)
+    labels = [tok if k else IGNORE for tok, k in zip(ids, keep)]
     calls = sum(len(m.tool_calls) for m in conv.messages if m.role == "assistant")
     return SFTExample(tuple(ids), tuple(labels), tuple(range(len(ids))), calls)
+
+
+def _row_name(source: str | Path, k: int) -> str:
+    """Where conversation ``k`` of ``source`` came from: ``file:line`` for a JSONL file (blank
+    lines skipped, as the reader does), ``source[k]`` otherwise."""
+    path = Path(source)
+    if path.is_file():
+        with open(path, "rb") as fh:
+            rows = (n for n, line in enumerate(fh, start=1) if line.strip())
+            for j, lineno in enumerate(rows):
+                if j == k:
+                    return f"{path}:{lineno}"
+    return f"{source}[{k}]"
+
+
+def check_trainable(
+    convs: Sequence[Conversation],
+    examples: Sequence[SFTExample],
+    source: str | Path,
+    max_length: int,
+) -> None:
+    """Raise ``ValueError`` naming the row when a conversation gives SFT nothing to train on:
+    no conversations at all, a conversation without an assistant turn (only assistant tokens
+    are trained on), or one whose assistant turns all start past ``max_length`` tokens."""
+    if not convs:
+        raise ValueError(f"{source}: no conversations to train on")
+    for k, (conv, ex) in enumerate(zip(convs, examples)):
+        if any(label != IGNORE for label in ex.labels):
+            continue
+        where = _row_name(source, k)
+        if not any(m.role == "assistant" for m in conv.messages):
+            roles = ", ".join(m.role for m in conv.messages) or "no messages"
+            raise ValueError(
+                f"{where}: the conversation has no assistant turn ({roles}): SFT trains on "
+                "assistant turns only, so this row has 0 trainable tokens; remove it or add the "
+                "assistant's answer"
+            )
+        raise ValueError(
+            f"{where}: 0 trainable tokens: every assistant turn starts after max_length="
+            f"{max_length} tokens and is cut off; raise max_length or shorten the conversation"
+        )
 
 
 def pack(examples: Sequence[SFTExample], max_length: int) -> list[SFTExample]:
@@ -265,7 +285,9 @@ class SFTTrainer(Trainer):
             else (load_conversations(config.eval_data) if config.eval_data else [])
         )
         self.pad_id = int(self.tokenizer.pad_token_id)
+        source = "train_data" if train_data is not None else config.data
         examples = [tokenize_conversation(self.tokenizer, c, config.max_length) for c in convs]
+        check_trainable(convs, examples, source, config.max_length)
         diffs = self._difficulties(convs, examples)
         examples = [
             SFTExample(e.input_ids, e.labels, e.position_ids, e.tool_calls, d)
@@ -320,6 +342,8 @@ class SFTTrainer(Trainer):
         if not convs:
             raise ValueError("no evaluation conversations (set eval_data)")
         examples = [tokenize_conversation(self.tokenizer, c, self.config.max_length) for c in convs]
+        source = "eval_data" if conversations is not None else self.config.eval_data
+        check_trainable(convs, examples, source, self.config.max_length)
         total, count = 0.0, 0
         eval_mode(self.policy)
         with torch.no_grad():

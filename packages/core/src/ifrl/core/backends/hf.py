@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ifrl.core.chat import render_prompt
+from ifrl.core.chat import encode_prompt
 from ifrl.core.errors import MissingExtraError
 from ifrl.core.generation import Prompt, register_backend
-from ifrl.core.records import Completion, Conversation, SamplingParams
+from ifrl.core.records import Completion, SamplingParams
 
 
 def _import_torch() -> Any:
@@ -131,11 +131,9 @@ class HFGenerator:
         return [[t.completion for t in row] for row in traces]
 
     def encode(self, prompt: Prompt) -> list[int]:
-        """Token ids of a prompt: conversations through the chat template, strings as is."""
-        text = render_prompt(self.tokenizer, prompt)
-        # A rendered chat template already holds its special tokens (e.g. a BOS).
-        add_special = not isinstance(prompt, Conversation)
-        return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
+        """Token ids of a prompt (:func:`ifrl.core.chat.encode_prompt`): conversations through
+        the chat template, raw text as is."""
+        return encode_prompt(self.tokenizer, prompt)
 
     def generate_ids(
         self,

@@ -5,9 +5,12 @@ dependency to ifrl-core. One HTTP request is made per prompt (``n`` samples in i
 ``concurrency`` requests are in flight at once.
 
 - A :class:`~ifrl.core.records.Conversation` is sent to ``/chat/completions`` as chat messages,
-  with its tools as OpenAI ``tools``. A plain string goes to ``/completions`` in
-  ``mode="completions"`` (the default: the text is the raw prompt) or as one user message in
-  ``mode="chat"``.
+  with its tools as OpenAI ``tools``; the server applies the model's chat template. When it ends
+  with an assistant message, that message is continued: the request carries vLLM's
+  ``continue_final_message: true`` and ``add_generation_prompt: false``.
+  A :class:`~ifrl.core.records.RawText` goes to ``/completions`` as the raw prompt, in either
+  mode. A plain string (deprecated) goes to ``/completions`` in ``mode="completions"`` (the
+  class default) or as one user message in ``mode="chat"``.
 - With ``params.logprobs`` the log-probabilities of the sampled tokens are requested and returned;
   with ``top_logprobs=k`` (and ``vocab_size``) the top-``k`` alternatives at each position are
   requested too and turned into an entropy estimate with
@@ -39,9 +42,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from ifrl.core.backends.vllm import topk_entropy
+from ifrl.core.chat import continues
 from ifrl.core.errors import IfrlError
 from ifrl.core.generation import Prompt, register_backend
-from ifrl.core.records import Completion, SamplingParams, openai_reply_text
+from ifrl.core.records import (
+    Completion,
+    Conversation,
+    RawText,
+    SamplingParams,
+    openai_reply_text,
+)
 
 Mode = Literal["chat", "completions"]
 
@@ -204,21 +214,36 @@ class OpenAIGenerator:
     # Requests
 
     def _generate_one(self, prompt: Prompt, params: SamplingParams) -> list[Completion]:
+        raw = prompt.text if isinstance(prompt, RawText) else None
         if isinstance(prompt, str) and self.mode == "completions":
+            raw = prompt
+        if raw is not None:
             url = f"{self.base_url}/completions"
             body = self._body(params, chat=False)
-            body["prompt"] = prompt
+            body["prompt"] = raw
             data = self._post(url, body)
             return self._parse(url, data, params, chat=False)
         url = f"{self.base_url}/chat/completions"
         body = self._body(params, chat=True)
         if isinstance(prompt, str):
             body["messages"] = [{"role": "user", "content": prompt}]
-        else:
+        elif isinstance(prompt, Conversation):
             row = prompt.to_openai(fill_ids=True)
             body["messages"] = row["messages"]
             if row["tools"]:
                 body["tools"] = row["tools"]
+            if continues(prompt):
+                if prompt.messages[-1].tool_calls:
+                    raise ValueError(
+                        "the last message is an assistant turn with tool calls: there is "
+                        "nothing to continue"
+                    )
+                body["continue_final_message"] = True
+                body["add_generation_prompt"] = False
+        else:
+            raise TypeError(
+                f"a prompt must be a Conversation, RawText or str, got {type(prompt).__name__}"
+            )
         data = self._post(url, body)
         return self._parse(url, data, params, chat=True)
 

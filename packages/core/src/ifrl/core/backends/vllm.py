@@ -121,7 +121,8 @@ class VLLMGenerator:
     (:func:`topk_entropy`); ``-1`` requests the full distribution and gives exact entropies.
     Logprobs are vLLM's raw model log-probabilities (before temperature / top-p), matching
     :class:`~ifrl.core.records.Completion`'s contract. Conversations are rendered with the model's
-    chat template by :func:`ifrl.core.chat.render_prompt`; plain strings are tokenized as is.
+    chat template and raw text is tokenized as is, both by :func:`ifrl.core.chat.encode_prompt`
+    (a trailing assistant message is continued); plain strings (deprecated) go to vLLM as text.
 
     ``in_process=True`` runs the engine core and its single worker inside this process (vLLM's
     ``VLLM_ENABLE_V1_MULTIPROCESSING=0`` with the ``uni`` executor), as a trainer colocated with
@@ -279,13 +280,13 @@ class VLLMGenerator:
 
     def _input(self, prompt: Prompt) -> Any:
         if isinstance(prompt, str):
-            return prompt
-        from ifrl.core.chat import render_prompt
+            return prompt  # deprecated plain string: vLLM tokenizes it as before
+        from ifrl.core.chat import encode_prompt, render_prompt
 
-        text = render_prompt(self.tokenizer, prompt)
-        # The rendered template already holds its special tokens: do not add BOS again.
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        return {"prompt_token_ids": list(ids), "prompt": text}
+        # Token ids as every backend computes them (a rendered template holds its own special
+        # tokens; raw text gets a BOS only when it lacks one).
+        ids = encode_prompt(self.tokenizer, prompt)
+        return {"prompt_token_ids": ids, "prompt": render_prompt(self.tokenizer, prompt)}
 
     def _completion(self, sample: Any, params: SamplingParams) -> Completion:
         token_ids = tuple(int(t) for t in sample.token_ids)
