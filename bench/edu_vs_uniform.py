@@ -1,140 +1,171 @@
-"""Query cost of EDU-PRM's entropy-anchored labeling against uniform (Math-Shepherd) Monte Carlo.
+"""EDU-PRM's entropy-anchored labelling against uniform (Math-Shepherd) Monte Carlo: cost and
+quality on the same solutions, and PRMs trained at a matched labelling budget.
 
-Same model, same questions, same answer checker. EDU grows one tree per question (greedy
-decoding, branching on the top-k tokens at entropy anchors) and labels every tree node by the
-fraction of its leaves that are correct. The uniform baseline decodes the greedy solution, splits
-it at newlines and samples ``--rollouts`` completions from every step prefix. For each method
-the script prints the labeled steps and the model usage (queries, generated tokens, forward
-tokens) per labeled step and per question, then the cost ratio and the agreement of hard labels
-on shared steps (uniform step boundaries on the common greedy solution, see
-``ifrl.prm.label_agreement``). Its last line is::
+``--task synthetic`` (the default) runs the ``edu-prm-study`` recipe of ``ifrl-pipelines`` at a
+size that takes minutes here: a policy warmed up on arithmetic chains of 2 to 14 operations
+(3 to 15 lines; trained once and cached), a sweep over solution length, EDU trees on the training
+questions with uniform MC on leaves of the same trees until it has spent what EDU spent, and
+``--seeds`` PRMs per labeler evaluated on held-out questions (exact first wrong line known). It
+prints the sweep, then::
 
-    cost_ratio=<uniform's generated tokens per labeled step / EDU's> agreement=<fraction>
+    cost_ratio_line=<uniform / EDU generated tokens per labelled line step>
+    cost_ratio_question=<the same per question>
+    kappa_edu=<Cohen's kappa of EDU's hard labels vs exact step truth> kappa_uniform=<...>
+    f1_prm_edu=<first-error F1 of PRMs on EDU labels> f1_prm_uniform=<... on uniform labels>
 
-Tasks: ``gsm8k`` (questions from ``../shared/data/gsm8k/test.jsonl`` or ``--data``) and
-``synthetic`` (single-digit addition/subtraction chains, ``ifrl.prm.ArithmeticTask``). The default
-model is the tiny model warmed up on the synthetic task (trained once, then cached), so that its
-solutions are step-by-step and sometimes right; ``--model`` takes any causal LM directory.
+(F1: mean over seeds, at the matched full budget; the run directory's ``results.json`` holds the
+intervals, the per-budget table and the plots.) ``--task gsm8k`` measures cost only (no step
+truth) on GSM8K questions with ``--model``.
 
-    .venv/bin/python bench/edu_vs_uniform.py [--task gsm8k|synthetic] [--questions 20]
+    .venv/bin/python bench/edu_vs_uniform.py [--task synthetic|gsm8k] [--run-dir DIR] [--full]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GSM8K = ROOT.parent / "shared" / "data" / "gsm8k" / "test.jsonl"
 
+# Sized for minutes on 2 CPU cores (--full: the study of the ifrl-edu-prm README).
+QUICK: dict[str, Any] = {
+    "study": {
+        "questions": 60,
+        "budgets": [1.0],
+        "lengths": [3, 7, 11, 15],
+        "sweep_questions": 8,
+        "eval_questions": 40,
+        "eval_n": 4,
+        "bootstrap": 300,
+    },
+    "prm": {"seeds": 3, "epochs": 2.0},
+}
+FULL: dict[str, Any] = {
+    "study": {
+        "questions": 200,
+        "budgets": [0.25, 0.5, 1.0],
+        "lengths": [3, 5, 7, 9, 11, 13, 15],
+        "sweep_questions": 20,
+        "eval_questions": 100,
+        "eval_n": 8,
+    },
+    "prm": {"seeds": 3, "epochs": 4.0},
+}
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--task", choices=["gsm8k", "synthetic"], default="gsm8k")
-    parser.add_argument("--data", type=Path, default=GSM8K, help="GSM8K-style JSONL")
-    parser.add_argument("--model", default=None, help="model directory (default: tiny policy)")
-    parser.add_argument("--questions", type=int, default=20)
-    parser.add_argument("--rollouts", type=int, default=8, help="uniform: rollouts per step")
-    parser.add_argument("--tau", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=2)
-    parser.add_argument("--max-depth", type=int, default=4)
-    parser.add_argument("--max-branches", type=int, default=8)
-    parser.add_argument("--max-new-tokens", type=int, default=96)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
 
-    from ifrl.core.backends.hf import HFGenerator
+def _fmt(x: Any) -> str:
+    return "nan" if x is None else f"{x:.3f}"
+
+
+def synthetic(args: argparse.Namespace) -> int:
+    from ifrl.core.config import from_mapping
+    from ifrl.pipelines.recipe import get_recipe, run_recipe
+    from ifrl.pipelines.recipes.eduprm_study import EduPrmStudyConfig
+
+    mapping = json.loads(json.dumps(FULL if args.full else QUICK))
+    mapping["study"]["seed"] = args.seed
+    if args.seeds:
+        mapping["prm"]["seeds"] = args.seeds
+    if args.questions:
+        mapping["study"]["questions"] = args.questions
+    cfg = from_mapping(EduPrmStudyConfig, mapping, "bench")
+    run_dir = Path(args.run_dir or tempfile.mkdtemp(prefix="edu-vs-uniform-"))
+    t0 = time.perf_counter()
+    run_recipe(get_recipe("edu-prm-study"), cfg, run_dir, echo=lambda s: print(s, flush=True))
+    wall = time.perf_counter() - t0
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    head = results["headline"]
+    print(f"run directory: {run_dir} ({wall:.0f} s)")
+    print("length sweep (same solutions; per line step and per question, uniform / EDU):")
+    print(
+        f"{'lines':>5} {'q':>3} {'ratio/line':>10} {'ratio/q':>8} {'calls/line':>10} "
+        f"{'kappa EDU':>18} {'kappa uniform':>18} {'EDU 1-leaf':>10}"
+    )
+    for r in results["sweep"]:
+        ke, ku = r["kappa_edu_ci95"] or [None, None], r["kappa_uniform_ci95"] or [None, None]
+        print(
+            f"{r['lines']:5d} {r['questions']:3d} {_fmt(r['cost_ratio_line']):>10} "
+            f"{_fmt(r['cost_ratio_question']):>8} {_fmt(r['calls_ratio_line']):>10} "
+            f"{_fmt(r['kappa_edu'])} [{_fmt(ke[0])}, {_fmt(ke[1])}] "
+            f"{_fmt(r['kappa_uniform'])} [{_fmt(ku[0])}, {_fmt(ku[1])}] "
+            f"{_fmt(r['edu_single_leaf_step_share']):>10}"
+        )
+    print(
+        f"training questions: EDU {head['questions_edu']}, uniform {head['questions_uniform']} "
+        f"at the matched budget; {head['seeds']} PRM seeds per labeler"
+    )
+    print(f"cost_ratio_line={_fmt(head['cost_ratio_line'])}")
+    print(f"cost_ratio_question={_fmt(head['cost_ratio_question'])}")
+    print(f"kappa_edu={_fmt(head['kappa_edu'])} kappa_uniform={_fmt(head['kappa_uniform'])}")
+    print(f"f1_prm_edu={_fmt(head['f1_prm_edu'])} f1_prm_uniform={_fmt(head['f1_prm_uniform'])}")
+    return 0
+
+
+def gsm8k(args: argparse.Namespace) -> int:
+    """Cost only: EDU trees and uniform MC on leaves of the same trees (no step truth)."""
+    from ifrl.core.records import Cost
     from ifrl.prm import (
-        ArithmeticTask,
         BranchConfig,
         HFStepDecoder,
         UniformConfig,
         build_trees,
         get_checker,
-        grade_leaves,
-        label_agreement,
+        label_solutions,
+        labelling_report,
         load_questions,
-        mc_labels,
-        synthetic_policy,
-        uniform_label,
     )
+    from ifrl.prm.study import sampling_cost, uniform_set
 
-    if args.task == "gsm8k":
-        if not args.data.is_file():
-            print(f"GSM8K data not found at {args.data}; pass --data", file=sys.stderr)
-            return 2
-        questions = load_questions(args.data, limit=args.questions)
-    else:
-        problems = ArithmeticTask().problems(
-            args.questions, seed=10_000 + args.seed, prefix="bench"
-        )
-        questions = [p.to_question() for p in problems]
-    model = args.model or str(synthetic_policy())
-    generator = HFGenerator(model, batch_size=args.batch_size)
+    if not args.data.is_file():
+        print(f"GSM8K data not found at {args.data}; pass --data", file=sys.stderr)
+        return 2
+    if not args.model:
+        print("--task gsm8k needs --model (a causal LM directory)", file=sys.stderr)
+        return 2
+    questions = load_questions(args.data, limit=args.questions or 10)
+    decoder = HFStepDecoder.from_pretrained(args.model, batch_size=32)
+    config = BranchConfig(max_depth=4, max_branches=8, max_new_tokens=256)
+    trees = build_trees(decoder, questions, config, progress=True)
     checker = get_checker("gsm8k")
-    print(f"task={args.task} questions={len(questions)} model={model}")
-
-    edu = HFStepDecoder(generator)
-    t0 = time.perf_counter()
-    config = BranchConfig(
-        tau=args.tau,
-        top_k=args.top_k,
-        max_depth=args.max_depth,
-        max_branches=args.max_branches,
-        max_new_tokens=args.max_new_tokens,
-    )
-    trees = build_trees(edu, questions, config, progress=True)
-    graded = [grade_leaves(t, generator.tokenizer, checker) for t in trees]
-    labels = [mc_labels(t, g) for t, g in zip(trees, graded)]
-    edu_steps = sum(1 for t, lab in zip(trees, labels) for nid in lab if t.nodes[nid].token_ids)
-    edu_time = time.perf_counter() - t0
-    leaves = sum(len(g) for g in graded)
-    edu_correct = sum(sum(g.values()) for g in graded)
-
-    uni = HFStepDecoder(generator)
-    t0 = time.perf_counter()
-    ucfg = UniformConfig(rollouts=args.rollouts, max_new_tokens=args.max_new_tokens, seed=args.seed)
-    results = uniform_label(uni, questions, checker, ucfg, progress=True)
-    uni_steps = sum(len(r.spans) for r in results)
-    uni_time = time.perf_counter() - t0
-    greedy_ok = sum(r.labels[-1].correct for r in results if r.labels)
-
-    n = len(questions)
-    print(f"greedy solutions correct: {greedy_ok}/{n}; EDU leaves correct: {edu_correct}/{leaves}")
-    header = f"{'method':8} {'steps':>6} {'queries':>8} {'gen tok':>9} {'fwd tok':>9} "
-    header += f"{'q/step':>7} {'gen/step':>9} {'fwd/step':>9} {'gen/question':>12} {'wall s':>7}"
-    print(header)
-    for name, dec, steps, wall in (
-        ("edu", edu, edu_steps, edu_time),
-        ("uniform", uni, uni_steps, uni_time),
-    ):
-        c = dec.cost
-        per = c.per(steps)
-        print(
-            f"{name:8} {steps:6d} {c.calls:8d} {c.generated_tokens:9d} {c.forward_tokens:9d} "
-            f"{per['calls']:7.2f} {per['generated_tokens']:9.1f} {per['forward_tokens']:9.1f} "
-            f"{c.generated_tokens / max(1, n):12.1f} {wall:7.1f}"
+    sets = {}
+    for tree, q in zip(trees, questions):
+        leaves = sorted((n.id for n in tree.leaves()), key=tree.branch_choices)[:4]
+        sols = [tree.solution_ids(leaf) for leaf in leaves]
+        before = decoder.cost
+        results = label_solutions(decoder, q, sols, checker, UniformConfig(seed=args.seed))
+        after = decoder.cost
+        spent = Cost(
+            after.calls - before.calls,
+            after.generated_tokens - before.generated_tokens,
+            after.forward_tokens - before.forward_tokens,
         )
-    edu_per = edu.cost.per(edu_steps)
-    uni_per = uni.cost.per(uni_steps)
-    ratio = uni_per["generated_tokens"] / edu_per["generated_tokens"]
-    fwd_ratio = uni_per["forward_tokens"] / edu_per["forward_tokens"]
-    q_ratio = uni_per["calls"] / edu_per["calls"]
-    agree = label_agreement(trees, labels, results)
-    print(
-        f"per labeled step, uniform / EDU: generated tokens {ratio:.2f}x, forward tokens "
-        f"{fwd_ratio:.2f}x, queries {q_ratio:.2f}x (EDU saves {100 * (1 - 1 / ratio):.1f}% "
-        "of generated tokens per labeled step)"
-    )
-    print(
-        f"shared steps: {agree.shared} (questions skipped: {agree.skipped_questions}); hard labels "
-        f"agree on {agree.hard_agree}; mean |soft EDU - soft uniform| = {agree.mean_soft_diff:.3f}"
-    )
-    print(f"cost_ratio={ratio:.3f} agreement={agree.hard_rate:.3f}")
+        sets[q.id] = uniform_set(results, spent + sampling_cost(len(tree.prompt_ids), sols))
+    head = labelling_report(trees, sets, decoder.tokenizer, checker)["headline"]
+    print(f"cost_ratio_line={_fmt(head['cost_ratio_line'])}")
+    print(f"cost_ratio_question={_fmt(head['cost_ratio_question'])}")
+    print("kappa_edu=nan kappa_uniform=nan (no step truth on GSM8K)")
+    print("f1_prm_edu=nan f1_prm_uniform=nan (no step truth on GSM8K)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--task", choices=["synthetic", "gsm8k"], default="synthetic")
+    parser.add_argument("--run-dir", default=None, help="recipe run directory (resumes)")
+    parser.add_argument("--full", action="store_true", help="the README's larger study")
+    parser.add_argument("--questions", type=int, default=0, help="training questions")
+    parser.add_argument("--seeds", type=int, default=0, help="PRM seeds per labeler")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=GSM8K, help="gsm8k: questions JSONL")
+    parser.add_argument("--model", default=None, help="gsm8k: the policy")
+    args = parser.parse_args(argv)
+    return synthetic(args) if args.task == "synthetic" else gsm8k(args)
 
 
 if __name__ == "__main__":

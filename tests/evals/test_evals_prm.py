@@ -146,8 +146,30 @@ def test_best_of_n_metrics_values_and_paired_intervals() -> None:
     assert (gain.ci_low, gain.ci_high) == pytest.approx((paired.ci_low, paired.ci_high))
     with pytest.raises(ValueError, match="no questions"):
         best_of_n_metrics([])
-    # One class only: the AUROC is undefined and left out.
-    assert "auroc" not in best_of_n_metrics([_q([True, True], [0.1, 0.2], ["7", "7"])])
+    # One class only: the AUROC and the ranking accuracy are undefined and left out.
+    only_right = best_of_n_metrics([_q([True, True], [0.1, 0.2], ["7", "7"])])
+    assert "auroc" not in only_right and "ranking_acc" not in only_right
+
+
+def test_within_question_ranking_accuracy() -> None:
+    """Per mixed question, the share of (right, wrong) pairs scored right above wrong (ties
+    half), averaged over mixed questions: a score that only tells questions apart gets no credit
+    for it, unlike the pooled AUROC."""
+    q1 = _q([True, False, False], [0.9, 0.1, 0.9], ["7", "1", "2"])  # pairs: win, tie
+    q2 = _q([False, True], [0.8, 0.2], ["1", "7"])  # loss
+    q3 = _q([False, False], [0.5, 0.4], ["1", "2"])  # no right candidate: not counted
+    assert q1.ranking == pytest.approx(0.75) and q2.ranking == 0.0 and math.isnan(q3.ranking)
+    m = best_of_n_metrics([q1, q2, q3], resamples=200, seed=0)
+    assert m["ranking_acc"].value == pytest.approx((0.75 + 0.0) / 2)
+    assert m["ranking_acc"].n == 2
+    assert m["ranking_acc"].ci_low <= m["ranking_acc"].value <= m["ranking_acc"].ci_high
+    # Mostly right answers on an easy question scored high, mostly wrong ones on a hard one
+    # scored low: the pooled AUROC is above chance, yet within each question the ranking is
+    # backwards.
+    easy = _q([True, True, True, False], [0.9, 0.9, 0.9, 0.95], ["7", "7", "7", "1"])
+    hard = _q([True, False, False, False], [0.1, 0.15, 0.15, 0.15], ["7", "1", "2", "3"])
+    m = best_of_n_metrics([easy, hard], resamples=50)
+    assert m["ranking_acc"].value == 0.0 and m["auroc"].value == pytest.approx(9 / 16)
 
 
 def test_candidates_graded_by_the_writer_and_ranked_by_any_score_field(tmp_path: Path) -> None:

@@ -222,3 +222,31 @@ def test_commands_take_their_config_fields_as_options(tmp_path: Path) -> None:
         for flag in [*flags, "--config"]:
             assert flag in shown, (command, flag)
     assert "--top-k-entropy" in CliRunner().invoke(cli, ["branch", "--help"]).output
+
+
+@pytest.mark.parametrize("command", ["bon", "score"])
+def test_candidates_that_are_not_a_list_fail_naming_file_line_and_field(
+    tmp_path: Path, command: str
+) -> None:
+    from ifrl.core.cli import main
+
+    data = tmp_path / "cands.jsonl"
+    data.write_text(
+        '{"prompt": "1 + 1", "candidates": ["2", "3"], "reference": "2"}\n'
+        '{"prompt": "2 + 2", "candidates": "abc", "reference": "4"}\n',
+        encoding="utf-8",
+    )
+    prm_dir = tmp_path / "prm"
+    prm_dir.mkdir()  # never loaded: the data is checked first
+    out = tmp_path / "out.jsonl"
+    args = ["prm", command, "--prm", str(prm_dir), "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"{data}:2: candidates: must be a list of solution texts, got a str" in result.output
+    assert not out.exists()
+    data.write_text('{"prompt": "1 + 1", "candidates": ["2", 3]}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and f"{data}:1: candidates.1: must be a solution text" in (
+        result.output
+    )

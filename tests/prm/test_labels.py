@@ -6,17 +6,19 @@ from collections.abc import Sequence
 
 import pytest
 
-from ifrl.core.records import Cost, SamplingParams
+from ifrl.core.records import Cost, SamplingParams, StepSample
 from ifrl.prm.branching import BranchNode, BranchTree
 from ifrl.prm.checkers import get_checker
 from ifrl.prm.decoding import GreedyTrace, call_cost
 from ifrl.prm.labels import (
     StepLabel,
+    check_split,
     count_steps,
     grade_leaves,
     mc_labels,
     split_steps,
     step_samples,
+    to_openrlhf,
     to_qwen_prm,
     to_trl,
 )
@@ -75,7 +77,8 @@ def test_mc_labels_on_a_hand_built_tree() -> None:
         6: (1, 0),
     }
     assert labels[0].soft == 0.5 and labels[3].hard == 0.0 and labels[4].hard == 1.0
-    samples = step_samples(tree, tok, correct)
+    samples = step_samples(tree, tok, correct, split="anchor")
+    assert all(s.meta["split"] == "anchor" for s in samples)
     assert [s.steps for s in samples] == [
         ("A", "B", "=1"),
         ("A", "B", "=2"),
@@ -88,7 +91,7 @@ def test_mc_labels_on_a_hand_built_tree() -> None:
         (0.5, 0.5, 1.0),
         (0.5, 0.5, 0.0),
     ]
-    hard = step_samples(tree, tok, correct, label="hard")
+    hard = step_samples(tree, tok, correct, label="hard", split="anchor")
     assert hard[0].labels == (1.0, 1.0, 0.0)
     assert hard[0].meta["soft"] == [0.5, 0.5, 0.0] and hard[0].meta["correct"] is False
     assert count_steps([tree], [correct]) == 7
@@ -108,7 +111,8 @@ def test_all_wrong_and_all_right_subtrees() -> None:
 def test_exports_to_trl_and_qwen_prm() -> None:
     tree = hand_tree()
     tok = CharTokenizer()
-    sample = step_samples(tree, tok, grade_leaves(tree, tok, get_checker("gsm8k")))[1]
+    graded = grade_leaves(tree, tok, get_checker("gsm8k"))
+    sample = step_samples(tree, tok, graded, split="anchor")[1]
     assert to_trl(sample) == {
         "prompt": "Q: ",
         "completions": ["A", "B", "=2"],
@@ -118,6 +122,14 @@ def test_exports_to_trl_and_qwen_prm() -> None:
     qwen = to_qwen_prm(sample)
     assert qwen["response"] == "A<extra_0>B<extra_0>=2<extra_0>"
     assert qwen["labels"] == [0.5, 0.5, 1.0]
+    # OpenRLHF's process reward dataset: a placeholder after each step's text (before its
+    # trailing newline), one reward token (or float) per placeholder.
+    lines = StepSample("Q: 1 + 2\n", ("Step 1: 1 + 2 = 3\n", "#### 3"), (0.75, 0.0))
+    row = to_openrlhf(lines)
+    assert row == {"input": "Q: 1 + 2\nStep 1: 1 + 2 = 3 ки\n#### 3 ки", "value": ["+", "-"]}
+    assert row["input"].count("ки") == len(row["value"])
+    assert to_openrlhf(lines, soft=True)["value"] == [0.75, 0.0]
+    assert to_openrlhf(lines, threshold=0.8, placeholder="<s>")["value"] == ["-", "-"]
 
 
 def test_split_steps_on_newlines() -> None:
@@ -228,7 +240,12 @@ def test_newline_steps_take_the_label_of_the_node_holding_their_last_token() -> 
     assert [s.labels for s in soft] == [(0.5, 1.0, 1.0), (0.5, 0.0, 0.0), (1.0, 1.0, 1.0)]
     hard = step_samples(tree, tok, correct, split="newline", label="hard")
     assert [s.labels for s in hard] == [(1.0, 1.0, 1.0), (1.0, 0.0, 0.0), (1.0, 1.0, 1.0)]
-    # The default cut is at anchors: one step per node.
-    assert step_samples(tree, tok, correct)[0].steps == ("S1 =", "4\nS2 =", "6\n#6")
+    # The default cut is at newlines (where solutions are scored); at anchors: one step per node.
+    assert step_samples(tree, tok, correct) == soft and soft[0].meta["split"] == "newline"
+    anchor = step_samples(tree, tok, correct, split="anchor")
+    assert anchor[0].steps == ("S1 =", "4\nS2 =", "6\n#6") and anchor[0].meta["split"] == "anchor"
+    check_split(soft, "newline")
+    with pytest.raises(ValueError, match="sample 0 was cut at anchor steps, not newline"):
+        check_split(anchor, "newline", "steps.jsonl")
     with pytest.raises(ValueError, match="split must be"):
         step_samples(tree, tok, correct, split="sentence")  # type: ignore[arg-type]

@@ -181,23 +181,77 @@ def test_cli_branch_with_vllm_backend(
 
     seen: dict[str, Any] = {}
 
+    class Shared(VLLMStepDecoder):
+        def close(self) -> None:  # the module's engine stays up for the other tests
+            seen["closed"] = True
+
     def shared_engine(backend: str, model: str, **kwargs: Any) -> VLLMStepDecoder:
         seen.update(backend=backend, model=model, **kwargs)
-        return VLLMStepDecoder(vllm_decoder.generator, top_k_entropy=kwargs["top_k_entropy"])
+        return Shared(vllm_decoder.generator, top_k_entropy=kwargs["top_k_entropy"])
 
     monkeypatch.setattr(prm_cli, "step_decoder_for", shared_engine)
     data = tmp_path / "q.jsonl"
     write_jsonl(data, [{"question": "3 + 4", "answer": "7"}])
     out = tmp_path / "trees.jsonl"
     args = ["branch", "--model", "m", "--backend", "vllm", "--top-k-entropy", "-1"]
+    args += ["--gpu-memory-utilization", "0.3", "--tensor-parallel-size", "1"]
     args += ["--data", str(data), "--tau", "0", "--max-depth", "1", "--max-new-tokens", "6"]
     result = CliRunner().invoke(cli, [*args, "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert seen["backend"] == "vllm" and seen["top_k_entropy"] == -1
+    # Engine options reach the engine; the engine is closed when the command is done.
+    assert seen["gpu_memory_utilization"] == 0.3 and seen["tensor_parallel_size"] == 1
+    assert seen["max_model_len"] is None and seen["closed"]
     tree = BranchTree.from_dict(next(iter(read_jsonl(out))))
     assert json.loads(result.stdout.strip().splitlines()[-1])["cost"]["calls"] == 2
     want = build_trees(hf_decoder, [Question("q-1", tree.prompt, "7")], _cli_config())[0]
     assert _shape(tree) == _shape(want)
+
+
+def test_anchor_rates_top_k_vs_exact(
+    vllm_decoder: VLLMStepDecoder, hf_decoder: HFStepDecoder
+) -> None:
+    """Per tau, the anchor rate of top-20 entropies against exact ones on the same greedy
+    positions: they differ only where the top-20 bounds straddle tau."""
+    from ifrl.core.backends.vllm import topk_entropy_bounds
+    from ifrl.prm.branching import anchor_rates
+
+    approx = _approx(vllm_decoder)
+    prefixes = [vllm_decoder.encode(p) for p in PROMPTS]
+    exact = vllm_decoder.greedy(prefixes, [24, 24], top_n=1)
+    estimated = approx.greedy(prefixes, [24, 24], top_n=TOP_K)
+    vocab = int(vllm_decoder.generator.vocab_size)
+    cfg = BranchConfig(max_new_tokens=24)
+    taus = (0.5, 1.0, 2.0, 3.0, 4.0)
+
+    def as_tree(traces: list[Any]) -> list[BranchTree]:
+        from ifrl.prm.branching import BranchNode
+
+        return [
+            BranchTree(
+                f"q{i}",
+                p,
+                None,
+                prefixes[i],
+                [BranchNode(0, None, 0, 0, 0, list(t.token_ids), list(t.entropies))],
+            )
+            for i, (p, t) in enumerate(zip(PROMPTS, traces))
+        ]
+
+    for e, a in zip(exact, estimated):
+        assert e.token_ids == a.token_ids
+    tok = hf_decoder.tokenizer
+    want = anchor_rates(as_tree(exact), tok, taus, cfg)
+    got = anchor_rates(as_tree(estimated), tok, taus, cfg)
+    positions = sum(len(t.token_ids) for t in exact)
+    for tau in taus:
+        straddle = 0
+        for a in estimated:
+            for top in a.top:
+                low, high = topk_entropy_bounds([lp for _, lp in top[:TOP_K]], vocab)
+                straddle += low <= tau <= high
+        assert abs(want[f"{tau:g}"] - got[f"{tau:g}"]) <= straddle / positions + 1e-9, tau
+    assert want["0.5"] >= want["4"]  # fewer anchors at a higher threshold
 
 
 def _cli_config() -> BranchConfig:

@@ -13,11 +13,14 @@ Two kinds of lines, told apart by their fields (a file may hold both):
   ``gold``). Metrics (:func:`best_of_n_metrics`): ``best_of_n_acc`` (the top-scored candidate is
   right, the first one on ties), ``random_acc`` (the exact expectation of a random pick),
   ``best_of_n_gain`` (their difference), ``oracle_acc`` (any candidate right), ``majority_acc``
-  (the most frequent answer, first seen on ties, is right) and ``auroc`` (how well the scores,
+  (the most frequent answer, first seen on ties, is right), ``auroc`` (how well the scores,
   pooled over questions, separate right from wrong candidates; left out when one class is
-  absent), each with a seeded percentile-bootstrap 95% interval over *questions*, all on the same
-  resamples so that the gain's interval is paired; and ``random_pick_acc`` (one seeded random
-  pick per question, Wilson interval).
+  absent) and ``ranking_acc`` (within-question ranking accuracy: over the questions holding both
+  right and wrong candidates, the share of their (right, wrong) pairs scored right above wrong,
+  ties half, averaged over those questions; left out when there is none), each with a seeded
+  percentile-bootstrap 95% interval over *questions*, all on the same resamples so that the
+  gain's interval is paired; and ``random_pick_acc`` (one seeded random pick per question,
+  Wilson interval).
 
 Scores come from ``ifrl prm score`` (ifrl.prm) or any other PRM, or any other score per candidate
 (``score_field``, e.g. the policy's confidence); this package never imports a PRM.
@@ -105,6 +108,22 @@ class QuestionOutcome:
         return majority_vote(self.answers)
 
     @property
+    def mixed(self) -> bool:
+        """Whether the question holds both right and wrong candidates."""
+        return any(self.correct) and not all(self.correct)
+
+    @property
+    def ranking(self) -> float:
+        """The share of (right, wrong) candidate pairs scored right above wrong (ties half);
+        NaN unless :attr:`mixed`."""
+        right = [s for s, ok in zip(self.scores, self.correct) if ok]
+        wrong = [s for s, ok in zip(self.scores, self.correct) if not ok]
+        if not right or not wrong:
+            return float("nan")
+        wins = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r in right for w in wrong)
+        return wins / (len(right) * len(wrong))
+
+    @property
     def majority_correct(self) -> bool:
         """Whether the majority answer is right (as the first candidate giving it is)."""
         voted = self.majority
@@ -115,7 +134,9 @@ def _best_of_n_point(outcomes: Sequence[QuestionOutcome]) -> dict[str, float]:
     nq = len(outcomes)
     bon = sum(o.correct[o.chosen] for o in outcomes) / nq
     rand = sum(sum(o.correct) / len(o.correct) for o in outcomes) / nq
+    mixed = [o.ranking for o in outcomes if o.mixed]
     return {
+        "ranking_acc": sum(mixed) / len(mixed) if mixed else float("nan"),
         "best_of_n_acc": bon,
         "random_acc": rand,
         "best_of_n_gain": bon - rand,
@@ -132,9 +153,10 @@ def best_of_n_metrics(
 ) -> dict[str, Metric]:
     """The Best-of-N metrics of the module docstring, each with its question-bootstrap interval.
 
-    ``n`` is the number of questions (candidates for ``auroc``). Every metric is computed on the
-    same resamples (a resample where ``auroc`` is undefined is skipped for it). Raises
-    ``ValueError`` on no questions.
+    ``n`` is the number of questions (candidates for ``auroc``, questions with right and wrong
+    candidates for ``ranking_acc``). Every metric is computed on the same resamples (a resample
+    where ``auroc`` or ``ranking_acc`` is undefined is skipped for it). Raises ``ValueError`` on
+    no questions.
     """
     if not outcomes:
         raise ValueError("no questions to evaluate")
@@ -147,14 +169,17 @@ def best_of_n_metrics(
         for k, v in _best_of_n_point(sample).items():
             if not math.isnan(v):
                 draws[k].append(v)
-    candidates = sum(len(o.correct) for o in outcomes)
+    counts = {
+        "auroc": sum(len(o.correct) for o in outcomes),
+        "ranking_acc": sum(1 for o in outcomes if o.mixed),
+    }
     out: dict[str, Metric] = {}
     for k, v in point.items():
         if math.isnan(v):
             continue
         d = sorted(draws[k]) or [v]
         low, high = d[int(0.025 * (len(d) - 1))], d[math.ceil(0.975 * (len(d) - 1))]
-        out[k] = Metric(v, candidates if k == "auroc" else nq, low, high)
+        out[k] = Metric(v, counts.get(k, nq), low, high)
     return out
 
 

@@ -1,40 +1,43 @@
 """ifrl.prm: EDU-PRM: entropy-anchored branching, Monte Carlo step labels, process reward model
-training, scoring and Best-of-N picks.
+training, scoring and Best-of-N picks; the uniform Monte Carlo baseline and the cost–quality
+measurements that compare the two labelers; step-level evaluation sets.
 
 >>> from ifrl.prm import BranchConfig, HFStepDecoder, Question, build_trees  # doctest: +SKIP
 >>> trees = build_trees(HFStepDecoder.from_pretrained(model), [Question("q1", "2 + 3\\n", "5")],
 ...                     BranchConfig(tau=1.0, max_branches=8))  # doctest: +SKIP
 
-Importing the face loads no torch: models load when used.
+Importing the face loads no torch: models load when used. Lower-level pieces (the training loop
+``ifrl.prm.fit``, ``encode_steps``, ``split_steps``, the policy warm-up ``train_policy``) are in
+their modules.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from ifrl.prm.agreement import Agreement, greedy_path, label_agreement
-from ifrl.prm.branching import BranchConfig, BranchNode, BranchTree, Pruner, build_trees
-from ifrl.prm.checkers import CHECKERS, Checker, get_checker
-from ifrl.prm.decoding import (
-    GreedyTrace,
-    HFStepDecoder,
-    StepDecoder,
-    VLLMStepDecoder,
-    call_cost,
-    step_decoder_for,
+from ifrl.prm.branching import (
+    BranchConfig,
+    BranchNode,
+    BranchTree,
+    Pruner,
+    anchor_rates,
+    build_trees,
 )
-from ifrl.prm.fit import LoopConfig, train_loop
+from ifrl.prm.checkers import CHECKERS, Checker, get_checker
+from ifrl.prm.decoding import HFStepDecoder, StepDecoder, VLLMStepDecoder, step_decoder_for
 from ifrl.prm.labels import (
     LabelKind,
     StepLabel,
     StepSplit,
+    check_split,
     grade_leaves,
     mc_labels,
-    solution_text,
-    split_steps,
     step_samples,
+    to_openrlhf,
     to_qwen_prm,
     to_trl,
 )
-from ifrl.prm.model import DEFAULT_SEPARATOR, ProcessRewardModel, add_fresh_layers, encode_steps
+from ifrl.prm.model import DEFAULT_SEPARATOR, ProcessRewardModel
+from ifrl.prm.processbench import StepProblem, load_processbench, planted_errors
 from ifrl.prm.questions import DEFAULT_TEMPLATE, Question, load_questions
 from ifrl.prm.score import (
     AGGREGATIONS,
@@ -43,19 +46,20 @@ from ifrl.prm.score import (
     policy_confidence,
     prm_pruner,
     score_candidates,
+    score_items,
     score_steps,
     split_solution,
 )
+from ifrl.prm.study import LabelCost, cohens_kappa, labelling_report
 from ifrl.prm.synthetic import (
     ArithmeticTask,
     PolicyConfig,
-    Problem,
-    default_policy_dir,
+    first_wrong_line,
+    line_truth,
     synthetic_policy,
-    train_policy,
 )
 from ifrl.prm.train import PRMTrainConfig, TrainStats, train_prm
-from ifrl.prm.uniform import UniformConfig, UniformResult, uniform_label
+from ifrl.prm.uniform import UniformConfig, UniformResult, label_solutions, uniform_label
 
 try:
     __version__ = version("ifrl-edu-prm")
@@ -73,51 +77,53 @@ __all__ = [
     "BranchNode",
     "BranchTree",
     "Checker",
-    "GreedyTrace",
     "HFStepDecoder",
+    "LabelCost",
     "LabelKind",
-    "LoopConfig",
     "PRMTrainConfig",
     "PolicyConfig",
-    "Problem",
     "ProcessRewardModel",
     "Pruner",
     "Question",
     "StepDecoder",
     "StepLabel",
+    "StepProblem",
     "StepSplit",
     "TrainStats",
     "UniformConfig",
     "UniformResult",
     "VLLMStepDecoder",
     "__version__",
-    "add_fresh_layers",
     "aggregate",
+    "anchor_rates",
     "best_of_n",
     "build_trees",
-    "call_cost",
-    "default_policy_dir",
-    "encode_steps",
+    "check_split",
+    "cohens_kappa",
+    "first_wrong_line",
     "get_checker",
     "grade_leaves",
     "greedy_path",
     "label_agreement",
+    "label_solutions",
+    "labelling_report",
+    "line_truth",
+    "load_processbench",
     "load_questions",
     "mc_labels",
+    "planted_errors",
     "policy_confidence",
     "prm_pruner",
     "score_candidates",
+    "score_items",
     "score_steps",
-    "solution_text",
     "split_solution",
-    "split_steps",
     "step_decoder_for",
     "step_samples",
     "synthetic_policy",
+    "to_openrlhf",
     "to_qwen_prm",
     "to_trl",
-    "train_loop",
-    "train_policy",
     "train_prm",
     "uniform_label",
 ]

@@ -28,6 +28,7 @@ not branched further and its leaves are left out of the labels.
 from __future__ import annotations
 
 import heapq
+import itertools
 import string
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -38,7 +39,8 @@ from tqdm.auto import tqdm
 
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import RecordError
-from ifrl.prm.decoding import StepDecoder
+from ifrl.core.records import Cost
+from ifrl.prm.decoding import StepDecoder, call_cost
 from ifrl.prm.questions import Question
 
 #: Characters that make a token a "symbol" token (never an anchor): ASCII punctuation and the
@@ -117,6 +119,38 @@ def anchor_positions(
     return out
 
 
+def anchor_cuts(
+    entropies: Sequence[float], top_tokens: Sequence[int], tokenizer: Any, config: BranchConfig
+) -> list[int]:
+    """Where a solution's steps start when it is cut at entropy anchors as :func:`build_trees`
+    cuts its paths: offset 0, then each anchor (at least ``min_step_tokens`` after the step's
+    start), at most ``max_depth`` of them. ``entropies[i]`` / ``top_tokens[i]`` describe the
+    distribution solution token ``i`` was drawn from (teacher forcing for a given text)."""
+    cuts = [0]
+    for i in range(len(entropies)):
+        if len(cuts) > config.max_depth:
+            break
+        if i == 0 or i - cuts[-1] < config.min_step_tokens:
+            continue
+        if anchor_positions([entropies[i]], [top_tokens[i]], tokenizer, config, start_len=i):
+            cuts.append(i)
+    return cuts
+
+
+def anchor_split(decoder: Any, prompt: str, text: str, config: BranchConfig) -> list[str]:
+    """A solution text cut into steps at the policy's entropy anchors (:func:`anchor_cuts`);
+    ``decoder`` needs ``forced`` (teacher-forced entropies: :class:`HFStepDecoder`)."""
+    if not hasattr(decoder, "forced"):
+        raise ValueError("cutting at anchors needs teacher-forced entropies: use the hf backend")
+    tok = decoder.tokenizer
+    ids = list(tok.encode(text, add_special_tokens=False))
+    if not ids:
+        return [text] if text else []
+    entropies, top = decoder.forced(decoder.encode(prompt), ids)
+    cuts = [*anchor_cuts(entropies, top, tok, config), len(ids)]
+    return [str(tok.decode(ids[a:b])) for a, b in itertools.pairwise(cuts) if b > a]
+
+
 @dataclass
 class BranchNode:
     """One step of a solution tree: the tokens from an anchor (or the start) to the next anchor.
@@ -169,13 +203,15 @@ class BranchNode:
 
 @dataclass
 class BranchTree:
-    """The solution tree of one question (``nodes[0]`` is the root step)."""
+    """The solution tree of one question (``nodes[0]`` is the root step) and what growing it
+    cost (its share of the decoder calls; ``batches`` is not attributed: 0)."""
 
     question_id: str
     prompt: str
     reference: str | None
     prompt_ids: list[int]
     nodes: list[BranchNode]
+    cost: Cost = field(default_factory=Cost)
 
     def path(self, node_id: int) -> list[BranchNode]:
         """The nodes from the root to ``node_id``."""
@@ -213,6 +249,7 @@ class BranchTree:
             "reference": self.reference,
             "prompt_ids": list(self.prompt_ids),
             "nodes": [n.to_dict() for n in self.nodes],
+            "cost": self.cost.to_dict(),
         }
 
     @classmethod
@@ -226,7 +263,37 @@ class BranchTree:
             reference=data.get("reference"),
             prompt_ids=list(data["prompt_ids"]),
             nodes=[BranchNode.from_dict(n) for n in data["nodes"]],
+            cost=Cost.from_dict(data["cost"]) if data.get("cost") else Cost(),
         )
+
+
+def anchor_rates(
+    trees: Sequence[BranchTree], tokenizer: Any, taus: Sequence[float], config: BranchConfig
+) -> dict[str, float]:
+    """For each threshold in ``taus``: the share of the trees' decoded positions that would be
+    anchors (entropy above it, top token not excluded; ``min_step_tokens`` aside). Each position
+    counts once: the first token of a non-greedy branch repeats its anchor's position."""
+    entropies: list[float] = []
+    excluded: list[bool] = []
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    seen: dict[int, bool] = {}
+    for tree in trees:
+        for node in tree.nodes:
+            skip = 1 if node.rank > 0 else 0
+            for tok, h in zip(node.token_ids[skip:], node.entropies[skip:]):
+                if tok not in seen:
+                    seen[tok] = is_excluded(tokenizer.decode([tok]), config, special=tok in special)
+                entropies.append(h)
+                excluded.append(seen[tok])
+    total = len(entropies)
+    return {
+        f"{tau:g}": (
+            sum(1 for h, x in zip(entropies, excluded) if h > tau and not x) / total
+            if total
+            else 0.0
+        )
+        for tau in taus
+    }
 
 
 @dataclass
@@ -274,6 +341,9 @@ def build_trees(
             prefixes.append(tree.prompt_ids + path_ids)
             budgets.append(config.max_new_tokens - len(path_ids))
         traces = decoder.greedy(prefixes, budgets, top_n=config.top_k)
+        for (t, _), prefix, tr in zip(pending, prefixes, traces):
+            share = call_cost([prefix], [[tr.token_ids]])
+            trees[t].cost += Cost(share.calls, share.generated_tokens, share.forward_tokens)
         heap: list[tuple[int, int, _Scan]] = []
         for seq, ((t, nid), tr) in enumerate(zip(pending, traces)):
             scan = _Scan(t, nid, tr.token_ids, tr.entropies, tr.top, tr.finish_reason)
@@ -381,7 +451,10 @@ __all__ = [
     "BranchNode",
     "BranchTree",
     "Pruner",
+    "anchor_cuts",
     "anchor_positions",
+    "anchor_rates",
+    "anchor_split",
     "build_trees",
     "is_excluded",
 ]

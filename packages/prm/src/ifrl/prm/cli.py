@@ -1,10 +1,13 @@
-"""The ``ifrl prm`` command group: branch, label, uniform, train, score, bon.
+"""The ``ifrl prm`` command group: branch, label, uniform, train, score, bon, planted, study.
 
 Commands that run a config take its fields as options (:func:`ifrl.core.cli.config_options`:
 ``--tau``, ``--rollouts``, ``--epochs``, ... or ``--config FILE.yaml``); the policy's decoding
 backend comes from :func:`ifrl.core.cli.generator_options` (``--backend hf|vllm --model
---device``). The synthetic experiment is the ``edu-prm`` recipe of ``ifrl pipeline``, and
-Best-of-N metrics are ``ifrl eval prm``'s.
+--device``, and vLLM's engine options). ``branch`` and ``uniform`` resume from their output
+(a partial last line left by a killed run is labelled again) and take ``--shard i/n``. The
+synthetic experiment is the ``edu-prm`` recipe of ``ifrl pipeline``, the labelling cost–quality
+study with PRMs at matched budgets is its ``edu-prm-study`` recipe, and Best-of-N and first-error
+metrics are ``ifrl eval prm``'s.
 """
 
 from __future__ import annotations
@@ -12,24 +15,43 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
 from ifrl.core.cli import GeneratorOptions, config_options, generator_options
+from ifrl.core.errors import RecordError
 from ifrl.core.generation import BackendOptionsError
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_jsonl
-from ifrl.core.records import StepSample
-from ifrl.prm.branching import BranchConfig, BranchTree, build_trees
+from ifrl.core.records import Cost, StepSample
+from ifrl.prm.branching import BranchConfig, BranchTree, anchor_rates, anchor_split, build_trees
 from ifrl.prm.checkers import get_checker
 from ifrl.prm.decoding import STEP_BACKENDS, StepDecoder, step_decoder_for
-from ifrl.prm.labels import LabelKind, grade_leaves, step_samples, to_qwen_prm, to_trl
+from ifrl.prm.labels import (
+    SPLITS,
+    LabelKind,
+    StepSplit,
+    grade_leaves,
+    step_samples,
+    to_openrlhf,
+    to_qwen_prm,
+    to_trl,
+)
 from ifrl.prm.model import ProcessRewardModel
+from ifrl.prm.processbench import StepProblem, load_processbench, planted_errors
 from ifrl.prm.questions import DEFAULT_TEMPLATE, Question, load_questions
-from ifrl.prm.score import aggregate, best_of_n, prm_pruner, score_steps, split_solution
+from ifrl.prm.score import (
+    aggregate,
+    best_of_n,
+    prm_pruner,
+    score_items,
+    split_solution,
+)
+from ifrl.prm.shards import parse_shard, take_shard, written_keys
+from ifrl.prm.study import labelling_report, sampling_cost, uniform_sets_from_samples
+from ifrl.prm.synthetic import line_truth
 from ifrl.prm.train import PRMTrainConfig, train_prm
-from ifrl.prm.uniform import UniformConfig, uniform_label
+from ifrl.prm.uniform import UniformConfig, label_solutions, uniform_label
 
 SYNTHETIC_MOVED = (
     "`ifrl prm synthetic` moved: run `ifrl pipeline run edu-prm --config "
@@ -39,6 +61,11 @@ BON_METRICS_MOVED = (
     "`ifrl prm bon` no longer reports Best-of-N accuracy: run `ifrl prm score --prm DIR --data "
     "FILE --out scored.jsonl`, then `ifrl eval prm --responses scored.jsonl --out DIR`"
 )
+TRL_FORMAT_RENAMED = (
+    "--format trl is now --format stepwise (TRL's stepwise_supervision dataset type; TRL's "
+    "PRMTrainer, which read it, was removed from TRL)"
+)
+TAUS = (0.3, 0.5, 1.0, 1.5, 2.0)
 
 
 def _data(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -55,17 +82,29 @@ _BATCH = click.option(
 )
 _AGG = click.option("--agg", type=click.Choice(["min", "last", "product", "mean"]), default="min")
 _LABEL = click.option("--label", "label_kind", type=click.Choice(["soft", "hard"]), default="soft")
+_SHARD = click.option(
+    "--shard", default=None, help="i/n: only the questions at positions i modulo n (0 <= i < n)."
+)
 
 
 Decoder = Callable[[int], StepDecoder]
 
 
 def _policy(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The policy's step decoder: ``--backend hf|vllm --model --device --top-k-entropy``, handed
-    to the command as ``decoder``, a factory taking the batch size."""
+    """The policy's step decoder: ``--backend hf|vllm --model --device --top-k-entropy`` and
+    vLLM's engine options, handed to the command as ``decoder``, a factory taking the batch
+    size."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, generator: GeneratorOptions, top_k_entropy: int, **kw: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        generator: GeneratorOptions,
+        top_k_entropy: int,
+        tensor_parallel_size: int | None,
+        gpu_memory_utilization: float | None,
+        max_model_len: int | None,
+        **kw: Any,
+    ) -> Any:
         def decoder(batch_size: int) -> StepDecoder:
             try:
                 return step_decoder_for(
@@ -74,19 +113,35 @@ def _policy(fn: Callable[..., Any]) -> Callable[..., Any]:
                     device=generator.device,
                     batch_size=batch_size,
                     top_k_entropy=top_k_entropy,
+                    tensor_parallel_size=tensor_parallel_size,
+                    gpu_memory_utilization=gpu_memory_utilization,
+                    max_model_len=max_model_len,
                 )
             except (BackendOptionsError, ValueError) as err:
                 raise click.UsageError(str(err)) from None
 
         return fn(*args, decoder=decoder, **kw)
 
-    wrapper = click.option(
-        "--top-k-entropy",
-        type=int,
-        default=20,
-        show_default=True,
-        help="vllm backend: logprobs per position for the entropy (-1: all, exact).",
-    )(wrapper)
+    for option in (
+        click.option("--max-model-len", type=int, default=None, help="vllm: context length."),
+        click.option(
+            "--gpu-memory-utilization",
+            type=float,
+            default=None,
+            help="vllm: share of the GPU memory the engine may take.",
+        ),
+        click.option(
+            "--tensor-parallel-size", type=int, default=None, help="vllm: GPUs per model."
+        ),
+        click.option(
+            "--top-k-entropy",
+            type=int,
+            default=20,
+            show_default=True,
+            help="vllm backend: logprobs per position for the entropy (-1: all, exact).",
+        ),
+    ):
+        wrapper = option(wrapper)
     return generator_options(
         backends=STEP_BACKENDS,
         default="hf",
@@ -96,17 +151,29 @@ def _policy(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _questions(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--data --limit --offset --template``, handed to the command as loaded ``questions``."""
+    """``--data --limit --offset --template --shard``, handed to the command as loaded
+    ``questions`` (this shard's)."""
 
     @functools.wraps(fn)
     def load(
-        *args: Any, data: str, limit: int | None, offset: int, template: str, **kw: Any
+        *args: Any,
+        data: str,
+        limit: int | None,
+        offset: int,
+        template: str,
+        shard: str | None,
+        **kw: Any,
     ) -> Any:
+        try:
+            part = parse_shard(shard)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--shard") from None
         questions = load_questions(data, limit=limit, offset=offset, template=template)
-        return fn(*args, questions=questions, **kw)
+        return fn(*args, questions=take_shard(questions, part), **kw)
 
     wrapper: Callable[..., Any] = load
     for option in (
+        _SHARD,
         click.option(
             "--template", default=DEFAULT_TEMPLATE, show_default=True, help="Prompt template."
         ),
@@ -116,6 +183,12 @@ def _questions(fn: Callable[..., Any]) -> Callable[..., Any]:
     ):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _close(decoder: Any) -> None:
+    close = getattr(decoder, "close", None)
+    if callable(close):
+        close()
 
 
 @click.group(name="prm")
@@ -144,17 +217,23 @@ def branch(
     out: str,
 ) -> None:
     """Grow entropy-anchored solution trees; resumes (skips questions already in --out)."""
-    done = {t["question_id"] for t in read_jsonl(out)} if Path(out).exists() else set()
+    done = written_keys(out)
     todo = [q for q in questions if q.id not in done]
     click.echo(f"{len(todo)} questions to branch ({len(done)} already in {out})", err=True)
     dec = decoder(batch_size)
     pruner = prm_pruner(ProcessRewardModel.load(prune_with)) if prune_with else None
-    with JSONLWriter(out, append=True) as writer:
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            for tree in build_trees(dec, chunk, config, pruner=pruner, progress=True):
-                writer.write(tree.to_dict())
-    click.echo(json.dumps({"cost": dec.cost.to_dict()}))
+    made: list[BranchTree] = []
+    try:
+        with JSONLWriter(out, append=True) as writer:
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start : start + batch_size]
+                for tree in build_trees(dec, chunk, config, pruner=pruner, progress=True):
+                    writer.write(tree.to_dict())
+                    made.append(tree)
+    finally:
+        _close(dec)
+    rates = anchor_rates(made, dec.tokenizer, sorted({*TAUS, config.tau}), config)
+    click.echo(json.dumps({"cost": dec.cost.to_dict(), "anchor_rate": rates}))
 
 
 @cli.command()
@@ -163,31 +242,51 @@ def branch(
 @click.option("--checker", default="gsm8k", show_default=True, help="Answer checker name.")
 @_LABEL
 @click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="newline",
+    show_default=True,
+    help="Steps: lines (where solutions are scored) or the tree's anchor-cut nodes.",
+)
+@click.option(
     "--format",
     "fmt",
-    type=click.Choice(["steps", "trl", "qwen"]),
+    type=click.Choice(["steps", "stepwise", "openrlhf", "qwen", "trl"]),
     default="steps",
     show_default=True,
-    help="StepSample JSONL, TRL stepwise supervision, or Qwen2.5-Math-PRM style.",
+    help="StepSample JSONL; TRL's stepwise_supervision dataset; OpenRLHF's process reward "
+    "dataset (input + value, placeholder ки, reward tokens + -); Qwen2.5-Math-PRM style "
+    "(trl: the old name of stepwise).",
 )
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
-def label(trees: str | None, model: str, checker: str, label_kind: str, fmt: str, out: str) -> None:
+def label(
+    trees: str | None, model: str, checker: str, label_kind: str, split: str, fmt: str, out: str
+) -> None:
     """Monte Carlo step labels from EDU trees (see `ifrl prm uniform` for the baseline)."""
     from transformers import AutoTokenizer  # heavy: loaded when used, `--help` stays fast
 
     if trees is None:
         raise click.UsageError("--trees is required (write them with `ifrl prm branch`)")
+    if fmt == "trl":
+        click.echo(TRL_FORMAT_RENAMED, err=True)
+        fmt = "stepwise"
     tok = AutoTokenizer.from_pretrained(model)
     check = get_checker(checker)
     kind: LabelKind = "hard" if label_kind == "hard" else "soft"
+    cut: StepSplit = "anchor" if split == "anchor" else "newline"
     rows: list[dict[str, Any]] = []
     for tree in read_jsonl(trees, BranchTree.from_dict):
-        for s in step_samples(tree, tok, grade_leaves(tree, tok, check), label=kind):
-            rows.append(
-                to_trl(s) if fmt == "trl" else to_qwen_prm(s) if fmt == "qwen" else s.to_dict()
-            )
+        for s in step_samples(tree, tok, grade_leaves(tree, tok, check), label=kind, split=cut):
+            if fmt == "stepwise":
+                rows.append(to_trl(s))
+            elif fmt == "openrlhf":
+                rows.append(to_openrlhf(s, soft=kind == "soft"))
+            elif fmt == "qwen":
+                rows.append(to_qwen_prm(s))
+            else:
+                rows.append(s.to_dict())
     write_jsonl(out, rows)
-    click.echo(f"wrote {len(rows)} labeled solutions to {out}", err=True)
+    click.echo(f"wrote {len(rows)} labeled solutions ({cut} steps) to {out}", err=True)
 
 
 @cli.command()
@@ -197,6 +296,21 @@ def label(trees: str | None, model: str, checker: str, label_kind: str, fmt: str
 @_BATCH
 @click.option("--checker", default="gsm8k", show_default=True)
 @_LABEL
+@click.option(
+    "--trees",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Label the leaves of these EDU trees (the same solutions as EDU) instead of greedy "
+    "solutions; only the questions of --data that have a tree.",
+)
+@click.option(
+    "--solutions",
+    type=int,
+    default=0,
+    show_default=True,
+    help="With --trees: leaves labelled per question (0: all), in the order of their branch "
+    "choices (the greedy leaf first).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 def uniform(
     decoder: Decoder,
@@ -205,14 +319,54 @@ def uniform(
     batch_size: int,
     checker: str,
     label_kind: str,
+    trees: str | None,
+    solutions: int,
     out: str,
 ) -> None:
-    """Baseline labels: uniform Monte Carlo rollouts from every newline-separated step."""
-    dec = decoder(batch_size)
-    results = uniform_label(dec, questions, get_checker(checker), config, progress=True)
+    """Baseline labels: uniform Monte Carlo rollouts from every newline-separated step;
+    resumes (skips questions already in --out). Each line's meta holds its question's cost."""
+    done = written_keys(out, "meta.question_id", count="meta.solutions")
+    todo = [q for q in questions if q.id not in done]
+    click.echo(f"{len(todo)} questions to label ({len(done)} already in {out})", err=True)
     kind: LabelKind = "hard" if label_kind == "hard" else "soft"
-    write_jsonl(out, [r.sample(dec.tokenizer, label=kind).to_dict() for r in results])
-    click.echo(json.dumps({"cost": dec.cost.to_dict()}))
+    check = get_checker(checker)
+    forest = {t.question_id: t for t in read_jsonl(trees, BranchTree.from_dict)} if trees else {}
+    dec = decoder(batch_size)
+    total = Cost()
+    try:
+        with JSONLWriter(out, append=True) as writer:
+            for q in todo:
+                before = dec.cost
+                if trees:
+                    tree = forest.get(q.id)
+                    if tree is None:
+                        continue
+                    leaves = sorted((n.id for n in tree.leaves()), key=tree.branch_choices)
+                    leaves = leaves[:solutions] if solutions else leaves
+                    sols = [tree.solution_ids(leaf) for leaf in leaves]
+                    results = label_solutions(dec, q, sols, check, config, leaves=leaves)
+                    spent = sampling_cost(len(tree.prompt_ids), sols)
+                else:
+                    results = uniform_label(dec, [q], check, config)
+                    spent = Cost()
+                spent += _minus(dec.cost, before)
+                total += spent
+                rows = [r.sample(dec.tokenizer, label=kind) for r in results]
+                for r in rows:
+                    meta = {**r.meta, "cost": spent.to_dict(), "solutions": len(rows)}
+                    writer.write(r.replace(meta=meta).to_dict())
+    finally:
+        _close(dec)
+    click.echo(json.dumps({"cost": total.to_dict()}))
+
+
+def _minus(after: Cost, before: Cost) -> Cost:
+    return Cost(
+        after.calls - before.calls,
+        after.generated_tokens - before.generated_tokens,
+        after.forward_tokens - before.forward_tokens,
+        after.batches - before.batches,
+    )
 
 
 @cli.command()
@@ -221,8 +375,15 @@ def uniform(
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="PRM directory.")
 @config_options(PRMTrainConfig)
 def train(model: str, data: str, out: str, config: PRMTrainConfig) -> None:
-    """Train a PRM (two-class head at step separators) on labeled steps."""
-    _, stats = train_prm(list(read_jsonl(data, StepSample)), model, config, out_dir=out)
+    """Train a PRM (two-class head at step separators) on labeled steps; with --save-steps a
+    rerun resumes from the last checkpoint."""
+    samples = list(read_jsonl(data, StepSample))
+    try:
+        _, stats = train_prm(samples, model, config, out_dir=out)
+    except ValueError as err:
+        if "was cut at" in str(err) or "written by a run with other settings" in str(err):
+            raise click.UsageError(f"{data}: {err}") from None
+        raise
     summary = {
         "samples": stats.samples,
         "skipped": stats.skipped,
@@ -230,26 +391,40 @@ def train(model: str, data: str, out: str, config: PRMTrainConfig) -> None:
         "dropped_labels": stats.dropped_labels,
         "first_loss": stats.losses[0],
         "final_loss": stats.losses[-1],
+        "split": config.split,
         "out": out,
     }
     click.echo(json.dumps(summary))
 
 
-def _steps_of(row: dict[str, Any]) -> list[str]:
-    if isinstance(row.get("steps"), list):
-        return [str(s) for s in row["steps"]]
-    if isinstance(row.get("completions"), list):
-        return [str(s) for s in row["completions"]]
-    if isinstance(row.get("solution"), str):
-        return split_solution(row["solution"])
-    raise click.ClickException("each line needs 'steps', 'completions' or 'solution'")
+def candidates_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A line with ``candidates``: checked to be a non-empty list of solution texts
+    (``RecordError`` naming the field otherwise: a string would be read as its characters)."""
+    cands = row.get("candidates")
+    if not isinstance(cands, list):
+        got = "missing" if cands is None else f"a {type(cands).__name__}, {cands!r:.40}"
+        raise RecordError("candidates", f"must be a list of solution texts, got {got}")
+    if not cands:
+        raise RecordError("candidates", "must be a non-empty list of solution texts")
+    for i, c in enumerate(cands):
+        if not isinstance(c, str):
+            raise RecordError(f"candidates.{i}", f"must be a solution text, got {type(c).__name__}")
+    return row
+
+
+def _score_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A line of ``ifrl prm score``'s input, checked where it has candidates or a problem."""
+    if "candidates" in row:
+        return candidates_row(row)
+    if "problem" in row:
+        StepProblem.from_dict(row)
+    return row
 
 
 def _rank(prm: ProcessRewardModel, row: dict[str, Any], agg: str) -> tuple[int, list[float]]:
-    """Best-of-N over a line's ``candidates`` (solution texts): the pick and every score."""
-    cands = [str(c) for c in row.get("candidates", [])]
-    if not cands:
-        raise click.ClickException("every line needs a non-empty 'candidates' list")
+    """Best-of-N over a line's ``candidates`` (solution texts, checked by
+    :func:`candidates_row`): the pick and every score."""
+    cands = [str(c) for c in candidates_row(row)["candidates"]]
     steps = [split_solution(c) or [c] for c in cands]
     return best_of_n(prm, str(row.get("prompt", "")), steps, agg)
 
@@ -257,27 +432,118 @@ def _rank(prm: ProcessRewardModel, row: dict[str, Any], agg: str) -> tuple[int, 
 @cli.command()
 @_PRM
 @_data(
-    "JSONL with prompt and steps (or completions, or a solution text), or with candidates "
-    "(solution texts) and a reference: then the output is what `ifrl eval prm` reads."
+    "JSONL with prompt and steps (or completions, or a solution text); ProcessBench items "
+    "(problem, steps, label; JSON array or JSONL); or candidates (solution texts) and a "
+    "reference. The output is what `ifrl eval prm` reads."
 )
 @_AGG
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default=None,
+    help="Step cut of solution texts; default: the PRM's own. Another than the PRM's is refused.",
+)
+@click.option("--policy", default=None, help="--split anchor: the policy whose entropies cut.")
+@click.option("--tau", type=float, default=1.0, show_default=True, help="--split anchor: tau.")
+@click.option(
+    "--template",
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+    help="Prompt around a ProcessBench 'problem' (as the PRM's training prompts were).",
+)
+@click.option("--device", default="cpu", show_default=True, help="torch device of the PRM.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "bfloat16", "float16"]),
+    default="float32",
+    show_default=True,
+)
+@_BATCH
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
-def score(prm_dir: str, data: str, agg: str, out: str) -> None:
+def score(
+    prm_dir: str,
+    data: str,
+    agg: str,
+    split: str | None,
+    policy: str | None,
+    tau: float,
+    template: str,
+    device: str,
+    dtype: str,
+    batch_size: int,
+    out: str,
+) -> None:
     """Score every step of every solution, plus the aggregated solution score."""
-    prm = ProcessRewardModel.load(prm_dir)
-    rows = []
-    for row in read_jsonl(data):
-        if "candidates" not in row:
-            steps = score_steps(prm, str(row.get("prompt", "")), _steps_of(row))
-            rows.append({**row, "step_scores": steps, "score": aggregate(steps, agg)})
+    with open(data, encoding="utf-8") as fh:
+        is_array = fh.read(4096).lstrip().startswith("[")
+    if is_array:
+        rows: list[dict[str, Any]] = [p.to_dict() for p in load_processbench(data)]
+    else:
+        rows = list(read_jsonl(data, _score_row))
+    prm = ProcessRewardModel.load(prm_dir, device=device, dtype=dtype)
+    if split is not None and split != prm.split:
+        raise click.UsageError(
+            f"the PRM in {prm_dir} was trained on {prm.split} steps; scoring {split} steps "
+            "would read it where it never learnt"
+        )
+    cutter = _cutter(prm.split, policy, tau)
+    out_rows: list[dict[str, Any]] = []
+    items: list[tuple[str, list[str]]] = []
+    where: list[int] = []
+    for row in rows:
+        if "candidates" in row:
+            out_rows.append(_candidates(prm, row, agg, cutter))
             continue
-        best, scores = _rank(prm, row, agg)
-        cands = [{"response": str(c), "score": s} for c, s in zip(row["candidates"], scores)]
-        gold = row.get("gold", row.get("reference"))
-        known = {} if gold is None else {"gold": str(gold)}
-        rows.append({**row, "candidates": cands, "chosen": best, **known})
-    write_jsonl(out, rows)
-    click.echo(f"scored {len(rows)} solutions into {out}", err=True)
+        if "problem" in row:
+            problem = StepProblem.from_dict(row)  # checked when read
+            prompt, steps = template.format(question=problem.problem.strip()), list(problem.steps)
+        else:
+            prompt = str(row.get("prompt", ""))
+            steps = _steps_of(row, prompt, cutter)
+        items.append((prompt, steps))
+        where.append(len(out_rows))
+        out_rows.append(row)
+    for i, scores in zip(where, score_items(prm, items, batch_size=batch_size, progress=True)):
+        out_rows[i] = {**out_rows[i], "step_scores": scores, "score": aggregate(scores, agg)}
+    write_jsonl(out, out_rows)
+    click.echo(f"scored {len(out_rows)} solutions ({prm.split} steps) into {out}", err=True)
+
+
+Cutter = Callable[[str, str], list[str]]
+
+
+def _cutter(split: str, policy: str | None, tau: float) -> Cutter:
+    """How solution texts become steps: lines, or the policy's entropy anchors."""
+    if split == "newline":
+        return lambda prompt, text: split_solution(text) or [text]
+    if policy is None:
+        raise click.UsageError("this PRM was trained on anchor steps: pass --policy MODEL")
+    decoder = step_decoder_for("hf", policy, device="cpu")
+    config = BranchConfig(tau=tau)
+    return lambda prompt, text: anchor_split(decoder, prompt, text, config) or [text]
+
+
+def _steps_of(row: dict[str, Any], prompt: str, cutter: Cutter) -> list[str]:
+    if isinstance(row.get("steps"), list):
+        return [str(s) for s in row["steps"]]
+    if isinstance(row.get("completions"), list):
+        return [str(s) for s in row["completions"]]
+    if isinstance(row.get("solution"), str):
+        return cutter(prompt, row["solution"])
+    raise click.ClickException("each line needs 'steps', 'completions', 'solution' or 'problem'")
+
+
+def _candidates(
+    prm: ProcessRewardModel, row: dict[str, Any], agg: str, cutter: Cutter
+) -> dict[str, Any]:
+    texts = [str(c) for c in candidates_row(row)["candidates"]]
+    prompt = str(row.get("prompt", ""))
+    steps = [cutter(prompt, t) for t in texts]
+    best, scores = best_of_n(prm, prompt, steps, agg)
+    cands = [{"response": c, "score": s} for c, s in zip(texts, scores)]
+    gold = row.get("gold", row.get("reference"))
+    known = {} if gold is None else {"gold": str(gold)}
+    return {**row, "candidates": cands, "chosen": best, **known}
 
 
 @cli.command()
@@ -289,10 +555,11 @@ def score(prm_dir: str, data: str, agg: str, out: str) -> None:
 def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> None:
     """Best-of-N: pick the candidate with the best PRM score (with a reference: whether it is
     right). Metrics over a file are `ifrl eval prm`'s."""
+    lines = list(read_jsonl(data, candidates_row))  # bad lines fail before the PRM loads
     prm = ProcessRewardModel.load(prm_dir)
     check = get_checker(checker)
     rows = []
-    for row in read_jsonl(data):
+    for row in lines:
         best, scores = _rank(prm, row, agg)
         result = {**row, "chosen": best, "scores": scores}
         if row.get("reference") is not None:
@@ -303,6 +570,69 @@ def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> Non
     if any("chosen_correct" in r for r in rows):
         click.echo(BON_METRICS_MOVED, err=True)
     click.echo(json.dumps({"questions": len(rows)}))
+
+
+@cli.command()
+@_data("GSM8K JSONL (question + answer with <<a*b=c>> calculations and '#### N').")
+@click.option("--limit", type=int, default=None, help="GSM8K rows to use.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+def planted(data: str, limit: int | None, seed: int, out: str) -> None:
+    """A step-level evaluation set in ProcessBench's format, built offline from GSM8K solutions:
+    each solution clean (label -1) and with a wrong number planted in step k and propagated
+    (label k). Score it with `ifrl prm score`, evaluate with `ifrl eval prm`."""
+    rows = []
+    for i, row in enumerate(read_jsonl(data)):
+        if limit is not None and i >= limit:
+            break
+        rows.append(row)
+    items = [p.to_dict() for p in planted_errors(rows, seed=seed)]
+    write_jsonl(out, items)
+    errors = sum(1 for p in items if p["label"] >= 0)
+    click.echo(json.dumps({"items": len(items), "planted": errors, "clean": len(items) - errors}))
+
+
+@cli.command()
+@click.option("--trees", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option(
+    "--uniform",
+    "uniform_file",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="`ifrl prm uniform --trees` output on the same trees.",
+)
+@click.option("--model", required=True, help="The policy (its tokenizer decodes the trees).")
+@click.option("--checker", default="gsm8k", show_default=True)
+@click.option(
+    "--truth",
+    type=click.Choice(["none", "synthetic"]),
+    default="none",
+    show_default=True,
+    help="Exact step truth: the synthetic arithmetic task's (first wrong line known).",
+)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="JSON report.")
+def study(
+    trees: str, uniform_file: str, model: str, checker: str, truth: str, out: str | None
+) -> None:
+    """Labelling cost and quality of EDU and uniform MC on the same solutions, per line step
+    and per question (PRMs at matched budgets: the edu-prm-study recipe)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model)
+    forest = list(read_jsonl(trees, BranchTree.from_dict))
+    samples = list(read_jsonl(uniform_file, StepSample))
+    try:
+        sets = uniform_sets_from_samples(samples, forest, tok)
+    except ValueError as err:
+        raise click.UsageError(f"{uniform_file}: {err}") from None
+    report = labelling_report(
+        forest, sets, tok, get_checker(checker), truth=line_truth if truth == "synthetic" else None
+    )
+    if out:
+        from ifrl.core.jsonl import write_json
+
+        write_json(out, report)
+    click.echo(json.dumps(report["headline"]))
 
 
 @cli.command(

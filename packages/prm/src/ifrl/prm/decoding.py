@@ -97,6 +97,9 @@ class HFStepDecoder:
     def encode(self, text: str) -> list[int]:
         return list(self.generator.encode(text))
 
+    def close(self) -> None:
+        """Nothing to release (the model is freed with the decoder)."""
+
     def greedy(
         self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], top_n: int
     ) -> list[GreedyTrace]:
@@ -112,6 +115,24 @@ class HFStepDecoder:
             )
             for t in traces
         ]
+
+    def forced(
+        self, prefix: Sequence[int], continuation: Sequence[int]
+    ) -> tuple[list[float], list[int]]:
+        """Teacher forcing: for every token of ``continuation``, the exact entropy of the
+        distribution it was drawn from (given ``prefix`` and the tokens before it) and that
+        distribution's most likely token. Not counted in ``cost`` (no generation)."""
+        import torch
+
+        if not continuation:
+            return [], []
+        ids = torch.tensor([[*prefix, *continuation]], device=self.generator.device)
+        with torch.no_grad():
+            logits = self.generator.model(input_ids=ids).logits[0].float()
+        rows = logits[len(prefix) - 1 : len(prefix) - 1 + len(continuation)]
+        logp = torch.log_softmax(rows, dim=-1)
+        ent = -(logp.exp() * logp).sum(-1)
+        return [float(h) for h in ent.tolist()], [int(t) for t in rows.argmax(-1).tolist()]
 
     def sample(
         self, prefixes: Sequence[Sequence[int]], budgets: Sequence[int], params: SamplingParams
@@ -161,6 +182,10 @@ class VLLMStepDecoder:
 
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text))
+
+    def close(self) -> None:
+        """Shut the vLLM engine down (its GPU memory is free for the next stage)."""
+        self.generator.close()
 
     def _run(self, prefixes: Sequence[Sequence[int]], sampling: Sequence[Any]) -> list[Any]:
         inputs = [{"prompt_token_ids": list(p)} for p in prefixes]
@@ -252,15 +277,23 @@ def step_decoder_for(
 
     ``hf`` (exact entropies) runs on ``device`` with ``batch_size`` sequences per forward pass;
     ``vllm`` estimates entropies from ``top_k_entropy`` logprobs per position (``-1``: the whole
-    vocabulary, exact) and passes ``engine_kwargs`` to ``vllm.LLM``. Other backends (``openai``)
-    cannot continue exact token prefixes and are rejected with a ``ValueError``.
+    vocabulary, exact) and passes ``engine_kwargs`` (``tensor_parallel_size``,
+    ``gpu_memory_utilization``, ``max_model_len``, ...) to ``vllm.LLM``; ``None`` values are
+    dropped. Other backends (``openai``) cannot continue exact token prefixes and are rejected
+    with a ``ValueError``. Call the decoder's ``close()`` when done (a vLLM engine holds its GPU
+    memory until then).
     """
+    engine_kwargs = {k: v for k, v in engine_kwargs.items() if v is not None}
     if backend not in STEP_BACKENDS:
         raise ValueError(
             f"labelers need token-level decoding: backend must be one of {list(STEP_BACKENDS)}, "
             f"got {backend!r}"
         )
     if backend == "hf":
+        if engine_kwargs:
+            raise ValueError(
+                f"engine options {sorted(engine_kwargs)} apply to the vllm backend only"
+            )
         return HFStepDecoder(
             generator_for("hf", model, device=device, batch_size=batch_size), stop=stop
         )

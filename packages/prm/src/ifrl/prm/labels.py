@@ -1,10 +1,20 @@
-"""Monte Carlo step labels from EDU trees, and exports to TRL's and Qwen2.5-Math-PRM's formats.
+"""Monte Carlo step labels from EDU trees, and exports that current trainers consume.
 
 Each step (tree node) is labeled by its descendant leaves (complete solutions): the **soft**
 label is the fraction that reach the correct answer, the **hard** label is 1 when any does.
 Pruned subtrees (P-EDU) take no part. One :class:`~ifrl.core.records.StepSample` is produced per
 leaf: the steps on its path with their labels (``label="soft"`` or ``"hard"`` picks which go into
-``labels``; both are kept in ``meta``).
+``labels``; both are kept in ``meta``), and the step cut in ``meta["split"]``: ``newline`` (the
+default, lines, where :func:`ifrl.prm.score.split_solution` cuts solutions to score) or
+``anchor`` (the tree's nodes). :func:`sample_split` reads it back and :func:`check_split` refuses
+a file cut otherwise than asked.
+
+Exports: :func:`to_trl` (TRL's ``stepwise_supervision`` dataset type: ``prompt``,
+``completions``, boolean ``labels``; a dataset, tied to no trainer), :func:`to_openrlhf`
+(OpenRLHF's process reward dataset: an ``input`` text with a placeholder token after every step
+and a ``value`` list of reward tokens or floats, read with ``--input_key input --label_key
+value --placeholder_token ки --reward_tokens + -``) and :func:`to_qwen_prm` (a separator after
+each step, the Qwen2.5-Math-PRM convention).
 """
 
 from __future__ import annotations
@@ -72,6 +82,26 @@ def mc_labels(tree: BranchTree, correct: dict[int, bool]) -> dict[int, StepLabel
 
 
 StepSplit = Literal["anchor", "newline"]
+SPLITS: tuple[StepSplit, ...] = ("newline", "anchor")
+
+
+def sample_split(sample: StepSample) -> str | None:
+    """The step cut a sample records (``meta["split"]``), None for files written before it."""
+    split = sample.meta.get("split")
+    return str(split) if split is not None else None
+
+
+def check_split(samples: Iterable[StepSample], split: str, where: str = "the data") -> None:
+    """Raise ``ValueError`` when a sample records another step cut than ``split``."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    for i, sample in enumerate(samples):
+        found = sample_split(sample)
+        if found is not None and found != split:
+            raise ValueError(
+                f"{where}: sample {i} was cut at {found} steps, not {split} "
+                f"(pass --split {found}, or relabel with --split {split})"
+            )
 
 
 def split_steps(token_ids: Sequence[int], tokenizer: Any) -> list[tuple[int, int]]:
@@ -102,7 +132,7 @@ def step_samples(
     *,
     label: LabelKind = "soft",
     method: str = "edu",
-    split: StepSplit = "anchor",
+    split: StepSplit = "newline",
 ) -> list[StepSample]:
     """One sample per graded leaf: its path's non-empty steps and their labels.
 
@@ -139,6 +169,7 @@ def step_samples(
                 labels=tuple(s.soft if label == "soft" else s.hard for s in stats),
                 meta={
                     "method": method,
+                    "split": split,
                     "question_id": tree.question_id,
                     "leaf": leaf_id,
                     "node_ids": owners,
@@ -153,7 +184,8 @@ def step_samples(
 
 
 def to_trl(sample: StepSample, threshold: float = 0.5) -> dict[str, Any]:
-    """TRL's stepwise-supervision format: ``prompt``, ``completions`` (steps), ``labels`` (bools).
+    """TRL's ``stepwise_supervision`` dataset type (standard format): ``prompt``,
+    ``completions`` (the steps), ``labels`` (one bool per step).
 
     A label is ``True`` when it is at least ``threshold`` (so hard labels pass through).
     """
@@ -162,6 +194,33 @@ def to_trl(sample: StepSample, threshold: float = 0.5) -> dict[str, Any]:
         "completions": list(sample.steps),
         "labels": [label >= threshold for label in sample.labels],
     }
+
+
+OPENRLHF_PLACEHOLDER = "ки"
+
+
+def to_openrlhf(
+    sample: StepSample,
+    *,
+    placeholder: str = OPENRLHF_PLACEHOLDER,
+    reward_tokens: tuple[str, str] = ("+", "-"),
+    soft: bool = False,
+    threshold: float = 0.5,
+) -> dict[str, Any]:
+    """OpenRLHF's process reward dataset row: ``input`` (prompt and steps, ``placeholder`` after
+    each step's text, before its trailing whitespace) and ``value`` (one label per placeholder:
+    ``reward_tokens[0]`` when the label is at least ``threshold``, else ``reward_tokens[1]``;
+    the float labels themselves with ``soft``)."""
+    parts = [sample.prompt]
+    for step in sample.steps:
+        body = step.rstrip()
+        parts.append(f"{body} {placeholder}{step[len(body) :]}")
+    value: list[Any] = (
+        [float(x) for x in sample.labels]
+        if soft
+        else [reward_tokens[0] if x >= threshold else reward_tokens[1] for x in sample.labels]
+    )
+    return {"input": "".join(parts), "value": value}
 
 
 def to_qwen_prm(sample: StepSample, separator: str = "<extra_0>") -> dict[str, Any]:
@@ -183,16 +242,21 @@ def count_steps(trees: Iterable[BranchTree], correct: Sequence[dict[int, bool]])
 
 
 __all__ = [
+    "OPENRLHF_PLACEHOLDER",
+    "SPLITS",
     "LabelKind",
     "StepLabel",
     "StepSplit",
+    "check_split",
     "count_steps",
     "decode_solution",
     "grade_leaves",
     "mc_labels",
+    "sample_split",
     "solution_text",
     "split_steps",
     "step_samples",
+    "to_openrlhf",
     "to_qwen_prm",
     "to_trl",
 ]

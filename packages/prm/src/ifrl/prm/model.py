@@ -17,7 +17,8 @@ attend to one layer too early; with the base frozen, a learning rate high enough
 layers cannot wreck what the base knows.
 
 A saved PRM directory holds the backbone (``save_pretrained``, LoRA merged), its tokenizer,
-``prm_head.safetensors`` and ``prm_config.json``.
+``prm_head.safetensors`` and ``prm_config.json`` (the separator and the step cut, ``split``, the
+PRM was trained on: ``newline`` for PRMs saved before it was recorded).
 """
 
 from __future__ import annotations
@@ -168,11 +169,18 @@ def freeze_base(backbone: Any, trainable: Sequence[Any] = ()) -> None:
 class ProcessRewardModel:
     """Backbone + 2-class head. Call :meth:`step_logits` / :meth:`score`; train through ``torch``."""
 
-    def __init__(self, backbone: Any, tokenizer: Any, separator: str = DEFAULT_SEPARATOR) -> None:
+    def __init__(
+        self,
+        backbone: Any,
+        tokenizer: Any,
+        separator: str = DEFAULT_SEPARATOR,
+        split: str = "newline",
+    ) -> None:
         torch = _torch()
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.separator = separator
+        self.split = split
         self.sep_id = separator_id(tokenizer, separator)
         hidden = int(backbone.config.hidden_size)
         self.head = torch.nn.Linear(hidden, 2)
@@ -233,9 +241,12 @@ class ProcessRewardModel:
         return cls(backbone, tokenizer, separator)
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "cpu") -> ProcessRewardModel:
-        """Load a PRM saved by :meth:`save`."""
-        _torch()
+    def load(
+        cls, directory: str | Path, device: str = "cpu", dtype: str = "float32"
+    ) -> ProcessRewardModel:
+        """Load a PRM saved by :meth:`save` onto ``device``, the backbone in ``dtype``
+        (``bfloat16`` halves a GPU's memory for scoring; the head stays float32)."""
+        torch = _torch()
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
 
@@ -245,8 +256,9 @@ class ProcessRewardModel:
             raise FileNotFoundError(f"{directory} is not a PRM directory (no {CONFIG_NAME})")
         config = json.loads(cfg_path.read_text(encoding="utf-8"))
         tokenizer = AutoTokenizer.from_pretrained(str(directory))
-        backbone = AutoModel.from_pretrained(str(directory)).to(device)
-        prm = cls(backbone, tokenizer, config["separator"])
+        backbone = AutoModel.from_pretrained(str(directory), dtype=getattr(torch, dtype))
+        backbone = backbone.to(device)
+        prm = cls(backbone, tokenizer, config["separator"], str(config.get("split", "newline")))
         prm.head.load_state_dict(load_file(str(directory / HEAD_NAME), device=device))
         prm.eval()
         return prm
@@ -266,7 +278,8 @@ class ProcessRewardModel:
         state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
         save_file(state, str(directory / HEAD_NAME))
         (directory / CONFIG_NAME).write_text(
-            json.dumps({"separator": self.separator, "format": 1}, indent=2) + "\n",
+            json.dumps({"separator": self.separator, "split": self.split, "format": 1}, indent=2)
+            + "\n",
             encoding="utf-8",
         )
         return directory
@@ -287,6 +300,12 @@ class ProcessRewardModel:
     @property
     def device(self) -> Any:
         return next(self.backbone.parameters()).device
+
+    def to(self, device: Any) -> ProcessRewardModel:
+        """Move the backbone and the head to ``device``; returns the PRM."""
+        self.backbone.to(device)
+        self.head.to(device)
+        return self
 
     def logits(self, input_ids: Any, attention_mask: Any) -> Any:
         """Two-class logits at every position, shape ``(batch, length, 2)``."""

@@ -50,6 +50,29 @@ def score_steps(prm: ProcessRewardModel, question: str, steps: Sequence[str]) ->
     return prm.score_batch([(question, list(steps))])[0]
 
 
+def score_items(
+    prm: ProcessRewardModel,
+    items: Sequence[tuple[str, Sequence[str]]],
+    *,
+    batch_size: int = 32,
+    max_length: int | None = None,
+    progress: bool = False,
+) -> list[list[float]]:
+    """Step scores of many ``(prompt, steps)`` items, ``batch_size`` per forward pass, batched
+    by length (less padding); returned in the items' order."""
+    from tqdm.auto import tqdm
+
+    order = sorted(range(len(items)), key=lambda i: sum(len(s) for s in items[i][1]))
+    out: list[list[float]] = [[] for _ in items]
+    starts = range(0, len(order), max(1, batch_size))
+    for start in tqdm(starts, desc="scoring", unit="batch", disable=not progress):
+        chunk = order[start : start + batch_size]
+        scored = prm.score_batch([(items[i][0], list(items[i][1])) for i in chunk], max_length)
+        for i, scores in zip(chunk, scored):
+            out[i] = scores
+    return out
+
+
 def score_candidates(
     prm: ProcessRewardModel,
     question: str,
@@ -111,6 +134,7 @@ __all__ = [
     "policy_confidence",
     "prm_pruner",
     "score_candidates",
+    "score_items",
     "score_steps",
     "split_solution",
 ]

@@ -5,6 +5,15 @@ per separator (:func:`ifrl.prm.model.encode_steps`). A sample that keeps no labe
 truncation to ``max_length`` is left out and counted (``skipped``), never trained on silently;
 labels cut off by truncation are counted too (``dropped_labels``). The trained model is written
 atomically: to a temporary directory beside ``out_dir``, then renamed into place.
+
+The samples must be cut as ``split`` says (``newline`` by default, as solutions are scored):
+a file whose samples record another cut (``meta["split"]``) is refused, and the saved PRM records
+its cut so that ``ifrl prm score`` cuts solutions the same way.
+
+On a GPU: ``device`` (default: CUDA when torch sees one), ``bf16`` autocast, ``grad_accum``,
+LoRA (``lora_r``). With ``save_steps`` the loop checkpoints into ``<out_dir>.checkpoints`` and a
+rerun of the same command resumes there (:mod:`ifrl.prm.fit`); the checkpoints are removed once
+the PRM is saved.
 """
 
 from __future__ import annotations
@@ -12,13 +21,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.records import StepSample
 from ifrl.prm.fit import LoopConfig, train_loop
+from ifrl.prm.labels import SPLITS, check_split
 from ifrl.prm.model import DEFAULT_SEPARATOR, Encoded, ProcessRewardModel, encode_steps
 
 
@@ -33,12 +43,22 @@ class PRMTrainConfig(LoopConfig):
     lora_r: int = opt("LoRA rank, alpha twice that (0: no LoRA).", 0)
     extra_layers: int = opt("Identity-initialised decoder layers stacked on the base.", 0)
     freeze_base: bool = opt("Train only the extra layers, the final norm and the head.", False)
+    split: str = opt("Step cut the samples must have: newline or anchor.", "newline")
+    device: str = opt("torch device (empty: cuda when available, else cpu).", "")
+    save_steps: int = opt("Checkpoint every this many optimizer steps (0: never).", 0)
 
     def validate(self) -> None:
         super().validate()
-        for name, low in (("max_length", 1), ("lora_r", 0), ("extra_layers", 0)):
+        for name, low in (
+            ("max_length", 1),
+            ("lora_r", 0),
+            ("extra_layers", 0),
+            ("save_steps", 0),
+        ):
             if getattr(self, name) < low:
                 raise ConfigError("", name, f"must be at least {low}, got {getattr(self, name)}")
+        if self.split not in SPLITS:
+            raise ConfigError("", "split", f"expected newline or anchor, got {self.split!r}")
         if self.lora_r and (self.extra_layers or self.freeze_base):
             raise ConfigError(
                 "", "lora_r", "LoRA cannot be combined with extra_layers or freeze_base"
@@ -78,6 +98,21 @@ def encode_samples(
     return encoded, stats
 
 
+def resolve_device(device: str) -> str:
+    """``device``, or CUDA when torch sees a GPU and the CPU otherwise when it is empty."""
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def checkpoints_for(out_dir: str | Path) -> Path:
+    """Where the training checkpoints of the PRM saved to ``out_dir`` live."""
+    out = Path(out_dir)
+    return out.with_name(out.name + ".checkpoints")
+
+
 def train_prm(
     samples: Sequence[StepSample],
     base_model: str | Path | ProcessRewardModel,
@@ -85,9 +120,17 @@ def train_prm(
     *,
     out_dir: str | Path | None = None,
     progress: bool = True,
+    checkpoint_dir: str | Path | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> tuple[ProcessRewardModel, TrainStats]:
-    """Train a PRM on ``samples``; save it to ``out_dir`` (atomically) when given."""
+    """Train a PRM on ``samples``; save it to ``out_dir`` (atomically) when given.
+
+    ``ValueError`` when a sample records another step cut than ``config.split``. With
+    ``config.save_steps`` the run checkpoints into ``checkpoint_dir`` (default: beside
+    ``out_dir``, :func:`checkpoints_for`) and resumes from there.
+    """
     config = config or PRMTrainConfig()
+    check_split(samples, config.split, "the training samples")
     if isinstance(base_model, ProcessRewardModel):
         prm = base_model
     else:
@@ -99,7 +142,11 @@ def train_prm(
             freeze=config.freeze_base,
             seed=config.seed,
         )
+    prm.split = config.split
+    prm.to(resolve_device(config.device))
     encoded, stats = encode_samples(prm, samples, config.max_length)
+    if checkpoint_dir is None and out_dir is not None and config.save_steps:
+        checkpoint_dir = checkpoints_for(out_dir)
     prm.train()
     stats.losses = train_loop(
         prm.parameters(),
@@ -109,10 +156,15 @@ def train_prm(
         config,
         desc="PRM training",
         progress=progress,
+        checkpoint_dir=checkpoint_dir,
+        save_steps=config.save_steps,
+        on_step=on_step,
     )
     prm.eval()
     if out_dir is not None:
         save_atomically(prm, Path(out_dir))
+        if checkpoint_dir is not None:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return prm, stats
 
 
@@ -136,4 +188,12 @@ def save_atomically(prm: ProcessRewardModel, out_dir: Path) -> Path:
     return out_dir
 
 
-__all__ = ["PRMTrainConfig", "TrainStats", "encode_samples", "save_atomically", "train_prm"]
+__all__ = [
+    "PRMTrainConfig",
+    "TrainStats",
+    "checkpoints_for",
+    "encode_samples",
+    "resolve_device",
+    "save_atomically",
+    "train_prm",
+]

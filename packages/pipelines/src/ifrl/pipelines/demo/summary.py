@@ -34,9 +34,6 @@ def summarize(
     truth = [m.get("rewards/true_compliance/mean", 0.0) for m in noisy_m]
     it = _result(states, "itool", "summary")
     mcts = _result(states, "itool", "mcts-1")
-    uni = _result(states, "edu-prm", "uniform")
-    bon = _result(states, "edu-prm", "bon")
-    prm_train = run_dir / "edu-prm/train.json"
     return {
         "quick": quick,
         "total_seconds": total["wall"],
@@ -80,21 +77,7 @@ def summarize(
             "mean_gap": (sum(judge) - sum(truth)) / len(judge) if judge else 0.0,
             "after": states["if-rlvr-noisy"]["eval"]["result"]["grpo"],
         },
-        "edu_prm": {
-            "questions": _result(states, "edu-prm", "questions"),
-            "leaf_accuracy": _result(states, "edu-prm", "label").get("leaf_accuracy"),
-            "edu_cost": _result(states, "edu-prm", "label").get("cost", {}),
-            "uniform_cost": uni.get("cost", {}),
-            "uniform_edu_cost": uni.get("edu_cost", {}),
-            "cost_ratio": uni.get("generated_tokens_per_step_ratio"),
-            "agreement": uni.get("agreement", {}),
-            "prm_loss": (
-                json.loads(prm_train.read_text(encoding="utf-8"))["losses"]
-                if prm_train.exists()
-                else []
-            ),
-            "bon": bon,
-        },
+        "edu_prm": _edu_prm(run_dir / "edu-prm", states),
         "stage_seconds": {
             f"{run}/{stage}": entry.get("seconds", 0.0)
             for run, st in states.items()
@@ -105,4 +88,63 @@ def summarize(
             for run, st in states.items()
             for stage, entry in st.items()
         },
+    }
+
+
+def _json(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else {}
+
+
+def _line_cost(c: Mapping[str, Any]) -> dict[str, Any]:
+    """A labeler's cost (``ifrl.prm.study.LabelCost``) with the per-line-step names the report
+    reads (``labeled_steps``, ``*_per_step``)."""
+    per_line = c.get("per_line_step") or {}
+    return {
+        **c,
+        "labeled_steps": c.get("line_steps"),
+        "generated_tokens_per_step": per_line.get("generated_tokens"),
+        "forward_tokens_per_step": per_line.get("forward_tokens"),
+    }
+
+
+def _edu_prm(run: Path, states: Mapping[str, Any]) -> dict[str, Any]:
+    """The edu-prm run's numbers: both labelers' cost on the same solutions (per labelled line
+    step and per question), the kappas against exact step truth, the first seed's PRM (loss,
+    Best-of-N with question-bootstrap intervals) and the mean over PRM seeds."""
+    uniform = _json(run / "uniform.json")
+    head = uniform.get("headline", {})
+    per_q = uniform.get("per_question", {})
+    train = _json(run / "train.json").get("seeds", [])
+    bon_all = _json(run / "bon/results.json")
+    per_seed = bon_all.get("per_seed", [])
+    bon = {
+        **{k: v for k, v in bon_all.items() if k != "per_seed" and not k.endswith("_seeds_ci95")},
+        **(per_seed[0] if per_seed else {}),
+    }
+    means: dict[str, Any] = {}
+    for key, ci in bon_all.items():
+        if key.endswith("_seeds_ci95"):
+            name = key.removesuffix("_seeds_ci95")
+            means[name] = {"value": bon_all.get(name), "ci95": ci}
+    return {
+        "questions": _result(states, "edu-prm", "questions"),
+        "leaf_accuracy": _result(states, "edu-prm", "label").get("leaf_accuracy"),
+        "edu_cost": _line_cost(uniform.get("edu", {})),
+        "uniform_cost": _line_cost(uniform.get("uniform", {})),
+        "uniform_edu_cost": {},
+        "cost_ratio": head.get("cost_ratio_line"),
+        "cost_ratio_line": head.get("cost_ratio_line"),
+        "cost_ratio_question": head.get("cost_ratio_question"),
+        "cost_per_question": {
+            "edu": per_q.get("edu_generated_tokens", []),
+            "uniform": per_q.get("uniform_generated_tokens", []),
+        },
+        "kappa_edu": head.get("kappa_edu"),
+        "kappa_edu_ci95": head.get("kappa_edu_ci95"),
+        "kappa_uniform": head.get("kappa_uniform"),
+        "kappa_uniform_ci95": head.get("kappa_uniform_ci95"),
+        "agreement": {},
+        "prm_loss": train[0]["losses"] if train else [],
+        "bon": bon,
+        "bon_seeds": {"seeds": bon_all.get("seeds", []), "mean": means},
     }
