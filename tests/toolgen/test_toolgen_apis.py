@@ -267,7 +267,10 @@ def test_model_api_generator_keeps_valid_and_counts_rejections() -> None:
     assert gen.stats["kept"] == 2
     assert gen.stats["rejected_output"] == 2
     assert gen.stats["duplicate_name"] == 1
-    assert "Domain:" in fake.prompts[0] and "Examples of APIs" in fake.prompts[0]
+    first = fake.prompts[0]
+    assert [m.role for m in first.messages] == ["system", "user"]
+    user = first.messages[1].content or ""
+    assert "Domain:" in user and "Examples of APIs" in user
 
 
 def test_model_api_generator_gives_up_on_garbage() -> None:
@@ -279,7 +282,9 @@ def test_model_api_generator_gives_up_on_garbage() -> None:
 
 def test_expand_tree_adds_well_formed_subdomains() -> None:
     reply = json.dumps({"tide tables": ["get tide times", "list harbours"], "bad": "x"})
-    fake = ScriptedGenerator(lambda prompt, i: reply if "weather" in prompt else "nope")
+    fake = ScriptedGenerator(
+        lambda prompt, i: reply if "weather" in (prompt.messages[-1].content or "") else "nope"
+    )
     tree, stats = expand_tree(fake, SEED_TREE[:3])
     weather = next(d for d in tree if d.name == "weather")
     assert weather.subdomains["tide_tables"] == ("get tide times", "list harbours")

@@ -25,7 +25,7 @@ from ifrl.toolgen import phrasing as ph
 from ifrl.toolgen.apis import ApiInfo
 from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog, error_of
 from ifrl.toolgen.dialogs.agents import Failure
-from ifrl.toolgen.dialogs.complexity import complexity_pair
+from ifrl.toolgen.dialogs.complexity import complexity_sample
 from ifrl.toolgen.semantic import missing_values
 from ifrl.toolgen.verify import rule_issues
 from ifrl.toolgen.world import CITIES
@@ -327,16 +327,20 @@ class FakeScorer:
     def __init__(self, by_type: dict[str, float]) -> None:
         self.by_type = by_type
 
-    def losses(self, pairs: Any) -> list[float]:
+    def losses(self, samples: Any) -> list[float]:
         out = []
-        for _prompt, target in pairs:
-            out.append(self.by_type["text"] if not target.startswith("[") else self.by_type["call"])
+        for sample in samples:
+            assert isinstance(sample, Conversation) and sample.messages[-1].role == "assistant"
+            kind = "call" if sample.messages[-1].tool_calls else "text"
+            out.append(self.by_type[kind])
         return out
 
 
 def test_complexity_evaluator_filters_and_steers(dialogs: list[Dialog]) -> None:
-    pair = complexity_pair(dialogs[0])
-    assert pair is not None and pair[0].startswith("tools: ") and pair[1].startswith("[")
+    sample = complexity_sample(dialogs[0])
+    assert sample is not None and sample.tools == dialogs[0].tools
+    first = next(i for i, m in enumerate(dialogs[0].messages) if m.role == "assistant")
+    assert sample.messages == dialogs[0].messages[: first + 1]
     evaluator = ComplexityEvaluator(FakeScorer({"call": 1.0, "text": 9.0}), low=0.5, high=5.0)
     judged = evaluator.judge(dialogs)
     for d, (_h, reason) in zip(dialogs, judged):

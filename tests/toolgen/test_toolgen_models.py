@@ -15,7 +15,7 @@ from toolgen_helpers import pool
 
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import read_jsonl, write_jsonl
-from ifrl.core.records import SamplingParams
+from ifrl.core.records import Conversation, Message, SamplingParams, ToolCall, ToolSpec
 from ifrl.toolgen import (
     DialogGenerator,
     JudgeVerifier,
@@ -133,14 +133,36 @@ def test_hf_loss_scorer_matches_transformers_loss(tiny_model_dir: Path) -> None:
     from ifrl.toolgen import ComplexityEvaluator, HFLossScorer
 
     scorer = HFLossScorer(str(tiny_model_dir))
-    pairs = [
-        ("tools: []\nuser: weather in Paris?\nassistant: ", '[get_weather(city="Paris")]'),
-        ("hi", " there"),
+    weather = ToolSpec("get_weather", "Weather.", {"type": "object", "properties": {}})
+    samples = [
+        Conversation(
+            (
+                Message("user", "weather in Paris?"),
+                Message("assistant", None, (ToolCall("get_weather", {"city": "Paris"}),)),
+            ),
+            (weather,),
+        ),
+        Conversation((Message("user", "hi"), Message("assistant", "there"))),
     ]
-    losses = scorer.losses(pairs)
+    losses = scorer.losses(samples)
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    for (prompt, target), got in zip(pairs, losses):
+    for sample, got in zip(samples, losses):
+        # x: the chat template's prompt (tools in the system block, generation prompt);
+        # t: the turn as the template writes it, through its end-of-turn token.
+        chat = sample.to_openai(arguments_as="object")
+        prompt = tok.apply_chat_template(
+            chat["messages"][:-1],
+            tools=chat["tools"] or None,
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+        whole = tok.apply_chat_template(
+            chat["messages"], tools=chat["tools"] or None, tokenize=False
+        )
+        target = whole[len(prompt) :].rstrip()
+        assert prompt.startswith("<|im_start|>") and target.endswith("<|im_end|>")
+        assert scorer.texts(sample) == (prompt, target)
         p = tok(prompt, add_special_tokens=False)["input_ids"]
         t = tok(target, add_special_tokens=False)["input_ids"]
         ids = torch.tensor([p + t])
@@ -148,6 +170,8 @@ def test_hf_loss_scorer_matches_transformers_loss(tiny_model_dir: Path) -> None:
         with torch.no_grad():
             expected = float(model(ids, labels=labels).loss)
         assert got == pytest.approx(expected, rel=1e-5)
+    assert "# Tools" in scorer.texts(samples[0])[0]
+    assert scorer.texts(samples[0])[1].startswith("<tool_call>")
     # the evaluator runs on real dialogs with the real scorer
     dialogs = [
         r.dialog for r in DialogGenerator(Planner(pool(30), 0)).run(list(range(5))) if r.dialog

@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ifrl.core.records import Completion, SamplingParams, ToolSpec
+from ifrl.core.records import Completion, Conversation, SamplingParams, ToolSpec
 from ifrl.toolgen.apis import ProgrammaticApiGenerator
 
 
 class ScriptedGenerator:
-    """A Generator whose replies come from ``reply(prompt, sample_index)``; records prompts."""
+    """A Generator whose replies come from ``reply(prompt, sample_index)``; records prompts.
+
+    Every model-facing prompt of toolgen is a :class:`~ifrl.core.records.Conversation` (the
+    model sees it through its chat template): anything else fails the test."""
 
     def __init__(self, reply: Callable[[Any, int], str]) -> None:
         self.reply = reply
         self.prompts: list[Any] = []
 
     def generate(self, prompts: Sequence[Any], params: SamplingParams) -> list[list[Completion]]:
+        for p in prompts:
+            assert isinstance(p, Conversation), f"a prompt that is not a Conversation: {p!r:.80}"
         self.prompts.extend(prompts)
         return [[Completion(self.reply(p, i)) for i in range(params.n)] for p in prompts]
 

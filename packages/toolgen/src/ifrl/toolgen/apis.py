@@ -34,7 +34,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from ifrl.core.errors import RecordError, require
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import JSONLWriter, read_jsonl
-from ifrl.core.records import Record, SamplingParams, ToolSpec
+from ifrl.core.records import Conversation, Message, Record, SamplingParams, ToolSpec
 from ifrl.toolgen.backend import BackendFailure, safe_generate
 from ifrl.toolgen.seeds import (
     CONSUMER_VERBS,
@@ -814,8 +814,8 @@ def extract_json(text: str) -> Any:
     raise ValueError("no JSON object found in the model output")
 
 
-_API_PROMPT = """You design web APIs for a function-calling dataset.
-Domain: {domain} / {subdomain}
+_API_SYSTEM = "You design web APIs for a function-calling dataset."
+_API_PROMPT = """Domain: {domain} / {subdomain}
 Functionalities the API must provide: {functionalities}
 Complexity: {complexity} of 3 (about {n_params} parameters{nesting}).
 Examples of APIs already in the pool:
@@ -882,12 +882,14 @@ class ModelApiGenerator:
         chosen = self.rng.sample(fns, min(len(fns), 1 if complexity < 3 else 2))
         return domain, sub, chosen, complexity
 
-    def prompt(self, domain: Domain, sub: str, fns: list[str], complexity: int) -> str:
+    def prompt(self, domain: Domain, sub: str, fns: list[str], complexity: int) -> Conversation:
+        """The request for one API: a system and a user message (the teacher sees it through
+        its chat template)."""
         examples = "\n".join(
             json.dumps({k: v for k, v in a.to_openai()["function"].items()}, ensure_ascii=False)
             for a in list(self.buffer)[-self.n_examples :]
         )
-        return _API_PROMPT.format(
+        user = _API_PROMPT.format(
             domain=domain.name,
             subdomain=sub,
             functionalities="; ".join(fns),
@@ -896,6 +898,7 @@ class ModelApiGenerator:
             nesting="" if complexity < 3 else ", including an array or nested object",
             examples=examples or "(none yet)",
         )
+        return Conversation((Message("system", _API_SYSTEM), Message("user", user.strip())))
 
     def parse(
         self, text: str, domain: Domain, sub: str, fns: list[str], complexity: int
@@ -961,7 +964,10 @@ def expand_tree(
     """
     stats: Counter[str] = Counter()
     sampling = params or SamplingParams(temperature=0.7, max_new_tokens=256, seed=0)
-    outputs = safe_generate(generator, [_TREE_PROMPT.format(domain=d.name) for d in tree], sampling)
+    prompts = [
+        Conversation((Message("user", _TREE_PROMPT.format(domain=d.name).strip()),)) for d in tree
+    ]
+    outputs = safe_generate(generator, prompts, sampling)
     out: list[Domain] = []
     for domain, completions in zip(tree, outputs):
         subs = dict(domain.subdomains)

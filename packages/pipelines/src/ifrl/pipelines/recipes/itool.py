@@ -39,7 +39,7 @@ from typing import Any
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.generation import BACKENDS, Generator
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl, write_text
-from ifrl.core.records import Conversation, Cost, PreferencePair, SamplingParams
+from ifrl.core.records import Conversation, Cost, PreferencePair, RawText, SamplingParams
 from ifrl.evals import EvalResult, ToolUseCase, score_tool_calls
 from ifrl.pipelines.common import resolve_model
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
@@ -352,7 +352,9 @@ def evaluate_heldout(
     :mod:`ifrl.evals.tool_use`: exact tool-call accuracy (the matcher), mean matcher score,
     parse errors, BFCL AST accuracy, and text-answer accuracy, each over its own samples."""
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, logprobs=False)
-    outputs = [o[0].text for o in generator.generate([s.prompt for s in samples], params)]
+    # The samples' prompts were rendered with the policy's own chat template: sent as written.
+    asked = [RawText(s.prompt) for s in samples]
+    outputs = [o[0].text for o in generator.generate(asked, params)]
     result, rows = score_tool_calls(cases, outputs)
     tool = [r for r, s in zip(rows, samples) if s.gold_calls]
     text = [r for r, s in zip(rows, samples) if not s.gold_calls]

@@ -1,31 +1,37 @@
 """Complexity evaluation: keep samples whose loss under the target model lies in a band.
 
 The loss is H = -(1/n) Σ log p(t_i | x, t_<i) of the first assistant reply ``t`` given the tools
-and the messages before it (``x``). :class:`ComplexityEvaluator` drops samples outside
-``[low, high]`` and steers the dialog-type mix away from types that come out too easy or too hard.
+and the messages before it (``x``). Both are rendered with the target model's own chat template
+(:func:`ifrl.core.chat.turn_text`): ``x`` is exactly the prompt the model answers at sampling
+time (tools in its system block, generation prompt included) and ``t`` the turn as the template
+writes it, tool calls in the model's own format and end-of-turn token included — what SFT would
+train on. :class:`ComplexityEvaluator` drops samples outside ``[low, high]`` and steers the
+dialog-type mix away from types that come out too easy or too hard.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from ifrl.core.chat import turn_text
 from ifrl.core.errors import require
-from ifrl.core.toolcalls import render_tool_calls
+from ifrl.core.records import Conversation
 from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog
 
 
 @runtime_checkable
 class LossScorer(Protocol):
-    """The target model's mean token loss of ``target`` given ``prompt``, per pair."""
+    """The target model's mean token loss of each sample's last message (an assistant turn)
+    given the messages and tools before it."""
 
-    def losses(self, pairs: Sequence[tuple[str, str]]) -> list[float]: ...
+    def losses(self, samples: Sequence[Conversation]) -> list[float]: ...
 
 
 class HFLossScorer:
-    """:class:`LossScorer` over a transformers causal LM (the target model)."""
+    """:class:`LossScorer` over a transformers causal LM (the target model) and its chat
+    template."""
 
     def __init__(self, model: str | Any, tokenizer: Any = None, device: str = "cpu") -> None:
         require("torch", "ifrl-core", "hf")
@@ -42,11 +48,19 @@ class HFLossScorer:
         loaded.eval()
         self.model = loaded
 
-    def losses(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+    def texts(self, sample: Conversation) -> tuple[str, str]:
+        """``(x, t)`` for ``sample``: the rendered prompt before its last message and that
+        message as the template writes it (trailing whitespace dropped)."""
+        prompt, turn = turn_text(self.tokenizer, sample, len(sample.messages) - 1)
+        return prompt, turn.rstrip()
+
+    def losses(self, samples: Sequence[Conversation]) -> list[float]:
         torch = self.torch
         out = []
         with torch.no_grad():
-            for prompt, target in pairs:
+            for sample in samples:
+                prompt, target = self.texts(sample)
+                # The rendered template holds its own special tokens: add none.
                 p = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
                 t = self.tokenizer(target, add_special_tokens=False)["input_ids"]
                 if not t:
@@ -64,16 +78,13 @@ class HFLossScorer:
         return out
 
 
-def complexity_pair(dialog: Dialog) -> tuple[str, str] | None:
-    """``(x, t)`` for the loss: x = tools + messages before the first assistant turn, t = that turn."""
-    for i, m in enumerate(dialog.messages):
+def complexity_sample(dialog: Dialog) -> Conversation | None:
+    """The dialog's conversation (tools included) up to and including its first assistant turn,
+    whose loss measures the sample's complexity; ``None`` without an assistant turn."""
+    conv = dialog.conversation()
+    for i, m in enumerate(conv.messages):
         if m.role == "assistant":
-            tools = json.dumps([t.definition() for t in dialog.tools], ensure_ascii=False)
-            context = "\n".join(f"{p.role}: {p.content or ''}" for p in dialog.messages[:i])
-            target = (
-                render_tool_calls(m.tool_calls, "python") if m.tool_calls else (m.content or "")
-            )
-            return f"tools: {tools}\n{context}\nassistant: ", target
+            return Conversation(conv.messages[: i + 1], conv.tools)
     return None
 
 
@@ -96,12 +107,12 @@ class ComplexityEvaluator:
 
     def judge(self, dialogs: Sequence[Dialog]) -> list[tuple[float | None, str | None]]:
         """``(H, reason)`` per dialog; reason is ``too_easy``/``too_hard`` or ``None`` (keep)."""
-        pairs = [complexity_pair(d) for d in dialogs]
-        todo = [p for p in pairs if p is not None]
+        samples = [complexity_sample(d) for d in dialogs]
+        todo = [p for p in samples if p is not None]
         scores = iter(self.scorer.losses(todo)) if todo else iter(())
         out: list[tuple[float | None, str | None]] = []
-        for dialog, pair in zip(dialogs, pairs):
-            if pair is None:
+        for dialog, sample in zip(dialogs, samples):
+            if sample is None:
                 out.append((None, None))
                 continue
             h = next(scores)
@@ -113,4 +124,4 @@ class ComplexityEvaluator:
         return out
 
 
-__all__ = ["ComplexityEvaluator", "HFLossScorer", "LossScorer", "complexity_pair"]
+__all__ = ["ComplexityEvaluator", "HFLossScorer", "LossScorer", "complexity_sample"]
