@@ -428,9 +428,9 @@ def test_verify_file_report_shard_and_resume(tmp_path: Path) -> None:
     text = report.read_text()
     assert "| call_executability | 4 | 1 |" in text and "| call.missing_required | 1 |" in text
     assert json.loads(report.with_suffix(".json").read_text())["rejected"] == 2
-    # resume: nothing left to do
+    # resume: nothing left to do; the report still counts the earlier rows
     rep2 = verify_file(src, out, rej)
-    assert rep2.total == 0 and len(out.read_text().splitlines()) == 2
+    assert rep2.to_dict() == rep.to_dict() and len(out.read_text().splitlines()) == 2
     # shards partition the lines
     a = verify_file(src, tmp_path / "a.jsonl", tmp_path / "ar.jsonl", shard=(0, 2))
     b = verify_file(src, tmp_path / "b.jsonl", tmp_path / "br.jsonl", shard=(1, 2))
@@ -513,3 +513,133 @@ def test_verify_file_without_rejected_file_starts_over(tmp_path: Path) -> None:
         rep = verify_file(src, out)
         assert rep.total == 2 and len(out.read_text().splitlines()) == 2
     assert [p.name for p in tmp_path.iterdir() if "tmp" in p.name] == []
+
+
+def _redos(pattern: str, value: str) -> dict[str, Any]:
+    data = single()
+    params = data["tools"][0]["function"]["parameters"]
+    params["properties"]["city"]["pattern"] = pattern
+    set_args(data, {"city": value, "date": "2025-03-02"})
+    return data
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        # Python's re takes ~30 s on this one; the regex engine answers at once.
+        (r"^(a+)+$", "call.bad_format"),
+        # Catastrophic for every backtracking engine: stopped by the time budget.
+        (r"^(a|a)*$", "call.pattern_timeout"),
+    ],
+)
+def test_schema_patterns_from_data_run_with_a_time_budget(pattern: str, expected: str) -> None:
+    import time
+
+    from ifrl.toolgen.tool_schema import pattern_search
+
+    pattern_search.cache_clear()
+    start = time.perf_counter()
+    (v,) = verify_records([(1, _redos(pattern, "a" * 26 + "!"))], grounding=False)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0, elapsed
+    found = [i for i in v.issues if i.code == expected]
+    assert found and found[0].where.endswith("city"), v.issues
+    if expected == "call.pattern_timeout":
+        assert "did not finish within" in found[0].message
+    # A value the pattern accepts is still accepted.
+    (ok,) = verify_records([(1, _redos(pattern, "a" * 26))], grounding=False)
+    assert not [i for i in ok.issues if i.check == "call_executability"], ok.issues
+
+
+def test_pattern_properties_and_additional_properties_are_bounded_too() -> None:
+    import time
+
+    from ifrl.toolgen.tool_schema import value_issues
+
+    schema = {
+        "type": "object",
+        "patternProperties": {r"^(a|a)*$": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    start = time.perf_counter()
+    issues = value_issues(schema, {"a" * 30 + "!": 1})
+    assert time.perf_counter() - start < 1.0
+    assert [code for code, _, _ in issues] == ["pattern_timeout"]
+    assert value_issues(schema, {"aaa": 1}) == []
+    assert [c for c, _, _ in value_issues(schema, {"aaa": "x"})] == ["wrong_type"]
+    assert [c for c, _, _ in value_issues(schema, {"b": 1})] == ["unknown_argument"]
+    both = {"patternProperties": {"^a": {}}, "unevaluatedProperties": False}
+    assert value_issues(both, {"a": 1})[0][0] == "invalid_schema"
+
+
+def test_verify_killed_mid_run_resumes_from_its_partial_outputs(tmp_path: Path) -> None:
+    """Rows are appended as verified; a run killed midway leaves them in ``*.partial`` files
+    and a rerun continues after them, ending with the outputs and report of an uninterrupted
+    run. Earlier final outputs are replaced only when a run ends."""
+    from ifrl.toolgen import verify as verify_mod
+    from ifrl.toolgen.verify import partial_path
+
+    bad = single()
+    set_args(bad, {"city": "Paris"})
+    rows = [single(), bad, dependent(), clarify(), session(), tool_error()] * 3
+    lines = [json.dumps(r) for r in rows]
+    lines.insert(4, "{truncated")
+    src = tmp_path / "dialogs.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    ref_out, ref_rej = tmp_path / "ref.jsonl", tmp_path / "ref_rej.jsonl"
+    ref = verify_file(src, ref_out, ref_rej, report=tmp_path / "ref.md", batch_size=4)
+
+    out, rej = tmp_path / "kept.jsonl", tmp_path / "rej.jsonl"
+    out.write_text("earlier\n")  # an earlier run's file: untouched until the new run ends
+    calls = {"n": 0}
+    real = verify_mod.verify_records
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # killed while verifying the third batch
+        return real(*args, **kwargs)
+
+    verify_mod.verify_records = dying  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            verify_file(src, out, rej, batch_size=4, resume=False)
+    finally:
+        verify_mod.verify_records = real  # type: ignore[assignment]
+    assert out.read_text() == "earlier\n" and not rej.exists()
+    part_out, part_rej = partial_path(out), partial_path(rej)
+    assert len(part_out.read_text().splitlines()) + len(part_rej.read_text().splitlines()) == 8
+    # A crash can leave half a line: cut off on resume.
+    with open(part_rej, "a", encoding="utf-8") as fh:
+        fh.write('{"half": ')
+    seen: list[int] = []
+
+    def counting(records: Any, **kwargs: Any) -> Any:
+        seen.extend(line for line, _ in records)
+        return real(records, **kwargs)
+
+    verify_mod.verify_records = counting  # type: ignore[assignment]
+    try:
+        rep = verify_file(src, out, rej, report=tmp_path / "r.md", batch_size=4)
+    finally:
+        verify_mod.verify_records = real  # type: ignore[assignment]
+    assert len(seen) == len(lines) - 8 and min(seen) == 9  # only what was left was verified
+    assert rep.to_dict() == ref.to_dict()
+    assert out.read_text() == ref_out.read_text() and rej.read_text() == ref_rej.read_text()
+    assert (tmp_path / "r.md").read_text() == (tmp_path / "ref.md").read_text()
+    assert not part_out.exists() and not part_rej.exists()
+
+
+def test_verify_resumes_after_a_kill_between_the_two_renames(tmp_path: Path) -> None:
+    from ifrl.toolgen.verify import partial_path
+
+    src = tmp_path / "dialogs.jsonl"
+    bad = single()
+    set_args(bad, {"city": "Paris"})
+    src.write_text("\n".join(json.dumps(r) for r in (single(), bad, dependent())) + "\n")
+    out, rej = tmp_path / "kept.jsonl", tmp_path / "rej.jsonl"
+    ref = verify_file(src, out, rej)
+    kept = out.read_text()
+    out.rename(partial_path(out))  # the rejected file was renamed, the kept one not yet
+    rep = verify_file(src, out, rej)
+    assert rep.to_dict() == ref.to_dict() and out.read_text() == kept

@@ -8,6 +8,11 @@
   short code (``wrong_type``, ``not_in_enum``, ``bad_format``, ``out_of_range``...).
 * :func:`sample_value` draws a value that fits a schema (type, enum, format, range, pattern,
   nested arrays and objects) from a seeded :class:`random.Random`.
+
+Schema ``pattern`` and ``patternProperties`` regexes come from data, so they run with a time
+budget (:data:`PATTERN_TIMEOUT_S` per match, the ``regex`` package's timeout): a pattern that
+backtracks catastrophically (``^(a|a)*$`` on 30 ``a``'s and a ``!``) ends in a
+``pattern_timeout`` issue instead of running for minutes. Python's ``re`` never sees them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from typing import Any
 
 import jsonschema
 import jsonschema.exceptions
+import jsonschema.validators
+import regex
 from jsonschema import Draft202012Validator, FormatChecker
 
 from ifrl.core.errors import IfrlError
@@ -233,6 +240,110 @@ def _walk_problems(schema: Mapping[str, Any], where: str, problems: list[str]) -
 
 
 # --------------------------------------------------------------------------------------------
+# Patterns from data, with a time budget
+
+#: Seconds one regex match of a schema pattern may take (checked by the ``regex`` engine, so
+#: a match can overrun it by a fraction).
+PATTERN_TIMEOUT_S = 0.05
+
+
+@lru_cache(maxsize=2048)
+def _compiled(pattern: str) -> Any:
+    return regex.compile(pattern)
+
+
+@lru_cache(maxsize=8192)
+def pattern_search(pattern: str, value: str) -> bool | None:
+    """Whether ``pattern`` matches somewhere in ``value`` (JSON Schema's ``pattern``), or
+    ``None`` when the match ran past :data:`PATTERN_TIMEOUT_S` seconds.
+
+    Raises ``regex.error`` for a pattern that does not compile.
+    """
+    try:
+        return _compiled(pattern).search(value, timeout=PATTERN_TIMEOUT_S) is not None
+    except TimeoutError:
+        return None
+
+
+def _timeout_error(pattern: str, value: str) -> jsonschema.ValidationError:
+    return jsonschema.ValidationError(
+        f"pattern {pattern[:80]!r} did not finish within {PATTERN_TIMEOUT_S} s on a "
+        f"{len(value)}-character value (catastrophic backtracking); the value is not accepted",
+        validator="pattern_timeout",  # type: ignore[arg-type]
+    )
+
+
+def _pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "string"):
+        return
+    found = pattern_search(patrn, instance)
+    if found is None:
+        yield _timeout_error(patrn, instance)
+    elif not found:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {patrn!r}")
+
+
+def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for patrn, subschema in patterns.items():
+        for key, value in instance.items():
+            found = pattern_search(patrn, key)
+            if found is None:
+                yield _timeout_error(patrn, key)
+            elif found:
+                yield from validator.descend(value, subschema, path=key, schema_path=patrn)
+
+
+_ADDITIONAL = Draft202012Validator.VALIDATORS["additionalProperties"]
+
+
+def _additional_properties(validator: Any, ap: Any, instance: Any, schema: Any) -> Any:
+    patterns = schema.get("patternProperties")
+    if not patterns or not validator.is_type(instance, "object"):
+        yield from _ADDITIONAL(validator, ap, instance, schema)
+        return
+    props = schema.get("properties", {})
+    extras = []
+    for key in instance:
+        if key in props:
+            continue
+        hits = [pattern_search(p, key) for p in patterns]
+        if None in hits:
+            yield _timeout_error(next(p for p, h in zip(patterns, hits) if h is None), key)
+        elif not any(hits):
+            extras.append(key)
+    if validator.is_type(ap, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], ap, path=extra)
+    elif not ap and extras:
+        joined = ", ".join(repr(e) for e in sorted(extras))
+        yield jsonschema.ValidationError(
+            f"{joined} {'does' if len(extras) == 1 else 'do'} not match any of the regexes: "
+            + ", ".join(repr(p) for p in sorted(patterns))
+        )
+
+
+#: Draft 2020-12 with every data regex run through :func:`pattern_search`.
+BoundedValidator = jsonschema.validators.extend(
+    Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    },
+)
+
+
+def _has_key(schema: Any, key: str) -> bool:
+    if isinstance(schema, Mapping):
+        return key in schema or any(_has_key(v, key) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_has_key(v, key) for v in schema)
+    return False
+
+
+# --------------------------------------------------------------------------------------------
 # Validating values
 
 _CODES = {
@@ -241,6 +352,7 @@ _CODES = {
     "const": "not_in_enum",
     "format": "bad_format",
     "pattern": "bad_format",
+    "pattern_timeout": "pattern_timeout",
     "minimum": "out_of_range",
     "maximum": "out_of_range",
     "exclusiveMinimum": "out_of_range",
@@ -256,7 +368,7 @@ _CODES = {
 
 
 @lru_cache(maxsize=4096)
-def _validator(schema_json: str) -> Draft202012Validator | str:
+def _validator(schema_json: str) -> Any:
     """A validator, or why the schema is not a valid JSON Schema (jsonschema's behaviour on
     invalid schemas is undefined, so it never sees one)."""
     try:
@@ -269,11 +381,37 @@ def _validator(schema_json: str) -> Draft202012Validator | str:
         problem = None if isinstance(schema, bool) else "a schema must be an object"
     if problem is not None:
         return problem
-    return Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    for patrn in _patterns(schema):
+        try:
+            _compiled(patrn)
+        except (regex.error, OverflowError, RecursionError) as err:
+            return f"pattern {patrn[:80]!r} is not a regular expression: {err}"
+    if _has_key(schema, "unevaluatedProperties") and _has_key(schema, "patternProperties"):
+        # jsonschema would run those patterns through Python's re, without a time budget.
+        return "unevaluatedProperties with patternProperties is not supported"
+    return BoundedValidator(schema, format_checker=_FORMAT_CHECKER)
 
 
-def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """A cached draft 2020-12 validator (with our format checks) for ``schema``.
+def _patterns(schema: Any) -> list[str]:
+    """Every ``pattern`` value and ``patternProperties`` key in ``schema``."""
+    out: list[str] = []
+    if isinstance(schema, Mapping):
+        if isinstance(schema.get("pattern"), str):
+            out.append(schema["pattern"])
+        if isinstance(schema.get("patternProperties"), Mapping):
+            out += [p for p in schema["patternProperties"] if isinstance(p, str)]
+        for key, value in schema.items():
+            if key not in ("enum", "const", "default", "examples"):
+                out += _patterns(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            out += _patterns(value)
+    return out
+
+
+def validator_for(schema: Mapping[str, Any]) -> Any:
+    """A cached draft 2020-12 validator (with our format checks and data patterns run with a
+    time budget, :data:`BoundedValidator`) for ``schema``.
 
     Raises ``jsonschema.SchemaError`` when ``schema`` is not a valid JSON Schema.
     """
@@ -368,10 +506,11 @@ def fast_valid(schema: Any, value: Any) -> bool | None:
                 return False
         if "pattern" in schema:
             try:
-                if re.search(schema["pattern"], value) is None:
-                    return False
-            except (re.error, TypeError):
+                found = pattern_search(schema["pattern"], value)
+            except (regex.error, TypeError, OverflowError, RecursionError):
                 return None
+            if not found:  # no match, or no answer within the time budget
+                return None if found is None else False
         if len(value) < schema.get("minLength", 0):
             return False
         if "maxLength" in schema and len(value) > schema["maxLength"]:
@@ -439,10 +578,12 @@ def value_issues(schema: Mapping[str, Any], value: Any) -> list[tuple[str, str, 
         errors = sorted(found.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
     except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, RecursionError) as exc:
         return [("invalid_schema", "", str(exc))]
-    out = []
+    out: list[tuple[str, str, str]] = []
     for err in errors:
         path = ".".join(str(p) for p in err.absolute_path)
-        out.append((_CODES.get(str(err.validator), "invalid_value"), path, err.message))
+        found = (_CODES.get(str(err.validator), "invalid_value"), path, err.message)
+        if found not in out:  # e.g. one key's pattern timeout seen by two keywords
+            out.append(found)
     return out
 
 

@@ -8,7 +8,9 @@ Rule layer — every failure is an :class:`Issue` with a code, grouped in four c
 * ``call_executability``: ``call.unknown_function``, ``call.missing_required``,
   ``call.unknown_argument``, ``call.wrong_type``, ``call.integer_as_float`` (``5.0`` for an
   integer: BFCL's checker rejects it), ``call.not_in_enum``, ``call.bad_format``,
-  ``call.out_of_range``, ``call.invalid_value``, and ``call.ungrounded_value`` (an argument value
+  ``call.out_of_range``, ``call.invalid_value``, ``call.pattern_timeout`` (a schema
+  ``pattern`` that did not finish matching the value within its time budget:
+  :data:`ifrl.toolgen.tool_schema.PATTERN_TIMEOUT_S`), and ``call.ungrounded_value`` (an argument value
   that appears nowhere in the user turns or earlier tool results: a likely hallucination).
 * ``dialog_correctness``: ``dialog.malformed``, ``dialog.bad_roles``, ``dialog.missing_result``,
   ``dialog.orphan_result``, ``dialog.result_call_mismatch`` (a result labelled with another
@@ -27,7 +29,10 @@ check) is :mod:`ifrl.toolgen.judges`; :func:`verify_records` runs it after the r
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ifrl.core.errors import RecordError
-from ifrl.core.jsonl import JSONLWriter, count_lines, write_text
+from ifrl.core.jsonl import JSONLWriter, write_text
 from ifrl.core.records import Message, ToolCall, ToolSpec
 from ifrl.toolgen.apis import api_problems
 from ifrl.toolgen.dialog import DIALOG_TYPES, Dialog, error_of
@@ -494,6 +499,39 @@ def _shard_ok(index: int, shard: tuple[int, int] | None) -> bool:
     return shard is None or index % shard[1] == shard[0]
 
 
+def partial_path(path: str | Path) -> Path:
+    """Where :func:`verify_file` appends an output while it runs (``<path>.partial``)."""
+    return Path(f"{path}.partial")
+
+
+def _recount(kept: Path, rejected: Path, rep: VerifyReport, checks: Sequence[str]) -> int:
+    """Add the rows an earlier run wrote to ``rep``; return how many input lines they cover."""
+    done = 0
+    for path, was_kept in ((kept, True), (rejected, False)):
+        with open(path, encoding="utf-8") as fh:
+            for raw in fh:
+                if not raw.strip():
+                    continue
+                done += 1
+                row = json.loads(raw)
+                issues: list[Issue] = []
+                data = row
+                if not was_kept:
+                    issues = [
+                        Issue(i["code"], i["check"], i["where"], i["message"])
+                        for i in row.get("rejected", [])
+                    ]
+                    data = {k: v for k, v in row.items() if k not in ("rejected", "line")}
+                    data = data["raw"] if set(data) == {"raw"} else data
+                kind: str
+                try:
+                    kind = Dialog.from_json(data).type
+                except (RecordError, ValueError, TypeError, KeyError):
+                    kind = "malformed"
+                rep.add(kind, issues, checks)
+    return done
+
+
 def verify_file(
     src: str | Path,
     out: str | Path,
@@ -510,26 +548,45 @@ def verify_file(
     """Verify a dialogs JSONL file: kept lines to ``out``, rejected ones (with ``rejected``
     reasons) to ``rejected``, counts to ``report`` (Markdown, plus a ``.json`` twin).
 
-    Every input line of the shard produces exactly one output line, so a rerun resumes after
-    the lines already written (the report then covers the resumed part only); without a
-    ``rejected`` file every run starts over.
+    With a ``rejected`` file, every input line of the shard produces exactly one output line,
+    appended and flushed as it is verified to ``out.partial`` and ``rejected.partial`` (see
+    :func:`partial_path`); both are renamed into place when the run ends. A run that is killed
+    leaves the partial files, and a rerun with ``resume`` continues after the lines they hold
+    (or after those of finished outputs); its report counts the earlier rows too, so it equals
+    an uninterrupted run's. Without ``resume`` the run starts over. Without a ``rejected`` file
+    ``out`` is written atomically and every run starts over. Earlier outputs are replaced only
+    when a run ends.
     """
     checks = list(RULE_CHECKS) + (list(judge.report_checks) if judge is not None else [])
-    # Resuming counts the lines of both outputs, so it needs the rejected file too.
-    resume = resume and rejected is not None
-    done = count_lines(out) + count_lines(rejected) if resume and rejected else 0
     rep = VerifyReport()
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(desc="verify", unit="dialog")
-    with (
-        JSONLWriter(out, append=resume and done > 0) as kept_w,
-        JSONLWriter(
-            rejected or Path(out).with_suffix(".rejected.tmp"), append=resume and done > 0
-        ) as rej_w,
-    ):
+    finals = (Path(out), Path(rejected)) if rejected is not None else None
+    parts = (partial_path(out), partial_path(rejected)) if rejected is not None else None
+    with contextlib.ExitStack() as stack:
+        if finals is None or parts is None:
+            kept_w = stack.enter_context(JSONLWriter(out))
+            rej_w = None
+            done = 0
+        else:
+            for part, final in zip(parts, finals):
+                if not resume:
+                    part.unlink(missing_ok=True)
+                if not part.exists():
+                    # Killed between the two renames, or resuming a finished run: continue
+                    # from the final file (left untouched until this run ends).
+                    if resume and final.exists():
+                        shutil.copyfile(final, part)
+                    else:
+                        part.parent.mkdir(parents=True, exist_ok=True)
+                        part.touch()
+            # Append mode cuts a partial last line left by a crash before the rows are counted.
+            kept_w = stack.enter_context(JSONLWriter(parts[0], append=True))
+            rej_w = stack.enter_context(JSONLWriter(parts[1], append=True))
+            done = _recount(parts[0], parts[1], rep, checks) if resume else 0
         batch: list[tuple[int, Any]] = []
         seen = 0
 
@@ -539,7 +596,7 @@ def verify_file(
                 rep.add(kind, v.issues, checks)
                 if v.kept:
                     kept_w.write(v.data)
-                else:
+                elif rej_w is not None:
                     row = dict(v.data) if isinstance(v.data, Mapping) else {"raw": v.data}
                     row["rejected"] = [i.to_dict() for i in v.issues]
                     row["line"] = v.line
@@ -561,15 +618,18 @@ def verify_file(
                     continue
                 try:
                     data: Any = json.loads(raw)
-                except ValueError as err:
+                except (ValueError, RecursionError) as err:
                     data = {"raw": raw.rstrip("\n")[:2000], "error": str(err)}
                 batch.append((lineno, data))
                 if len(batch) >= batch_size:
                     flush()
             if batch:
                 flush()
-    if rejected is None:
-        Path(out).with_suffix(".rejected.tmp").unlink(missing_ok=True)
+    if finals is not None and parts is not None:
+        # The rejected file first: a run killed between the renames resumes from the final
+        # rejected file and the partial kept one.
+        os.replace(parts[1], finals[1])
+        os.replace(parts[0], finals[0])
     if bar is not None:
         bar.close()
     if report is not None:
@@ -585,6 +645,7 @@ __all__ = [
     "Verified",
     "VerifyReport",
     "call_issues",
+    "partial_path",
     "reuses_result",
     "rule_issues",
     "verify_file",
