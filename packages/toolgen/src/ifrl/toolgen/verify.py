@@ -40,7 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ifrl.core.errors import RecordError
+from ifrl.core.errors import IfrlError, JSONLError, RecordError
 from ifrl.core.jsonl import JSONLWriter, write_text
 from ifrl.core.records import Message, ToolCall, ToolSpec
 from ifrl.toolgen.apis import api_problems
@@ -499,28 +499,59 @@ def _shard_ok(index: int, shard: tuple[int, int] | None) -> bool:
     return shard is None or index % shard[1] == shard[0]
 
 
+def _check_source(src: str | Path) -> None:
+    """Raise :class:`JSONLError` unless ``src`` is UTF-8 text with at least one non-blank line
+    (checked before any output is touched)."""
+    lines = 0
+    with open(src, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise JSONLError(
+                    str(src), lineno, "", f"not UTF-8 text: byte {err.start} ({err.reason})"
+                ) from None
+            lines += bool(raw.strip())
+    if not lines:
+        raise IfrlError(f"{src}: no dialogs to verify (the file is empty)")
+
+
 def partial_path(path: str | Path) -> Path:
     """Where :func:`verify_file` appends an output while it runs (``<path>.partial``)."""
     return Path(f"{path}.partial")
 
 
-def _recount(kept: Path, rejected: Path, rep: VerifyReport, checks: Sequence[str]) -> int:
-    """Add the rows an earlier run wrote to ``rep``; return how many input lines they cover."""
+def _recount(
+    files: Sequence[tuple[Path, str, bool]], rep: VerifyReport, checks: Sequence[str]
+) -> int:
+    """Add the rows an earlier run wrote to ``rep``; return how many input lines they cover.
+
+    ``files`` holds (path, name to report it by, whether it holds kept rows)."""
     done = 0
-    for path, was_kept in ((kept, True), (rejected, False)):
-        with open(path, encoding="utf-8") as fh:
-            for raw in fh:
+    for path, name, was_kept in files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for lineno, raw in enumerate(fh, start=1):
                 if not raw.strip():
                     continue
                 done += 1
-                row = json.loads(raw)
-                issues: list[Issue] = []
+                try:
+                    row = json.loads(raw)
+                    issues: list[Issue] = []
+                    if not was_kept:
+                        issues = [
+                            Issue(i["code"], i["check"], i["where"], i["message"])
+                            for i in row.get("rejected", [])
+                        ]
+                except (ValueError, RecursionError, TypeError, KeyError, AttributeError) as err:
+                    raise JSONLError(
+                        name,
+                        lineno,
+                        "rejected" if not was_kept else "",
+                        f"not a row of an earlier verify run ({err}); cannot resume from it: "
+                        "remove it or pass --no-resume",
+                    ) from None
                 data = row
                 if not was_kept:
-                    issues = [
-                        Issue(i["code"], i["check"], i["where"], i["message"])
-                        for i in row.get("rejected", [])
-                    ]
                     data = {k: v for k, v in row.items() if k not in ("rejected", "line")}
                     data = data["raw"] if set(data) == {"raw"} else data
                 kind: str
@@ -558,12 +589,9 @@ def verify_file(
     when a run ends.
     """
     checks = list(RULE_CHECKS) + (list(judge.report_checks) if judge is not None else [])
+    _check_source(src)
     rep = VerifyReport()
     bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(desc="verify", unit="dialog")
     finals = (Path(out), Path(rejected)) if rejected is not None else None
     parts = (partial_path(out), partial_path(rejected)) if rejected is not None else None
     with contextlib.ExitStack() as stack:
@@ -572,7 +600,8 @@ def verify_file(
             rej_w = None
             done = 0
         else:
-            for part, final in zip(parts, finals):
+            names = [str(part) for part in parts]
+            for i, (part, final) in enumerate(zip(parts, finals)):
                 if not resume:
                     part.unlink(missing_ok=True)
                 if not part.exists():
@@ -580,13 +609,29 @@ def verify_file(
                     # from the final file (left untouched until this run ends).
                     if resume and final.exists():
                         shutil.copyfile(final, part)
+                        names[i] = str(final)
                     else:
                         part.parent.mkdir(parents=True, exist_ok=True)
                         part.touch()
             # Append mode cuts a partial last line left by a crash before the rows are counted.
             kept_w = stack.enter_context(JSONLWriter(parts[0], append=True))
             rej_w = stack.enter_context(JSONLWriter(parts[1], append=True))
-            done = _recount(parts[0], parts[1], rep, checks) if resume else 0
+            if resume:
+                try:
+                    done = _recount(
+                        [(parts[0], names[0], True), (parts[1], names[1], False)], rep, checks
+                    )
+                except JSONLError:
+                    for part, name in zip(parts, names):
+                        if name != str(part):  # a copy of a final file: nothing to keep
+                            part.unlink(missing_ok=True)
+                    raise
+            else:
+                done = 0
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(desc="verify", unit="dialog", initial=done)
         batch: list[tuple[int, Any]] = []
         seen = 0
 
