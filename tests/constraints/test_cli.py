@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from ifrl_testdata import shared_data
 
-from ifrl.constraints import IFEVAL_IDS
+from ifrl.constraints import IFEVAL_IDS, IFEVALG_IDS
 from ifrl.constraints.cli import cli
 
 
@@ -24,7 +24,10 @@ def test_list_shows_every_type_with_its_schema() -> None:
     assert "num_words: int >= 0" in out.output
     js = CliRunner().invoke(cli, ["list", "--json", "--family", "keywords"])
     ids = [json.loads(line)["id"] for line in js.output.splitlines()]
-    assert sorted(ids) == sorted(i for i in IFEVAL_IDS if i.startswith("keywords:"))
+    # IFEval's keyword types and the IFEvalG (IFTrain) ones open-instruct adds
+    wanted = {i for i in (*IFEVAL_IDS, *IFEVALG_IDS) if i.startswith("keywords:")}
+    assert sorted(ids) == sorted(wanted)
+    assert "keywords:word_once" in ids
 
 
 def test_verify_rows_with_responses(tmp_path: Path) -> None:

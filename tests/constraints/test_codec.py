@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from ifrl_testdata import shared_data
 
-from ifrl.constraints import ConstraintSpecError, evaluate
+from ifrl.constraints import ConstraintSpecError, evaluate, strict_fraction
 from ifrl.constraints.codec import (
+    JudgedRuleWarning,
     batch_specs,
     checker_text,
     detect_format,
@@ -81,21 +82,65 @@ def test_verif_rows_have_rule_and_llm_checkers() -> None:
     assert row["source"] == "test" and row["response"] == "A poem"
 
 
-def test_foreign_verif_rows_are_judged_as_rubrics() -> None:
+RULE = "def check_following(instruction, response):\n    return len(response.split()) <= 3\n"
+
+
+def test_a_verif_rule_is_judged_loudly_and_its_code_never_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    planted = f"open({str(marker)!r}, 'w').write('x')\n" + RULE
     row = {
-        "id": "v1",
+        "id": "v2",
         "prompt": "p",
-        "checkers": ["[llm] The tone is polite.", "[rule] At most 50 words."],
-        "functions": ["def check(r): ..."],
+        "checkers": ["[llm] Polite.", "[rule] At most 3 words."],
+        "functions": [None, planted],
     }
-    item = from_row(row)
-    assert [c.id for c in item.constraints] == ["soft:rubric", "soft:rubric"]
-    assert item.constraints[1].kwargs == {"rubric": "At most 50 words."}
-    assert item.meta == {"judged_rules": [1]}
-    with pytest.raises(RecordError, match=r"checkers\[1\]"):
+    with pytest.warns(JudgedRuleWarning, match="never run"):
+        item = from_row(row)
+    assert [(c.id, c.kind) for c in item.constraints] == [
+        ("soft:rubric", "soft"),
+        ("soft:rubric", "soft"),
+    ]
+    assert item.constraints[1].kwargs == {"rubric": "At most 3 words."}
+    assert item.meta["judged_rules"] == [1]
+    assert item.meta["functions"] == [None, planted]  # kept as data, written back as data
+    # Scoring, judging-free rewards and evaluation never execute the code.
+    cols = {"constraints": [[c.to_dict() for c in item.constraints]]}
+    assert strict_fraction(["p"], ["one two"], **cols) == [None]
+    assert not marker.exists()
+    out = to_row(item, "verif")
+    assert out["functions"] == [None, planted] and out["judged_rules"] == [1]
+    with pytest.raises(RecordError, match=r"checkers\[1\]: a \[rule\] checker: its code is"):
         from_row(row, rules="error")
     with pytest.raises(RecordError, match=r"checkers\[0\]"):
         from_row({"prompt": "p", "checkers": ["no tag"]})
+    with pytest.raises(ValueError, match="rules must be one of"):
+        from_row(row, rules="run")  # type: ignore[arg-type]
+
+
+def test_open_instruct_ground_truth_rows_and_columns() -> None:
+    truth = [
+        {
+            "instruction_id": ["keywords:word_once", "punctuation:no_comma"],
+            "kwargs": [{"keyword": "tea", "frequency": None}, None],
+        }
+    ]
+    row = {
+        "messages": [{"role": "user", "content": "Tea?"}],
+        "ground_truth": str(truth),
+        "dataset": "ifeval",
+    }
+    item = from_row(row)
+    assert item.text == "Tea?" and item.meta == {"dataset": "ifeval"}
+    assert item.constraints == (
+        ConstraintSpec("keywords:word_once", {"keyword": "tea"}),
+        ConstraintSpec("punctuation:no_comma"),
+    )
+    assert to_row(item, "ifeval")["instruction_id_list"] == [c.id for c in item.constraints]
+    # A JSON string inside the list (open-instruct's verifier accepts it) and a TRL column.
+    cols = {"ground_truth": [json.dumps([json.dumps(truth[0])])]}
+    assert batch_specs(cols, 0) == list(item.constraints)
+    with pytest.raises(RecordError, match=r"ground_truth: expected"):
+        from_row({"prompt": "p", "ground_truth": "[{'id': 1}]"})
 
 
 @pytest.mark.parametrize(

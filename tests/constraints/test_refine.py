@@ -295,3 +295,32 @@ def test_refine_command_reads_a_config_file_and_keeps_the_old_flags(tmp_path: Pa
     assert {i.id: len(i.soft) for i in read_prompts(out)}["c"] == 3
     res = CliRunner().invoke(refine, [str(data), "-o", str(out), "--min-precision", "2"])
     assert res.exit_code == 2 and "min_precision: must lie in [0, 1]" in res.output
+
+
+def test_dropped_constraints_leave_the_prompt_text_and_precision_sources_are_reported() -> None:
+    from ifrl.constraints.synth import synthesize_mixed
+
+    soft = ("punctuation:no_comma", "change_case:english_lowercase")
+    items = synthesize_mixed([f"Describe item {i}." for i in range(20)], 1, 0, soft_types=soft)
+    # The audit measured no_comma itself (precise), not lowercase: it gets the overall 0.4.
+    precision = JudgePrecision(audit_report({"punctuation:no_comma": (0.9, 40)}, overall=0.4))
+    kept, report = refine(items, RefineConfig(min_precision=0.5), precision=precision)
+    for before, after in zip(items, kept):
+        dropped = [c for c in before.constraints if c not in after.constraints]
+        assert all(c.id == "change_case:english_lowercase" for c in dropped)
+        for c, text in zip(before.constraints, before.meta["instructions"]):
+            assert (text in after.text) == (c in after.constraints)
+    d = report.to_dict()
+    assert d["precision_used"]["punctuation:no_comma"]["source"] == "own"
+    assert d["precision_used"]["change_case:english_lowercase"] == {
+        "precision": 0.4,
+        "source": "overall",
+        "passes": 0,
+    }
+    assert d["rewritten_prompts"] == d["dropped_constraints"]["low_precision"] > 0
+    assert "from |" in report.to_markdown()
+    # rewrite=False keeps the text (the old behaviour).
+    kept_text, _ = refine(
+        items, RefineConfig(min_precision=0.5, rewrite=False), precision=precision
+    )
+    assert [i.text for i in kept_text] == [i.text for i in items]

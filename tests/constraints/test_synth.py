@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ifrl.constraints import IFEVAL_IDS, conflicting, evaluate
+from ifrl.constraints import IFEVAL_IDS, REGISTRY, conflicting, evaluate
 from ifrl.constraints.synth import synthesize
 
 
@@ -61,3 +61,43 @@ def test_bad_arguments() -> None:
         synthesize(["x"], (3, 1))
     with pytest.raises(KeyError, match="did you mean"):
         synthesize(["x"], 1, 0, types=["punctuation:no_coma"])
+
+
+def test_mixed_synthesis_adds_at_most_one_judged_constraint_without_conflicts() -> None:
+    from ifrl.constraints.base import conflicting
+    from ifrl.constraints.synth import instruction_texts, synthesize_mixed
+
+    seeds = [f"Describe place number {i}." for i in range(60)]
+    soft = ("punctuation:no_comma", "change_case:english_lowercase", "soft:tone")
+    items = synthesize_mixed(seeds, (1, 2), 3, soft_types=soft, max_soft=1)
+    assert items == synthesize_mixed(seeds, (1, 2), 3, soft_types=soft, max_soft=1)
+    with_soft = 0
+    for item in items:
+        judged = [c for c in item.constraints if c.kind == "soft"]
+        hard = [c for c in item.constraints if c.kind == "hard"]
+        assert len(judged) <= 1 and 1 <= len(hard) <= 2
+        with_soft += bool(judged)
+        for j in judged:
+            assert j.id in soft
+            assert not any(conflicting(j.id, h.id) for h in hard if j.id in REGISTRY)
+        # The prompt is the seed and each constraint's instruction, in order.
+        texts = instruction_texts(item)
+        assert texts is not None and item.text == " ".join([item.meta["seed_prompt"], *texts])
+    assert with_soft > 45  # every prompt gets one unless the pool conflicts or repeat_prompt
+    none = synthesize_mixed(seeds[:5], 1, 0, soft_types=soft, soft_share=0.0)
+    assert all(c.kind == "hard" for i in none for c in i.constraints)
+
+
+def test_rewrite_prompt_drops_the_instructions_of_dropped_constraints() -> None:
+    from ifrl.constraints.synth import rewrite_prompt, synthesize_mixed
+
+    (item,) = synthesize_mixed(["Describe tea."], 2, 1, soft_types=("soft:tone",))
+    texts = item.meta["instructions"]
+    keep = [i for i, c in enumerate(item.constraints) if c.kind == "hard"]
+    out = rewrite_prompt(item, keep)
+    assert out is not None
+    assert out.text == " ".join(["Describe tea.", *(texts[i] for i in keep)])
+    assert all(c.kind == "hard" for c in out.constraints)
+    assert len(out.meta["checkers"]) == len(out.meta["instructions"]) == len(keep)
+    # A prompt written by hand is left alone.
+    assert rewrite_prompt(item.replace(prompt="Something else."), keep) is None

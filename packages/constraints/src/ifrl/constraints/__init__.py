@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ifrl.constraints import ifbench as _ifbench  # registers the IFBench types
 from ifrl.constraints import ifeval as _ifeval  # registers the IFEval types
+from ifrl.constraints import ifevalg as _ifevalg  # registers the IFEvalG (IFTrain) types
 from ifrl.constraints.audit import AuditConfig, audit_judges, run_audit, write_audit
 from ifrl.constraints.base import REGISTRY, Constraint, build, conflicting, get_type, register
 from ifrl.constraints.codec import (
@@ -23,6 +24,7 @@ from ifrl.constraints.codec import (
     training_row,
     write_prompts,
 )
+from ifrl.constraints.hackable import HackableJudge
 from ifrl.constraints.inputs import pair_responses
 from ifrl.constraints.judge import (
     Judge,
@@ -56,6 +58,7 @@ from ifrl.constraints.scoring import (
 from ifrl.constraints.soft import SOFT_CONSTRAINTS, SoftConstraintType, add_soft, register_soft
 from ifrl.constraints.synth import synthesize
 from ifrl.constraints.text import Text
+from ifrl.constraints.training_audit import TrainingAudit
 from ifrl.core.records import ConstrainedPrompt
 
 try:
@@ -65,10 +68,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 IFEVAL_IDS = _ifeval.IFEVAL_IDS
 IFBENCH_IDS = _ifbench.IFBENCH_IDS
+IFEVALG_IDS = _ifevalg.IFEVALG_IDS
 
 __all__ = [
     "FORMATS",
     "IFBENCH_IDS",
+    "IFEVALG_IDS",
     "IFEVAL_IDS",
     "REGISTRY",
     "SOFT_CONSTRAINTS",
@@ -80,6 +85,7 @@ __all__ = [
     "ConstraintSpecError",
     "DatasetFormat",
     "Evaluation",
+    "HackableJudge",
     "Judge",
     "JudgeCache",
     "JudgePrecision",
@@ -93,6 +99,7 @@ __all__ = [
     "RefineConfig",
     "SoftConstraintType",
     "Text",
+    "TrainingAudit",
     "__version__",
     "accuracy",
     "add_soft",

@@ -10,9 +10,17 @@ extra fields kept in ``meta``):
             ``"soft"`` per instruction (without it, ids starting ``soft:`` are soft).
 ``verif``   ``{id, prompt, checkers: ["[rule] ...", "[llm] ..."]}`` as in VerIF's VerInstruct.
             We write a ``constraints`` list beside ``checkers`` so our own files round-trip
-            exactly; a foreign file's ``[llm] TEXT`` becomes ``soft:rubric`` with that rubric,
-            and a ``[rule] TEXT`` (whose code we never execute) is judged as a rubric too, or
-            rejected with ``rules="error"``; ``meta["judged_rules"]`` lists those positions.
+            exactly. A foreign file's ``[llm] TEXT`` becomes ``soft:rubric`` with that rubric.
+            A ``[rule] TEXT`` comes with Python source in VerIF's data; that code is data from
+            an untrusted file and is **never executed**. ``rules`` decides such a checker:
+            ``"judge"`` (default) judges its text as a rubric, lists its position in
+            ``meta["judged_rules"]`` and warns (:class:`JudgedRuleWarning`, shown once under
+            Python's default filter), so it is never turned into a rubric silently; ``"error"`` rejects the row naming the
+            checker.
+``openinstruct``  ``{prompt or messages, ground_truth}`` as in open-instruct's IFEval-style data
+            (``IF_multi_constraints_upto5``): ``ground_truth`` holds, as a Python or JSON
+            literal, ``[{"instruction_id": [...], "kwargs": [...]}]``. Read by format
+            detection (not in :data:`FORMATS`, the formats written); written as ``ifeval``.
 ``native``  ``{id, prompt, constraints: [{id, kwargs, kind}]}``.
 
 A ``response`` field is read in every format; ``prompt`` is a string or a list of OpenAI chat
@@ -30,9 +38,11 @@ constraints from them (``constraints``, or IFEval's ``instruction_id_list`` + ``
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,27 +57,36 @@ from ifrl.core.registry import UnknownNameError
 if TYPE_CHECKING:  # scoring imports this module for its output rows
     from ifrl.constraints.scoring import Evaluation
 
-DatasetFormat = Literal["ifeval", "verif", "native"]
+DatasetFormat = Literal["ifeval", "verif", "native", "openinstruct"]
 FORMATS: tuple[DatasetFormat, ...] = ("ifeval", "verif", "native")
+READ_FORMATS: tuple[DatasetFormat, ...] = (*FORMATS, "openinstruct")
 RuleMode = Literal["judge", "error"]
+RULE_MODES: tuple[RuleMode, ...] = ("judge", "error")
 Kind = Literal["hard", "soft"]
 
 
 def detect_format(row: Mapping[str, Any]) -> DatasetFormat:
-    """The format of one row: ``instruction_id_list`` → ifeval, ``checkers`` → verif, else native."""
+    """The format of one row: ``instruction_id_list`` → ifeval, ``checkers`` → verif,
+    ``constraints`` → native, ``ground_truth`` → openinstruct."""
     if "instruction_id_list" in row:
         return "ifeval"
     if "checkers" in row:
         return "verif"
     if "constraints" in row:
         return "native"
+    if "ground_truth" in row:
+        return "openinstruct"
     raise RecordError(
-        "", "unknown format: expected instruction_id_list (IFEval), checkers (VerIF) or constraints"
+        "",
+        "unknown format: expected instruction_id_list (IFEval), checkers (VerIF), constraints "
+        "or ground_truth (open-instruct)",
     )
 
 
 def _prompt(row: Mapping[str, Any]) -> str | Conversation:
     value = row.get("prompt")
+    if value is None and isinstance(row.get("messages"), list):
+        value = row["messages"]  # open-instruct rows hold the conversation in messages
     if isinstance(value, str):
         return value
     if isinstance(value, list):
@@ -170,29 +189,81 @@ def _native_specs(raw: Any, column: str = "constraints") -> list[ConstraintSpec]
     return specs
 
 
+def _tag(checker: str) -> tuple[str, str]:
+    tag, _, text = checker.strip().partition("]")
+    return tag.lstrip("[").strip().lower(), text.strip()
+
+
+class JudgedRuleWarning(UserWarning):
+    """A VerIF ``[rule]`` checker was read as a judged rubric (its code is never run)."""
+
+
 def _from_verif(
     row: Mapping[str, Any], prompt: str | Conversation, rules: RuleMode
 ) -> ConstrainedPrompt:
     checkers = row.get("checkers")
     if not isinstance(checkers, list) or not all(isinstance(c, str) for c in checkers):
         raise RecordError("checkers", "missing or not a list of strings")
+    if rules not in RULE_MODES:
+        raise ValueError(f"rules must be one of {list(RULE_MODES)}, got {rules!r}")
     specs: list[ConstraintSpec] = []
     judged_rules: list[int] = []
     for i, checker in enumerate(checkers):
-        tag, _, text = checker.strip().partition("]")
-        tag = tag.lstrip("[").strip().lower()
-        text = text.strip()
+        tag, text = _tag(checker)
         if tag not in ("rule", "llm") or not text:
             raise RecordError(f"checkers[{i}]", "must read '[rule] TEXT' or '[llm] TEXT'")
         if tag == "rule":
             if rules == "error":
                 raise RecordError(
-                    f"checkers[{i}]", "a [rule] checker without a registered constraint spec"
+                    f"checkers[{i}]",
+                    "a [rule] checker: its code is never run; read with rules='judge' to "
+                    "judge its text as a rubric",
                 )
             judged_rules.append(i)
         specs.append(ConstraintSpec("soft:rubric", {"rubric": text}, "soft"))
+    if judged_rules:
+        warnings.warn(
+            "VerIF [rule] checkers are judged as rubrics (their code is never run); each row "
+            "lists them in meta['judged_rules']; rules='error' rejects them",
+            JudgedRuleWarning,
+            stacklevel=4,
+        )
     extra = {"judged_rules": judged_rules} if judged_rules else None
-    return _record(row, prompt, specs, {"checkers", "functions"}, extra)
+    return _record(row, prompt, specs, {"checkers"}, extra)
+
+
+def _literal(value: Any, field: str) -> Any:
+    """A JSON or Python literal held in a string (open-instruct writes both)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
+        raise RecordError(field, f"not a JSON or Python literal: {err}") from None
+
+
+def _ground_truth_specs(value: Any, field: str = "ground_truth") -> list[ConstraintSpec]:
+    """Specs from open-instruct's ``ground_truth``: ``[{"instruction_id", "kwargs"}]`` (a
+    list whose first item may itself be a JSON string, or one object)."""
+    data = _literal(value, field)
+    if isinstance(data, list):
+        if not data:
+            raise RecordError(field, "an empty list")
+        data = _literal(data[0], f"{field}[0]")
+    if not isinstance(data, Mapping) or "instruction_id" not in data:
+        raise RecordError(field, "expected {'instruction_id': [...], 'kwargs': [...]}")
+    ids = data["instruction_id"]
+    if isinstance(ids, str):
+        ids = [ids]
+    try:
+        return _ifeval_specs(ids, data.get("kwargs"), None)
+    except RecordError as err:
+        name = "instruction_id" if err.field == "instruction_id_list" else err.field
+        raise RecordError(f"{field}.{name}", err.problem) from None
 
 
 def _check(item: ConstrainedPrompt, fmt: DatasetFormat) -> None:
@@ -228,20 +299,26 @@ def from_row(
     if not isinstance(row, Mapping):
         raise RecordError("", "expected an object")
     fmt = fmt or detect_format(row)
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {list(FORMATS)}")
+    if fmt not in READ_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {list(READ_FORMATS)}")
     prompt = _prompt(row)
     if fmt == "ifeval":
         specs = _ifeval_specs(row.get("instruction_id_list"), row.get("kwargs"), row.get("kinds"))
         item = _record(row, prompt, specs, {"instruction_id_list", "kwargs", "kinds"})
     elif fmt == "verif" and "constraints" not in row:
         item = _from_verif(row, prompt, rules)
+    elif fmt == "openinstruct":
+        specs = _ground_truth_specs(row.get("ground_truth"))
+        item = _record(row, prompt, specs, {"ground_truth", "messages"})
     else:  # native, or verif written by us (the specs beside the checkers are exact)
         item = _record(
-            row, prompt, _native_specs(row.get("constraints")), {"constraints", "checkers"}
+            row,
+            prompt,
+            _native_specs(row.get("constraints")),
+            {"constraints", "checkers"},
         )
     if check:
-        _check(item, "ifeval" if fmt == "ifeval" else "native")
+        _check(item, "ifeval" if fmt in ("ifeval", "openinstruct") else "native")
     return item
 
 
@@ -279,7 +356,7 @@ def to_row(
 ) -> dict[str, Any]:
     """One row of ``fmt`` for ``item`` (``meta`` fields are written back beside the others)."""
     row: dict[str, Any] = {}
-    if fmt == "ifeval":
+    if fmt in ("ifeval", "openinstruct"):
         key = row_key(item)
         if key is not None:
             row["key"] = key
@@ -362,7 +439,8 @@ def batch_specs(
 ) -> list[ConstraintSpec]:
     """Every constraint (hard and soft) of row ``index`` of a TRL batch's ``columns``.
 
-    Read from ``column`` (``{"id", "kwargs", "kind"}`` objects), else from IFEval's columns.
+    Read from ``column`` (``{"id", "kwargs", "kind"}`` objects), else from IFEval's columns,
+    else from open-instruct's ``ground_truth`` column.
     Null fields count as absent (Arrow fills the fields a row lacks with nulls).
     ``ConstraintSpecError`` names the column and field of a malformed value.
     """
@@ -379,10 +457,14 @@ def batch_specs(
 
             ids = cell("instruction_id_list") or []
             return _ifeval_specs(ids, cell("kwargs"), cell("kinds"), _json)
+        if "ground_truth" in columns and columns["ground_truth"] is not None:
+            return _ground_truth_specs(columns["ground_truth"][index])
     except RecordError as err:
         raise ConstraintSpecError("", err.field, err.problem) from None
     raise ConstraintSpecError(
-        "", column, f"no '{column}' or 'instruction_id_list' column among {sorted(columns)}"
+        "",
+        column,
+        f"no '{column}', 'instruction_id_list' or 'ground_truth' column among {sorted(columns)}",
     )
 
 
@@ -406,7 +488,10 @@ def evaluation_row(evaluation: Evaluation) -> dict[str, Any]:
 
 __all__ = [
     "FORMATS",
+    "READ_FORMATS",
+    "RULE_MODES",
     "DatasetFormat",
+    "JudgedRuleWarning",
     "RuleMode",
     "batch_specs",
     "checker_text",

@@ -20,6 +20,9 @@ column, without it ids starting ``soft:`` are soft). ``judged`` says which const
   one (else its verdict); an unparseable judge output counts as failed. With probabilities,
   ``all`` gives the smallest score (so 1.0 only when every constraint surely passes).
 
+``on_unknown`` treats an id that neither the verifiers nor the soft types know as
+:class:`~ifrl.constraints.rewards.ConstraintReward` does (``raise``, ``skip`` or ``zero``).
+
 :attr:`JudgedReward.stats` counts, cumulatively, how many rewards came from which source
 (hard only, soft only, both, hard short-circuit, none) and how many verdicts each source gave.
 """
@@ -30,12 +33,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ifrl.constraints.base import Semantics
+from ifrl.constraints.base import REGISTRY, Semantics
 from ifrl.constraints.codec import batch_specs
 from ifrl.constraints.judge import Judge, JudgedConstraint, JudgeQuery, JudgeVerdict
-from ifrl.constraints.rewards import ConstraintReward, RewardMode, Strictness, prompt_text
-from ifrl.constraints.scoring import check_hard_all
-from ifrl.constraints.soft import HardDescriber, judge_text
+from ifrl.constraints.rewards import (
+    ConstraintReward,
+    OnUnknown,
+    RewardMode,
+    Strictness,
+    _warn_unknown,
+    prompt_text,
+)
+from ifrl.constraints.scoring import ResponseView
+from ifrl.constraints.soft import SOFT_CONSTRAINTS, HardDescriber, judge_text
+from ifrl.core.records import ConstraintSpec
 
 SoftScore = Literal["verdict", "probability"]
 Judged = Literal["soft", "all"]
@@ -77,6 +88,7 @@ class JudgedReward(ConstraintReward):
         soft_score: SoftScore = "verdict",
         describe: HardDescriber | None = None,
         name: str | None = None,
+        on_unknown: OnUnknown = "raise",
     ) -> None:
         super().__init__(
             mode,
@@ -85,6 +97,7 @@ class JudgedReward(ConstraintReward):
             strip_think=strip_think,
             semantics=semantics,
             name=name or f"judged_{strictness}_{mode}",
+            on_unknown=on_unknown,
         )
         if judged not in ("soft", "all"):
             raise ValueError(f"judged must be 'soft' or 'all', got {judged!r}")
@@ -103,10 +116,36 @@ class JudgedReward(ConstraintReward):
             return verdict.p_yes
         return 1.0 if verdict.status == "yes" else 0.0
 
+    def _resolve(self, specs: list[ConstraintSpec]) -> tuple[list[ConstraintSpec], int]:
+        """The row's constraints with unknown ids dropped (``skip``, ``zero``) and how many
+        were unknown and count as failed (``zero``); ``raise`` keeps them to fail when built."""
+        kept: list[ConstraintSpec] = []
+        zeros = 0
+        for spec in specs:
+            self._seen += 1
+            known = spec.id in REGISTRY or (spec.kind == "soft" and spec.id in SOFT_CONSTRAINTS)
+            if known or self.on_unknown == "raise":
+                kept.append(spec)
+                continue
+            self._unknown += 1
+            _warn_unknown(spec.id, self.on_unknown)
+            zeros += self.on_unknown == "zero"
+        return kept, zeros
+
+    def _check_code(self, text: str, specs: list[ConstraintSpec]) -> list[bool]:
+        view = ResponseView(text)
+        built = [c for c in self._built(specs) if c is not None]
+        return [bool(view.check(c, self.strictness).passed) for c in built]
+
     def __call__(
         self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
     ) -> list[float | None]:
-        rows = [batch_specs(columns, i, self.column) for i in range(len(completions))]
+        log_metric = columns.pop("log_metric", None)
+        resolved = [
+            self._resolve(batch_specs(columns, i, self.column)) for i in range(len(completions))
+        ]
+        rows = [specs for specs, _ in resolved]
+        zeros = [z for _, z in resolved]
         texts = [self.answer(c) for c in completions]
         coded: list[list[float]] = []
         queries: list[JudgeQuery] = []
@@ -115,11 +154,8 @@ class JudgedReward(ConstraintReward):
             judge_all = self.judged == "all"
             by_code = [] if judge_all else [s for s in specs if s.kind == "hard"]
             by_judge = specs if judge_all else [s for s in specs if s.kind == "soft"]
-            passed = (
-                check_hard_all(texts[i], by_code, self.strictness, self.semantics)
-                if by_code
-                else []
-            )
+            passed = self._check_code(texts[i], by_code) if by_code else []
+            passed += [False] * zeros[i]
             coded.append([1.0 if p else 0.0 for p in passed])
             self.stats.hard_verdicts += len(passed)
             if not by_judge:
@@ -141,7 +177,7 @@ class JudgedReward(ConstraintReward):
         for i, specs in enumerate(rows):
             self.stats.rewards += 1
             n_soft = sum(s.kind == "soft" for s in specs)
-            if not specs:
+            if not specs and not zeros[i]:
                 self.stats.no_constraints += 1
                 out.append(None)
                 continue
@@ -151,12 +187,13 @@ class JudgedReward(ConstraintReward):
                 self.stats.soft_only += 1
             else:
                 self.stats.hard_and_soft += 1
-            n_judged = len(specs) - len(coded[i])
+            n_judged = len(specs) + zeros[i] - len(coded[i])
             scores = coded[i] + judged.get(i, [0.0] * n_judged)
             if self.mode == "all":
                 out.append(min(scores) if i in judged or n_judged == 0 else 0.0)
             else:
                 out.append(sum(scores) / len(scores))
+        self._log_unknown(log_metric)
         return out
 
 

@@ -17,11 +17,21 @@ the judge precisions must come from an audit against the same checkers (the audi
 records its ``semantics``; reports without it were made with the reference ones), and the
 report says which was used.
 
+Where a soft type's precision comes from is recorded per type (``precision_used`` in the
+report: ``own`` when the audit measured the type itself, ``overall`` when the judge's overall
+precision stood in for it). An audit measures a type only if it has a code truth: audit judged
+constraints of verifiable types through :func:`ifrl.constraints.calibration.audit_view`, or
+the ``overall`` fallback decides every soft type by the judge's precision on *other* types.
+
 Hard constraints are checked by code and are never dropped by filters 1-2. With
-``on_drop="prompt"`` a prompt loses all of itself when it loses any constraint (its text still
-asks for what would no longer be rewarded); with ``"constraint"`` (default) only the constraint
-goes. A prompt left with no constraint is dropped. A ``checkers`` list kept in ``meta`` (as
-synthesis writes beside IFEval columns) is filtered along with the constraints.
+``on_drop="prompt"`` a prompt loses all of itself when it loses any constraint; with
+``"constraint"`` (default) only the constraint goes and, with ``rewrite`` (default), a
+synthesized prompt's text is written again without the dropped instructions
+(:func:`ifrl.constraints.synth.rewrite_prompt`), so it no longer asks for what is no longer
+rewarded; a prompt whose text cannot be rewritten (not composed by synthesis) keeps its text and
+is counted in ``not_rewritten``. A prompt left with no constraint is dropped. A ``checkers``
+list kept in ``meta`` (as synthesis writes beside IFEval columns) is filtered along with the
+constraints.
 """
 
 from __future__ import annotations
@@ -74,6 +84,10 @@ class RefineConfig:
     semantics: Semantics = opt(
         "Checkers the rewards use (reference or fixed); the audit must be against the same.",
         "reference",
+    )
+    rewrite: bool = opt(
+        "Rewrite a synthesized prompt's text without the instructions of dropped constraints.",
+        True,
     )
 
     def __post_init__(self) -> None:
@@ -172,6 +186,9 @@ class RefineReport:
     dropped_by_type: defaultdict[str, Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
+    precision_used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rewritten: int = 0
+    not_rewritten: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def drop_constraint(
@@ -207,6 +224,9 @@ class RefineReport:
             "dropped_constraints_by_type": {
                 t: dict(sorted(c.items())) for t, c in sorted(self.dropped_by_type.items())
             },
+            "precision_used": dict(sorted(self.precision_used.items())),
+            "rewritten_prompts": self.rewritten,
+            "not_rewritten_prompts": self.not_rewritten,
             "reasons": {
                 r: REASONS[r]
                 for r in sorted(set(self.dropped_prompts) | set(self.dropped_constraints))
@@ -236,6 +256,24 @@ class RefineReport:
             for t, reasons in d["dropped_constraints_by_type"].items():
                 for reason, count in reasons.items():
                     lines.append(f"| `{t}` | {reason} | {count} |")
+        if d["precision_used"]:
+            lines += [
+                "",
+                "## Judge precision used per soft type",
+                "",
+                "| type | precision | from |",
+            ]
+            lines.append("|---|---|---|")
+            for t, used in d["precision_used"].items():
+                p = used["precision"]
+                shown = "–" if p is None else f"{p:.3f}"
+                lines.append(f"| `{t}` | {shown} | {used['source']} |")
+        if d["rewritten_prompts"] or d["not_rewritten_prompts"]:
+            lines += [
+                "",
+                f"Prompt texts rewritten without dropped instructions: {d['rewritten_prompts']}"
+                f" (not rewritable: {d['not_rewritten_prompts']}).",
+            ]
         settings = ", ".join(f"{k}={v}" for k, v in d["config"].items())
         lines += ["", f"Settings: {settings}; judge: {d['judge']} ({d['semantics']} checkers)."]
         return "\n".join(lines) + "\n"
@@ -274,14 +312,21 @@ def refine(
 
 
 def _type_precision(
-    spec: ConstraintSpec, config: RefineConfig, precision: JudgePrecision | None
+    spec: ConstraintSpec,
+    config: RefineConfig,
+    precision: JudgePrecision | None,
+    report: RefineReport | None = None,
 ) -> float | None:
     if precision is None:
         return None
     own = precision.of(spec.id, config.min_support)
-    if own is not None:
-        return own
-    return precision.overall if config.unaudited == "overall" else None
+    value, source = (own, "own") if own is not None else (None, "none")
+    if own is None and config.unaudited == "overall":
+        value, source = precision.overall, "overall"
+    if report is not None:
+        _, passes = precision.per_type.get(spec.id, (None, 0))
+        report.precision_used[spec.id] = {"precision": value, "source": source, "passes": passes}
+    return value
 
 
 def _refine_one(
@@ -302,7 +347,7 @@ def _refine_one(
             report.drop_constraint(item, spec, "hard_only", "")
             lost = True
             continue
-        p = _type_precision(spec, config, precision)
+        p = _type_precision(spec, config, precision, report)
         if config.min_precision is not None:
             if p is None and config.unaudited == "drop":
                 report.drop_constraint(item, spec, "unaudited", f"judge {report.judge}")
@@ -343,10 +388,19 @@ def _refine_one(
                 item, "never_rewarded", f"{len(rewards)} rewards, max {max(rewards, default=0.0)}"
             )
             return None
+    if lost and config.rewrite:
+        from ifrl.constraints.synth import rewrite_prompt  # synth imports the codec
+
+        rewritten = rewrite_prompt(item, indices)
+        if rewritten is not None:
+            report.rewritten += 1
+            return rewritten
+        report.not_rewritten += 1
     meta = dict(item.meta)
-    checkers = meta.get("checkers")
-    if isinstance(checkers, list) and len(checkers) == len(item.constraints):
-        meta["checkers"] = [checkers[i] for i in indices]  # keep parallel to the constraints
+    for name in ("checkers", "instructions"):
+        value = meta.get(name)
+        if isinstance(value, list) and len(value) == len(item.constraints):
+            meta[name] = [value[i] for i in indices]  # keep parallel to the constraints
     return item.replace(constraints=tuple(item.constraints[i] for i in indices), meta=meta)
 
 
