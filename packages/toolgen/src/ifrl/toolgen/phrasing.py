@@ -67,6 +67,55 @@ Today I need to {r}.
 First thing: {r}.
 Kindly {r}.
 Can you help me {r}?
+Could you help me {r}?
+Can you quickly {r}?
+Could you kindly {r}?
+I'd love it if you could {r}.
+Please go ahead and {r}.
+Let me ask you to {r}.
+It'd be great if you could {r}.
+Could you possibly {r}?
+Can you try to {r}?
+I could use some help: {r}.
+Here's what I need: {r}.
+Small request: {r}.
+One thing, please: {r}.
+Morning! Could you {r}?
+Good afternoon. Please {r}.
+Hi! I'd like to {r}.
+Hello there, can you {r}?
+Hey! I need to {r}.
+Hi, quick one: can you {r}?
+Evening! Would you {r}?
+Sorry to bother you, but could you {r}?
+If it's not too much trouble, {r}.
+Whenever you get a chance, {r}.
+As soon as you can, {r}.
+My next task is to {r}.
+I'm hoping to {r}.
+I have to {r}.
+We need to {r}.
+We'd like to {r}.
+Our team needs to {r}.
+Could we {r}?
+Shall we {r}?
+Time to {r}.
+Let's go ahead and {r}.
+Can you please {r}?
+Could you do me a favour and {r}?
+Would you kindly {r}?
+Is there any way you could {r}?
+Would you be so kind as to {r}?
+How about we {r}?
+I'd be grateful if you could {r}.
+Please help me {r}.
+Can you take a minute to {r}?
+I've been meaning to {r}.
+Right now I need to {r}.
+Before lunch, I need to {r}.
+Can you handle this for me and {r}?
+Let's try to {r}.
+I'm wondering if you could {r}.
 """)
 CONTEXTS = _bank("""
 I'm sorting out a few errands this morning.
@@ -116,6 +165,21 @@ Thank you kindly.
 That would be great.
 Talk soon.
 Thanks for sorting it.
+Thanks a bunch.
+Thanks, that's everything.
+I owe you one.
+Cheers for that.
+Thanks very much.
+Much obliged.
+Hope that's not too much.
+That's it from me.
+Thanks again.
+Looking forward to it.
+Ta.
+Thanks for the help.
+That'd be lovely.
+Really appreciate it.
+Thanks, much appreciated.
 """)
 FOLLOW_UPS = _bank("""
 Great. Now {r}.
@@ -138,6 +202,31 @@ Fine by me. Please {r}.
 Okay, good. Now {r}, if you can.
 Handy, thanks. I also want to {r}.
 Right. Could you then {r}?
+Thanks. Now could you {r}?
+Okay, next up: {r}.
+Good stuff. Can you {r} next?
+Great, that helps. Please {r}.
+Perfect. Now let's {r}.
+Thank you! Could you also {r}?
+Nice one. Now {r}, please.
+That's helpful. Next, {r}.
+Okay. Now I need you to {r}.
+Fantastic. Can we also {r}?
+Sweet. Could you {r} as well?
+All good. Then please {r}.
+Great stuff. While we're at it, {r}.
+Wonderful. I'd also like to {r}.
+Thanks for that. Now {r}.
+Understood. Next, could you {r}?
+Neat. Please also {r}.
+Okay, that's done. Now {r}.
+Appreciated. Would you {r} next?
+Good, thanks. Let's also {r}.
+Perfect, that's what I wanted. Now {r}.
+Great news. Next I'd like to {r}.
+Alright, thanks. Can you {r}?
+Cheers. Could you now {r}?
+Good to know. Please {r} next.
 """)
 CLARIFY_QUESTIONS = _bank("""
 Which {label} should I use?
@@ -182,6 +271,22 @@ Ah yes, {phrase}.
 {value} for the {label}.
 It should be {value}.
 Oops, {phrase}.
+{value}, thanks.
+Just use {value}.
+Let's go with {value}.
+Ah, right: {phrase}.
+My bad, {phrase}.
+Sure, {phrase}.
+Of course, {phrase}.
+Yes, {phrase}.
+It's {value}.
+The {label} should be {value}.
+Use {value} as the {label}.
+Set the {label} to {value}.
+I'd go with {value}.
+How about {value}?
+Try {value}.
+Definitely {value}.
 """)
 REFUSALS = _bank("""
 Sorry, I can't {action} here: the tools I have only {abilities}.
@@ -438,6 +543,36 @@ niece
 nephew
 roommate
 accountant
+stepmother
+stepsister
+half-brother
+father-in-law
+mother-in-law
+sister-in-law
+brother-in-law
+godson
+goddaughter
+grandson
+granddaughter
+fiancée
+fiancé
+wife
+husband
+childhood friend
+old schoolmate
+best friend
+next-door neighbour
+line manager
+business partner
+supervisor
+personal trainer
+babysitter
+doctor
+lawyer
+assistant
+co-founder
+piano teacher
+driving instructor
 """)
 GROUPS = _bank("""
 book club
@@ -452,6 +587,24 @@ volunteer group
 band
 reading circle
 startup
+walking group
+gardening club
+cycling club
+quiz team
+film society
+knitting circle
+parents' group
+language exchange
+hiking club
+jazz trio
+amateur theatre group
+swim squad
+robotics club
+photography club
+board game night
+debate society
+alumni network
+football team
 """)
 TEAMS = _bank("""
 design
@@ -464,6 +617,18 @@ marketing
 legal
 operations
 product
+engineering
+customer success
+HR
+procurement
+logistics
+security
+partnerships
+analytics
+content
+infrastructure
+events
+recruiting
 """)
 ITEMS = _bank("""
 a new laptop
@@ -486,6 +651,26 @@ a pram
 a mountain bike
 a telescope
 a sewing machine
+an electric scooter
+a dishwasher
+a baby car seat
+a bookshelf
+a double bed
+a fridge freezer
+a robot vacuum
+a road bike
+a second monitor
+a winter coat
+a set of golf clubs
+a kayak
+a violin
+a 3D printer
+a smart watch
+a vintage record player
+a sofa bed
+a garden shed
+a coffee grinder
+a wedding dress
 """)
 EVENTS = _bank("""
 a wedding
@@ -508,6 +693,26 @@ a trade show
 a retirement party
 a christening
 a concert
+a marathon
+an anniversary dinner
+a baby shower
+a farewell lunch
+a client pitch
+a conference talk
+a town hall
+a charity run
+a street festival
+a science fair
+a recital
+a job fair
+an open day
+a court hearing
+a driving test
+a visa appointment
+a team offsite
+a cooking class
+a photo shoot
+a tasting evening
 """)
 GENRES_HEARD = _bank("""
 jazz
@@ -520,6 +725,18 @@ punk
 soul
 ambient
 salsa
+hip-hop
+classical
+country
+funk
+indie
+metal
+gospel
+bossa nova
+k-pop
+drum and bass
+afrobeat
+flamenco
 """)
 SITUATIONS: dict[str, tuple[str, ...]] = {
     cluster: _bank(text)
@@ -669,6 +886,12 @@ My {relation}
 Our {group}
 {first}
 My {relation}'s friend {first}
+{person}, my {relation},
+A {relation} of mine
+My {relation}, {person},
+{first}, who works in {team},
+Our {relation} {first}
+{first}'s {relation}
 """)
 WHEN = _bank("""
 this {weekday}
@@ -683,6 +906,16 @@ later this week
 from {date}
 around {clock}
 this month
+first thing tomorrow
+by {weekday}
+early next {month}
+after {event}
+the week of {date}
+right after lunch
+on {weekday} evening
+at the end of {month}
+in {n} weeks
+starting {weekday}
 """)
 CONTEXT_FRAMES = _bank("""
 {who} {what} {when}.
@@ -716,8 +949,49 @@ BANKS: dict[str, tuple[str, ...]] = {
     "refuse_thoughts": REFUSE_THOUGHTS,
 }
 
+_VERBS_MORE = {
+    "search": "browse for; dig up; check for; scout for; seek out",
+    "list": "list out; bring up; display; run through",
+    "find": "dig up; turn up; hunt down; pin down; seek out",
+    "create": "put together; draw up; start; build",
+    "add": "include; insert; log",
+    "register": "register for; join",
+    "generate": "make; put together; come up with",
+    "schedule": "book; line up; slot in; pencil in",
+    "submit": "lodge; hand in; put in",
+    "upload": "post; put up",
+    "open": "set up; launch",
+    "start": "begin; launch",
+    "plan": "sketch out; figure out; lay out; put together",
+    "discover": "come across; explore; uncover",
+    "recommend": "pick out; propose",
+    "compare": "contrast; size up; evaluate",
+    "estimate": "gauge; approximate; calculate",
+    "calculate": "figure out; tally; determine",
+    "get": "grab; bring up; check; obtain; read",
+    "cancel": "drop; axe; withdraw",
+    "update": "modify; amend; revise; adjust; tweak",
+    "delete": "erase; get rid of; wipe; clear",
+    "book": "secure; lock in; grab; hold",
+    "track": "monitor; keep tabs on; trace; follow up on",
+    "check": "inspect; examine; go over; look into",
+    "download": "save; fetch; export",
+    "rate": "grade; give a rating to",
+    "share": "forward; circulate; distribute",
+    "close": "wrap up; finish; terminate",
+    "renew": "prolong; roll over; refresh",
+    "reschedule": "shift; push back; rearrange",
+    "confirm": "finalise; approve",
+    "pay": "pay off; clear; cover",
+    "review": "evaluate; assess; critique",
+    "archive": "store away; shelve; put away",
+    "refund": "reimburse; pay back",
+    "translate": "convert; render",
+    "detect": "spot; recognise",
+}
+
 VERBS: dict[str, tuple[str, ...]] = {
-    verb: tuple(v.strip() for v in forms.split(";"))
+    verb: tuple(v.strip() for v in f"{forms}; {_VERBS_MORE.get(verb, '')}".split(";") if v.strip())
     for verb, forms in {
         "search": "search for; look up; find; look for; pull up; hunt for",
         "list": "list; show; pull up; give me; show me",
@@ -760,8 +1034,64 @@ VERBS: dict[str, tuple[str, ...]] = {
     }.items()
 }
 
+_PHRASES_MORE = {
+    "city": "over in {v}; inside {v}; in downtown {v}; based in {v}; in and around {v}; local to {v}",
+    "country": "throughout {v}; inside {v}; based in {v}; over in {v}",
+    "origin": "flying out of {v}; starting from {v}; coming from {v}; with {v} as the origin",
+    "destination": "into {v}; for arrival in {v}; with {v} as the destination; landing in {v}; heading for {v}",
+    "date": "on day {v}; scheduled for {v}; set for {v}; with the date {v}",
+    "start_date": "from {v} onwards; opening on {v}; first day {v}; beginning {v}",
+    "end_date": "to {v}; finishing {v}; last day {v}; up to {v}; ending {v}",
+    "time": "for around {v}; roughly at {v}; at {v} sharp; timed for {v}",
+    "start_time": "kicking off at {v}; from {v} onwards; opening at {v}; at {v}",
+    "deadline": "due by {v}; at the latest by {v}; before {v}",
+    "email": "via {v}; at {v}; to {v}; for the address {v}; with the address {v}",
+    "contact_email": "keeping {v} posted; with {v} in copy; updating {v}",
+    "phone": "at {v}; on the number {v}; with the number {v}",
+    "query": 'searching "{v}"; for the phrase "{v}"; with the search "{v}"; looking for "{v}"; containing "{v}"',
+    "title": 'entitled "{v}"; under the title "{v}"; headed "{v}"',
+    "name": "as {v}; booked under {v}; for the person {v}; with the name {v}",
+    "message": 'reading "{v}"; with the message "{v}"; to say "{v}"; with "{v}" as the text',
+    "language": "for language {v}; with the language set to {v}; in the language {v}",
+    "currency": "using {v}; denominated in {v}; converted to {v}",
+    "unit": "measured in {v} units; in the {v} system",
+    "sort_order": "in {v} sort order; ranked {v}; sorting {v}",
+    "priority": "as {v} priority; with a {v} priority level; at a {v} priority",
+    "limit": "max {v} results; {v} results at most; no more than {v} results; just the top {v}; only {v} results; the first {v} results",
+    "page": "at page {v}; going to page {v}; page number {v}",
+    "quantity": "quantity of {v}; {v} of those; {v} items; {v} in total",
+    "guests": "for {v} of us; with {v} people; hosting {v} guests",
+    "year": "from the year {v}; of {v}; around {v}",
+    "age": "{v} years old; at age {v}; of age {v}",
+    "duration_minutes": "running {v} minutes; taking {v} minutes",
+    "amount": "of {v}; amounting to {v}; in the amount of {v}; to the tune of {v}",
+    "max_price": "cheaper than {v}; up to {v}; no more than {v}; priced below {v}; within {v}",
+    "min_rating": "with at least {v} stars; rated {v} and up; with a minimum rating of {v}",
+    "radius_km": "inside {v} km; up to {v} km away; within a {v} km range",
+    "weight_kg": "with a weight of {v} kg; of about {v} kg",
+    "tags": "with tags {v}; marked {v}; under the tags {v}",
+    "categories": "within {v}; spanning {v}; from the categories {v}",
+    "genre": "leaning towards {v}; in a {v} style; mostly {v}; from the {v} scene",
+    "cuisine": "offering {v} food; with a {v} menu; specialising in {v} food",
+    "symbol": "ticker {v}; with symbol {v}; for the stock {v}",
+    "account_id": "using account {v}; billed to {v}; via account {v}; out of account {v}",
+    "user_id": "for the user {v}; under user {v}; for account holder {v}",
+    "address": "at the address {v}; located at {v}; going to {v}; delivered to {v}",
+    "coordinates": "near the coordinates {v}; centred on {v}; by the point {v}",
+    "price_range": "within the range {v}; in the {v} bracket",
+    "contact": "naming {v} as the contact; with {v} to contact",
+    "options": "with the settings {v}; using options {v}",
+    "settings": "configured as {v}; with config {v}; applying {v}",
+    "include_details": "{flag} all the details; {flag} the specifics; {flag} more detail",
+    "notify": "{flag} sending a notification; {flag} an alert to anyone; {flag} a heads-up",
+    "reference_uuid": "reference number {v}; citing reference {v}",
+    "callback_url": "with the callback {v}; reporting back to {v}",
+}
+
 PHRASES: dict[str, tuple[str, ...]] = {
-    name: tuple(v.strip() for v in forms.split(";"))
+    name: tuple(
+        v.strip() for v in f"{forms}; {_PHRASES_MORE.get(name, '')}".split(";") if v.strip()
+    )
     for name, forms in {
         "city": "in {v}; around {v}; near {v}; in the {v} area; for {v}; somewhere in {v}; "
         "close to central {v}; within {v}",
@@ -843,6 +1173,27 @@ FIRST_HITS = (
     "the {entity} at the top",
     "the first one that shows up",
     "the leading {entity}",
+    "the first {entity} in the results",
+    "the {entity} that comes up first",
+    "the top-listed {entity}",
+    "the highest-ranked {entity}",
+    "the number one {entity}",
+    "the first match",
+    "the {entity} listed first",
+    "whatever {entity} shows up first",
+    "the best {entity} you find",
+    "the first {entity} it returns",
+    "the top {entity} it finds",
+    "the {entity} in first place",
+    "the first {entity} returned",
+    "the {entity} heading the list",
+    "the first option",
+    "the top option",
+    "the most relevant {entity}",
+    "the {entity} ranked first",
+    "the top pick",
+    "the first entry",
+    "the top entry",
 )
 
 
@@ -964,6 +1315,17 @@ def singular(text: str) -> str:
     return text
 
 
+_OF_ID = (
+    "the {o} of {w}",
+    "the {o} for {w}",
+    "the {o} on {w}",
+    "the {o} tied to {w}",
+    "the {o} linked to {w}",
+    "the {o} belonging to {w}",
+    "the {o} attached to {w}",
+)
+
+
 def request_body(
     api: ToolSpec,
     info: ApiInfo,
@@ -988,7 +1350,7 @@ def request_body(
     if with_id:
         what = (
             target
-            or f"{rng.choice(('the ', 'my ', ''))}{info.entity.replace('_', ' ')} {render_value(args[id_name])}"
+            or f"{rng.choice(('the ', 'my ', '', 'our ', 'that '))}{info.entity.replace('_', ' ')} {render_value(args[id_name])}"
         )
         fn = info.functionalities[0] if info.functionalities else ""
         obj = fn.partition(" ")[2]
@@ -1004,9 +1366,7 @@ def request_body(
         ):
             verb_phrase = f"{head} {what}"
         elif obj:
-            verb_phrase = (
-                f"{head} {rng.choice(('the {o} of {w}', 'the {o} for {w}')).format(o=obj, w=what)}"
-            )
+            verb_phrase = f"{head} {rng.choice(_OF_ID).format(o=obj, w=what)}"
         else:
             verb_phrase = f"{head} {what}"
     elif target:
