@@ -280,7 +280,8 @@ def _pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
     if found is None:
         yield _timeout_error(patrn, instance)
     elif not found:
-        yield jsonschema.ValidationError(f"{instance!r} does not match {patrn!r}")
+        shown = instance if len(instance) <= 80 else instance[:77] + "..."
+        yield jsonschema.ValidationError(f"{shown!r} does not match {patrn!r}")
 
 
 def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Any:
