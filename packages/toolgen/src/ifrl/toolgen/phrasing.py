@@ -1240,7 +1240,7 @@ def phrase(
     """One argument as a phrase of a request (``"in Paris"``, ``"with details"``): one of the
     bank's forms for a known parameter name (with ``rng``), else the API's own phrase."""
     phrases = (info or ApiInfo.of(api)).phrases
-    forms = PHRASES.get(name, ())
+    forms = PHRASES.get(name, ()) or _list_forms(name)
     template = (
         rng.choice(forms)
         if forms and rng is not None
@@ -1252,6 +1252,43 @@ def phrase(
             return template.replace("{flag}", flag)
         return f"{flag} {label(name)}"
     return template.replace("{flag}", "with").replace("{v}", render_value(value))
+
+
+#: Forms for a list argument ``<base>_list`` ("for the cities Paris, Lima and Rome").
+LIST_FORMS = (
+    "for the {plural} {v}",
+    "with the {plural} {v}",
+    "for {plural} {v}",
+    "covering the {plural} {v}",
+    "for each {label} in {v}",
+    "across the {plural} {v}",
+)
+#: Bases whose own phrases read well with a joined list ("in Paris, Lima and Rome").
+_LIST_BASES = frozenset(
+    ("city", "country", "origin", "destination", "date", "start_date", "end_date", "time")
+)
+
+
+def plural(noun: str) -> str:
+    """``city`` → ``cities``, ``start date`` → ``start dates``, ``address`` → ``addresses``."""
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
+def _list_forms(name: str) -> tuple[str, ...]:
+    """Phrases for a ``<base>_list`` argument: :data:`LIST_FORMS` with the base's label, plus
+    the base's own phrases where they read well with a list; empty for other names."""
+    base = name.removesuffix("_list")
+    if base == name or not base:
+        return ()
+    noun = label(base)
+    forms = tuple(f.replace("{plural}", plural(noun)).replace("{label}", noun) for f in LIST_FORMS)
+    if base in _LIST_BASES:
+        forms += PHRASES.get(base, ())
+    return forms
 
 
 _MASS = frozenset(
@@ -1460,6 +1497,7 @@ def fill(template: str, rng: random.Random, **slots: Any) -> str:
 
 __all__ = [
     "BANKS",
+    "LIST_FORMS",
     "ORDINALS",
     "PHRASES",
     "VERBS",
@@ -1471,6 +1509,7 @@ __all__ = [
     "join",
     "label",
     "phrase",
+    "plural",
     "render_value",
     "request_body",
     "singular",
