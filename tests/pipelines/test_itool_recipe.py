@@ -21,6 +21,7 @@ from ifrl.core.records import (
     Conversation,
     Message,
     PreferencePair,
+    RawText,
     SamplingParams,
     ToolCall,
     ToolSpec,
@@ -133,7 +134,9 @@ class Echo:
 
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         assert params.greedy
-        return [[Completion(self.answers[str(p)])] for p in prompts]
+        # The rendered held-out prompts are sent as raw text, never re-templated.
+        assert all(isinstance(p, RawText) for p in prompts)
+        return [[Completion(self.answers[p.text])] for p in prompts]  # type: ignore[union-attr]
 
 
 def test_evaluate_scores_tool_calls_and_text() -> None:

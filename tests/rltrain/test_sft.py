@@ -185,12 +185,20 @@ def test_rows_with_nothing_to_train_on_are_named(tiny_model_dir: Path, tmp_path:
     convs = [Conversation.from_openai(r) for r in rows]
     with pytest.raises(ValueError, match=r"train_data\[1\]: .*0 trainable tokens"):
         SFTTrainer(cfg, train_data=convs)
-    # Every assistant token past max_length: named too, with the setting to change.
+    # Every assistant token past max_length: such a row is left out with a warning naming it;
+    # when no row is left, an error with the setting to change.
     short = SFTConfig(
         model=str(tiny_model_dir), output_dir=str(tmp_path / "r"), max_length=4, progress=False
     )
-    with pytest.raises(ValueError, match=r"train_data\[0\]: .*max_length=4"):
+    with pytest.raises(ValueError, match=r"max_length=4 tokens \(train_data\[0\]\).*raise"):
         SFTTrainer(short, train_data=convs[:1])
+    long = Conversation.from_openai(
+        {"messages": [{"role": "user", "content": "word " * 300}, *rows[0]["messages"][1:]]}
+    )
+    mid = SFTConfig(model=str(tiny_model_dir), output_dir=str(tmp_path / "r"), max_length=64)
+    with pytest.warns(UserWarning, match=r"1 of 2 conversations .*\(train_data\[1\]\)"):
+        tr = SFTTrainer(mid, train_data=[convs[0], long])
+    assert len(tr.examples) == 1
     with pytest.raises(ValueError, match="no conversations to train on"):
         SFTTrainer(short, train_data=[])
     # evaluate() on such rows is an error too, not a loss of 0.0.

@@ -148,7 +148,12 @@ def test_openai_and_sharegpt_shapes() -> None:
     assert set(oa) == {"messages", "tools"}
     assert all("responses" not in t["function"] for t in oa["tools"])
     call_msg = next(m for m in oa["messages"] if m.get("tool_calls"))
-    assert all(isinstance(c["function"]["arguments"], str) for c in call_msg["tool_calls"])
+    # Objects by default (what TRL and the chat templates read); strings for OpenAI's API.
+    assert all(isinstance(c["function"]["arguments"], dict) for c in call_msg["tool_calls"])
+    strings = next(m for m in to_openai(d, arguments="string")["messages"] if m.get("tool_calls"))
+    assert all(isinstance(c["function"]["arguments"], str) for c in strings["tool_calls"])
+    with pytest.raises(ValueError, match="only the openai format"):
+        list(export([d], "sharegpt", arguments="string"))
     sg = to_sharegpt(d)
     froms = [t["from"] for t in sg["conversations"]]
     assert froms == ["human", "function_call", "observation", "gpt"]

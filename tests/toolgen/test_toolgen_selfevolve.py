@@ -129,7 +129,7 @@ def test_round_survival_statistics() -> None:
         "no_valid_tool_proposal": 1,
     }
     inv = [r for r in rows if r["task"] == "invocation"]
-    args = [json.loads(r["messages"][1]["tool_calls"][0]["function"]["arguments"]) for r in inv]
+    args = [r["messages"][1]["tool_calls"][0]["function"]["arguments"] for r in inv]  # objects
     assert args == [{"harbour": "Brest"}, {"harbour": "Oban", "days": 3}]  # the majority answers
     assert stats.rows == len(rows) and stats.to_dict()["survival_rate"] == round(2 / 7, 4)
     # proposals are sampled (n > 1); identical ones count once

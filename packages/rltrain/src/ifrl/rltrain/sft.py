@@ -10,6 +10,7 @@ tokenizer's chat template; labels are ``-100`` everywhere except the tokens of a
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,27 +109,41 @@ def check_trainable(
     examples: Sequence[SFTExample],
     source: str | Path,
     max_length: int,
-) -> None:
-    """Raise ``ValueError`` naming the row when a conversation gives SFT nothing to train on:
-    no conversations at all, a conversation without an assistant turn (only assistant tokens
-    are trained on), or one whose assistant turns all start past ``max_length`` tokens."""
+) -> list[int]:
+    """The indices of the conversations SFT can train on.
+
+    Raises ``ValueError`` naming the row (``file:line``, or ``source[i]``) for a conversation
+    without an assistant turn (SFT trains on assistant tokens only: the row would silently train
+    on nothing), and when no row is left. A row whose every assistant token lies past
+    ``max_length`` is left out with a warning that names it (long rows are normal in real data;
+    raise ``max_length`` to keep them)."""
     if not convs:
         raise ValueError(f"{source}: no conversations to train on")
+    keep: list[int] = []
+    cut: list[int] = []
     for k, (conv, ex) in enumerate(zip(convs, examples)):
         if any(label != IGNORE for label in ex.labels):
+            keep.append(k)
             continue
-        where = _row_name(source, k)
         if not any(m.role == "assistant" for m in conv.messages):
             roles = ", ".join(m.role for m in conv.messages) or "no messages"
             raise ValueError(
-                f"{where}: the conversation has no assistant turn ({roles}): SFT trains on "
-                "assistant turns only, so this row has 0 trainable tokens; remove it or add the "
-                "assistant's answer"
+                f"{_row_name(source, k)}: the conversation has no assistant turn ({roles}): SFT "
+                "trains on assistant turns only, so this row has 0 trainable tokens; remove it "
+                "or add the assistant's answer"
             )
-        raise ValueError(
-            f"{where}: 0 trainable tokens: every assistant turn starts after max_length="
-            f"{max_length} tokens and is cut off; raise max_length or shorten the conversation"
+        cut.append(k)
+    if cut:
+        names = ", ".join(_row_name(source, k) for k in cut[:3])
+        more = f" and {len(cut) - 3} more" if len(cut) > 3 else ""
+        message = (
+            f"{len(cut)} of {len(convs)} conversations have 0 trainable tokens: every assistant "
+            f"turn starts after max_length={max_length} tokens ({names}{more}); "
         )
+        if not keep:
+            raise ValueError(message + "nothing is left to train on: raise max_length")
+        warnings.warn(message + "they are left out (raise max_length to keep them)", stacklevel=3)
+    return keep
 
 
 def pack(examples: Sequence[SFTExample], max_length: int) -> list[SFTExample]:
@@ -287,7 +302,9 @@ class SFTTrainer(Trainer):
         self.pad_id = int(self.tokenizer.pad_token_id)
         source = "train_data" if train_data is not None else config.data
         examples = [tokenize_conversation(self.tokenizer, c, config.max_length) for c in convs]
-        check_trainable(convs, examples, source, config.max_length)
+        keep = check_trainable(convs, examples, source, config.max_length)
+        convs = [convs[k] for k in keep]
+        examples = [examples[k] for k in keep]
         diffs = self._difficulties(convs, examples)
         examples = [
             SFTExample(e.input_ids, e.labels, e.position_ids, e.tool_calls, d)
@@ -343,7 +360,8 @@ class SFTTrainer(Trainer):
             raise ValueError("no evaluation conversations (set eval_data)")
         examples = [tokenize_conversation(self.tokenizer, c, self.config.max_length) for c in convs]
         source = "eval_data" if conversations is not None else self.config.eval_data
-        check_trainable(convs, examples, source, self.config.max_length)
+        keep = check_trainable(convs, examples, source, self.config.max_length)
+        examples = [examples[k] for k in keep]
         total, count = 0.0, 0
         eval_mode(self.policy)
         with torch.no_grad():

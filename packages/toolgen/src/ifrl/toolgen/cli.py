@@ -376,25 +376,46 @@ def verify(
 @cli.command()
 @click.argument("dialogs_path", metavar="DIALOGS", type=click.Path(exists=True, dir_okay=False))
 @click.option(
-    "--format", "fmt", type=click.Choice(["toolace", "openai", "sharegpt"]), required=True
+    "--format",
+    "fmt",
+    type=click.Choice(["toolace", "openai", "sharegpt", "hermes", "xlam"]),
+    required=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 @click.option(
     "--thoughts/--no-thoughts",
     default=False,
     show_default=True,
-    help="Write the assistant's thoughts where the format has room (openai, sharegpt text "
-    "turns: <think>...</think> before the content); toolace always drops them.",
+    help="Write the assistant's thoughts where the format has room (openai, sharegpt and "
+    "hermes text turns: <think>...</think> before the content); toolace and xlam drop them.",
 )
-def export(dialogs_path: str, fmt: ExportFormat, output: str, thoughts: bool) -> None:
-    """Write dialogs in ToolACE's, OpenAI's or ShareGPT's format (JSONL)."""
+@click.option(
+    "--arguments",
+    type=click.Choice(["object", "string"]),
+    default=None,
+    help="Tool-call arguments as JSON objects (the default: what TRL and the chat templates "
+    "of Qwen2.5, Llama-3.1, Mistral and Hermes read) or as JSON strings (openai only: "
+    "OpenAI's API and fine-tuning files).",
+)
+def export(
+    dialogs_path: str, fmt: ExportFormat, output: str, thoughts: bool, arguments: str | None
+) -> None:
+    """Write dialogs in ToolACE's, OpenAI's, ShareGPT's, Hermes' or xLAM's format (JSONL)."""
     # loaded when used, so that `ifrl toolgen --help` stays fast
     from ifrl.toolgen import Dialog, ExportFormatError
     from ifrl.toolgen import export as convert
 
+    if arguments == "string" and fmt != "openai":
+        raise click.UsageError("--arguments string: only --format openai writes JSON strings")
     written = skipped = 0
     with JSONLWriter(output) as writer:
-        for row in convert(read_jsonl(dialogs_path, Dialog.from_json), fmt, thoughts=thoughts):
+        rows = convert(
+            read_jsonl(dialogs_path, Dialog.from_json),
+            fmt,
+            thoughts=thoughts,
+            arguments=arguments,  # type: ignore[arg-type]
+        )
+        for row in rows:
             if isinstance(row, ExportFormatError):
                 skipped += 1
                 click.echo(f"skipped: {row}", err=True)
@@ -480,12 +501,21 @@ def audit(dialogs_path: str, out: str, config: JudgeAuditConfig, judge: Generato
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), required=True, help="Dialogs JSONL."
 )
-def import_(source: str, output: str) -> None:
-    """Read ToolACE's released data.json into the working dialog format."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["toolace", "openai", "sharegpt", "hermes", "xlam"]),
+    default="toolace",
+    show_default=True,
+    help="The file's format (any format 'export' writes; toolace: ToolACE's released data.json).",
+)
+def import_(source: str, output: str, fmt: ExportFormat) -> None:
+    """Read ToolACE's released data.json, or a file in any export format, into the working
+    dialog format."""
     # loaded when used, so that `ifrl toolgen --help` stays fast
-    from ifrl.toolgen import import_toolace
+    from ifrl.toolgen import import_rows
 
-    found, stats, errors = import_toolace(source)
+    found, stats, errors = import_rows(source, fmt)
     write_jsonl(output, (d.to_json() for d in found))
     for line in errors[:20]:
         click.echo(f"skipped {line}", err=True)

@@ -74,7 +74,9 @@ def doc_prompt(query: str, call: ToolCall) -> Conversation:
 def _row(
     task: str, prompt: Conversation, assistant: Message, tools: Sequence[ToolSpec] = ()
 ) -> dict[str, Any]:
-    return {"task": task, **Conversation((*prompt.messages, assistant), tuple(tools)).to_openai()}
+    # Arguments as objects: the chat templates (and TRL) write them with `tojson` themselves.
+    row = Conversation((*prompt.messages, assistant), tuple(tools))
+    return {"task": task, **row.to_openai(arguments_as="object")}
 
 
 def subtask_rows(

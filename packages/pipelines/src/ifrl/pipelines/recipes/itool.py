@@ -250,7 +250,7 @@ def _convert(src: Path, dst: Path, first_turn: bool, limit: int) -> int:
             conv = to_conversation(row, first_turn)
             if conv is None:
                 continue
-            w.write(conv.to_openai())
+            w.write(conv.to_openai(arguments_as="object"))
             n += 1
             if limit and n >= limit:
                 break

@@ -239,7 +239,7 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
     # multi-process SFT stage only reads.
     with JSONLWriter(ctx.path("sft_train.jsonl")) as w:
         for row in read_jsonl(ctx.run_dir / "verified.jsonl"):
-            sft_row = Dialog.from_json(row).conversation().to_openai()
+            sft_row = Dialog.from_json(row).conversation().to_openai(arguments_as="object")
             if cfg.verify.first_turn_only:
                 sft_row = first_turn(sft_row)
             w.write(sft_row)
