@@ -105,6 +105,29 @@ def test_the_constraints_judge_runs_against_the_teacher(
     assert verdict.status == "yes" and teacher.roles["constraints_judge"] == 1
 
 
+def test_the_constraints_audit_exposes_a_judge_that_says_yes_to_everything() -> None:
+    """``ifrl constraints audit``'s core on the openai backend: the honest teacher fails every
+    non-compliant response (commas where none are allowed), the yes-judge none."""
+    from ifrl.constraints.audit import run_audit
+    from ifrl.constraints.judge import LLMJudge
+    from ifrl.core.records import ConstrainedPrompt, ConstraintSpec
+
+    no_comma = (ConstraintSpec("punctuation:no_comma", {}, "hard"),)
+    items = [
+        ConstrainedPrompt(f"p{i}", "Describe the sea without commas.", no_comma, response)
+        for i, response in enumerate(
+            ["The sea is wide and blue.", "The sea is wide, deep, and blue.", "Waves roll in.",
+             "Salt, wind, foam."]
+        )
+    ]  # fmt: skip
+    rates = {}
+    for failure in (None, "yes_judge"):
+        for _server, gen in _teacher(failure):
+            report, _ = run_audit(items, {"teacher": LLMJudge(gen, mode="pointwise")})
+            rates[failure] = report["judges"]["teacher"]["overall"]["recall_noncompliant"]
+    assert rates == {None: 1.0, "yes_judge": 0.0}
+
+
 def test_a_judge_that_says_yes_to_everything_is_exposed_by_the_audit() -> None:
     clean = [r.dialog for r in DialogGenerator(Planner(POOL, 1)).run(range(30)) if r.dialog]
     clean = [d for d in clean if not rule_issues(d)]

@@ -189,7 +189,7 @@ class TeacherServer:
         if system == TOOL_DOC_SYSTEM:
             return self._text("doc", self._json(self.proposed_tool(user)))
         if "constraint" in system.lower() and "Reply with one word" in system:
-            return self._text("constraints_judge", "yes")
+            return self._text("constraints_judge", self.constraint_verdict(user))
         if body.get("tools"):
             return self.assistant_turn(messages, body["tools"])
         return self._text("other", "OK.")
@@ -377,6 +377,27 @@ class TeacherServer:
                     if str(shown) not in stated:
                         return {"verdict": "fail", "reason": f"{key}={shown} was never stated"}
         return {"verdict": "pass", "reason": "every value was stated"}
+
+    def constraint_verdict(self, prompt: str) -> str:
+        """``yes``/``no`` for one constraint (pointwise): the fenced response is read back and
+        checked for what the constraint text asks about (commas, case); other constraints
+        pass. The yes-judge passes everything."""
+        from ifrl.core.judging import restore
+
+        if self.failure == "yes_judge":
+            return "yes"
+        found = re.search(r"<<<BEGIN RESPONSE (\S+)>>>\n(.*)\n<<<END RESPONSE \1>>>", prompt, re.S)
+        response = restore(found.group(2)) if found else ""
+        asked = re.sub(r"<<<BEGIN (\w+) (\S+)>>>.*?<<<END \1 \2>>>", "", prompt, flags=re.S)
+        asked = asked.lower()
+        ok = True
+        if "comma" in asked:
+            ok = "," not in response
+        elif "lowercase" in asked:
+            ok = response == response.lower()
+        elif "capital letters" in asked or "uppercase" in asked:
+            ok = response == response.upper()
+        return "yes" if ok else "no"
 
     def proposed_tool(self, prompt: str) -> dict[str, Any]:
         query = prompt.split("\n", 1)[0].removeprefix("Instruction: ")
