@@ -29,6 +29,7 @@ def test_examples_exist() -> None:
         "toolace-tiny.yaml",
         "if-rlvr-qwen2.5-1.5b.yaml",
         "if-rlvr-tiny.yaml",
+        "if-rlvr-arms-tiny.yaml",
         "itool-qwen2.5-1.5b.yaml",
         "itool-tiny.yaml",
         "edu-prm-qwen2.5-math-1.5b.yaml",

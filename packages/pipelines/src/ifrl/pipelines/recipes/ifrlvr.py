@@ -1,5 +1,7 @@
 """The ``if-rlvr`` recipe: seed prompts → synthesize hard-constraint prompts → optional judge
-audit and refinement → GRPO → IFEval eval on held-out synthesized prompts.
+audit and refinement → GRPO → IFEval eval on held-out synthesized prompts; or, with
+``arms.names`` set, the experiment of :mod:`ifrl.pipelines.recipes.ifrlvr_arms` (hard-only vs
+mixed hard + judged constraints under simulated and real judges, over seeds).
 
 Every file of prompts (``train.jsonl``, ``heldout.jsonl``, ``refined.jsonl``) is IFEval rows
 written and read by the constraints codec. GRPO's reward is the hard verifiers' share of
@@ -48,6 +50,13 @@ from ifrl.pipelines.common import (
     train_config,
 )
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
+from ifrl.pipelines.recipes.ifrlvr_arms import (
+    ArmsSection,
+    HackableSection,
+    LLMJudgeSection,
+    RefineSection,
+    arm_stages,
+)
 
 SEED_TOPICS = (
     "the ocean",
@@ -200,9 +209,25 @@ class IfRlvrConfig:
     )
     grpo: GRPOSection = field(default_factory=GRPOSection, metadata={"help": "Stage grpo."})
     eval: IFEvalSection = field(default_factory=IFEvalSection, metadata={"help": "Stage eval."})
+    arms: ArmsSection = field(
+        default_factory=ArmsSection,
+        metadata={"help": "The experiment's arms (empty names: the single run above)."},
+    )
+    hackable: HackableSection = field(
+        default_factory=HackableSection,
+        metadata={"help": "Arms: the HackableJudge and its calibration on the pilot samples."},
+    )
+    llm_judge: LLMJudgeSection = field(
+        default_factory=LLMJudgeSection, metadata={"help": "Arms: the real judge model."}
+    )
+    refine: RefineSection = field(
+        default_factory=RefineSection, metadata={"help": "Arms: the refined arm's filters."}
+    )
 
     def validate(self) -> None:
         check_train_section(_grpo_cls(), self.grpo.trainer, "grpo.trainer")
+        if self.arms.names and "seed" in self.grpo.trainer:
+            raise ConfigError("", "grpo.trainer.seed", "the arms set the seed: use arms.seeds")
 
 
 def _grpo_cls() -> type:
@@ -384,59 +409,69 @@ def stage_eval(ctx: StageContext) -> dict[str, Any]:
     }
 
 
+SEEDS_STAGE = Stage("seeds", stage_seeds, ("seeds.jsonl",), ("seeds",), (), "seed prompts")
+
+
 def build() -> Recipe:
     """The ``if-rlvr`` recipe."""
     audited = lambda c: bool(c.audit.enabled)  # noqa: E731
+    single = (
+        SEEDS_STAGE,
+        Stage(
+            "synthesize",
+            stage_synthesize,
+            ("train.jsonl", "heldout.jsonl"),
+            ("synthesize",),
+            ("seeds",),
+            "hard-constraint prompts",
+        ),
+        Stage(
+            "audit",
+            stage_audit,
+            ("audit/audit.json", "audit/responses.jsonl"),
+            ("model", "judge", "audit"),
+            ("synthesize",),
+            "judge audit against the verifiers",
+            audited,
+        ),
+        Stage(
+            "refine",
+            stage_refine,
+            ("refined.jsonl",),
+            ("audit",),
+            ("audit",),
+            "learnability filter from the pilot samples",
+            audited,
+        ),
+        Stage(
+            "grpo",
+            stage_grpo,
+            ("grpo/final",),
+            ("model", "grpo", "judge", "audit"),
+            ("synthesize", "refine"),
+            "GRPO",
+            distributed=True,
+        ),
+        Stage(
+            "eval",
+            stage_eval,
+            ("eval/results.json",),
+            ("model", "eval"),
+            ("synthesize", "grpo"),
+            "IFEval eval on held-out prompts",
+        ),
+    )
+
+    def expand(config: IfRlvrConfig) -> tuple[Stage, ...]:
+        return (SEEDS_STAGE, *arm_stages(config)) if config.arms.names else single
+
     return Recipe(
         "if-rlvr",
-        "seed prompts → synthesize → (audit, refine) → GRPO → IFEval held-out eval",
+        "seed prompts → synthesize → (audit, refine) → GRPO → IFEval held-out eval; with "
+        "arms.names: hard-only vs mixed arms over seeds, evaluated on held-out IFEval/IFBench",
         IfRlvrConfig,
-        (
-            Stage("seeds", stage_seeds, ("seeds.jsonl",), ("seeds",), (), "seed prompts"),
-            Stage(
-                "synthesize",
-                stage_synthesize,
-                ("train.jsonl", "heldout.jsonl"),
-                ("synthesize",),
-                ("seeds",),
-                "hard-constraint prompts",
-            ),
-            Stage(
-                "audit",
-                stage_audit,
-                ("audit/audit.json", "audit/responses.jsonl"),
-                ("model", "judge", "audit"),
-                ("synthesize",),
-                "judge audit against the verifiers",
-                audited,
-            ),
-            Stage(
-                "refine",
-                stage_refine,
-                ("refined.jsonl",),
-                ("audit",),
-                ("audit",),
-                "learnability filter from the pilot samples",
-                audited,
-            ),
-            Stage(
-                "grpo",
-                stage_grpo,
-                ("grpo/final",),
-                ("model", "grpo", "judge", "audit"),
-                ("synthesize", "refine"),
-                "GRPO",
-                distributed=True,
-            ),
-            Stage(
-                "eval",
-                stage_eval,
-                ("eval/results.json",),
-                ("model", "eval"),
-                ("synthesize", "grpo"),
-                "IFEval eval on held-out prompts",
-            ),
-        ),
+        single,
+        expand,
     )
 
 
