@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,14 +21,21 @@ from ifrl.core.cli import main
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.slow
-def test_demo_quick_writes_report(tmp_path: Path, tiny_model_dir: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--quick", "--out", str(tmp_path)])
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> tuple[Path, str]:
+    """One uninterrupted `ifrl demo --quick`: its run directory and its output."""
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--quick", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    runs = list(tmp_path.glob("demo-*"))
+    runs = list(out.glob("demo-*"))
     assert len(runs) == 1
-    run = runs[0]
-    last = result.output.strip().splitlines()[-1]
+    return runs[0], result.output
+
+
+@pytest.mark.slow
+def test_demo_quick_writes_report(quick_run: tuple[Path, str]) -> None:
+    run, output = quick_run
+    last = output.strip().splitlines()[-1]
     assert last == f"report: {run / 'report.md'} (and {run / 'report.html'})"
 
     report = (run / "report.md").read_text()
@@ -89,3 +103,107 @@ def test_demo_quick_writes_report(tmp_path: Path, tiny_model_dir: Path) -> None:
     assert len(pngs) == 9
     for png in pngs:
         assert png.read_bytes().startswith(PNG) and png.stat().st_size > 5000
+
+
+TIMING_KEYS = ("seconds", "wall", "cpu", "per_second", "estimate")
+
+
+def _comparable(run: Path) -> Any:
+    """A run's summary with its own directory written as ``<run>`` and its timings dropped."""
+    text = (run / "summary.json").read_text().replace(str(run), "<run>")
+    return _without_timings(json.loads(text))
+
+
+def _differences(a: Any, b: Any, where: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d
+            for k in sorted(set(a) | set(b))
+            for d in _differences(a.get(k), b.get(k), f"{where}.{k}")
+        ]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{where}[{i}]")
+        ]
+    return [] if a == b else [f"{where}: {a!r:.80} != {b!r:.80}"]
+
+
+def _without_timings(value: Any) -> Any:
+    """``value`` with every timing entry (wall/CPU seconds) dropped, recursively."""
+    if isinstance(value, dict):
+        return {
+            k: _without_timings(v) for k, v in value.items() if not any(t in k for t in TIMING_KEYS)
+        }
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def _report_without_timings(text: str, run: Path) -> str:
+    body = text.replace(str(run), "<run>").split("\n## Time\n", 1)[0]
+    return re.sub(r"total \d+s wall, \d+s CPU", "total", body)
+
+
+@pytest.mark.slow
+def test_killed_demo_resumes_to_the_same_report(
+    quick_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`ifrl demo --quick` killed (SIGKILL) in the middle of a stage, then rerun with the same
+    --run-dir: the finished stages are not rerun, and the report equals an uninterrupted run's
+    (timings aside)."""
+    reference, _ = quick_run
+    run_dir = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "ifrl.pipelines", "demo", "--quick", "--run-dir", str(run_dir)]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    seen: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # kill a second into the toolace SFT stage
+        seen.append(line)
+        if "toolace: sft —" in line:
+            time.sleep(1.0)
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    assert not (run_dir / "summary.json").exists()
+
+    resumed = CliRunner().invoke(main, ["demo", "--quick", "--run-dir", str(run_dir)])
+    assert resumed.exit_code == 0, resumed.output
+    # The stages that had finished are not run again; the killed one runs to its end.
+    assert "toolace: verify — up to date, skipped" in resumed.output
+    assert "toolace: sft — SFT" in resumed.output
+    differences = _differences(_comparable(reference), _comparable(run_dir))
+    assert not differences, "\n".join(differences)
+    assert _report_without_timings((run_dir / "report.md").read_text(), run_dir) == (
+        _report_without_timings((reference / "report.md").read_text(), reference)
+    )
+
+
+@pytest.mark.slow
+def test_every_headline_figure_comes_from_the_summary_and_its_table(
+    quick_run: tuple[Path, str],
+) -> None:
+    """Each headline figure is the summary's number at its source, carries n and an interval
+    around it, is written in the headline as shown, and stands in the report's tables."""
+    from ifrl.pipelines.demo.headlines import headlines, lookup
+
+    run, _ = quick_run
+    summary = json.loads((run / "summary.json").read_text())
+    report = (run / "report.md").read_text()
+    tables = report.split("## GRPO reward curves", 1)[1]  # the report below the headline
+    found = headlines(summary)
+    assert {h.name for h in found} >= {"toolace", "itool", "if_rlvr", "noisy_judge", "bon"}
+    for h in found:
+        assert f"- {h.text}" in report
+        for f in h.figures:
+            assert lookup(summary, f.source) == pytest.approx(f.value), f.source
+            assert f.n > 0 and f.low <= f.value <= f.high, f.source
+            assert f.shown() in h.text
+            number = f"{f.value:.2f}x" if f.unit == "ratio" else f"{f.value:.3f}"
+            assert number in tables, f"{h.name}: {f.source}={number} is in no table"

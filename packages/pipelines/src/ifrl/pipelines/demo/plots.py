@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ifrl.pipelines.demo.report import headline, percent
+from ifrl.pipelines.demo.headlines import headlines
+from ifrl.pipelines.demo.report import percent
 
 
 def _pyplot() -> Any:
@@ -52,14 +54,36 @@ def _plot_rewards(ax: Any, s: Mapping[str, Any], legend: int = 7) -> None:
     ax.legend(fontsize=legend)
 
 
-def _bars(ax: Any, groups: list[str], series: Mapping[str, list[float]], ylim: float = 1.0) -> None:
-    """Grouped bars with their values written on top (NaN: no bar)."""
+def _bars(
+    ax: Any,
+    groups: list[str],
+    series: Mapping[str, list[float]],
+    ylim: float = 1.0,
+    n: Mapping[str, list[int]] | None = None,
+) -> None:
+    """Grouped bars with their values written on top (NaN: no bar). With ``n`` (items per bar,
+    0 for none), the bars are shares and get their Wilson 95% intervals as error bars."""
+    from ifrl.core.stats import wilson_interval
+
     width = 0.8 / max(1, len(series))
     for j, (label, values) in enumerate(series.items()):
         xs = [i + (j - (len(series) - 1) / 2) * width for i in range(len(groups))]
-        kept = [(x, v) for x, v in zip(xs, values) if v == v]
-        bars = ax.bar([x for x, _ in kept], [v for _, v in kept], width, label=label)
-        for b, (_, v) in zip(bars, kept):
+        counts = (n or {}).get(label, [0] * len(values))
+        kept = [(x, v, k) for x, v, k in zip(xs, values, counts) if v == v]
+        errs: list[list[float]] = [[], []]
+        for _, v, k in kept:
+            low, high = wilson_interval(round(v * k), k) if k else (v, v)
+            errs[0].append(max(0.0, v - low))
+            errs[1].append(max(0.0, high - v))
+        bars = ax.bar(
+            [x for x, _, _ in kept],
+            [v for _, v, _ in kept],
+            width,
+            label=label,
+            yerr=errs if n else None,
+            capsize=2 if n else 0,
+        )
+        for b, (_, v, _) in zip(bars, kept):
             ax.annotate(
                 f"{v:.2f}",
                 (b.get_x() + b.get_width() / 2, b.get_height()),
@@ -69,6 +93,28 @@ def _bars(ax: Any, groups: list[str], series: Mapping[str, list[float]], ylim: f
             )
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylim(0, ylim)
+
+
+def _plot_compliance(ax: Any, s: Mapping[str, Any]) -> None:
+    """Held-out compliance before and after GRPO (both rewards), with Wilson intervals."""
+    keys = ["prompt_level_strict_acc", "inst_level_strict_acc"]
+    nj, r = s["noisy_judge"], s["if_rlvr"]
+    prompts = int(r["heldout_prompts"])
+    n_inst = [prompts, 0]  # instruction-level: n is the constraint count (no interval drawn)
+    series = {
+        "before GRPO": [r["before"].get(k, 0.0) for k in keys],
+        "GRPO, hard reward": [r["after"].get(k, 0.0) for k in keys],
+        "GRPO, NoisyJudge": [nj["after"].get(k, 0.0) for k in keys],
+    }
+    _bars(
+        ax,
+        ["prompt-level strict", "instruction-level strict"],
+        series,
+        n={k: n_inst for k in series},
+    )
+    ax.set_ylabel("share compliant (95% CI)")
+    ax.set_title(f"Held-out constraint compliance (n={prompts} prompts)")
+    ax.legend(fontsize=7)
 
 
 def _tool_series(s: Mapping[str, Any]) -> tuple[list[str], dict[str, list[float]]]:
@@ -110,35 +156,28 @@ def _plot_tools(ax: Any, s: Mapping[str, Any], compact: bool = False) -> None:
         ax.set_title("Tool calls: base → SFT → iTool")
     top = max([v for vs in series.values() for v in vs if v == v] + [0.0])
     _bars(ax, groups, series, ylim=min(1.0, max(0.3, 1.4 * top)))
+    ax.set_ylabel("exact share / mean matcher score")
     ax.tick_params(axis="x", labelsize=7 if not compact else 8)
     ax.legend(fontsize=7)
 
 
 def _plot_cost(ax: Any, s: Mapping[str, Any]) -> None:
+    """Generated tokens per question for both labellers: one unit on both sides."""
     e = s["edu_prm"]
     edu, uni = e["uniform_edu_cost"] or e["edu_cost"], e["uniform_cost"]
-    keys = [
-        ("generated_tokens_per_step", "generated tokens"),
-        ("forward_tokens_per_step", "forward tokens / 10"),
-        ("calls_per_step", "queries × 10"),
-    ]
-    scale = {
-        "generated_tokens_per_step": 1.0,
-        "forward_tokens_per_step": 0.1,
-        "calls_per_step": 10.0,
-    }
-    groups = [label for _, label in keys]
-    series = {
-        "EDU": [float(edu.get(k, 0.0)) * scale[k] for k, _ in keys],
-        "uniform MC": [float(uni.get(k, 0.0)) * scale[k] for k, _ in keys],
-    }
-    top = max([1.0, *series["EDU"], *series["uniform MC"]]) * 1.2
-    _bars(ax, groups, series, ylim=top)
-    ax.set_ylabel("per labeled step")
-    ratio = e.get("cost_ratio")
+    values = []
+    for c in (edu, uni):
+        q = c.get("questions") or 0
+        values.append(float(c.get("generated_tokens", 0)) / q if q else float("nan"))
+    _bars(ax, ["generated tokens per question"], {"EDU": values[:1], "uniform MC": values[1:]})
+    top = max([v for v in values if v == v] + [1.0])
+    ax.set_ylim(0, 1.25 * top)
+    ax.set_ylabel("generated tokens per question")
+    q = edu.get("questions")
+    ratio = values[1] / values[0] if values[0] and values[0] == values[0] else None
     ax.set_title(
-        "Label cost per step: EDU vs uniform MC"
-        + (f" (uniform {ratio:.1f}x tokens)" if ratio else "")
+        f"Label cost on {q} questions"
+        + (f": uniform MC {ratio:.2f}x EDU" if ratio and ratio == ratio else "")
     )
     ax.legend(fontsize=7)
 
@@ -200,19 +239,7 @@ def make_plots(run_dir: Path, s: Mapping[str, Any]) -> dict[str, Path]:
     paths["rewards"] = _save(fig, out / "grpo_rewards.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    keys = ["prompt_level_strict_acc", "inst_level_strict_acc"]
-    nj = s["noisy_judge"]
-    _bars(
-        ax,
-        keys,
-        {
-            "before GRPO": [s["if_rlvr"]["before"].get(k, 0.0) for k in keys],
-            "after GRPO (hard reward)": [s["if_rlvr"]["after"].get(k, 0.0) for k in keys],
-            "after GRPO (NoisyJudge)": [nj["after"].get(k, 0.0) for k in keys],
-        },
-    )
-    ax.set_title("Held-out constraint compliance")
-    ax.legend(fontsize=7)
+    _plot_compliance(ax, s)
     paths["compliance"] = _save(fig, out / "heldout_compliance.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -270,28 +297,17 @@ def make_overview(path: Path, s: Mapping[str, Any]) -> Path:
     _plot_tools(axes[0][1], s, compact=True)
     _plot_bon(axes[0][2], s)
     _plot_cost(axes[1][0], s)
-    ax = axes[1][1]
-    keys = ["prompt_level_strict_acc", "inst_level_strict_acc"]
-    _bars(
-        ax,
-        ["prompt-level strict", "instruction-level strict"],
-        {
-            "before GRPO": [s["if_rlvr"]["before"].get(k, 0.0) for k in keys],
-            "GRPO, hard reward": [s["if_rlvr"]["after"].get(k, 0.0) for k in keys],
-            "GRPO, NoisyJudge": [s["noisy_judge"]["after"].get(k, 0.0) for k in keys],
-        },
-    )
-    ax.set_title("Held-out constraint compliance (IF-RLVR)")
-    ax.legend(fontsize=7)
+    _plot_compliance(axes[1][1], s)
     _plot_recipe_time(axes[1][2], s)
     fig.suptitle(
         "ifrl demo"
         + (" (quick)" if s["quick"] else "")
-        + " — tiny model, CPU, offline\n"
-        + headline(s, short=True),
-        fontsize=10,
+        + " — tiny model, CPU, offline (value [95% interval] n=items)",
+        fontsize=11,
     )
-    fig.tight_layout()
+    lines = [textwrap.fill(h.text, 150, subsequent_indent="    ") for h in headlines(s)]
+    fig.text(0.01, 0.005, "\n".join(lines), fontsize=7.5, va="bottom", ha="left")
+    fig.tight_layout(rect=(0, 0.03 + 0.022 * sum(x.count("\n") + 1 for x in lines), 1, 0.97))
     fig.savefig(path, dpi=70)
     plt.close(fig)
     return path

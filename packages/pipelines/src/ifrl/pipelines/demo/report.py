@@ -1,17 +1,25 @@
-"""The demo report as Markdown and as HTML with the plots embedded, and its headline."""
+"""The demo report as Markdown and as HTML with the plots embedded."""
 
 from __future__ import annotations
 
 import base64
 import html
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ifrl.pipelines.demo.headlines import headlines
+
 
 def _num(v: Any) -> str:
     return "n/a" if v is None else f"{float(v):.3f}"
+
+
+def _per(total: Any, n: Any) -> str:
+    """``total / n`` with three decimals (``n/a`` when either is missing or ``n`` is 0)."""
+    return "n/a" if total is None or not n else f"{float(total) / float(n):.3f}"
 
 
 def _count(v: Any) -> str:
@@ -35,28 +43,6 @@ def percent(v: Any) -> str:
     return "n/a" if v is None else f"{100 * float(v):.1f}%"
 
 
-def headline(s: Mapping[str, Any], short: bool = False) -> str:
-    """The demo's headline numbers in one line (two with ``short``, for the overview)."""
-    t, r, n, it, e = s["toolace"], s["if_rlvr"], s["noisy_judge"], s["itool"], s["edu_prm"]
-    b = e["bon"]
-    ratio = e.get("cost_ratio")
-    parts = [
-        f"tool calls (matcher score) {_num(t.get('base_score'))} base → "
-        f"{_num(it.get('start_score'))} SFT → {_num(it.get('final_score'))} iTool "
-        f"(exact {percent(it.get('start_accuracy'))} → {percent(it.get('final_accuracy'))})",
-        f"IF prompt-level strict {percent(r['before'].get('prompt_level_strict_acc', 0))} → "
-        f"{percent(r['after'].get('prompt_level_strict_acc', 0))} after GRPO; NoisyJudge reward "
-        f"exceeds true compliance by {percent(n['mean_gap'])}",
-        f"EDU labels {ratio:.1f}x cheaper per step than uniform MC" if ratio else "EDU labels",
-        f"PRM Best-of-{b.get('n', '?')} {percent(b.get('bon_accuracy'))} vs random "
-        f"{percent(b.get('random_accuracy'))}, oracle {percent(b.get('oracle_accuracy'))}",
-        f"total {s['total_seconds']:.0f}s wall, {s['total_cpu_seconds']:.0f}s CPU",
-    ]
-    if short:
-        return "; ".join(parts[:2]) + "\n" + "; ".join(parts[2:])
-    return "; ".join(parts)
-
-
 def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     """The Markdown report (plots linked as relative paths)."""
     t, r, n, it, e = s["toolace"], s["if_rlvr"], s["noisy_judge"], s["itool"], s["edu_prm"]
@@ -64,7 +50,6 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     keys = sorted(set(r["before"]) | set(r["after"]))
     b = e["bon"]
     edu, uni = e["uniform_edu_cost"] or e["edu_cost"], e["uniform_cost"]
-    agree = e["agreement"] or {}
     mcts, base = it["mcts"], it["baseline"]
     rt = s["recipe_seconds"]
     lines = [
@@ -76,7 +61,11 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         "minutes, so the point is that every stage runs and is measured; the numbers move with "
         "a real model (see the `examples/` configs).",
         "",
-        f"**Headline:** {headline(s)}.",
+        "**Headline** (each figure: value, 95% interval, n; Wilson intervals for shares, "
+        "bootstrap over items for means and ratios; the tables below hold the same numbers):",
+        "",
+        *(f"- {h.text}" for h in headlines(s)),
+        f"- total {s['total_seconds']:.0f}s wall, {s['total_cpu_seconds']:.0f}s CPU",
         "",
         "![overview](report-overview.png)",
         "",
@@ -183,25 +172,27 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         f"{e['questions'].get('eval')} held out) with the tiny policy warmed up on the task; "
         f"its EDU leaves are correct {percent(e.get('leaf_accuracy'))} of the time.",
         "",
-        "| labeler | questions | labeled steps | queries | generated tokens | generated tokens / step | forward tokens / step |",
-        "|---|---|---|---|---|---|---|",
+        "Both labelers label the same solutions; costs are per question and per labeled line "
+        "step (one unit on both sides of each ratio); kappa = Cohen's kappa of each labeler's "
+        "hard step labels against the exact step truth of the synthetic task.",
+        "",
+        "| labeler | questions | labeled line steps | queries | generated tokens | generated tokens / question | generated tokens / line step | kappa vs truth |",
+        "|---|---|---|---|---|---|---|---|",
         *(
             f"| {name} | {c.get('questions')} | {c.get('labeled_steps')} | {c.get('calls')} | "
-            f"{c.get('generated_tokens')} | {_num(c.get('generated_tokens_per_step'))} | "
-            f"{_num(c.get('forward_tokens_per_step'))} |"
-            for name, c in (("EDU (entropy anchors)", edu), ("uniform MC", uni))
+            f"{c.get('generated_tokens')} | {_per(c.get('generated_tokens'), c.get('questions'))} | "
+            f"{_num(c.get('generated_tokens_per_step'))} | {_ci(e, kappa)} |"
+            for name, c, kappa in (
+                ("EDU (entropy anchors)", edu, "kappa_edu"),
+                ("uniform MC", uni, "kappa_uniform"),
+            )
             if c
         ),
         "",
         (
-            f"Uniform MC spends **{e['cost_ratio']:.2f}x** EDU's generated tokens per labeled step. "
-            if e.get("cost_ratio")
-            else ""
-        )
-        + (
-            f"On {agree.get('shared_steps')} shared steps their hard labels agree "
-            f"{percent(agree.get('hard_rate'))} of the time."
-            if agree.get("shared_steps")
+            f"Uniform MC spends **{e['cost_ratio_question']:.2f}x** EDU's generated tokens per "
+            f"question and {e['cost_ratio_line']:.2f}x per labeled line step."
+            if e.get("cost_ratio_question") and e.get("cost_ratio_line")
             else ""
         ),
         "",
@@ -241,6 +232,14 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     return "\n".join(lines)
 
 
+def inline_html(text: str) -> str:
+    """One line of the report's Markdown as HTML: escaped, with ``**bold**`` and ``` `code` ```
+    rendered."""
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+
+
 def report_html(s: Mapping[str, Any], plots: Mapping[str, Path], run_dir: Path) -> str:
     """A self-contained HTML page: the Markdown report's tables with the PNGs (the plots and
     ``run_dir/report-overview.png``) embedded."""
@@ -258,7 +257,7 @@ def report_html(s: Mapping[str, Any], plots: Mapping[str, Path], run_dir: Path) 
         if not table:
             return
         rows = [
-            [html.escape(c.strip()).replace("**", "") for c in line.strip("|").split("|")]
+            [inline_html(c.strip()) for c in line.strip("|").split("|")]
             for line in table
             if not set(line) <= set("|-")
         ]
@@ -269,11 +268,22 @@ def report_html(s: Mapping[str, Any], plots: Mapping[str, Path], run_dir: Path) 
         body.append("</table>")
         table.clear()
 
+    items: list[str] = []
+
+    def flush_list() -> None:
+        if items:
+            body.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+            items.clear()
+
     for line in md.splitlines():
         if line.startswith("|"):
             table.append(line)
             continue
         flush_table()
+        if line.startswith("- "):
+            items.append(inline_html(line[2:]))
+            continue
+        flush_list()
         if line.startswith("# "):
             body.append(f"<h1>{html.escape(line[2:])}</h1>")
         elif line.startswith("## "):
@@ -282,7 +292,8 @@ def report_html(s: Mapping[str, Any], plots: Mapping[str, Path], run_dir: Path) 
             src = line[line.index("(") + 1 : -1]
             body.append(f'<img alt="{html.escape(src)}" src="data:image/png;base64,{images[src]}">')
         elif line.strip():
-            body.append(f"<p>{html.escape(line).replace('**', '')}</p>")
+            body.append(f"<p>{inline_html(line)}</p>")
     flush_table()
+    flush_list()
     style = "body{font-family:sans-serif;max-width:900px;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}"
     return f"<!doctype html><html><head><meta charset='utf-8'><title>ifrl demo</title><style>{style}</style></head><body>{''.join(body)}<script type='application/json' id='summary'>{html.escape(json.dumps(s))}</script></body></html>\n"

@@ -11,8 +11,9 @@ from typing import Any
 from ifrl.core.config import from_mapping
 from ifrl.core.jsonl import write_json, write_text
 from ifrl.pipelines.demo.configs import RUNS, demo_configs
+from ifrl.pipelines.demo.headlines import headline
 from ifrl.pipelines.demo.plots import make_overview, make_plots
-from ifrl.pipelines.demo.report import headline, report_html, report_markdown
+from ifrl.pipelines.demo.report import report_html, report_markdown
 from ifrl.pipelines.demo.summary import summarize
 from ifrl.pipelines.recipe import estimates, get_recipe, run_recipe
 from ifrl.pipelines.timings import describe, total

@@ -1,0 +1,183 @@
+"""The demo's headline numbers: each one a figure of ``summary.json`` with its n and interval.
+
+A :class:`Headline` is one claim of the report's first line (and of the README's "measured"
+section): its text and the :class:`Figure` objects it quotes. Each figure names the dotted path
+in ``summary.json`` its value comes from, the number of items it is measured over and a 95%
+interval (Wilson for shares, a seeded bootstrap over items for means and ratios), so a test can
+check every headline against the table it summarises. Both sides of a comparison are in one unit:
+shares of the same eval set, or generated tokens per question for both labellers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ifrl.core.stats import Metric, bootstrap, proportion
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One number of a headline: ``value`` read from ``summary[source]`` (a dotted path),
+    measured over ``n`` items, with its 95% interval ``[low, high]`` and the ``unit`` it is
+    shown in (``share``: a percentage; ``ratio``: ``1.23x``; ``mean``: three decimals)."""
+
+    source: str
+    value: float
+    n: int
+    low: float
+    high: float
+    unit: str = "share"
+
+    def shown(self) -> str:
+        """The figure as the headline writes it: value, interval, n."""
+        if self.unit == "share":
+            body = f"{100 * self.value:.1f}% [{100 * self.low:.1f}, {100 * self.high:.1f}]"
+        elif self.unit == "ratio":
+            body = f"{self.value:.2f}x [{self.low:.2f}, {self.high:.2f}]"
+        else:
+            body = f"{self.value:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+        return f"{body} n={self.n}"
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """One claim of the headline: its ``text`` (which contains every figure's :meth:`shown`)."""
+
+    name: str
+    text: str
+    figures: tuple[Figure, ...]
+
+
+def lookup(summary: Mapping[str, Any], source: str) -> Any:
+    """The value at a dotted path of the summary (``"itool.final_accuracy"``)."""
+    value: Any = summary
+    for key in source.split("."):
+        value = value[key]
+    return value
+
+
+def _share(summary: Mapping[str, Any], source: str, n: int) -> Figure:
+    value = float(lookup(summary, source))
+    m = proportion(round(value * n), n)
+    return Figure(source, value, n, m.ci_low, m.ci_high)
+
+
+def _of(source: str, value: float, m: Metric, unit: str) -> Figure:
+    return Figure(source, value, m.n, m.ci_low, m.ci_high, unit)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def headlines(s: Mapping[str, Any]) -> list[Headline]:
+    """The headline claims of a demo summary, in the report's order."""
+    out: list[Headline] = []
+    t, it = s["toolace"], s["itool"]
+    n_held = int(t["heldout_entries"])
+    base, sft = (
+        _share(s, "toolace.base_accuracy", n_held),
+        _share(s, "toolace.sft_accuracy", n_held),
+    )
+    out.append(
+        Headline(
+            "toolace",
+            f"held-out tools, exact calls: {base.shown()} base → {sft.shown()} after SFT",
+            (base, sft),
+        )
+    )
+    if it.get("eval_samples") and it.get("start_accuracy") is not None:
+        n_it = int(it["eval_samples"])
+        a = _share(s, "itool.start_accuracy", n_it)
+        b = _share(s, "itool.final_accuracy", n_it)
+        out.append(
+            Headline(
+                "itool",
+                f"seen tools, exact calls: {a.shown()} after SFT → {b.shown()} after iTool",
+                (a, b),
+            )
+        )
+    n_if = int(s["if_rlvr"]["heldout_prompts"])
+    key = "prompt_level_strict_acc"
+    before = _share(s, f"if_rlvr.before.{key}", n_if)
+    hard = _share(s, f"if_rlvr.after.{key}", n_if)
+    noisy = _share(s, f"noisy_judge.after.{key}", n_if)
+    out.append(
+        Headline(
+            "if_rlvr",
+            f"held-out prompts fully compliant: {before.shown()} base → {hard.shown()} after "
+            f"GRPO on the hard verifiers, {noisy.shown()} on the NoisyJudge",
+            (before, hard, noisy),
+        )
+    )
+    judge, truth = s["noisy_judge"]["judge_reward"], s["noisy_judge"]["true_compliance"]
+    gaps = [j - c for j, c in zip(judge, truth)]
+    if gaps:
+        gap = _of(
+            "noisy_judge.mean_gap",
+            float(s["noisy_judge"]["mean_gap"]),
+            bootstrap(gaps, _mean),
+            "mean",
+        )
+        out.append(
+            Headline(
+                "noisy_judge",
+                f"NoisyJudge reward minus true compliance per GRPO step: {gap.shown()} (steps)",
+                (gap,),
+            )
+        )
+    e = s["edu_prm"]
+    per_q = e.get("cost_per_question") or {}
+    if per_q.get("edu") and per_q.get("uniform"):
+        edu_q, uni_q = per_q["edu"], per_q["uniform"]
+
+        def ratio(ids: Sequence[int]) -> float:
+            den = sum(edu_q[i] for i in ids)
+            return sum(uni_q[i] for i in ids) / den if den else 0.0
+
+        value = float(e["cost_ratio_question"])
+        m = bootstrap(list(range(len(edu_q))), ratio)
+        cost = _of("edu_prm.cost_ratio_question", value, m, "ratio")
+        out.append(
+            Headline(
+                "edu_cost",
+                f"uniform MC spends {cost.shown()} EDU's generated tokens per question (questions)",
+                (cost,),
+            )
+        )
+    b = e["bon"]
+    if b.get("bon_accuracy_ci95") and b.get("random_accuracy_ci95"):
+        nq = int(b["questions"])
+        bon = _of(
+            "edu_prm.bon.bon_accuracy",
+            float(b["bon_accuracy"]),
+            Metric(float(b["bon_accuracy"]), nq, *b["bon_accuracy_ci95"]),
+            "share",
+        )
+        rnd = _of(
+            "edu_prm.bon.random_accuracy",
+            float(b["random_accuracy"]),
+            Metric(float(b["random_accuracy"]), nq, *b["random_accuracy_ci95"]),
+            "share",
+        )
+        out.append(
+            Headline(
+                "bon",
+                f"PRM Best-of-{b.get('n', '?')} on held-out questions: {bon.shown()} vs a random "
+                f"pick {rnd.shown()} (question bootstrap)",
+                (bon, rnd),
+            )
+        )
+    return out
+
+
+def headline(s: Mapping[str, Any]) -> str:
+    """The headline claims in one line, with the run's total time."""
+    parts = [h.text for h in headlines(s)]
+    parts.append(f"total {s['total_seconds']:.0f}s wall, {s['total_cpu_seconds']:.0f}s CPU")
+    return "; ".join(parts)
+
+
+__all__ = ["Figure", "Headline", "headline", "headlines", "lookup"]
