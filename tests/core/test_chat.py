@@ -104,3 +104,24 @@ def test_assistant_spans_cover_exactly_the_assistant_turns(tok: Any) -> None:
     keep = label_tokens(enc["offset_mapping"], spans)
     kept = tok.decode([t for t, k in zip(enc["input_ids"], keep) if k])
     assert "You are welcome." in kept and "Thanks" not in kept and "Be brief" not in kept
+
+
+def test_portable_ids_are_nine_characters_and_prefix_stable() -> None:
+    from ifrl.core.chat import portable_ids
+
+    conv = Conversation(
+        (
+            Message("user", "a"),
+            Message("assistant", None, (ToolCall("f", {}, id="call_0"), ToolCall("g", {}))),
+            Message("tool", "{}", tool_call_id="call_0"),
+            Message(
+                "tool", "{}", tool_call_id="call_1_1"
+            ),  # the id-less call, as fill_ids names it
+        )
+    )
+    out = portable_ids(conv)
+    assert [c.id for c in out.messages[1].tool_calls] == ["call00000", "call00001"]
+    assert [m.tool_call_id for m in out.messages[2:]] == ["call00000", "call00001"]
+    assert all(len(c.id or "") == 9 and (c.id or "").isalnum() for c in out.messages[1].tool_calls)
+    start = Conversation(conv.messages[:2])
+    assert portable_ids(start).messages == out.messages[:2]

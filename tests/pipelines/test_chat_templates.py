@@ -142,7 +142,7 @@ def test_sft_labels_cover_exactly_the_assistant_turns(toks: dict[str, Any], name
     tok = toks[name]
     checked = 0
     for dialog in DIALOGS:
-        conv = _portable(dialog)
+        conv = dialog.conversation()  # ids like call_0: rendering makes them portable
         if not _renders(name, conv):
             continue
         ex = tokenize_conversation(tok, conv, 8192)

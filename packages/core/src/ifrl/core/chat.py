@@ -37,6 +37,31 @@ def continuation(conversation: Conversation, text: str) -> Conversation:
     return Conversation((*conversation.messages, Message("assistant", text)), conversation.tools)
 
 
+def portable_ids(conversation: Conversation) -> Conversation:
+    """``conversation`` with its tool-call ids renamed ``call00000``, ``call00001``... in order
+    (the tool results' ``tool_call_id`` with them): nine letters and digits, the only ids
+    Mistral's template accepts, and accepted by every other. A conversation's start gets the
+    same ids as the whole, so a prompt stays the prefix of its training row."""
+    ids: dict[str, str] = {}
+    messages = []
+    n = 0
+    for k, m in enumerate(conversation.messages):
+        if m.tool_calls:
+            calls = []
+            for i, c in enumerate(m.tool_calls):
+                new = f"call{n:05d}"
+                n += 1
+                # An id-less call is known by the name Conversation.to_openai(fill_ids=True)
+                # gives it, which tool results may already use.
+                ids[c.id if c.id is not None else f"call_{k}_{i}"] = new
+                calls.append(c.replace(id=new))
+            m = m.replace(tool_calls=tuple(calls))
+        elif m.role == "tool" and m.tool_call_id in ids:
+            m = m.replace(tool_call_id=ids[m.tool_call_id])
+        messages.append(m)
+    return conversation.replace(messages=tuple(messages))
+
+
 def _template(tokenizer: Any) -> None:
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError(
@@ -61,6 +86,7 @@ def render_prompt(tokenizer: Any, prompt: Conversation | RawText | str) -> str:
             f"a prompt must be a Conversation, RawText or str, got {type(prompt).__name__}"
         )
     _template(tokenizer)
+    prompt = portable_ids(prompt)
     tools = [t.to_openai() for t in prompt.tools] or None
     if continues(prompt):
         last = prompt.messages[-1]
@@ -104,7 +130,7 @@ def render_chat(tokenizer: Any, conv: Conversation, upto: int, generation_prompt
     """The first ``upto`` messages of ``conv`` (and its tools) through the chat template, with
     or without the generation prompt (tool-call arguments as objects, as templates read them)."""
     _template(tokenizer)
-    chat = conv.to_openai(arguments_as="object")
+    chat = portable_ids(conv).to_openai(arguments_as="object")
     text = tokenizer.apply_chat_template(
         chat["messages"][:upto],
         tools=chat["tools"] or None,
@@ -174,6 +200,7 @@ __all__ = [
     "continues",
     "encode_prompt",
     "label_tokens",
+    "portable_ids",
     "render_chat",
     "render_prompt",
     "turn_text",

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from ifrl.core.chat import portable_ids
 from ifrl.core.errors import IfrlError, RecordError
 from ifrl.core.records import Conversation, Message, ToolCall, ToolSpec
 from ifrl.core.toolcalls import (
@@ -127,21 +128,8 @@ def to_openai(
     the chat templates read; the default) or as JSON strings (OpenAI's API). Call ids become
     ``call00000``, ``call00001``... (nine letters and digits: Mistral's template refuses other
     ids), the tool results' ``tool_call_id`` with them."""
-    conv = dialog.conversation(thoughts=thoughts)
-    ids: dict[str, str] = {}
-
-    def portable(call_id: str | None) -> str:
-        key = call_id or f"#{len(ids)}"
-        return ids.setdefault(key, f"call{len(ids):05d}")
-
-    messages = []
-    for m in conv.messages:
-        if m.tool_calls:
-            m = m.replace(tool_calls=tuple(c.replace(id=portable(c.id)) for c in m.tool_calls))
-        elif m.role == "tool" and m.tool_call_id in ids:
-            m = m.replace(tool_call_id=ids[m.tool_call_id])
-        messages.append(m)
-    return conv.replace(messages=tuple(messages)).to_openai(arguments_as=arguments)
+    conv = portable_ids(dialog.conversation(thoughts=thoughts))
+    return conv.to_openai(arguments_as=arguments)
 
 
 def to_sharegpt(dialog: Dialog, *, thoughts: bool = False) -> dict[str, Any]:

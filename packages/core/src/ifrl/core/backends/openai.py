@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from ifrl.core.backends.vllm import topk_entropy
-from ifrl.core.chat import continues
+from ifrl.core.chat import continues, portable_ids
 from ifrl.core.errors import IfrlError
 from ifrl.core.generation import Prompt, register_backend
 from ifrl.core.records import (
@@ -228,7 +228,7 @@ class OpenAIGenerator:
         if isinstance(prompt, str):
             body["messages"] = [{"role": "user", "content": prompt}]
         elif isinstance(prompt, Conversation):
-            row = prompt.to_openai(fill_ids=True)
+            row = portable_ids(prompt).to_openai()
             body["messages"] = row["messages"]
             if row["tools"]:
                 body["tools"] = row["tools"]
