@@ -51,6 +51,9 @@ def test_raw_text_is_sent_as_written_and_conversations_through_the_template(tok:
     assert encode_prompt(tok, conv) == encode_prompt(tok, RawText(raw))
     with pytest.raises(TypeError, match="Conversation, RawText or str"):
         render_prompt(tok, 3)  # type: ignore[arg-type]
+    # A plain str is still raw text, with a deprecation warning naming the two explicit kinds.
+    with pytest.warns(DeprecationWarning, match="Conversation .* or RawText"):
+        assert render_prompt(tok, raw) == raw
 
 
 def test_encode_prompt_adds_special_tokens_to_raw_text_only_once(tok: Any) -> None:

@@ -18,10 +18,21 @@ so the prompt used at sampling time is the prefix of the row the model was train
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from ifrl.core.records import Conversation, Message, RawText
+
+STR_DEPRECATED = (
+    "a plain str prompt is sent as raw text, without the model's chat template; this is "
+    "deprecated: pass a Conversation (rendered with the template) or RawText (raw on purpose)"
+)
+
+
+def warn_str_prompt() -> None:
+    """The deprecation warning for a plain ``str`` prompt (every backend gives it)."""
+    warnings.warn(STR_DEPRECATED, DeprecationWarning, stacklevel=4)
 
 
 def continues(conversation: Conversation) -> bool:
@@ -80,6 +91,7 @@ def render_prompt(tokenizer: Any, prompt: Conversation | RawText | str) -> str:
     if isinstance(prompt, RawText):
         return prompt.text
     if isinstance(prompt, str):
+        warn_str_prompt()
         return prompt
     if not isinstance(prompt, Conversation):
         raise TypeError(

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from ifrl.core.backends.vllm import topk_entropy
-from ifrl.core.chat import continues, portable_ids
+from ifrl.core.chat import continues, portable_ids, warn_str_prompt
 from ifrl.core.errors import IfrlError
 from ifrl.core.generation import Prompt, register_backend
 from ifrl.core.records import (
@@ -215,6 +215,8 @@ class OpenAIGenerator:
 
     def _generate_one(self, prompt: Prompt, params: SamplingParams) -> list[Completion]:
         raw = prompt.text if isinstance(prompt, RawText) else None
+        if isinstance(prompt, str):
+            warn_str_prompt()
         if isinstance(prompt, str) and self.mode == "completions":
             raw = prompt
         if raw is not None:

@@ -280,6 +280,9 @@ class VLLMGenerator:
 
     def _input(self, prompt: Prompt) -> Any:
         if isinstance(prompt, str):
+            from ifrl.core.chat import warn_str_prompt
+
+            warn_str_prompt()
             return prompt  # deprecated plain string: vLLM tokenizes it as before
         from ifrl.core.chat import encode_prompt, render_prompt
 
