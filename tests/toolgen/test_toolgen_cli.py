@@ -148,3 +148,34 @@ def test_selfevolve_moved_to_the_toolace_dev_recipe(tmp_path: Path) -> None:
         assert result.exit_code == 2
         assert "moved: run `ifrl pipeline run toolace-dev --config FILE`" in result.output
         assert "rounds, k, temperature" in result.output  # where the old settings went
+
+
+def test_export_and_import_every_format(tmp_path: Path) -> None:
+    apis, dialogs = tmp_path / "apis.jsonl", tmp_path / "dialogs.jsonl"
+    run("apis", "-n", "40", "-o", str(apis))
+    run("dialogs", "--apis", str(apis), "-n", "14", "-o", str(dialogs))
+    for fmt in ("toolace", "openai", "sharegpt", "hermes", "xlam"):
+        out_file, back = tmp_path / f"{fmt}.jsonl", tmp_path / f"{fmt}-back.jsonl"
+        out = run("export", str(dialogs), "--format", fmt, "-o", str(out_file))
+        written = len(out_file.read_text().splitlines())
+        assert f"export: {written} samples as {fmt}" in out
+        assert written == 14 if fmt != "xlam" else 0 < written < 14  # xlam: calls first only
+        run("import", str(out_file), "--format", fmt, "-o", str(back))
+        assert len(back.read_text().splitlines()) == written
+    row = json.loads((tmp_path / "openai.jsonl").read_text().splitlines()[0])
+    calls = [c for m in row["messages"] for c in m.get("tool_calls") or []]
+    assert all(isinstance(c["function"]["arguments"], dict) for c in calls)
+    run(
+        "export",
+        str(dialogs),
+        "--format",
+        "openai",
+        "--arguments",
+        "string",
+        "-o",
+        str(tmp_path / "s"),
+    )
+    result = CliRunner().invoke(
+        cli, ["export", str(dialogs), "--format", "hermes", "--arguments", "string", "-o", "x"]
+    )
+    assert result.exit_code != 0 and "only --format openai" in result.output

@@ -43,12 +43,9 @@ from ifrl.toolgen.exports import (
     ExportFormatError,
     export,
     from_toolace,
-    import_rows,
     import_toolace,
-    to_hermes,
     to_sharegpt,
     to_toolace,
-    to_xlam,
 )
 from ifrl.toolgen.judge_audit import JudgeAuditConfig, plant_items, run_judge_audit
 from ifrl.toolgen.judges import JudgeVerifier
@@ -118,7 +115,6 @@ __all__ = [
     "expand_tree",
     "export",
     "from_toolace",
-    "import_rows",
     "import_toolace",
     "load_apis",
     "make_api",
@@ -133,10 +129,8 @@ __all__ = [
     "run_round",
     "sample_value",
     "schema_problems",
-    "to_hermes",
     "to_sharegpt",
     "to_toolace",
-    "to_xlam",
     "value_issues",
     "verify_file",
     "verify_records",

@@ -513,7 +513,7 @@ def import_(source: str, output: str, fmt: ExportFormat) -> None:
     """Read ToolACE's released data.json, or a file in any export format, into the working
     dialog format."""
     # loaded when used, so that `ifrl toolgen --help` stays fast
-    from ifrl.toolgen import import_rows
+    from ifrl.toolgen.exports import import_rows
 
     found, stats, errors = import_rows(source, fmt)
     write_jsonl(output, (d.to_json() for d in found))
