@@ -68,8 +68,11 @@ def installed_members() -> dict[str, str]:
 class IfrlGroup(click.Group):
     """A click group whose extra subcommands are entry points, loaded lazily."""
 
+    #: The entry-point group its extra subcommands come from.
+    entry_point_group = ENTRY_POINT_GROUP
+
     def _plugins(self) -> dict[str, Any]:
-        return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        return {ep.name: ep for ep in entry_points(group=self.entry_point_group)}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
@@ -168,7 +171,21 @@ def version() -> None:
     click.echo(f"{'python'.ljust(width)}  {sys.version.split()[0]}")
 
 
-@main.command()
+#: The entry-point group of ``ifrl tiny`` subcommands (``ifrl tiny build`` in ifrl-pipelines).
+TINY_ENTRY_POINT_GROUP = "ifrl.tiny"
+
+
+class TinyGroup(IfrlGroup):
+    """``ifrl tiny``: its subcommands are ``ifrl.tiny`` entry points; errors reach ``main``'s
+    boundary unchanged."""
+
+    entry_point_group = TINY_ENTRY_POINT_GROUP
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return click.Group.invoke(self, ctx)
+
+
+@main.group(cls=TinyGroup, invoke_without_command=True)
 @click.option("--arch", type=click.Choice(["qwen2", "llama"]), default="qwen2", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -178,8 +195,14 @@ def version() -> None:
     default=None,
     help="Directory to write to (default: the cache).",
 )
-def tiny(arch: str, seed: int, out: str | None) -> None:
-    """Build (or reuse from the cache) the seeded tiny model and print its directory."""
+@click.pass_context
+def tiny(ctx: click.Context, arch: str, seed: int, out: str | None) -> None:
+    """Build (or reuse from the cache) the seeded tiny model and print its directory.
+
+    Subcommands from other ifrl packages: "ifrl tiny build NAME" builds a trained micro
+    policy (ifrl-pipelines)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ifrl.core.tiny import build_tiny_model
 
     path = build_tiny_model(arch=arch, seed=seed, out_dir=out)

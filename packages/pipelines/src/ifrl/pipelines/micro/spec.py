@@ -1,0 +1,169 @@
+"""The micro policies' settings: one :class:`MicroSpec` per name, registered in :data:`SPECS`."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ifrl.core.errors import RecordError
+
+Domain = Literal["tool", "if", "arith"]
+
+
+@dataclass(frozen=True)
+class MicroSpec:
+    """How one micro policy is built: its domain, model size, data and training.
+
+    Every field enters the cache key (:func:`ifrl.pipelines.micro.build.cache_key`), so two
+    specs that differ in anything build to different directories.
+    """
+
+    name: str
+    domain: Domain
+    description: str
+    seed: int = 0
+    # model (ignored by ``arith``, which warms up the seeded ``ifrl.core.tiny`` model)
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    num_kv_heads: int = 2
+    intermediate_size: int = 768
+    # data
+    train_examples: int = 4000
+    eval_examples: int = 100
+    holdout_share: float = 0.25
+    # training
+    steps: int = 300
+    batch_size: int = 16
+    max_length: int = 512
+    learning_rate: float = 2e-3
+    warmup_steps: int = 20
+    threads: int = 1
+    # generation at evaluation
+    max_new_tokens: int = 96
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SPECS: dict[str, MicroSpec] = {}
+
+
+def register(spec: MicroSpec) -> MicroSpec:
+    SPECS[spec.name] = spec
+    return spec
+
+
+register(
+    MicroSpec(
+        name="tool",
+        domain="tool",
+        description="Hermes-style tool calls over the toolgen API pool; held-out APIs never seen.",
+        train_examples=6000,
+        eval_examples=150,
+        steps=500,
+        batch_size=16,
+        max_length=384,
+        learning_rate=2e-3,
+        warmup_steps=30,
+        max_new_tokens=96,
+        extra={"pool_size": 300},
+    )
+)
+register(
+    MicroSpec(
+        name="tool-tiny",
+        domain="tool",
+        description="Seconds-long tool-calling build for tests and CI (competence not expected).",
+        hidden_size=64,
+        num_layers=1,
+        num_heads=2,
+        num_kv_heads=1,
+        intermediate_size=128,
+        train_examples=64,
+        eval_examples=8,
+        steps=4,
+        batch_size=4,
+        max_length=384,
+        learning_rate=3e-3,
+        warmup_steps=0,
+        max_new_tokens=24,
+        extra={"pool_size": 60},
+    )
+)
+register(
+    MicroSpec(
+        name="if",
+        domain="if",
+        description="Responses satisfying 1-2 synthesized IFEval constraints; held-out kwargs.",
+        train_examples=4000,
+        eval_examples=150,
+        steps=300,
+        batch_size=16,
+        max_length=256,
+        learning_rate=2e-3,
+        warmup_steps=20,
+        max_new_tokens=96,
+    )
+)
+register(
+    MicroSpec(
+        name="if-tiny",
+        domain="if",
+        description="Seconds-long instruction-following build for tests and CI.",
+        hidden_size=64,
+        num_layers=1,
+        num_heads=2,
+        num_kv_heads=1,
+        intermediate_size=128,
+        train_examples=64,
+        eval_examples=8,
+        steps=4,
+        batch_size=4,
+        max_length=256,
+        learning_rate=3e-3,
+        warmup_steps=0,
+        max_new_tokens=24,
+    )
+)
+register(
+    MicroSpec(
+        name="arith",
+        domain="arith",
+        description="Step-by-step arithmetic (ifrl.prm.synthetic's warm-up), held-out questions.",
+        train_examples=12000,
+        eval_examples=200,
+        holdout_share=0.2,
+        steps=0,
+        batch_size=32,
+        learning_rate=3e-3,
+        max_new_tokens=48,
+        extra={"min_ops": 2, "max_ops": 3, "max_value": 19, "max_operand": 9},
+    )
+)
+register(
+    MicroSpec(
+        name="arith-tiny",
+        domain="arith",
+        description="Seconds-long arithmetic build for tests and CI (competence not expected).",
+        train_examples=64,
+        eval_examples=8,
+        holdout_share=0.2,
+        steps=0,
+        batch_size=16,
+        learning_rate=3e-3,
+        max_new_tokens=24,
+        extra={"min_ops": 2, "max_ops": 2, "max_value": 9, "max_operand": 9},
+    )
+)
+
+
+def get_spec(name: str) -> MicroSpec:
+    """The registered spec ``name``; unknown names fail with "did you mean ..."."""
+    if name not in SPECS:
+        close = difflib.get_close_matches(name, list(SPECS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {sorted(SPECS)}"
+        raise RecordError("name", f"no micro policy {name!r}{hint}")
+    return SPECS[name]

@@ -1,0 +1,117 @@
+"""Micro policies (`ifrl tiny build`): deterministic, cached by content hash, with a card whose
+metrics are measured on held-out splits disjoint from training. Tiny settings only (seconds)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ifrl.core.cli import main
+from ifrl.pipelines.micro import build_micro, get_spec, micro_root
+from ifrl.pipelines.micro.build import cache_key, domain_data
+from ifrl.pipelines.micro.instructions import _values, held_out_value
+from ifrl.pipelines.micro.tools import split_pool
+
+METRICS = {
+    "tool-tiny": ("exact_seen", "exact_unseen"),
+    "if-tiny": ("strict_seen", "strict_unseen"),
+    "arith-tiny": ("answer_heldout", "solution_heldout"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IFRL_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_tiny_build_is_deterministic_cached_and_carded(name: str, tmp_path: Path) -> None:
+    first = build_micro(name)
+    assert not first.cached
+    assert first.path.parent == micro_root()
+    assert first.path.name == f"{name}-{first.card['key'][:16]}"
+    again = build_micro(name)
+    assert again.cached and again.path == first.path and again.card == first.card
+
+    rebuilt = build_micro(name, out_dir=tmp_path / "rebuilt", force=True)
+    assert not rebuilt.cached
+    assert rebuilt.card["key"] == first.card["key"]
+    for file in ("model.safetensors", "config.json", "tokenizer.json"):
+        assert (rebuilt.path / file).read_bytes() == (first.path / file).read_bytes(), file
+    for split in first.card["data"]["splits"]:
+        data = f"data/{split}.jsonl"
+        assert (rebuilt.path / data).read_bytes() == (first.path / data).read_bytes()
+
+    card = json.loads((first.path / "card.json").read_text())
+    assert card["name"] == name and card["data"]["held_out"]
+    assert card["model"]["parameters"] > 0 and card["training"]["steps"] > 0
+    assert card["time"]["total_seconds"] > 0
+    spec = get_spec(name)
+    for metric in METRICS[name]:
+        m = card["metrics"][metric]
+        assert m["n"] == spec.eval_examples
+        assert 0.0 <= m["ci95"][0] <= m["value"] <= m["ci95"][1] <= 1.0
+        assert m["value"] == m["successes"] / m["n"]
+    markdown = (first.path / "CARD.md").read_text()
+    assert all(f"| {metric} |" in markdown for metric in METRICS[name])
+
+
+def test_key_follows_settings_and_data() -> None:
+    spec = get_spec("tool-tiny")
+    key = cache_key(spec, "data-a", "code")
+    assert key == cache_key(spec, "data-a", "code")
+    assert key != cache_key(dataclasses.replace(spec, steps=spec.steps + 1), "data-a", "code")
+    assert key != cache_key(spec, "data-b", "code")
+    assert key != cache_key(spec, "data-a", "code-2")
+
+
+def test_held_out_tools_never_in_training() -> None:
+    spec = get_spec("tool-tiny")
+    _, held = split_pool(spec)
+    held_names = {a.name for a in held}
+    data = domain_data(spec)
+    train_tools = {t["function"]["name"] for r in data["train"] for t in r["tools"]}
+    unseen_calls = {
+        c["function"]["name"] for r in data["eval_unseen"] for c in r["messages"][1]["tool_calls"]
+    }
+    assert train_tools and unseen_calls
+    assert not train_tools & held_names
+    assert unseen_calls <= held_names
+    train_users = {r["messages"][0]["content"] for r in data["train"]}
+    assert not train_users & {r["messages"][0]["content"] for r in data["eval_seen"]}
+
+
+def test_held_out_kwargs_never_in_training() -> None:
+    from ifrl.core.records import ConstraintSpec
+
+    spec = get_spec("if-tiny")
+    data = domain_data(spec)
+
+    def values(row: dict) -> list[str]:
+        return [
+            v for c in row["constraints"] for v in _values(ConstraintSpec(c["id"], c["kwargs"]))
+        ]
+
+    share = spec.holdout_share
+    assert not any(held_out_value(v, share) for r in data["train"] for v in values(r))
+    assert all(any(held_out_value(v, share) for v in values(r)) for r in data["eval_unseen"])
+    train_prompts = {r["messages"][0]["content"] for r in data["train"]}
+    for split in ("eval_seen", "eval_unseen"):
+        assert not train_prompts & {r["messages"][0]["content"] for r in data[split]}
+
+
+def test_cli_build_and_list(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    result = CliRunner().invoke(main, ["tiny", "build", "if-tiny", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == str(out)
+    assert "strict_unseen:" in result.output and "95% CI" in result.output
+    assert (out / "card.json").is_file()
+    listed = CliRunner().invoke(main, ["tiny", "list"])
+    assert listed.exit_code == 0 and "tool-tiny (tool)" in listed.output
+    unknown = CliRunner().invoke(main, ["tiny", "build", "tol"])
+    assert unknown.exit_code == 1 and "did you mean 'tool'" in unknown.output
