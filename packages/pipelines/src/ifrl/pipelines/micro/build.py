@@ -25,20 +25,18 @@ from ifrl.pipelines.micro.spec import MicroSpec, get_spec
 CARD_JSON = "card.json"
 CARD_MD = "CARD.md"
 CARD_VERSION = 1
-#: Modules whose source decides the built weights: their text enters the cache key.
-CODE_MODULES = (
-    "ifrl.pipelines.micro.spec",
-    "ifrl.pipelines.micro.tools",
-    "ifrl.pipelines.micro.instructions",
-    "ifrl.pipelines.micro.arith",
+#: Modules whose source decides the built weights, per domain: their text enters the cache key
+#: (the spec's values enter it as settings, so ``spec.py`` itself is not hashed).
+CODE_MODULES = {
+    "tool": ("ifrl.pipelines.micro.tools", "ifrl.rltrain.sft", "ifrl.rltrain.loop"),
+    "if": ("ifrl.pipelines.micro.instructions", "ifrl.rltrain.sft", "ifrl.rltrain.loop"),
+    "arith": ("ifrl.pipelines.micro.arith", "ifrl.prm.synthetic", "ifrl.prm.fit"),
+}
+SHARED_MODULES = (
     "ifrl.pipelines.micro.build",
     "ifrl.core.tiny",
     "ifrl.core.chat",
-    "ifrl.rltrain.sft",
-    "ifrl.rltrain.loop",
     "ifrl.rltrain.data",
-    "ifrl.prm.synthetic",
-    "ifrl.prm.fit",
 )
 #: Libraries whose versions decide the built weights.
 LIBRARIES = ("torch", "transformers", "tokenizers", "safetensors")
@@ -53,10 +51,11 @@ class BuildResult:
     card: dict[str, Any]
 
 
-def code_version() -> str:
-    """A hash of the source of :data:`CODE_MODULES` and the versions of :data:`LIBRARIES`."""
+def code_version(domain: str) -> str:
+    """A hash of the source of the domain's :data:`CODE_MODULES`, :data:`SHARED_MODULES` and
+    the versions of :data:`LIBRARIES`."""
     h = hashlib.sha256()
-    for name in CODE_MODULES:
+    for name in (*SHARED_MODULES, *CODE_MODULES[domain]):
         module = importlib.import_module(name)
         source = Path(module.__file__ or "").read_bytes()
         h.update(name.encode() + b"\0" + source + b"\0")
@@ -98,7 +97,7 @@ def cache_key(spec: MicroSpec, data_hash: str, code: str | None = None) -> str:
     payload = {
         "card_version": CARD_VERSION,
         "spec": spec.to_dict(),
-        "code": code or code_version(),
+        "code": code or code_version(spec.domain),
         "data": data_hash,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -130,7 +129,7 @@ def build_micro(
     data_hash = hashlib.sha256(
         b"".join(k.encode() + b"\0" + hashlib.sha256(b).digest() for k, b in sorted(blobs.items()))
     ).hexdigest()
-    code = code_version()
+    code = code_version(spec.domain)
     key = cache_key(spec, data_hash, code)
     target = Path(out_dir) if out_dir is not None else micro_root() / f"{spec.name}-{key[:16]}"
     card = read_card(target)
@@ -177,6 +176,11 @@ def build_micro(
         }
         (tmp / CARD_JSON).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
         (tmp / CARD_MD).write_text(card_markdown(card))
+        won = read_card(target)
+        if won is not None and won.get("key") == key and not force:
+            # Another process finished the same build first: keep its files (same bytes).
+            say(f"cached meanwhile: {target}")
+            return BuildResult(target, True, won)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -356,6 +360,11 @@ def _build_chat(
             "epochs": round(rows_seen / max(len(trainer.examples), 1), 2),
             "tokens_seen": round(tokens * rows_seen / max(len(trainer.examples), 1)),
             "first_loss": metrics_rows[0]["loss"] if metrics_rows else None,
+            "loss_curve": {
+                str(r["step"]): round(float(r["loss"]), 4)
+                for r in metrics_rows
+                if int(r["step"]) % max(1, spec.steps // 10) == 0
+            },
             "final_loss": result.metrics.get("loss"),
         },
         "metrics": metrics,

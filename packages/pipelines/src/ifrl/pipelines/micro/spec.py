@@ -60,16 +60,19 @@ register(
     MicroSpec(
         name="tool",
         domain="tool",
-        description="Hermes-style tool calls over the toolgen API pool; held-out APIs never seen.",
-        train_examples=6000,
-        eval_examples=150,
-        steps=500,
-        batch_size=16,
-        max_length=384,
+        description=(
+            "One Hermes-style tool call with scalar arguments, over the toolgen API pool; "
+            "held-out APIs never seen."
+        ),
+        train_examples=3000,
+        eval_examples=100,
+        steps=700,
+        batch_size=4,
+        max_length=320,
         learning_rate=2e-3,
-        warmup_steps=30,
-        max_new_tokens=96,
-        extra={"pool_size": 300},
+        warmup_steps=20,
+        max_new_tokens=64,
+        extra={"pool_size": 300, "max_calls": 1, "scalar_only": True},
     )
 )
 register(
@@ -98,14 +101,14 @@ register(
         name="if",
         domain="if",
         description="Responses satisfying 1-2 synthesized IFEval constraints; held-out kwargs.",
-        train_examples=4000,
-        eval_examples=150,
-        steps=300,
-        batch_size=16,
+        train_examples=2000,
+        eval_examples=100,
+        steps=150,
+        batch_size=8,
         max_length=256,
         learning_rate=2e-3,
-        warmup_steps=20,
-        max_new_tokens=96,
+        warmup_steps=10,
+        max_new_tokens=80,
     )
 )
 register(
@@ -133,14 +136,14 @@ register(
         name="arith",
         domain="arith",
         description="Step-by-step arithmetic (ifrl.prm.synthetic's warm-up), held-out questions.",
-        train_examples=12000,
+        train_examples=8000,
         eval_examples=200,
         holdout_share=0.2,
         steps=0,
         batch_size=32,
         learning_rate=3e-3,
         max_new_tokens=48,
-        extra={"min_ops": 2, "max_ops": 3, "max_value": 19, "max_operand": 9},
+        extra={"min_ops": 2, "max_ops": 2, "max_value": 9, "max_operand": 9},
     )
 )
 register(

@@ -71,8 +71,12 @@ def split_pool(spec: MicroSpec) -> tuple[list[ToolSpec], list[ToolSpec]]:
     return seen, held
 
 
-def first_turns(apis: Sequence[ToolSpec], seed: int, start: int) -> Iterator[Conversation]:
-    """First-turn conversations planned over ``apis`` from dialog index ``start`` on."""
+def first_turns(
+    apis: Sequence[ToolSpec], seed: int, start: int, max_calls: int = 0, scalar_only: bool = False
+) -> Iterator[Conversation]:
+    """First-turn conversations planned over ``apis`` from dialog index ``start`` on; with
+    ``max_calls`` only turns of at most that many calls, with ``scalar_only`` only calls whose
+    arguments are all strings, numbers or booleans."""
     from ifrl.toolgen import DialogGenerator, Planner
 
     generator = DialogGenerator(Planner(apis, seed=seed, max_tools=2))
@@ -80,8 +84,16 @@ def first_turns(apis: Sequence[ToolSpec], seed: int, start: int) -> Iterator[Con
     while True:
         for result in generator.run(list(range(index, index + 64))):
             conv = _first_turn(result.dialog)
-            if conv is not None:
-                yield conv
+            if conv is None:
+                continue
+            calls = conv.messages[1].tool_calls
+            if max_calls and len(calls) > max_calls:
+                continue
+            if scalar_only and not all(
+                isinstance(v, (str, int, float, bool)) for c in calls for v in c.arguments.values()
+            ):
+                continue
+            yield conv
         index += 64
 
 
@@ -123,9 +135,14 @@ def tool_data(spec: MicroSpec) -> dict[str, list[Conversation]]:
     """``train``, ``eval_seen`` and ``eval_unseen`` conversations of ``spec`` (deterministic)."""
     seen, held = split_pool(spec)
     users: set[str] = set()
-    train = _take(first_turns(seen, spec.seed, 0), spec.train_examples, users)
-    eval_seen = _take(first_turns(seen, spec.seed, 10_000_000), spec.eval_examples, users)
-    eval_unseen = _take(first_turns(held, spec.seed + 1, 0), spec.eval_examples, users)
+    calls, scalar = int(spec.extra.get("max_calls", 0)), bool(spec.extra.get("scalar_only", False))
+    train = _take(first_turns(seen, spec.seed, 0, calls, scalar), spec.train_examples, users)
+    eval_seen = _take(
+        first_turns(seen, spec.seed, 10_000_000, calls, scalar), spec.eval_examples, users
+    )
+    eval_unseen = _take(
+        first_turns(held, spec.seed + 1, 0, calls, scalar), spec.eval_examples, users
+    )
     seen_names = {t.name for c in train for t in c.tools}
     assert not seen_names & {a.name for a in held}, "a held-out API leaked into training"
     return {"train": train, "eval_seen": eval_seen, "eval_unseen": eval_unseen}
