@@ -35,6 +35,7 @@ GSM8K = ROOT.parent / "shared" / "data" / "gsm8k" / "test.jsonl"
 
 # Sized for minutes on 2 CPU cores (--full: the study of the ifrl-edu-prm README).
 QUICK: dict[str, Any] = {
+    "policy": {"warmup_problems": 9600},  # 300 warm-up steps (the study's default: 800)
     "study": {
         "questions": 60,
         "budgets": [1.0],
