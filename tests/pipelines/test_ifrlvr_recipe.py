@@ -177,6 +177,7 @@ def test_arms_recipe_runs_end_to_end_and_resumes(tmp_path: Path, tiny_model_dir:
     # The LLM judge (the untrained tiny model) writes no verdict: unparseable, counted as fails.
     audit = json.loads((run_dir / "calibrate/audit.json").read_text())
     assert audit["judges"]["llm_judge"]["overall"]["unparseable"] > 0
+    assert "llm_judge: every verdict on the pilot was unparseable" in report
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0 and again.output.count("up to date, skipped") >= 10
 

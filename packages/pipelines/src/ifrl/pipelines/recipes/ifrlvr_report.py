@@ -469,7 +469,7 @@ def _markdown(
         "## Closing note",
         "",
     ]
-    lines += _closing(a, table, diffs, training)
+    lines += _closing(a, table, diffs, training, audit)
     return "\n".join(lines) + "\n"
 
 
@@ -478,8 +478,18 @@ def _closing(
     table: dict[str, dict[str, Metric]],
     diffs: dict[str, dict[str, Metric]],
     training: dict[str, list[dict[str, Any]]],
+    audit: dict[str, Any] | None = None,
 ) -> list[str]:
     out = []
+    for name, entry in ((audit or {}).get("judges") or {}).items():
+        o = entry["overall"]
+        u = int(o.get("unparseable") or 0)
+        if u and not o.get("n"):
+            out.append(
+                f"- {name}: every verdict on the pilot was unparseable ({u}/{u}), so its judged "
+                "constraints always scored 0: that arm cannot be hacked and says nothing about "
+                "judges (use a judge model that answers the verdict grammar)."
+            )
     for arm in ("hackable", "noisy", "refined", "llm_judge"):
         if arm in training:
             runs = training[arm]
