@@ -123,6 +123,7 @@ def verify_cmd(
     """
     if by_line and responses is None:
         raise click.UsageError("--by-line needs --responses")
+    _require_rows(input_path, "prompts to verify")
     items: Iterable[ConstrainedPrompt]
     if responses is not None:
         pairing = pair_responses(read_prompts(input_path, check=True), responses, by_line=by_line)
@@ -140,6 +141,8 @@ def verify_cmd(
                 err=True,
             )
         items, total = pairing.items, len(pairing.items)
+        if not total:
+            raise click.ClickException(f"{responses}: no response matches a prompt of {input_path}")
     else:
         items, total = read_items(input_path), count_lines(input_path)  # validated as read
     with JSONLWriter(output) as writer:
@@ -190,6 +193,8 @@ def synth_cmd(
         raise click.UsageError(f"{seeds} has no seed prompts")
     if max_constraints < min_constraints:
         raise click.UsageError("--max-constraints must be >= --min-constraints")
+    if n is not None and n < 1:
+        raise click.BadParameter(f"must be at least 1, got {n}", param_hint="-n")
     count = n if n is not None else len(lines)
     prompts = [lines[i % len(lines)] for i in range(count)]
     records = synthesize(
@@ -242,6 +247,7 @@ def audit(
         if input_path is None:
             items = simulate_audit_items(synthetic or 0, seed=config.seed)
         else:
+            _require_rows(input_path, "prompts to audit")
             items = list(read_prompts(input_path))
             if responses is not None:
                 pairing = pair_responses(items, responses, by_line=by_line)
@@ -290,6 +296,24 @@ def audit(
             )
     click.echo(f"ground truth: hard verifiers, {config.truth}, {config.semantics} semantics")
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _require_rows(path: Path, what: str) -> None:
+    """A usage error naming ``path`` when it has no non-blank line."""
+    if count_lines(path) == 0:
+        raise click.ClickException(f"{path}: no {what} (the file is empty)")
+
+
+def _read_json(path: Path) -> Any:
+    """``path``'s JSON, or an error naming the file, line and column."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise click.ClickException(f"{path}: not UTF-8 text ({err.reason})") from None
+    except json.JSONDecodeError as err:
+        raise click.ClickException(
+            f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})"
+        ) from None
 
 
 def _f(value: float | None) -> str:
@@ -346,9 +370,10 @@ def refine(
     if config.min_precision is not None and audit_path is None and not config.hard_only:
         raise click.UsageError("--min-precision needs --audit")
     try:
+        _require_rows(input_path, "prompts to refine")
         precision = None
         if audit_path is not None:
-            precision = JudgePrecision(json.loads(Path(audit_path).read_text()), judge_name)
+            precision = JudgePrecision(_read_json(Path(audit_path)), judge_name)
         pilot = read_pilot_rewards(pilot_path) if pilot_path else None
         if fmt is None:
             first = next(iter(read_jsonl(input_path)), None)
