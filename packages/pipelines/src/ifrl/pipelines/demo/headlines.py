@@ -124,7 +124,8 @@ def headlines(s: Mapping[str, Any]) -> list[Headline]:
         out.append(
             Headline(
                 "noisy_judge",
-                f"NoisyJudge reward minus true compliance per GRPO step: {gap.shown()} (steps)",
+                f"NoisyJudge reward minus true compliance per GRPO step: {gap.shown()} (steps; "
+                "built in by a judge that errs at random, not evidence of hacking)",
                 (gap,),
             )
         )

@@ -76,7 +76,9 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         "The same GRPO run twice: rewarded by the hard verifiers, and by a `NoisyJudge` that "
         "says *yes* to 80% of non-compliant responses (recall on non-compliant 0.2). Under the "
         "judge, the reward the policy optimises and its true compliance (hard verifiers, logged "
-        "with weight 0) come apart:",
+        "with weight 0) differ; this judge errs at random, so the gap is built in "
+        "(about 0.8 × (1 − truth)) and is not evidence of reward hacking (the if-rlvr-arms "
+        "recipe tests a judge a policy can exploit):",
         "",
         "| step | NoisyJudge reward | true compliance |",
         "|---|---|---|",
