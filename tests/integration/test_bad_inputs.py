@@ -1025,24 +1025,6 @@ _EMPTY_OK = "an empty input is accepted (exit 0, earlier output replaced by an e
 #: and the entry must then be removed here.
 KNOWN_GAPS: dict[str, str] = {
     **{
-        f"rl-{a}/{k}": f"rltrain cli: {_MODEL_FIRST}"
-        for a in ("sft", "grpo", "dpo")
-        for k in (
-            "missing",
-            "empty",
-            "bad-json-line-2",
-            "not-an-object",
-            "truncated-last-line",
-            "nested-too-deep",
-            "not-utf8",
-            "directory",
-        )
-    },
-    "rl-sft/no-assistant-turn": f"rltrain cli: {_MODEL_FIRST}",
-    "rl-sft/messages-wrong-type": f"rltrain cli: {_MODEL_FIRST}",
-    "rl-dpo/chosen-missing": f"rltrain cli: {_MODEL_FIRST}",
-    "rl-grpo/unknown-reward": f"rltrain cli: {_MODEL_FIRST} (reward names checked after it)",
-    **{
         f"prm-label/{k}": f"prm cli label: {_MODEL_FIRST}"
         for k in (
             "empty",
@@ -1066,24 +1048,6 @@ KNOWN_GAPS: dict[str, str] = {
         for k in ("empty", "steps-wrong-type")
     },
     "prm-score/not-utf8": "prm cli score: the UTF-8 error does not name the file",
-    "constraints-verify/empty": f"constraints verify: {_EMPTY_OK}",
-    "constraints-audit/empty": "constraints audit: an empty input audits 0 pairs, exit 0",
-    "constraints-refine/empty": f"constraints refine: {_EMPTY_OK}",
-    "constraints-refine/audit-not-json": "constraints refine: a bad --audit file's JSON error "
-    "does not name the file",
-    "constraints-synth/negative-n": "constraints synth: -n -4 writes 0 prompts, exit 0",
-    "toolgen-dialogs/empty": "toolgen dialogs: a pool of fewer than two APIs escapes as a "
-    "ValueError (traceback)",
-    "toolgen-dialogs/one-api": "toolgen dialogs: a pool of fewer than two APIs escapes as a "
-    "ValueError (traceback)",
-    "toolgen-stats/empty": "toolgen stats: an empty file gives an empty report, exit 0",
-    "toolgen-verify/unknown-judge-check": f"toolgen cli verify: {_MODEL_FIRST} (--judge-checks "
-    "is checked after the judge model loads)",
-    "toolgen-export/empty": f"toolgen export: {_EMPTY_OK}",
-    "toolgen-import/not-a-list": "toolgen import: a JSON object instead of a list is one "
-    "skipped sample; 0 imported is exit 0 and replaces the earlier output",
-    "toolgen-import/entry-wrong-type": "toolgen import: 0 samples imported is exit 0 and "
-    "replaces the earlier output",
 }
 
 

@@ -10,7 +10,14 @@ from typing import Any
 
 import torch
 
+from ifrl.core.errors import IfrlError
+
 OrderFn = Callable[[int], Sequence[int]]
+
+
+class TrainDataError(IfrlError, ValueError):
+    """Training data that cannot be trained on (no rows, a row with nothing to learn);
+    ``str(err)`` names the file (and line) first."""
 
 
 @dataclass

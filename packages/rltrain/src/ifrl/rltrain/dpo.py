@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import RecordError
 from ifrl.core.jsonl import read_jsonl
-from ifrl.rltrain.data import DataCursor, shard
+from ifrl.rltrain.data import DataCursor, TrainDataError, shard
 from ifrl.rltrain.logprobs import selective_log_softmax, shared_prefix_logprobs
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode, load_reference, reference_mode
@@ -315,12 +315,17 @@ class DPOTrainer(Trainer):
         ref_model: torch.nn.Module | None = None,
         train_data: Sequence[dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__(config, model=model, tokenizer=tokenizer)
+        # The pairs are read and checked before the model loads: a data error costs no model load.
+        config.validate()
         pairs = (
             [parse_pair(dict(p)) for p in train_data]
             if train_data is not None
             else load_pairs(config.data)
         )
+        if not pairs:
+            source = "train_data" if train_data is not None else config.data
+            raise TrainDataError(f"{source}: no preference pairs to train on")
+        super().__init__(config, model=model, tokenizer=tokenizer)
         self.pad_id = int(self.tokenizer.pad_token_id)
         whole = [tokenize_pair(self.tokenizer, p) for p in pairs]
         self.examples = [truncate_pair(e, config.max_length) for e in whole]

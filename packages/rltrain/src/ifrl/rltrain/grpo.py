@@ -380,6 +380,28 @@ class _Group:
 # Trainer
 
 
+def _load_datasets(
+    cfg: GRPOConfig,
+    train_data: Sequence[dict[str, Any]] | Mapping[str, Sequence[dict[str, Any]]] | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """The prompt rows by dataset name: ``train_data`` when given, else the config's files."""
+    if isinstance(train_data, Mapping):
+        unknown = sorted(set(cfg.datasets) - set(train_data))
+        if unknown:
+            raise ConfigError("", "datasets", f"weights for datasets not given: {unknown}")
+        parts = {str(k): [parse_prompt_row(dict(r)) for r in v] for k, v in train_data.items()}
+    elif train_data is not None:
+        parts = {"data": [parse_prompt_row(dict(r)) for r in train_data]}
+    elif cfg.datasets:
+        parts = {path: load_prompts(path) for path in cfg.datasets}
+    else:
+        parts = {cfg.data: load_prompts(cfg.data)}
+    for name, rows in parts.items():
+        if not rows:
+            raise ConfigError("", "datasets" if len(parts) > 1 else "data", f"{name}: no rows")
+    return parts
+
+
 class GRPOTrainer(Trainer):
     """GRPO with group-normalised advantages, clipping, k3 KL and several aggregations.
 
@@ -400,7 +422,10 @@ class GRPOTrainer(Trainer):
         train_data: Sequence[dict[str, Any]] | Mapping[str, Sequence[dict[str, Any]]] | None = None,
         generator: Generator | None = None,
     ) -> None:
-        super().__init__(config, model=model, tokenizer=tokenizer)
+        # Rewards and data are resolved and read before the model loads: an error in either
+        # costs no model load.
+        config.validate()
+        parts = _load_datasets(config, train_data)
         specs = list(reward_funcs) if reward_funcs is not None else list(config.reward_funcs)
         if not specs:
             raise ConfigError("", "reward_funcs", "GRPO needs at least one reward function")
@@ -409,7 +434,7 @@ class GRPOTrainer(Trainer):
         if len(weights) != len(self.reward_funcs):
             raise ConfigError("", "reward_weights", "one weight per reward function")
         self.reward_weights = torch.tensor(weights, dtype=torch.float32)
-        parts = self._load_datasets(train_data)
+        super().__init__(config, model=model, tokenizer=tokenizer)
         self.rows = [row for rows in parts.values() for row in rows]
         self.dataset_names = _dataset_names(list(parts))
         self.row_source = [k for k, rows in enumerate(parts.values()) for _ in rows]
@@ -452,27 +477,6 @@ class GRPOTrainer(Trainer):
         self.num_tokens_global = 0.0
         self.rollout_entropy = False
         self.zero_std_monitor = ZeroVarianceMonitor(config.zero_std_warning_steps)
-
-    def _load_datasets(
-        self,
-        train_data: Sequence[dict[str, Any]] | Mapping[str, Sequence[dict[str, Any]]] | None,
-    ) -> dict[str, list[dict[str, Any]]]:
-        cfg = self.config
-        if isinstance(train_data, Mapping):
-            unknown = sorted(set(cfg.datasets) - set(train_data))
-            if unknown:
-                raise ConfigError("", "datasets", f"weights for datasets not given: {unknown}")
-            parts = {str(k): [parse_prompt_row(dict(r)) for r in v] for k, v in train_data.items()}
-        elif train_data is not None:
-            parts = {"data": [parse_prompt_row(dict(r)) for r in train_data]}
-        elif cfg.datasets:
-            parts = {path: load_prompts(path) for path in cfg.datasets}
-        else:
-            parts = {cfg.data: load_prompts(cfg.data)}
-        for name, rows in parts.items():
-            if not rows:
-                raise ConfigError("", "datasets" if len(parts) > 1 else "data", f"{name}: no rows")
-        return parts
 
     # -- rollouts ----------------------------------------------------------------------------------
 

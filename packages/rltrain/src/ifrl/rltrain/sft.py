@@ -22,7 +22,7 @@ from ifrl.core.chat import assistant_spans, label_tokens
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import read_jsonl
 from ifrl.core.records import Conversation
-from ifrl.rltrain.data import DataCursor, shard
+from ifrl.rltrain.data import DataCursor, TrainDataError, shard
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode
 from ifrl.rltrain.trainconfig import TrainConfig, check_min
@@ -104,6 +104,24 @@ def _row_name(source: str | Path, k: int) -> str:
     return f"{source}[{k}]"
 
 
+def check_conversations(convs: Sequence[Conversation], source: str | Path) -> None:
+    """Check, before any model is loaded, that ``convs`` can be trained on at all.
+
+    Raises :class:`TrainDataError` naming ``source`` when there is no conversation, and naming
+    the row (``file:line``, or ``source[i]``) for a conversation without an assistant turn (SFT
+    trains on assistant tokens only: the row would silently train on nothing)."""
+    if not convs:
+        raise TrainDataError(f"{source}: no conversations to train on")
+    for k, conv in enumerate(convs):
+        if not any(m.role == "assistant" for m in conv.messages):
+            roles = ", ".join(m.role for m in conv.messages) or "no messages"
+            raise TrainDataError(
+                f"{_row_name(source, k)}: the conversation has no assistant turn ({roles}): SFT "
+                "trains on assistant turns only, so this row has 0 trainable tokens; remove it "
+                "or add the assistant's answer"
+            )
+
+
 def check_trainable(
     convs: Sequence[Conversation],
     examples: Sequence[SFTExample],
@@ -112,26 +130,17 @@ def check_trainable(
 ) -> list[int]:
     """The indices of the conversations SFT can train on.
 
-    Raises ``ValueError`` naming the row (``file:line``, or ``source[i]``) for a conversation
-    without an assistant turn (SFT trains on assistant tokens only: the row would silently train
-    on nothing), and when no row is left. A row whose every assistant token lies past
-    ``max_length`` is left out with a warning that names it (long rows are normal in real data;
-    raise ``max_length`` to keep them)."""
-    if not convs:
-        raise ValueError(f"{source}: no conversations to train on")
+    Raises :class:`TrainDataError` (a ``ValueError``) as :func:`check_conversations` does, and
+    when no row is left. A row whose every assistant token lies past ``max_length`` is left out
+    with a warning that names it (long rows are normal in real data; raise ``max_length`` to
+    keep them)."""
+    check_conversations(convs, source)
     keep: list[int] = []
     cut: list[int] = []
-    for k, (conv, ex) in enumerate(zip(convs, examples)):
+    for k, ex in enumerate(examples):
         if any(label != IGNORE for label in ex.labels):
             keep.append(k)
             continue
-        if not any(m.role == "assistant" for m in conv.messages):
-            roles = ", ".join(m.role for m in conv.messages) or "no messages"
-            raise ValueError(
-                f"{_row_name(source, k)}: the conversation has no assistant turn ({roles}): SFT "
-                "trains on assistant turns only, so this row has 0 trainable tokens; remove it "
-                "or add the assistant's answer"
-            )
         cut.append(k)
     if cut:
         names = ", ".join(_row_name(source, k) for k in cut[:3])
@@ -141,7 +150,7 @@ def check_trainable(
             f"turn starts after max_length={max_length} tokens ({names}{more}); "
         )
         if not keep:
-            raise ValueError(message + "nothing is left to train on: raise max_length")
+            raise TrainDataError(message + "nothing is left to train on: raise max_length")
         warnings.warn(message + "they are left out (raise max_length to keep them)", stacklevel=3)
     return keep
 
@@ -292,15 +301,18 @@ class SFTTrainer(Trainer):
         train_data: Sequence[Conversation] | None = None,
         eval_data: Sequence[Conversation] | None = None,
     ) -> None:
-        super().__init__(config, model=model, tokenizer=tokenizer)
+        # The data is read and checked before the model loads: a data error costs no model load.
+        config.validate()
         convs = list(train_data) if train_data is not None else load_conversations(config.data)
+        source = "train_data" if train_data is not None else config.data
+        check_conversations(convs, source)
         self.eval_conversations = (
             list(eval_data)
             if eval_data is not None
             else (load_conversations(config.eval_data) if config.eval_data else [])
         )
+        super().__init__(config, model=model, tokenizer=tokenizer)
         self.pad_id = int(self.tokenizer.pad_token_id)
-        source = "train_data" if train_data is not None else config.data
         examples = [tokenize_conversation(self.tokenizer, c, config.max_length) for c in convs]
         keep = check_trainable(convs, examples, source, config.max_length)
         convs = [convs[k] for k in keep]

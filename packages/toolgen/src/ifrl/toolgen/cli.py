@@ -7,6 +7,7 @@ import dataclasses
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -211,6 +212,11 @@ def dialogs(
     import ifrl.toolgen as dmod
 
     pool = dmod.load_apis(apis_path)
+    if len(pool) < 2:
+        raise click.ClickException(
+            f"{apis_path}: {len(pool)} API{'' if len(pool) == 1 else 's'}: dialogs need at least "
+            "two APIs (a dialog draws its tools and distractors from the pool)"
+        )
     planner = dmod.Planner(pool, seed)
     planner.weights = _parse_mix(mix)
     kwargs: dict[str, Any] = {}
@@ -342,15 +348,20 @@ def verify(
     """Dual-layer verification: rules (with error codes), then an optional model judge."""
     # loaded when used, so that `ifrl toolgen --help` stays fast
     from ifrl.toolgen import JudgeVerifier, verify_file
+    from ifrl.toolgen.judges import JUDGE_CHECKS
 
     judge = dataclasses.replace(judge, model=judge_model or judge.model)
     checks = [c.strip() for c in judge_checks.split(",") if c.strip()]
-    try:
-        verifier = (
-            None if judge.backend == "programmatic" else JudgeVerifier(_model(judge), checks=checks)
+    # Checked before the judge model loads: a typo costs no model load.
+    unknown = [c for c in checks if c not in JUDGE_CHECKS]
+    if unknown or not checks:
+        problem = f"unknown judge check {unknown[0]!r}" if unknown else "no judge check given"
+        raise click.BadParameter(
+            f"{problem}; choose from {', '.join(JUDGE_CHECKS)}", param_hint="--judge-checks"
         )
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--judge-checks") from None
+    verifier = (
+        None if judge.backend == "programmatic" else JudgeVerifier(_model(judge), checks=checks)
+    )
     start = time.perf_counter()
     rep = verify_file(
         dialogs_path,
@@ -422,6 +433,10 @@ def export(
                 continue
             writer.write(row)
             written += 1
+        if not written:
+            # Raised inside the writer: the earlier output at OUTPUT stays as it was.
+            what = f"all {skipped} dialogs were skipped" if skipped else "no dialogs in the file"
+            raise click.ClickException(f"{dialogs_path}: nothing to export ({what})")
     click.echo(
         f"export: {written} samples as {fmt} -> {output}"
         + (f" ({skipped} skipped)" if skipped else "")
@@ -443,7 +458,17 @@ def stats(dialogs_path: str, output: str | None, require_goals: bool) -> None:
     # loaded when used, so that `ifrl toolgen --help` stays fast
     from ifrl.toolgen import Dialog, dialog_stats
 
-    report = dialog_stats(read_jsonl(dialogs_path, Dialog.from_json))
+    count = 0
+
+    def counted() -> Iterator[Dialog]:
+        nonlocal count
+        for dialog in read_jsonl(dialogs_path, Dialog.from_json):
+            count += 1
+            yield dialog
+
+    report = dialog_stats(counted())
+    if not count:
+        raise click.ClickException(f"{dialogs_path}: no dialogs in the file, nothing to report")
     text = report.to_markdown()
     click.echo(text, nl=False)
     if output:
@@ -516,9 +541,15 @@ def import_(source: str, output: str, fmt: ExportFormat) -> None:
     from ifrl.toolgen.exports import import_rows
 
     found, stats, errors = import_rows(source, fmt)
-    write_jsonl(output, (d.to_json() for d in found))
     for line in errors[:20]:
         click.echo(f"skipped {line}", err=True)
+    if not found:
+        # Nothing is written: an earlier output at OUTPUT stays as it was.
+        first = f" (first: {errors[0].removeprefix(f'{source}:')})" if errors else ""
+        raise click.ClickException(
+            f"{source}: 0 samples imported as {fmt}, {len(errors)} skipped{first}"
+        )
+    write_jsonl(output, (d.to_json() for d in found))
     click.echo(f"import: {json.dumps(dict(stats))} -> {output}")
 
 
