@@ -101,3 +101,22 @@ def test_select_by_sampling_keeps_wrong_samples() -> None:
     assert [s.id for s in sel.kept] == ["right", "gold"]
     strict = select_by_sampling([right, gold], ScriptedGenerator(base), k=8, min_wrong=8)
     assert [s.id for s in strict.kept] == ["right"]
+
+
+def test_gold_perplexity_shows_a_bar_when_asked(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25: the perplexity selector's forward passes show a bar over the samples (the
+    itool recipe passes its ``progress`` setting); the scores do not depend on it."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    samples = [*samples_from_conversation(tok, _conv(), "c"), ToolSample("x", "Hi, ", "there.")]
+    capsys.readouterr()
+    shown = gold_perplexities(model, tok, samples, batch_size=2, progress=True)
+    err = capsys.readouterr().err
+    assert "deficiency" in err and "3/3" in err
+    quiet = gold_perplexities(model, tok, samples, batch_size=2)
+    assert capsys.readouterr().err == ""
+    assert shown == quiet

@@ -207,3 +207,48 @@ def test_rows_with_nothing_to_train_on_are_named(tiny_model_dir: Path, tmp_path:
     )
     with pytest.raises(ValueError, match=r"eval_data\[0\]: the conversation has no assistant"):
         tr.evaluate([convs[1]])
+
+
+def test_a_long_conversation_is_tokenized_without_the_length_warning(tiny_model_dir: Path) -> None:
+    """Issue 25: a conversation longer than the tokenizer's model_max_length is truncated by
+    the tokenizer (no "Token indices sequence length is longer than ..." warning), and its ids
+    and labels equal those of the whole rendered conversation cut at max_length."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    from ifrl.core.chat import assistant_spans, label_tokens
+
+    turns = conversations(1)[0]["messages"]
+    tok = load_tokenizer(str(tiny_model_dir))
+    filler = "word " * (2 * tok.model_max_length)
+    long = Conversation.from_openai(
+        {"messages": [{"role": "user", "content": filler}, *turns[1:], *turns]}
+    )
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    hf_logger = logging.getLogger("transformers")
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()
+    hf_logger.addHandler(handler)
+    try:
+        # The reference, tokenized whole then cut: transformers warns about it (so the
+        # handler sees the warning when it comes).
+        full, spans = assistant_spans(tok, long)
+        enc = tok(full, add_special_tokens=False, return_offsets_mapping=True)
+        assert len(enc["input_ids"]) > tok.model_max_length
+        assert any("sequence length is longer" in r.getMessage() for r in records)
+        records.clear()
+        fresh = load_tokenizer(str(tiny_model_dir))  # it warns once per tokenizer
+        for max_length in (tok.model_max_length // 2, len(enc["input_ids"]) - 5):
+            ex = tokenize_conversation(fresh, long, max_length)
+            ids = list(enc["input_ids"])[:max_length]
+            keep = label_tokens(list(enc["offset_mapping"])[:max_length], spans)
+            assert ex.input_ids == tuple(ids)
+            assert ex.labels == tuple(t if k else -100 for t, k in zip(ids, keep))
+        assert any(lab != -100 for lab in ex.labels)  # the assistant turns after the filler
+    finally:
+        hf_logger.removeHandler(handler)
+        hf_logging.set_verbosity(level)
+    assert not [r.getMessage() for r in records if "sequence length" in r.getMessage()]

@@ -225,10 +225,12 @@ def evaluate_tool_calls(
     style: CallFormat | None = None,
     matcher: MatcherConfig = _MATCHER,
     batch_size: int = 64,
+    progress: bool = True,
 ) -> tuple[EvalResult, list[dict[str, Any]]]:
     """Score ``outputs`` (one per case), or generate them with ``generator`` (greedy unless
     ``params`` say otherwise; a prompt the backend rejects scores as an empty output, counted
-    in ``info["generation_errors"]``). See :func:`score_tool_calls`."""
+    in ``info["generation_errors"]``), with a progress bar over the cases unless ``progress``
+    is false. See :func:`score_tool_calls`."""
     found = _cases(cases)
     failed: dict[str, str] = {}
     if outputs is None:
@@ -240,7 +242,7 @@ def evaluate_tool_calls(
             [(c.id, c.prompt) for c in found],
             sampling,
             batch_size=batch_size,
-            progress=False,
+            progress=progress,
             errors=failed,
         )
         outputs = [got[c.id][0] for c in found]

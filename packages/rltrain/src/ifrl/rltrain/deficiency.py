@@ -82,15 +82,24 @@ def _response_ids(tokenizer: Any, sample: ToolSample) -> tuple[list[int], int]:
 
 @torch.no_grad()
 def gold_perplexities(
-    model: torch.nn.Module, tokenizer: Any, samples: Sequence[ToolSample], batch_size: int = 8
+    model: torch.nn.Module,
+    tokenizer: Any,
+    samples: Sequence[ToolSample],
+    batch_size: int = 8,
+    *,
+    progress: bool = False,
 ) -> list[float]:
-    """``exp`` of the policy's mean token NLL on each gold response (right-padded batches)."""
+    """``exp`` of the policy's mean token NLL on each gold response (right-padded batches),
+    with a progress bar over the samples when ``progress``."""
+    from tqdm.auto import tqdm
+
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     was = model.training
     model.eval()
     out: list[float] = []
     encoded = [_response_ids(tokenizer, s) for s in samples]
+    bar = tqdm(total=len(encoded), desc="deficiency", unit="sample", disable=not progress)
     for start in range(0, len(encoded), batch_size):
         chunk = encoded[start : start + batch_size]
         width = max(len(ids) for ids, _ in chunk)
@@ -112,6 +121,8 @@ def gold_perplexities(
         counts = tmask.sum(-1).clamp(min=1)
         mean = (nll * tmask).sum(-1) / counts
         out.extend(math.exp(v) for v in mean.tolist())
+        bar.update(len(chunk))
+    bar.close()
     model.train(was)
     return out
 

@@ -187,7 +187,7 @@ def select_deficient(
                 "the perplexity selector needs a scorer (model, tokenizer) or a generator with "
                 ".model and .tokenizer"
             )
-        ppl = gold_perplexities(model, tokenizer, samples, batch_size=8)
+        ppl = gold_perplexities(model, tokenizer, samples, batch_size=8, progress=config.progress)
         kept = select_hardest(samples, ppl, config.deficiency_fraction)
         by_id = dict(zip((s.id for s in samples), ppl))
         info: dict[str, Any] = {

@@ -82,7 +82,16 @@ def tokenize_conversation(tokenizer: Any, conv: Conversation, max_length: int) -
     tokens through offsets, so template markers and other roles' tokens are never trained on.
     """
     full, spans = assistant_spans(tokenizer, conv)
-    enc = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
+    # Truncated by the tokenizer itself: the same first ``max_length`` tokens as tokenizing the
+    # whole text and cutting, without asking for more tokens than the model takes (which
+    # transformers warns about: "Token indices sequence length is longer than ...").
+    enc = tokenizer(
+        full,
+        add_special_tokens=False,
+        return_offsets_mapping=True,
+        truncation=True,
+        max_length=max_length,
+    )
     ids: list[int] = list(enc["input_ids"])[:max_length]
     offsets = list(enc["offset_mapping"])[:max_length]
     keep = label_tokens(offsets, spans)
