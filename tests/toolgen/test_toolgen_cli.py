@@ -179,3 +179,25 @@ def test_export_and_import_every_format(tmp_path: Path) -> None:
         cli, ["export", str(dialogs), "--format", "hermes", "--arguments", "string", "-o", "x"]
     )
     assert result.exit_code != 0 and "only --format openai" in result.output
+
+
+def test_nothing_to_write_is_an_error_that_keeps_the_earlier_output(tmp_path: Path) -> None:
+    """Issue 22: an export in which every dialog is skipped, and an import of 0 samples, end in
+    one error naming the input (exit 1), and the output of an earlier run stays as it was."""
+    apis, dialogs = tmp_path / "apis.jsonl", tmp_path / "dialogs.jsonl"
+    run("apis", "-n", "20", "-o", str(apis))
+    run("dialogs", "--apis", str(apis), "-n", "14", "-o", str(dialogs), "--mix", "non_tool=1")
+    assert {json.loads(line)["type"] for line in dialogs.read_text().splitlines()} == {"non_tool"}
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier\n")
+    # xLAM rows start with a call: a dialog without one is skipped, here every dialog.
+    result = CliRunner().invoke(cli, ["export", str(dialogs), "--format", "xlam", "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"{dialogs}: nothing to export (all 14 dialogs were skipped)" in result.output
+    assert out.read_text() == "earlier\n"
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps([{"system": 5, "conversations": "x"}, 7]))
+    result = CliRunner().invoke(cli, ["import", str(data), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"{data}: 0 samples imported as toolace, 2 skipped (first: 1:" in result.output
+    assert out.read_text() == "earlier\n"
