@@ -50,7 +50,7 @@ from ifrl.rltrain.advantages import (
     select_groups,
 )
 from ifrl.rltrain.checkpoint import full_model_state, is_sharded
-from ifrl.rltrain.data import DataCursor, MixedCursor, shard
+from ifrl.rltrain.data import DataCursor, MixedCursor, TrainDataError, shard
 from ifrl.rltrain.health import ZeroVarianceMonitor
 from ifrl.rltrain.importance import IS_MODES, sampler_importance_weights
 from ifrl.rltrain.logprobs import shared_prefix_logprobs
@@ -398,7 +398,7 @@ def _load_datasets(
         parts = {cfg.data: load_prompts(cfg.data)}
     for name, rows in parts.items():
         if not rows:
-            raise ConfigError("", "datasets" if len(parts) > 1 else "data", f"{name}: no rows")
+            raise TrainDataError(f"{name}: no prompt rows to train on")
     return parts
 
 
