@@ -18,6 +18,7 @@ intervals, the per-budget table and the plots.) ``--task gsm8k`` measures cost o
 truth) on GSM8K questions with ``--model``.
 
     .venv/bin/python bench/edu_vs_uniform.py [--task synthetic|gsm8k] [--run-dir DIR] [--full]
+        [--lengths 3,7,11] [--sweep-questions 8] [--questions N] [--seeds K]
 """
 
 from __future__ import annotations
@@ -33,15 +34,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 GSM8K = ROOT.parent / "shared" / "data" / "gsm8k" / "test.jsonl"
 
-# Sized for minutes on 2 CPU cores (--full: the study of the ifrl-edu-prm README).
+# Sized for minutes on 2 CPU cores (--full: the study of the ifrl-edu-prm README; --lengths and
+# --sweep-questions widen the length sweep alone: the README's sweep is --lengths 3,7,11
+# --sweep-questions 8, about 20 minutes here).
 QUICK: dict[str, Any] = {
     "policy": {"warmup_problems": 9600},  # 300 warm-up steps (the study's default: 800)
     "study": {
-        "questions": 60,
+        "questions": 8,
         "budgets": [1.0],
-        "lengths": [3, 7, 11, 15],
-        "sweep_questions": 8,
-        "eval_questions": 40,
+        "lengths": [3],
+        "sweep_questions": 4,
+        "eval_questions": 16,
         "eval_n": 4,
         "bootstrap": 300,
     },
@@ -75,6 +78,10 @@ def synthetic(args: argparse.Namespace) -> int:
         mapping["prm"]["seeds"] = args.seeds
     if args.questions:
         mapping["study"]["questions"] = args.questions
+    if args.lengths:
+        mapping["study"]["lengths"] = [int(x) for x in args.lengths.split(",")]
+    if args.sweep_questions:
+        mapping["study"]["sweep_questions"] = args.sweep_questions
     cfg = from_mapping(EduPrmStudyConfig, mapping, "bench")
     run_dir = Path(args.run_dir or tempfile.mkdtemp(prefix="edu-vs-uniform-"))
     t0 = time.perf_counter()
@@ -162,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="the README's larger study")
     parser.add_argument("--questions", type=int, default=0, help="training questions")
     parser.add_argument("--seeds", type=int, default=0, help="PRM seeds per labeler")
+    parser.add_argument("--lengths", default="", help="sweep: solution lengths, e.g. 3,7,11")
+    parser.add_argument("--sweep-questions", type=int, default=0, help="sweep: per length")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=GSM8K, help="gsm8k: questions JSONL")
     parser.add_argument("--model", default=None, help="gsm8k: the policy")
