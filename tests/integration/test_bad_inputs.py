@@ -796,7 +796,13 @@ CASES += file_faults(
 CASES += file_faults(
     "prm-label",
     lambda p: ("prm", "label", "--trees", p, "--model", NO_MODEL, "--out", "{tmp}/out.jsonl"),
-    {"question": "1+1?", "answer": "2", "root": {}},
+    {
+        "question_id": "q1",
+        "prompt": "1+1?",
+        "reference": "2",
+        "prompt_ids": [1],
+        "nodes": [{"id": 0, "parent": None, "depth": 0, "rank": 0, "start": 0}],
+    },
     keep="out.jsonl",
 )
 CASES += file_faults(
@@ -1017,38 +1023,9 @@ CASES += [
 
 # -- known gaps -----------------------------------------------------------------------------------
 
-_MODEL_FIRST = "loads the model before it reads the data (the model error hides the data error)"
-_EMPTY_OK = "an empty input is accepted (exit 0, earlier output replaced by an empty run)"
-
-#: Cases that fail today in files other helpers own, each requested in the notes of issue 22's
-#: work (/tmp/notes/h22-requests.md). They run as strict xfails: fixing one makes its case pass,
-#: and the entry must then be removed here.
-KNOWN_GAPS: dict[str, str] = {
-    **{
-        f"prm-label/{k}": f"prm cli label: {_MODEL_FIRST}"
-        for k in (
-            "empty",
-            "bad-json-line-2",
-            "not-an-object",
-            "truncated-last-line",
-            "nested-too-deep",
-            "not-utf8",
-        )
-    },
-    "prm-train/empty": f"prm cli train: {_MODEL_FIRST}; an empty file is not an error",
-    "prm-branch/empty": "prm cli branch: 0 questions is not an error; the policy loads next",
-    "prm-planted/empty": f"prm cli planted: {_EMPTY_OK}",
-    "prm-bon/empty": "prm cli bon: an empty file is not an error; the PRM loads next and a "
-    "broken PRM directory escapes as a transformers ValueError (traceback)",
-    "prm-bon/unknown-checker": "prm cli bon: the checker is resolved after the PRM loads; a "
-    "broken PRM directory escapes as a transformers ValueError (traceback)",
-    **{
-        f"prm-score/{k}": "prm cli score: the PRM loads before the data is read; a broken PRM "
-        "directory escapes as a transformers ValueError (traceback)"
-        for k in ("empty", "steps-wrong-type")
-    },
-    "prm-score/not-utf8": "prm cli score: the UTF-8 error does not name the file",
-}
+#: Cases known to fail, each with the reason, run as strict xfails (fixing one makes its case
+#: pass, and its entry must then be removed here). None is left: every case passes.
+KNOWN_GAPS: dict[str, str] = {}
 
 
 # -- the test -----------------------------------------------------------------------------------

@@ -169,6 +169,10 @@ def _questions(fn: Callable[..., Any]) -> Callable[..., Any]:
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--shard") from None
         questions = load_questions(data, limit=limit, offset=offset, template=template)
+        if not questions:
+            raise click.ClickException(
+                f"{data}: no questions (the file is empty, or --offset/--limit leave none)"
+            )
         return fn(*args, questions=take_shard(questions, part), **kw)
 
     wrapper: Callable[..., Any] = load
@@ -189,6 +193,21 @@ def _close(decoder: Any) -> None:
     close = getattr(decoder, "close", None)
     if callable(close):
         close()
+
+
+def _nonempty(rows: list[Any], path: str, what: str) -> list[Any]:
+    """``rows``, or an error naming ``path`` when there are none."""
+    if not rows:
+        raise click.ClickException(f"{path}: no {what} (the file is empty)")
+    return rows
+
+
+def _load_prm(prm_dir: str, **kw: Any) -> ProcessRewardModel:
+    """The PRM in ``prm_dir``, or one error naming the directory when it is not a loadable PRM."""
+    try:
+        return ProcessRewardModel.load(prm_dir, **kw)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+        raise click.ClickException(f"{prm_dir}: not a loadable PRM directory ({err})") from None
 
 
 @click.group(name="prm")
@@ -221,7 +240,7 @@ def branch(
     todo = [q for q in questions if q.id not in done]
     click.echo(f"{len(todo)} questions to branch ({len(done)} already in {out})", err=True)
     dec = decoder(batch_size)
-    pruner = prm_pruner(ProcessRewardModel.load(prune_with)) if prune_with else None
+    pruner = prm_pruner(_load_prm(prune_with)) if prune_with else None
     made: list[BranchTree] = []
     try:
         with JSONLWriter(out, append=True) as writer:
@@ -270,12 +289,13 @@ def label(
     if fmt == "trl":
         click.echo(TRL_FORMAT_RENAMED, err=True)
         fmt = "stepwise"
-    tok = AutoTokenizer.from_pretrained(model)
+    forest = _nonempty(list(read_jsonl(trees, BranchTree.from_dict)), trees, "trees")
     check = get_checker(checker)
+    tok = AutoTokenizer.from_pretrained(model)
     kind: LabelKind = "hard" if label_kind == "hard" else "soft"
     cut: StepSplit = "anchor" if split == "anchor" else "newline"
     rows: list[dict[str, Any]] = []
-    for tree in read_jsonl(trees, BranchTree.from_dict):
+    for tree in forest:
         for s in step_samples(tree, tok, grade_leaves(tree, tok, check), label=kind, split=cut):
             if fmt == "stepwise":
                 rows.append(to_trl(s))
@@ -377,7 +397,7 @@ def _minus(after: Cost, before: Cost) -> Cost:
 def train(model: str, data: str, out: str, config: PRMTrainConfig) -> None:
     """Train a PRM (two-class head at step separators) on labeled steps; with --save-steps a
     rerun resumes from the last checkpoint."""
-    samples = list(read_jsonl(data, StepSample))
+    samples = _nonempty(list(read_jsonl(data, StepSample)), data, "labeled solutions")
     try:
         _, stats = train_prm(samples, model, config, out_dir=out)
     except ValueError as err:
@@ -418,6 +438,13 @@ def _score_row(row: dict[str, Any]) -> dict[str, Any]:
         return candidates_row(row)
     if "problem" in row:
         StepProblem.from_dict(row)
+        return row
+    for name in ("steps", "completions"):
+        value = row.get(name)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise RecordError(name, f"must be a list of step texts, got {type(value).__name__}")
     return row
 
 
@@ -474,13 +501,17 @@ def score(
     out: str,
 ) -> None:
     """Score every step of every solution, plus the aggregated solution score."""
-    with open(data, encoding="utf-8") as fh:
-        is_array = fh.read(4096).lstrip().startswith("[")
+    try:
+        with open(data, encoding="utf-8") as fh:
+            is_array = fh.read(4096).lstrip().startswith("[")
+    except UnicodeDecodeError as err:
+        raise click.ClickException(f"{data}: not UTF-8 text ({err.reason})") from None
     if is_array:
         rows: list[dict[str, Any]] = [p.to_dict() for p in load_processbench(data)]
     else:
         rows = list(read_jsonl(data, _score_row))
-    prm = ProcessRewardModel.load(prm_dir, device=device, dtype=dtype)
+    _nonempty(rows, data, "solutions to score")
+    prm = _load_prm(prm_dir, device=device, dtype=dtype)
     if split is not None and split != prm.split:
         raise click.UsageError(
             f"the PRM in {prm_dir} was trained on {prm.split} steps; scoring {split} steps "
@@ -555,9 +586,10 @@ def _candidates(
 def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> None:
     """Best-of-N: pick the candidate with the best PRM score (with a reference: whether it is
     right). Metrics over a file are `ifrl eval prm`'s."""
-    lines = list(read_jsonl(data, candidates_row))  # bad lines fail before the PRM loads
-    prm = ProcessRewardModel.load(prm_dir)
+    # Bad lines and an unknown checker fail before the PRM loads.
+    lines = _nonempty(list(read_jsonl(data, candidates_row)), data, "candidate rows")
     check = get_checker(checker)
+    prm = _load_prm(prm_dir)
     rows = []
     for row in lines:
         best, scores = _rank(prm, row, agg)
@@ -586,6 +618,7 @@ def planted(data: str, limit: int | None, seed: int, out: str) -> None:
         if limit is not None and i >= limit:
             break
         rows.append(row)
+    _nonempty(rows, data, "GSM8K rows")
     items = [p.to_dict() for p in planted_errors(rows, seed=seed)]
     write_jsonl(out, items)
     errors = sum(1 for p in items if p["label"] >= 0)
