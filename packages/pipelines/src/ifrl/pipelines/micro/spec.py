@@ -72,7 +72,7 @@ register(
         learning_rate=2e-3,
         warmup_steps=20,
         max_new_tokens=64,
-        extra={"pool_size": 300, "max_calls": 1, "scalar_only": True},
+        extra={"pool_size": 80, "max_calls": 1, "scalar_only": True},
     )
 )
 register(
@@ -93,7 +93,7 @@ register(
         learning_rate=3e-3,
         warmup_steps=0,
         max_new_tokens=24,
-        extra={"pool_size": 60},
+        extra={"pool_size": 60, "max_calls": 1, "scalar_only": True},
     )
 )
 register(
@@ -101,14 +101,14 @@ register(
         name="if",
         domain="if",
         description="Responses satisfying 1-2 synthesized IFEval constraints; held-out kwargs.",
-        train_examples=2000,
+        train_examples=3000,
         eval_examples=100,
-        steps=150,
+        steps=300,
         batch_size=8,
         max_length=256,
         learning_rate=2e-3,
         warmup_steps=10,
-        max_new_tokens=80,
+        max_new_tokens=160,
     )
 )
 register(
@@ -136,8 +136,8 @@ register(
         name="arith",
         domain="arith",
         description="Step-by-step arithmetic (ifrl.prm.synthetic's warm-up), held-out questions.",
-        train_examples=8000,
-        eval_examples=200,
+        train_examples=16000,
+        eval_examples=120,
         holdout_share=0.2,
         steps=0,
         batch_size=32,
