@@ -41,6 +41,7 @@ from ifrl.core.generation import BACKENDS, Generator
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl, write_text
 from ifrl.core.records import Conversation, Cost, PreferencePair, RawText, SamplingParams
 from ifrl.evals import EvalResult, ToolUseCase, score_tool_calls
+from ifrl.evals.generate import generate_responses
 from ifrl.pipelines.common import resolve_model
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 from ifrl.rltrain import (
@@ -353,8 +354,9 @@ def evaluate_heldout(
     parse errors, BFCL AST accuracy, and text-answer accuracy, each over its own samples."""
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, logprobs=False)
     # The samples' prompts were rendered with the policy's own chat template: sent as written.
-    asked = [RawText(s.prompt) for s in samples]
-    outputs = [o[0].text for o in generator.generate(asked, params)]
+    asked = [(str(i), RawText(s.prompt)) for i, s in enumerate(samples)]
+    answers = generate_responses(generator, asked, params, batch_size=16, progress=True)
+    outputs = [answers[i][0] for i, _ in asked]
     result, rows = score_tool_calls(cases, outputs)
     tool = [r for r, s in zip(rows, samples) if s.gold_calls]
     text = [r for r, s in zip(rows, samples) if not s.gold_calls]
@@ -384,7 +386,7 @@ def plot_accuracy(rows: Sequence[Mapping[str, Any]], path: Path) -> bool:
     ax.plot(its, [r["tool_call_accuracy"] or 0.0 for r in rows], marker="o", label="exact accuracy")
     ax.plot(its, [r["tool_call_score"] or 0.0 for r in rows], marker="s", label="matcher score")
     ax.set_xlabel("iteration (0 = after warm-up SFT)")
-    ax.set_ylabel("held-out tool calls")
+    ax.set_ylabel("held-out dialogs: exact / matcher score")
     ax.set_xticks(its)
     ax.set_ylim(0, 1)
     ax.legend()
