@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,32 @@ def encode_samples(
     return encoded, stats
 
 
+class OneClassLabelsWarning(UserWarning):
+    """Every step label of a PRM's training set is of one class (all correct or all wrong)."""
+
+
+def label_balance(samples: Sequence[StepSample]) -> tuple[int, int]:
+    """``(correct, wrong)`` step labels of ``samples`` (a soft label counts as correct at >= 0.5)."""
+    correct = sum(1 for s in samples for v in s.labels if v >= 0.5)
+    return correct, sum(len(s.labels) for s in samples) - correct
+
+
+def warn_if_one_class(samples: Sequence[StepSample]) -> None:
+    """Warn loudly (:class:`OneClassLabelsWarning`) when every step label is of one class: a PRM
+    trained on it learns nothing about which steps are wrong."""
+    correct, wrong = label_balance(samples)
+    if correct and wrong:
+        return
+    which = "correct (1)" if correct else "wrong (0)"
+    warnings.warn(
+        f"all {correct + wrong} step labels are {which}: a PRM trained on one class cannot tell "
+        "right steps from wrong ones (check the policy's accuracy on these questions and the "
+        "answer checker; e.g. a policy that never reaches the answer labels every step 0)",
+        OneClassLabelsWarning,
+        stacklevel=3,
+    )
+
+
 def resolve_device(device: str) -> str:
     """``device``, or CUDA when torch sees a GPU and the CPU otherwise when it is empty."""
     if device:
@@ -125,12 +152,14 @@ def train_prm(
 ) -> tuple[ProcessRewardModel, TrainStats]:
     """Train a PRM on ``samples``; save it to ``out_dir`` (atomically) when given.
 
-    ``ValueError`` when a sample records another step cut than ``config.split``. With
+    ``ValueError`` when a sample records another step cut than ``config.split``; an
+    :class:`OneClassLabelsWarning` when every step label is of one class. With
     ``config.save_steps`` the run checkpoints into ``checkpoint_dir`` (default: beside
     ``out_dir``, :func:`checkpoints_for`) and resumes from there.
     """
     config = config or PRMTrainConfig()
     check_split(samples, config.split, "the training samples")
+    warn_if_one_class(samples)
     if isinstance(base_model, ProcessRewardModel):
         prm = base_model
     else:
