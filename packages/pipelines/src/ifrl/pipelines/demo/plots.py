@@ -156,7 +156,7 @@ def _plot_tools(ax: Any, s: Mapping[str, Any], compact: bool = False) -> None:
         ax.set_title("Tool calls: base → SFT → iTool")
     top = max([v for vs in series.values() for v in vs if v == v] + [0.0])
     _bars(ax, groups, series, ylim=min(1.0, max(0.3, 1.4 * top)))
-    ax.set_ylabel("exact share / mean matcher score")
+    ax.set_ylabel("mean matcher score" if compact else "exact share / mean matcher score")
     ax.tick_params(axis="x", labelsize=7 if not compact else 8)
     ax.legend(fontsize=7)
 
@@ -307,7 +307,7 @@ def make_overview(path: Path, s: Mapping[str, Any]) -> Path:
     )
     lines = [textwrap.fill(h.text, 150, subsequent_indent="    ") for h in headlines(s)]
     fig.text(0.01, 0.005, "\n".join(lines), fontsize=7.5, va="bottom", ha="left")
-    fig.tight_layout(rect=(0, 0.03 + 0.022 * sum(x.count("\n") + 1 for x in lines), 1, 0.97))
+    fig.tight_layout(rect=(0, 0.015 + 0.0165 * sum(x.count("\n") + 1 for x in lines), 1, 0.97))
     fig.savefig(path, dpi=70)
     plt.close(fig)
     return path
