@@ -61,7 +61,8 @@ def lookup(summary: Mapping[str, Any], source: str) -> Any:
 def _share(summary: Mapping[str, Any], source: str, n: int) -> Figure:
     value = float(lookup(summary, source))
     m = proportion(round(value * n), n)
-    return Figure(source, value, n, m.ci_low, m.ci_high)
+    # The interval holds the value (Wilson's bound at 0 or 1 can miss it by a rounding error).
+    return Figure(source, value, n, min(m.ci_low, value), max(m.ci_high, value))
 
 
 def _of(source: str, value: float, m: Metric, unit: str) -> Figure:
