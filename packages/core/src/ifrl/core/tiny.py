@@ -168,16 +168,16 @@ def _manifest(arch: str, seed: int) -> dict[str, Any]:
     return {"arch": arch, "seed": seed, "format_version": FORMAT_VERSION}
 
 
-def _write_model(directory: Path, arch: str, seed: int) -> None:
+def seeded_model(config: Any, tokenizer: Any, seed: int) -> Any:
+    """A new causal LM of ``config`` whose weights are initialised from ``seed`` (the global
+    RNG state is left as it was), with the tiny models' sampling defaults: it stops at the
+    tokenizer's EOS or ``<|im_end|>`` and samples at temperature 1 without top-p/top-k."""
     try:
         import torch
         from transformers import AutoModelForCausalLM, GenerationConfig
     except ImportError as err:
         raise MissingExtraError(err.name or "torch", "ifrl-core", "hf") from err
 
-    tokenizer = build_tokenizer()
-    config = _model_config(arch, tokenizer)
-    # Seed every generator that weight initialisation touches, without leaking the state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
@@ -190,6 +190,12 @@ def _write_model(directory: Path, arch: str, seed: int) -> None:
         top_p=1.0,
         top_k=0,
     )
+    return model
+
+
+def _write_model(directory: Path, arch: str, seed: int) -> None:
+    tokenizer = build_tokenizer()
+    model = seeded_model(_model_config(arch, tokenizer), tokenizer, seed)
     model.save_pretrained(directory, safe_serialization=True)
     tokenizer.save_pretrained(directory)
     _portable_tokenizer_config(directory / "tokenizer_config.json")
@@ -287,5 +293,6 @@ __all__ = [
     "build_tiny_model",
     "build_tokenizer",
     "cache_root",
+    "seeded_model",
     "tiny_model_path",
 ]

@@ -243,10 +243,9 @@ def _length(tokenizer: Any, conv: Conversation) -> int:
 
 def new_model(spec: MicroSpec, tokenizer: Any) -> Any:
     """A seeded, untrained Qwen2 causal LM of the spec's size over ``tokenizer``."""
-    import torch
-    from transformers import AutoModelForCausalLM, GenerationConfig, Qwen2Config
+    from transformers import Qwen2Config
 
-    from ifrl.core.tiny import IM_END
+    from ifrl.core.tiny import seeded_model
 
     settings: dict[str, Any] = {
         "vocab_size": len(tokenizer),
@@ -265,20 +264,7 @@ def new_model(spec: MicroSpec, tokenizer: Any) -> Any:
         "pad_token_id": tokenizer.pad_token_id,
         "torch_dtype": "float32",
     }
-    config = Qwen2Config(**settings)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.seed)
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.generation_config = GenerationConfig(
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=[tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(IM_END)],
-        pad_token_id=tokenizer.pad_token_id,
-        do_sample=True,
-        temperature=1.0,
-        top_p=1.0,
-        top_k=0,
-    )
-    return model
+    return seeded_model(Qwen2Config(**settings), tokenizer, spec.seed)
 
 
 def _build_chat(
