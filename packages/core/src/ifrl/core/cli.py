@@ -159,6 +159,17 @@ def quiet_third_party() -> None:
         warnings.filterwarnings("ignore", category=category, module=rf"({pattern})(\.|$)")
     for name in THIRD_PARTY:  # their loggers' warnings (e.g. bitsandbytes' optional CPU kernels)
         logging.getLogger(name).setLevel(logging.ERROR)
+    # The variables are read when the libraries are imported; where they already are (a second
+    # command in one process, e.g. the tests' runner), switch their progress bars off directly.
+    if os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "1":
+        hub = sys.modules.get("huggingface_hub.utils")
+        if hub is not None:
+            hub.disable_progress_bars()
+        hf_logging = sys.modules.get("transformers.utils.logging")
+        if hf_logging is not None:
+            hf_logging.disable_progress_bar()
+            if os.environ.get("TRANSFORMERS_VERBOSITY") == "error":
+                hf_logging.set_verbosity_error()
 
 
 @main.command()

@@ -11,6 +11,7 @@ the ifrl libraries, and ``ifrl demo``.
 from importlib.metadata import PackageNotFoundError, version
 
 from ifrl.pipelines.demo import demo_configs, run_demo
+from ifrl.pipelines.micro import BuildResult, build_micro
 from ifrl.pipelines.recipe import (
     RECIPES,
     Recipe,
@@ -29,11 +30,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "RECIPES",
+    "BuildResult",
     "Recipe",
     "RecipeError",
     "Stage",
     "StageContext",
     "__version__",
+    "build_micro",
     "demo_configs",
     "get_recipe",
     "recipe_names",
