@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -211,8 +212,14 @@ def _portable_tokenizer_config(path: Path) -> None:
     path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def build_tokenizer() -> Any:
-    """The tiny models' tokenizer (a ``PreTrainedTokenizerFast``); independent of the seed."""
+def build_tokenizer(extra_texts: Sequence[str] = (), vocab_size: int = VOCAB_SIZE) -> Any:
+    """The tiny models' tokenizer (a ``PreTrainedTokenizerFast``); independent of the seed.
+
+    With ``extra_texts`` the BPE is trained on :func:`ifrl.core.data.corpus.tokenizer_corpus`
+    followed by those texts, with at most ``vocab_size`` entries: a domain tokenizer whose merges
+    cover the domain's words (the micro policies use it to shorten their sequences). The same
+    arguments always give the same tokenizer.
+    """
     try:
         from tokenizers import (
             AddedToken,
@@ -238,13 +245,13 @@ def build_tokenizer() -> Any:
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
+        vocab_size=vocab_size,
         min_frequency=2,
         special_tokens=list(SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(tokenizer_corpus(), trainer=trainer)
+    tok.train_from_iterator([*tokenizer_corpus(), *extra_texts], trainer=trainer)
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in TAG_TOKENS])
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
