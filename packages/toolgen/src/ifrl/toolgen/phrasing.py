@@ -12,14 +12,17 @@ one of several verb paraphrases and every argument into one of several phrases (
 
 from __future__ import annotations
 
+import datetime as _dt
 import random
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ifrl.core.records import ToolSpec
+from ifrl.toolgen import lexicon
 from ifrl.toolgen.apis import ApiInfo
 from ifrl.toolgen.seeds import verb_of
-from ifrl.toolgen.world import CUISINES, FIRST_NAMES, LAST_NAMES, STREETS, Scene
+from ifrl.toolgen.world import CUISINES, FIRST_NAMES, Scene
 
 
 def _bank(text: str) -> tuple[str, ...]:
@@ -511,6 +514,157 @@ Decline the request.
 Point out the missing capability.
 """)
 
+# Composed user moves: a lead before a request, a clause after it, and follow-ups built from an
+# acknowledgement and a next-request frame (each pair multiplies the surface forms).
+LEADS = _bank("""
+Hi.
+Hi!
+Hello.
+Hey.
+Hey there.
+Hi there.
+Morning!
+Good morning.
+Good afternoon.
+Good evening.
+Evening!
+Hiya.
+Hello again.
+Hi, me again.
+Quick question.
+Quick one.
+One more thing for today.
+Hope you're well.
+Thanks for earlier.
+Sorry, one more.
+Okay, next thing.
+Hi! Hope your day is going well.
+Hey, got a minute?
+Hello from {city}!
+Greetings from {city}.
+Back again.
+Hi, it's {first} here.
+Hello, {first} again.
+Right, something else.
+Another one for you.
+Hi, sorry to bother you.
+Happy {weekday}!
+Morning from {city}.
+Good to be back.
+Hey, hope all is well.
+""")
+TAILS = _bank("""
+It's for {companion}.
+This is on behalf of {companion}.
+{companion_first} asked me to sort it out.
+We're in {city} this week.
+I'm flying back to {other} soon.
+Ideally before {weekday}.
+No rush, {weekday} is fine.
+I'll check back after lunch.
+Let me know if anything is unclear.
+Reply when it's done.
+It's part of planning for {event}.
+{companion_first} will be happy.
+Fingers crossed.
+It's been on my list since {month}.
+I'm on the train to {other}, so keep it brief.
+My {relation} {first} recommended this.
+It's for {event} in {month}.
+{companion_first} is counting on me.
+I'm between meetings, so short answers are fine.
+This is for the {group}.
+Keep {companion_first} in mind, it's really for them.
+I'll be in {other} on {weekday}.
+It's a surprise for {companion_first}.
+The {team} team needs it by {weekday}.
+I'm sorting it out from {city}.
+If there's a problem, tell me straight away.
+Please double-check everything.
+This one matters for {event}.
+We've been talking about it since {month}.
+{companion_first} and I will decide tonight.
+""")
+ACKS = _bank("""
+Great.
+Perfect, thanks.
+Nice.
+Okay.
+Good.
+Lovely.
+Sounds good.
+That works.
+Brilliant.
+Got it.
+Thanks!
+Cool.
+Alright.
+Excellent.
+Noted.
+Super.
+Fine by me.
+Handy, thanks.
+Right.
+Thanks.
+Good stuff.
+Thank you!
+Nice one.
+That's helpful.
+Fantastic.
+Sweet.
+All good.
+Wonderful.
+Understood.
+Neat.
+Appreciated.
+Cheers.
+Good to know.
+Oh nice.
+Okay, that's clear.
+Thanks, that helps.
+Great, just what I needed.
+That settles it.
+Makes sense.
+Hm, okay.
+""")
+NEXTS = _bank("""
+Now {r}.
+Could you {r}?
+Next, please {r}.
+Can you also {r}?
+Then {r}, please.
+While you're at it, {r}.
+One more thing: {r}.
+Now I'd like to {r}.
+Could you go ahead and {r}?
+Please {r} as well.
+Next I need you to {r}.
+Would you {r} too?
+After that, {r}.
+Let's {r}.
+Can we {r} now?
+Also, {r}.
+Now {r}, if you can.
+I also want to {r}.
+Could you then {r}?
+Okay, next up: {r}.
+Can you {r} next?
+Now let's {r}.
+Next, {r}.
+Now I need you to {r}.
+Could you {r} as well?
+Then please {r}.
+I'd also like to {r}.
+Would you {r} next?
+Let's also {r}.
+Next I'd like to {r}.
+Based on that, {r}.
+In that case, {r}.
+With that sorted, {r}.
+Following on from that, {r}.
+Now, can you {r}?
+""")
+
 # The context grammar: "<who> <situation> <when>." with slots from the scene and these lists.
 RELATIONS = _bank("""
 sister
@@ -934,6 +1088,10 @@ BANKS: dict[str, tuple[str, ...]] = {
     "situations": tuple(x for group in SITUATIONS.values() for x in group),
     "contexts": CONTEXTS,
     "closers": CLOSERS,
+    "leads": LEADS,
+    "tails": TAILS,
+    "acks": ACKS,
+    "nexts": NEXTS,
     "follow_ups": FOLLOW_UPS,
     "clarify_questions": CLARIFY_QUESTIONS,
     "clarify_answers": CLARIFY_ANSWERS,
@@ -1251,7 +1409,29 @@ def phrase(
         if "{flag}" in template:
             return template.replace("{flag}", flag)
         return f"{flag} {label(name)}"
-    return template.replace("{flag}", "with").replace("{v}", render_value(value))
+    text = render_value(value)
+    if rng is not None and isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        text = _with_weekday(template, text, rng)
+    return template.replace("{flag}", "with").replace("{v}", text)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BEFORE_DAY = re.compile(r"(?:^|\s)(?:on|for|from|until|through|by|starting|to|before)\s\{v\}")
+
+
+def _with_weekday(template: str, text: str, rng: random.Random) -> str:
+    """A date now and then written with its weekday (``Friday 2025-03-07``,
+    ``2025-03-07 (a Friday)``); the ISO date stays as :func:`render_value` writes it."""
+    try:
+        day = _dt.date.fromisoformat(text).strftime("%A")
+    except ValueError:
+        return text
+    roll = rng.random()
+    if roll < 0.2 and _BEFORE_DAY.search(template):
+        return f"{day} {text}"
+    if roll < 0.35:
+        return f"{text} ({rng.choice(('a ', '', 'that is a '))}{day})"
+    return text
 
 
 #: Forms for a list argument ``<base>_list`` ("for the cities Paris, Lima and Rome").
@@ -1326,17 +1506,90 @@ def _article(obj: str, definite: bool) -> str:
     return f"{'an' if obj[0] in 'aeiou' else 'a'} {obj}"
 
 
+# Other ways to say an API's object (the first form is the object itself).
+_OBJECT_FORMS = {
+    "details": "details; info; information; full details; specifics; particulars; full record",
+    "flights": "flights; flight options; available flights; direct flights; some flights",
+    "hotels": "hotels; places to stay; hotel options; available hotels; accommodation",
+    "restaurants": "restaurants; places to eat; restaurant options; good restaurants",
+    "recipes": "recipes; recipe ideas; dishes; something to cook",
+    "products": "products; items; product options; things to buy",
+    "jobs": "jobs; job openings; vacancies; open positions; roles",
+    "courses": "courses; classes; course options; programmes",
+    "books": "books; titles; something to read; book options",
+    "listings": "listings; properties; homes on the market; available places",
+    "places": "places; spots; locations; places nearby",
+    "articles": "articles; stories; news pieces; reports",
+    "headlines": "headlines; top stories; the news; latest headlines",
+    "matches": "matches; fixtures; games",
+    "transactions": "transactions; payments; account activity; recent payments",
+    "appointments": "appointments; bookings; visits; upcoming appointments",
+    "workouts": "workouts; training sessions; sessions; exercise sessions",
+    "songs": "songs; tracks; music; tunes",
+    "movies": "movies; films; something to watch",
+    "showtimes": "showtimes; screenings; show times",
+    "tickets": "tickets; seats; ticket options",
+    "vehicles": "vehicles; cars; car options",
+    "emails": "emails; messages; mail",
+    "tasks": "tasks; to-dos; open tasks; items on my list",
+    "posts": "posts; updates; recent posts",
+    "departures": "departures; trains leaving; upcoming departures",
+    "forecasts": "forecasts; weather outlooks; weather reports",
+    "stocks": "stocks; shares; equities",
+    "clinics": "clinics; medical centres; practices nearby",
+    "veterinarians": "veterinarians; vets; animal clinics",
+    "concerts": "concerts; gigs; live shows",
+    "rentals": "rentals; rental options; rental places",
+    "devices": "devices; gadgets; connected devices",
+    "offices": "offices; office locations; branches",
+    "lobbies": "lobbies; game rooms; open lobbies",
+    "teams": "teams; clubs; squads",
+    "policies": "policies; insurance policies; cover options",
+    "adoptable pets": "adoptable pets; pets to adopt; animals up for adoption",
+    "free slots": "free slots; open slots; available times; free time slots",
+    "alerts": "alerts; notifications; warnings",
+    "readings": "readings; meter readings; recent readings",
+    "holdings": "holdings; positions; investments",
+    "accounts": "accounts; profiles; user accounts",
+}
+_OBJECTS = {k: tuple(f.strip() for f in v.split(";")) for k, v in _OBJECT_FORMS.items()}
+
+
+def object_form(obj: str, rng: random.Random | None) -> str:
+    """``obj`` or, with ``rng``, another way to say it (``hotels`` → ``places to stay``,
+    ``recipe details`` → ``recipe info``)."""
+    if rng is None:
+        return obj
+    forms = _OBJECTS.get(obj)
+    if forms is not None:
+        return rng.choice(forms)
+    head, _, last = obj.rpartition(" ")
+    if head and last in _OBJECTS and rng.random() < 0.5:
+        return f"{head} {rng.choice(_OBJECTS[last])}"
+    return obj
+
+
 def action(
-    info: ApiInfo, api: ToolSpec, rng: random.Random | None = None, *, article: bool = False
+    info: ApiInfo,
+    api: ToolSpec,
+    rng: random.Random | None = None,
+    *,
+    article: bool = False,
+    objects: bool = True,
 ) -> str:
-    """The API's functionality as a verb phrase, paraphrased with ``rng`` (``look up flights``);
-    with ``article``, a singular object gets one (``plan a route``, ``cancel the booking``)."""
+    """The API's functionality as a verb phrase, paraphrased with ``rng`` (``look up flights``,
+    ``hunt for places to stay``; the object too unless ``objects`` is false); with
+    ``article``, a singular object gets one (``plan a route``, ``cancel the booking``)."""
     fn = info.functionalities[0] if info.functionalities else api.name.replace("_", " ")
     verb, _, rest = fn.partition(" ")
     forms = VERBS.get(verb_of(fn))
     head = rng.choice(forms) if rng is not None and forms else verb
-    if article and rest:
-        rest = _article(rest, definite=info.role == "consumer")
+    if rest:
+        with_article = _article(rest, definite=info.role == "consumer") if article else rest
+        if with_article != rest:
+            rest = with_article
+        elif objects:
+            rest = object_form(rest, rng)  # a plural or mass object: no article to agree with
     return f"{head} {rest}".strip()
 
 
@@ -1360,7 +1613,35 @@ _OF_ID = (
     "the {o} linked to {w}",
     "the {o} belonging to {w}",
     "the {o} attached to {w}",
+    "the {o} that go with {w}",
+    "{w}'s {o}",
+    "the {o} we have for {w}",
+    "the {o} stored for {w}",
+    "the current {o} of {w}",
+    "the {o} listed for {w}",
+    "the latest {o} for {w}",
 )
+#: The same when the object repeats the entity (``recipe details`` of a recipe): the entity
+#: is said once (``the details of my recipe RE12345``).
+_OF_ID_SHORT = (
+    "the {o} of {w}",
+    "the {o} for {w}",
+    "the {o} on {w}",
+    "the full {o} of {w}",
+    "{w}'s {o}",
+    "all the {o} on {w}",
+    "the {o} we have on {w}",
+    "the latest {o} for {w}",
+    "the {o} behind {w}",
+    "every {o2} about {w}",
+    "the {o} they hold for {w}",
+    "what {o2} there are on {w}",
+)
+
+
+def _possessive_ok(forms: Sequence[str], what: str) -> Sequence[str]:
+    """``forms`` without the possessive ones when ``what`` is a phrase with a comma."""
+    return [f for f in forms if "{w}'s" not in f] if "," in what else forms
 
 
 def request_body(
@@ -1379,9 +1660,12 @@ def request_body(
     ``Look up flights: from Paris, to Tokyo.``"""
     id_name = f"{info.entity}_id" if info.entity else ""
     with_id = id_name in args and id_name not in skip
-    verb_phrase = action(info, api, rng, article=not with_id and not target)
+    verb_phrase = action(info, api, rng, article=not with_id and not target, objects=not with_id)
+    form = note and rng.random() < FORM_P
     parts = [
-        phrase(api, k, v, info, rng) for k, v in args.items() if k not in skip and k != id_name
+        field_entry(k, v, rng) if form else phrase(api, k, v, info, rng)
+        for k, v in args.items()
+        if k not in skip and k != id_name
     ]
     rng.shuffle(parts)  # people give details in any order
     if with_id:
@@ -1402,28 +1686,63 @@ def request_body(
             and len(obj.split()) == 1
         ):
             verb_phrase = f"{head} {what}"
+        elif (
+            obj
+            and obj.split()[0] == info.entity.replace("_", " ").split()[0]
+            and rng.random() < 0.6
+        ):
+            rest = object_form(obj.split(" ", 1)[1], rng)
+            forms = _possessive_ok(_OF_ID_SHORT, what)
+            if rest != "details":
+                forms = [f for f in forms if "{o2}" not in f]
+            verb_phrase = f"{head} {rng.choice(forms).format(o=rest, o2=rest, w=what)}"
         elif obj:
-            verb_phrase = f"{head} {rng.choice(_OF_ID).format(o=obj, w=what)}"
+            forms = _possessive_ok(_OF_ID, what)
+            verb_phrase = f"{head} {rng.choice(forms).format(o=object_form(obj, rng), w=what)}"
         else:
             verb_phrase = f"{head} {what}"
     elif target:
         verb_phrase = f"{verb_phrase} for {target}"
     if note and parts:
-        return singular(f"{cap(verb_phrase)}: {', '.join(parts)}")
+        sep = rng.choice(_FORM_SEPARATORS) if form else ", "
+        return singular(f"{cap(verb_phrase)}: {sep.join(parts)}")
     return singular(verb_phrase + ("" if not parts else " " + " ".join(parts)))
+
+
+FORM_P = 0.5
+_FORM_SEPARATORS = (", ", "; ", ", ", " / ")
+
+
+def field_entry(name: str, value: Any, rng: random.Random) -> str:
+    """One argument as a form entry of a terse request (``origin Paris``, ``guests: 4``,
+    ``notify: yes``)."""
+    text = render_value(value)
+    base, _, unit = name.rpartition("_")
+    if base and unit in ("kg", "km", "minutes") and not isinstance(value, (list, dict)):
+        return f"{label(base)}{rng.choice((' ', ': '))}{text} {unit}"
+    return f"{label(name)}{rng.choice((' ', ': ', ' '))}{text}"
 
 
 def context(rng: random.Random, scene: Scene, domain: str) -> str:
     """One sentence of background about the scene: who, in what situation, when (or, now and
     then, a first-person remark from :data:`CONTEXTS`)."""
+    slots = scene_slots(rng, scene)
+    if rng.random() < 0.25:
+        return fill(rng.choice(CONTEXTS), rng, **slots)
+    return _situation(rng, domain, slots)
+
+
+def scene_slots(rng: random.Random, scene: Scene) -> dict[str, Any]:
+    """Values for the slots of leads, tails and context sentences: the scene's places and
+    companion, and people, groups, events and times drawn around them."""
     hour, minute = rng.randint(6, 21), rng.randint(0, 59)
     earlier = scene.start.toordinal() - rng.randint(1, 40)
-    slots = {
+    return {
         "relation": rng.choice(RELATIONS),
-        "first": rng.choice(FIRST_NAMES),
-        "first2": rng.choice(FIRST_NAMES),
-        "person": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-        "companion": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+        "first": lexicon.first_name(rng),
+        "first2": lexicon.first_name(rng),
+        "person": " ".join(lexicon.person(rng)),
+        "companion": scene.companion,
         "team": rng.choice(TEAMS),
         "group": rng.choice(GROUPS),
         "city": scene.city.name,
@@ -1431,17 +1750,19 @@ def context(rng: random.Random, scene: Scene, domain: str) -> str:
         "n": rng.randint(2, 12),
         "event": rng.choice(EVENTS),
         "item": rng.choice(ITEMS),
-        "pet": rng.choice(FIRST_NAMES),
-        "street": rng.choice(STREETS),
+        "pet": lexicon.pet_name(rng),
+        "street": lexicon.street(rng, scene.city.language),
         "cuisine": rng.choice(CUISINES),
         "genre": rng.choice(GENRES_HEARD),
         "weekday": rng.choice(_DAYS),
         "month": rng.choice(_MONTHS),
         "date": type(scene.start).fromordinal(earlier).isoformat(),
         "clock": f"{hour % 12 or 12}:{minute:02d} {'am' if hour < 12 else 'pm'}",
+        "companion_first": scene.companion.split()[0],
     }
-    if rng.random() < 0.25:
-        return fill(rng.choice(CONTEXTS), rng, **slots)
+
+
+def _situation(rng: random.Random, domain: str, slots: Mapping[str, Any]) -> str:
     what = fill(rng.choice(SITUATIONS[CLUSTERS.get(domain, "work")]), rng, **slots)
     what = what[:1].lower() + what[1:]
     who = fill(rng.choice(WHO), rng, **slots)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ifrl.core.records import ToolCall, ToolSpec
+from ifrl.toolgen import lexicon
 from ifrl.toolgen.apis import ApiInfo
 from ifrl.toolgen.dialog import error_result
 from ifrl.toolgen.seeds import verb_of
@@ -114,25 +115,7 @@ CITIES: tuple[City, ...] = tuple(
     )
 )
 
-FIRST_NAMES = _split(
-    "Ada; Kwame; Mei; Luis; Priya; Omar; Ingrid; Tomas; Amara; Hiro; Sofia; Diego; Lena; Yusuf; "
-    "Chloe; Mateo; Aisha; Jonas; Nadia; Ravi; Elif; Marco; Zoe; Kenji; Fatima; Oscar; Leila; Pablo; "
-    "Hana; Emeka; Clara; Idris; Maya; Felix; Ana; Tariq; Iris; Bruno; Noor; Samuel; Greta; Arjun; "
-    "Lucia; Dmitri; Esme; Kofi; Rosa; Viktor; Wen; Alma"
-)
-LAST_NAMES = _split(
-    "Lovelace; Mensah; Tanaka; Ortega; Raman; Haddad; Berg; Novak; Okafor; Sato; Rossi; Alvarez; "
-    "Fischer; Demir; Martin; Silva; Bello; Larsen; Petrova; Iyer; Kaya; Romano; Clarke; Mori; "
-    "Benali; Lindqvist; Nasser; Moreno; Kim; Eze; Dubois; Rahman; Cohen; Weber; Costa; Farah; "
-    "Jansen; Herrera; Ali; Walker; Nilsson; Kapoor; Ferreira; Volkov; Grant; Boateng; Castillo; "
-    "Horvat; Chen; Reyes"
-)
-STREETS = _split(
-    "Harbour Road; Elm Street; Station Square; Market Lane; Rue des Lilas; Calle Mayor; King Street; "
-    "Garden Walk; Mill Road; Canal Street; Bridge Lane; Park Avenue; Church Street; Riverside Drive; "
-    "Via Roma; Oak Crescent; Castle Hill; Quay Street; Hill Road; Orchard Way; Bay Street; "
-    "Victoria Road; Lotus Lane; Maple Avenue; North Parade"
-)
+FIRST_NAMES = lexicon.FIRST_NAMES
 MAIL_DOMAINS = _split("example.com; mail.example.org; example.net; inbox.example.com")
 CUISINES = _split(
     "Italian; Ethiopian; Thai; Peruvian; Korean; Lebanese; Mexican; Japanese; Indian; Greek; "
@@ -186,8 +169,18 @@ _MESSAGES = {
     "translation": "Where is the train station; The museum opens at nine; "
     "Thank you for your hospitality; Please send the signed contract",
 }
-_TAGS = _split("urgent; family; work; travel; health; finance; school; weekend; home; errands")
-_CATEGORIES = _split("books; music; sports; science; art; food; travel; technology; health")
+_TAGS = _split(
+    "urgent; family; work; travel; health; finance; school; weekend; home; errands; kids; "
+    "garden; car; taxes; birthday; holiday; clients; admin; shopping; fitness; reading; "
+    "follow-up; later; important; personal; team; volunteering; pets; house move; wedding; "
+    "paperwork; bills; groceries; side project; exam prep; renovation; insurance; medical"
+)
+_CATEGORIES = _split(
+    "books; music; sports; science; art; food; travel; technology; health; history; design; "
+    "business; politics; nature; film; gaming; fashion; education; photography; finance; "
+    "parenting; architecture; cooking; cycling; theatre; comedy; wellness; gardening; "
+    "climate; space; crafts; local news; careers; pets; cars; poetry"
+)
 
 # Names of the records a search returns, per entity: two word lists combined.
 _NAMES: dict[str, tuple[str, str]] = {
@@ -271,6 +264,109 @@ _NAMES: dict[str, tuple[str, str]] = {
     ),
     "device": ("Front Door; Garage; Hallway; Back Garden; Office", "Camera; Lock; Sensor; Alarm"),
 }
+# More first and second words per entity (added to the ones above).
+_NAMES_MORE: dict[str, tuple[str, str]] = {
+    "flight": (
+        "Solstice; Pelican; Horizon; Starline; Mistral; Condor; Kestrel; Equator",
+        "Express",
+    ),
+    "hotel": (
+        "Marble; Willow; Harbourview; Station; Cathedral; Orchard; Palm; Beacon; Corner; "
+        "Saffron; Ivy; Cedar; Seaside; Hillside; Ambassador; Canal; Park; Heritage",
+        "House; Rooms; Boutique Hotel; Guesthouse; Hostel",
+    ),
+    "forecast": ("Early; Late; Daily; Coastal; Mountain; Extended", "Report; Update; Summary"),
+    "transaction": (
+        "Insurance; Gym; Subscription; Taxi; Salary; Refund; Electricity; Phone; Parking; "
+        "Tuition; Charity; Hardware; Cinema; Florist",
+        "Debit; Withdrawal; Top-up",
+    ),
+    "order": ("Limit; Bracket; Day; Good-till-cancelled", "Order; Trade"),
+    "restaurant": (
+        "Tamarind; Fennel; Copper; Lemon; Fig; Wild; Brass; Cardamom; Smokehouse; Paprika; "
+        "Anchor; Lantern; Orchard; Basil; Sumac; Mango; Chestnut; Driftwood; Pomegranate; Pepper",
+        "Diner; Trattoria; Eatery; Cantina; Brasserie; House; Kitchen & Bar; Noodle Bar; Taqueria",
+    ),
+    "recipe": (
+        "Garlicky; Lemony; Charred; Maple; Miso; Sticky; Peppery; Golden; Rustic; Harissa; "
+        "Coconut; Sesame; Buttery; Tangy; Ginger",
+        "Soup; Bake; Traybake; Risotto; Pie; Skewers; Bowl; Pasta; Dumplings; Tacos; Fritters",
+    ),
+    "playlist": (
+        "Late Summer; Coffeehouse; Night Drive; Deep Focus; Kitchen Disco; Slow Morning; "
+        "Golden Hour; Festival; Sunset; Throwback Thursday; Commute; Study",
+        "Vibes; Selection; Soundtrack; Rotation; Tapes; Grooves",
+    ),
+    "showtime": ("Early; Twilight; Midnight; Family; Subtitled; IMAX", "Screening; Show"),
+    "book": (
+        "The Silent; The Paper; A Distant; The Salt; The Burning; The Lost; The Second; "
+        "The Winter; An Unfinished; The Borrowed; The Iron; A Small",
+        "River; Kingdom; Letters; Island; Season; Atlas; Library; Orchard; Sea; Mountain; Winter",
+    ),
+    "appointment": ("Dental; Eye; Blood Test; Physio; Skin; Hearing", "Check; Appointment; Review"),
+    "workout": (
+        "Pyramid; Recovery; Ladder; Sprint; Endurance; Balance; Upper Body; Leg Day",
+        "Set; Workout; Routine; Ride; Swim",
+    ),
+    "product": (
+        "Zenith; Orbit; Drift; Halo; Nova; Ember; Glide; Quill; Breeze; Forge; Flux; Strata",
+        "Air; Go; One; Edge; Duo; Ultra; S; X",
+    ),
+    "shipment": ("Priority; Next-Day; International; Tracked; Weekend", "Package; Consignment"),
+    "email": ("Re: Offsite; Fwd: Contract; Re: Lease; Quarterly Numbers; Intro", "Note; Reply"),
+    "conversation": ("Weekend; Holiday; Birthday; Flat; Allotment; Carpool; Alumni", "Thread"),
+    "event": ("Summer; Holiday; Quarterly; Volunteer; Welcome; Farewell", "Party; Picnic; Review"),
+    "task": ("Monthly; Spring; Garage; Office; Paperwork; Kitchen", "Sort-out; Clear-out; Plan"),
+    "course": (
+        "Introduction to; Essentials of; Mastering; Weekend; Evening",
+        "Pottery; Bookkeeping; Python; Public Speaking; First Aid; Calligraphy; Sign Language",
+    ),
+    "job": (
+        "Graduate; Principal; Contract; Freelance; Trainee",
+        "Pharmacist; Copywriter; Teacher; Pilot",
+    ),
+    "listing": (
+        "Bright; Cosy; Split-level; Garden; Top-floor; Riverside",
+        "Apartment; Cottage; Bungalow; Duplex",
+    ),
+    "ride": ("Standard; Express; Green; Family", "Car; Pool"),
+    "place": (
+        "Harbour; Castle; Hilltop; Old Town; Canal; Chapel",
+        "Market; Museum; Gardens; Pool; Bookshop",
+    ),
+    "article": (
+        "After the; Inside a; The Cost of the; Lessons from the",
+        "Flood; Budget Vote; Transfer Window; Chip Shortage",
+    ),
+    "match": ("League; Quarter-final; Charity; Testimonial", "Game; Clash"),
+    "session": ("Weekend; Midnight; Beginners; Squad; Speedrun", "Party; Raid; Scrim"),
+    "post": ("Sunday; Market; Holiday; Balcony; Recipe", "Note; Reel; Snapshot"),
+    "claim": ("Burst Pipe; Lost Luggage; Hail; Flood; Cracked Screen", "Report"),
+    "meter": ("Basement; Ground Floor; Shop; Workshop; Cellar", "Heat Meter; Smart Meter"),
+    "permit": ("Scaffolding; Skip; Fishing; Market Stall; Work", "Licence"),
+    "pet": (
+        "Mochi; Pickle; Waffles; Nala; Bean; Noodle; Clover; Chester; Frida; Banjo; Scout; Tilly",
+        "the Spaniel; the Beagle; the Ginger Cat; the Parrot; the Hamster; the Lab",
+    ),
+    "vehicle": ("City; Estate; Sport; Touring; Long-range", "Coupe; Estate; Minivan; Roadster"),
+    "document": (
+        "Revised; Annotated; Notarised; Certified; Updated",
+        "Agreement; Certificate; Statement; Plan",
+    ),
+    "device": (
+        "Kitchen; Porch; Nursery; Driveway; Side Gate; Loft",
+        "Doorbell; Light; Thermostat; Detector",
+    ),
+}
+_NAME_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    entity: (
+        _split(first + "; " + _NAMES_MORE.get(entity, ("", ""))[0]),
+        _split(second + "; " + _NAMES_MORE.get(entity, ("", ""))[1]),
+    )
+    for entity, (first, second) in _NAMES.items()
+}
+_DEFAULT_PARTS = (_split("Blue; Green; North"), _split("One"))
+
 _STATUS = {  # the consumer status a verb leads to (the response enum of pool APIs)
     "cancel": "cancelled",
     "delete": "cancelled",
@@ -337,18 +433,19 @@ class Scene:
     def draw(cls, rng: random.Random) -> Scene:
         city, other = rng.sample(CITIES, 2)
         start = _dt.date(2025, 1, 6) + _dt.timedelta(days=rng.randint(0, 1000))
+        first, last = lexicon.person(rng)
         return cls(
             city,
             other,
-            rng.choice(FIRST_NAMES),
-            rng.choice(LAST_NAMES),
+            first,
+            last,
             start,
-            rng.choice((1, 2, 2, 3, 3, 4, 5, 7, 10, 14)),
-            f"{rng.randint(7, 21):02d}:{rng.choice((0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55)):02d}",
+            rng.choice((1, 2, 2, 3, 3, 4, 5, 6, 7, 9, 10, 12, 14, 21)),
+            f"{rng.randint(6, 22):02d}:{rng.choice((0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55)):02d}",
             f"AC{rng.randint(0, 999999):06d}",
             f"u{rng.randint(0, 99999):05d}",
             rng.choice(MAIL_DOMAINS),
-            f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            " ".join(lexicon.person(rng)),
         )
 
     @property
@@ -357,7 +454,8 @@ class Scene:
 
     @property
     def email(self) -> str:
-        return f"{self.first.lower()}.{self.last.lower()}@{self.mail_domain}"
+        last = "".join(ch for ch in self.last.lower() if ch.isalnum() or ch == "-")
+        return f"{self.first.lower().replace('-', '')}.{last}@{self.mail_domain}"
 
     @property
     def end(self) -> _dt.date:
@@ -378,13 +476,13 @@ def _fit(value: Any, schema: Mapping[str, Any]) -> bool:
 def _number(name: str, domain: str, rng: random.Random) -> float | int | None:
     """A plausible number for a numeric parameter named ``name`` (None: no rule)."""
     picks: dict[str, tuple[float, ...]] = {
-        "limit": (3, 5, 5, 10, 10, 20),
-        "page": (1, 1, 2, 3),
-        "quantity": (1, 1, 2, 2, 3, 4, 6),
-        "guests": (1, 2, 2, 2, 3, 4, 4, 5, 6),
-        "duration_minutes": (15, 20, 30, 30, 45, 60, 60, 90, 120),
-        "min_rating": (3, 3.5, 4, 4, 4.5),
-        "radius_km": (1, 2, 3, 5, 5, 10, 15, 25),
+        "limit": (3, 4, 5, 5, 6, 8, 10, 10, 12, 15, 20, 25, 30),
+        "page": (1, 1, 2, 2, 3, 4, 5, 7),
+        "quantity": (1, 1, 2, 2, 3, 4, 5, 6, 8, 10, 12),
+        "guests": (1, 2, 2, 2, 3, 4, 4, 5, 6, 7, 8, 10),
+        "duration_minutes": (10, 15, 20, 25, 30, 30, 40, 45, 50, 60, 60, 75, 90, 105, 120, 150),
+        "min_rating": (2.5, 3, 3.5, 3.8, 4, 4, 4.2, 4.5, 4.7),
+        "radius_km": (0.5, 1, 1.5, 2, 3, 4, 5, 5, 7, 8, 10, 12, 15, 20, 25, 40),
     }
     if name in picks:
         return rng.choice(picks[name])
@@ -399,6 +497,8 @@ def _number(name: str, domain: str, rng: random.Random) -> float | int | None:
         return rng.randint(1, 16) if domain == "pets" else rng.randint(18, 80)
     if name == "weight_kg":
         return round(rng.uniform(0.5, 30 if domain != "fitness" else 110), 1)
+    if name in ("price", "budget"):
+        return rng.randrange(10, 1200, 5)
     return None
 
 
@@ -479,16 +579,25 @@ def _semantic(
         "phone": f"+{rng.randint(1, 99)} {rng.randint(100, 999)} {rng.randint(1000000, 9999999)}",
         "account_id": scene.account,
         "user_id": scene.user,
-        "address": f"{rng.randint(2, 240)} {rng.choice(STREETS)}",
+        "address": lexicon.address(rng, scene.city.language),
         "cuisine": rng.choice(CUISINES),
         "symbol": rng.choice(SYMBOLS),
-        "website": f"https://www.{scene.last.lower()}{rng.randint(1, 99)}.example.com",
+        "website": f"https://www.{scene.email.split('@')[0].split('.')[-1]}{rng.randint(1, 99)}.example.com",
         "callback_url": f"https://hooks.example.com/{scene.user}",
     }
     if name in text:
         return text[name]
     if name.endswith("_id"):
         return entity_id(name.removesuffix("_id"), rng)
+    made = None
+    if name == "query":
+        made = lexicon.query(domain, rng)
+    elif name == "title":
+        made = lexicon.title(domain, rng)
+    elif name == "message" and domain in _MESSAGES:
+        made = lexicon.message(rng) if rng.random() < 0.7 else None
+    if made is not None:
+        return made
     banks = {"query": _QUERIES, "title": _TITLES, "message": _MESSAGES}
     if name in banks:
         options = _split(banks[name].get(domain, "")) or tuple(
@@ -544,7 +653,7 @@ class Records:
 
 def record_name(entity: str, rng: random.Random, taken: Collection[str] = ()) -> str:
     """A display name that fits ``entity`` (a hotel is a hotel, a flight an airline number)."""
-    first, second = (_split(part) for part in _NAMES.get(entity, ("Blue; Green; North", "One")))
+    first, second = _NAME_PARTS.get(entity, _DEFAULT_PARTS)
     for _ in range(12):
         name = f"{rng.choice(first)} {rng.choice(second)}"
         if entity == "flight":

@@ -20,7 +20,26 @@ from ifrl.toolgen.semantic import leaves, mentioned
 from ifrl.toolgen.tool_schema import SampleError
 from ifrl.toolgen.world import failure, simulate
 
-_THEN = ("then", "after that", "and once you have it,", "and then", "and afterwards")
+_THEN = (
+    "then",
+    "after that",
+    "and once you have it,",
+    "and then",
+    "and afterwards",
+    "and when that's done,",
+    "then, from what comes back,",
+    "and from those results",
+    "and right after,",
+    "then go on and",
+    "and with that,",
+    "and once the results are in,",
+    "followed by a step to",
+    "next",
+    "and based on what you find,",
+)
+CONTEXT_P = 0.2
+LEAD_P = 0.25
+TAIL_P = 0.1
 _ALSO = ("; also ", ", and also ", ", and ", "; then ", ", plus ")
 
 
@@ -34,27 +53,50 @@ def describe_request(
     return ph.action(info, api) + ("" if not parts else " " + " ".join(parts))
 
 
+def _gives_away(text: str, plan: Plan) -> bool:
+    """Whether ``text`` mentions the value a ``clarify`` request leaves out."""
+    request = plan.requests[0] if plan.requests else None
+    if request is None or request.missing is None:
+        return False
+    args = request.steps[0].calls[0][1]
+    low = " ".join(text.lower().split())
+    return request.missing in args and any(mentioned(v, low) for v in leaves(args[request.missing]))
+
+
+def _extra(bank: Sequence[str], rng: random.Random, plan: Plan) -> str:
+    """A lead or tail from ``bank`` with the scene's slots ("" when it would give away the
+    value a ``clarify`` request leaves out)."""
+    if plan.scene is None:
+        return ""
+    text = ph.fill(rng.choice(bank), rng, **ph.scene_slots(rng, plan.scene))
+    return "" if _gives_away(text, plan) else text
+
+
 def _wrap(body: str, rng: random.Random, plan: Plan, note: bool = False) -> str:
-    """A request: maybe a context sentence, an opener around ``body`` (a ``note`` stands
-    alone), maybe a closer. A context that happens to mention the value a ``clarify`` request
-    leaves out is dropped."""
+    """A request: maybe a lead (a greeting) or a context sentence, an opener around ``body``
+    (a ``note`` stands alone), maybe a tail (who it is for, when) and a closer. A lead,
+    context or tail that happens to mention the value a ``clarify`` request leaves out is
+    dropped."""
     if note or rng.random() < 0.3:
         text = f"{ph.cap(body)}."
     else:
         text = ph.fill(rng.choice(ph.OPENERS), rng, r=body)
     scene = plan.scene
-    if scene is not None and rng.random() < 0.2:
+    if scene is not None and rng.random() < CONTEXT_P:
         api = plan.requests[0].steps[0].calls[0][0] if plan.requests else plan.tools[0]
         context = ph.context(rng, scene, plan.info(api).domain)
-        missing = plan.requests[0].missing if plan.requests else None
-        args = plan.requests[0].steps[0].calls[0][1] if plan.requests else {}
-        low = " ".join(context.lower().split())
-        if missing in args and any(mentioned(v, low) for v in leaves(args[missing])):
+        if _gives_away(context, plan):
             pass  # the context would give away the value the request leaves out
         elif context.endswith((",", ":")):
             text = f"{context} {text[:1].lower() + text[1:]}"
         else:
             text = f"{context} {text}"
+    elif rng.random() < LEAD_P:
+        lead = _extra(ph.LEADS, rng, plan)
+        text = f"{lead} {text}" if lead else text
+    if rng.random() < TAIL_P:
+        tail = _extra(ph.TAILS, rng, plan)
+        text = f"{text} {tail}" if tail else text
     if rng.random() < 0.08:
         text = f"{text} {rng.choice(ph.CLOSERS)}"
     return text
@@ -100,7 +142,7 @@ class TemplateUser:
     def _open(self, plan: Plan) -> str:
         rng = plan_rng(plan.seed, plan.index, "user")
         request = plan.requests[0]
-        note = rng.random() < 0.2
+        note = rng.random() < 0.4
         if plan.type == "parallel":
             parts = [
                 ph.request_body(a, plan.info(a), args, rng) for a, args in request.steps[0].calls
@@ -166,12 +208,25 @@ class TemplateUser:
                         name,
                         f"{name}, the {ph.ORDINALS[k]} result",
                         f"the {ph.ORDINALS[k]} one, {name}",
+                        f"{name} (the {ph.ORDINALS[k]} one)",
+                        f"the {ph.ORDINALS[k]} option, {name}",
+                        f"{name}, number {k + 1} on the list",
+                        f"{name} from that list",
+                        f"{name}, which came {ph.ORDINALS[k]}",
+                        f"that {name} one",
                     )
                     if k < len(ph.ORDINALS)
-                    else (name,)
+                    else (name, f"{name} from that list")
                 )
             body = ph.request_body(api, s.plan.info(api), args, rng, target=target)
-            out.append(ph.fill(rng.choice(ph.FOLLOW_UPS), rng, r=body))
+            if rng.random() < 0.5:
+                text = ph.fill(rng.choice(ph.FOLLOW_UPS), rng, r=body)
+            else:
+                text = f"{rng.choice(ph.ACKS)} {ph.fill(rng.choice(ph.NEXTS), rng, r=body)}"
+            if rng.random() < TAIL_P / 2:
+                tail = _extra(ph.TAILS, rng, s.plan)
+                text = f"{text} {tail}" if tail else text
+            out.append(text)
         return out
 
 
