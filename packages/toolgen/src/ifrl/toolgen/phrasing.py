@@ -120,6 +120,29 @@ Can you handle this for me and {r}?
 Let's try to {r}.
 I'm wondering if you could {r}.
 """)
+# Openers that restate the scene: who the request is for, where the user is.
+SCENE_OPENERS = _bank("""
+{companion_first} asked whether you could {r}.
+On behalf of {companion}, please {r}.
+Since I'm in {city} now, could you {r}?
+{companion_first} and I need to {r}.
+For {companion_first}'s sake, could you {r}?
+I'm doing this for {companion}: please {r}.
+Before I leave for {other}, can you {r}?
+While I'm still in {city}, I'd like to {r}.
+{companion_first} reminded me to {r}.
+My {relation} {first} wants me to {r}.
+Can you {r}? {companion_first} is waiting on it.
+As {companion_first} suggested, let's {r}.
+I told {companion_first} I would {r}.
+Back in {city} after {other}; now I need to {r}.
+{companion} needs this: {r}, please.
+Could you {r}? I promised {companion_first}.
+Ahead of {event}, could you {r}?
+For {event}, I need to {r}.
+The {team} team asked me to {r}.
+Our {group} needs me to {r}.
+""")
 CONTEXTS = _bank("""
 I'm sorting out a few errands this morning.
 {companion} asked me to take care of this.
@@ -1085,6 +1108,7 @@ Heads-up: {who_low} {what}.
 
 BANKS: dict[str, tuple[str, ...]] = {
     "openers": OPENERS,
+    "scene_openers": SCENE_OPENERS,
     "situations": tuple(x for group in SITUATIONS.values() for x in group),
     "contexts": CONTEXTS,
     "closers": CLOSERS,
@@ -1193,52 +1217,52 @@ VERBS: dict[str, tuple[str, ...]] = {
 }
 
 _PHRASES_MORE = {
-    "city": "over in {v}; inside {v}; in downtown {v}; based in {v}; in and around {v}; local to {v}",
+    "city": "over in {v}; inside {v}; in downtown {v}; based in {v}; in and around {v}; local to {v}; in the city of {v}; around central {v}; across {v}; in greater {v}; anywhere in {v}",
     "country": "throughout {v}; inside {v}; based in {v}; over in {v}",
-    "origin": "flying out of {v}; starting from {v}; coming from {v}; with {v} as the origin",
+    "origin": "flying out of {v}; starting from {v}; coming from {v}; with {v} as the origin; departing from {v}; out from {v}",
     "destination": "into {v}; for arrival in {v}; with {v} as the destination; landing in {v}; heading for {v}",
-    "date": "on day {v}; scheduled for {v}; set for {v}; with the date {v}",
-    "start_date": "from {v} onwards; opening on {v}; first day {v}; beginning {v}",
-    "end_date": "to {v}; finishing {v}; last day {v}; up to {v}; ending {v}",
-    "time": "for around {v}; roughly at {v}; at {v} sharp; timed for {v}",
+    "date": "on day {v}; scheduled for {v}; set for {v}; with the date {v}; dated for {v}; for the date of {v}",
+    "start_date": "from {v} onwards; opening on {v}; first day {v}; beginning {v}; starting on {v}; as of {v}",
+    "end_date": "to {v}; finishing {v}; last day {v}; up to {v}; ending {v}; till {v}; finishing on {v}",
+    "time": "for around {v}; roughly at {v}; at {v} sharp; timed for {v}; at {v} or so; for {v} exactly; at roughly {v}",
     "start_time": "kicking off at {v}; from {v} onwards; opening at {v}; at {v}",
     "deadline": "due by {v}; at the latest by {v}; before {v}",
-    "email": "via {v}; at {v}; to {v}; for the address {v}; with the address {v}",
+    "email": "via {v}; at {v}; to {v}; for the address {v}; with the address {v}; email {v}; at the address {v}; with contact email {v}",
     "contact_email": "keeping {v} posted; with {v} in copy; updating {v}",
     "phone": "at {v}; on the number {v}; with the number {v}",
-    "query": 'searching "{v}"; for the phrase "{v}"; with the search "{v}"; looking for "{v}"; containing "{v}"',
+    "query": 'searching "{v}"; for the phrase "{v}"; with the search "{v}"; looking for "{v}"; containing "{v}"; about "{v}"; to do with "{v}"; for anything on "{v}"; using the terms "{v}"',
     "title": 'entitled "{v}"; under the title "{v}"; headed "{v}"',
-    "name": "as {v}; booked under {v}; for the person {v}; with the name {v}",
+    "name": "as {v}; booked under {v}; for the person {v}; with the name {v}; for the name {v}; under {v}; named {v}",
     "message": 'reading "{v}"; with the message "{v}"; to say "{v}"; with "{v}" as the text',
-    "language": "for language {v}; with the language set to {v}; in the language {v}",
+    "language": "for language {v}; with the language set to {v}; in the language {v}; in {v}; language {v}; set to language {v}",
     "currency": "using {v}; denominated in {v}; converted to {v}",
     "unit": "measured in {v} units; in the {v} system",
     "sort_order": "in {v} sort order; ranked {v}; sorting {v}",
     "priority": "as {v} priority; with a {v} priority level; at a {v} priority",
-    "limit": "max {v} results; {v} results at most; no more than {v} results; just the top {v}; only {v} results; the first {v} results",
+    "limit": "max {v} results; {v} results at most; no more than {v} results; just the top {v}; only {v} results; the first {v} results; {v} at most; up to {v} results; the top {v}; a maximum of {v} results; only the first {v}",
     "page": "at page {v}; going to page {v}; page number {v}",
     "quantity": "quantity of {v}; {v} of those; {v} items; {v} in total",
-    "guests": "for {v} of us; with {v} people; hosting {v} guests",
-    "year": "from the year {v}; of {v}; around {v}",
+    "guests": "for {v} of us; with {v} people; hosting {v} guests; for {v} in total; with a group of {v}",
+    "year": "from the year {v}; of {v}; around {v}; from around {v}; released in {v}",
     "age": "{v} years old; at age {v}; of age {v}",
-    "duration_minutes": "running {v} minutes; taking {v} minutes",
+    "duration_minutes": "running {v} minutes; taking {v} minutes; over {v} minutes",
     "amount": "of {v}; amounting to {v}; in the amount of {v}; to the tune of {v}",
-    "max_price": "cheaper than {v}; up to {v}; no more than {v}; priced below {v}; within {v}",
+    "max_price": "cheaper than {v}; up to {v}; no more than {v}; priced below {v}; within {v}; at {v} or less; no higher than {v}; topping out at {v}",
     "min_rating": "with at least {v} stars; rated {v} and up; with a minimum rating of {v}",
-    "radius_km": "inside {v} km; up to {v} km away; within a {v} km range",
-    "weight_kg": "with a weight of {v} kg; of about {v} kg",
-    "tags": "with tags {v}; marked {v}; under the tags {v}",
-    "categories": "within {v}; spanning {v}; from the categories {v}",
+    "radius_km": "inside {v} km; up to {v} km away; within a {v} km range; {v} km around; in a radius of {v} km",
+    "weight_kg": "with a weight of {v} kg; of about {v} kg; at roughly {v} kg; with {v} kg",
+    "tags": "with tags {v}; marked {v}; under the tags {v}; with the labels {v}; tagged as {v}; carrying the tags {v}",
+    "categories": "within {v}; spanning {v}; from the categories {v}; limited to {v}; in {v}; filtered to {v}",
     "genre": "leaning towards {v}; in a {v} style; mostly {v}; from the {v} scene",
     "cuisine": "offering {v} food; with a {v} menu; specialising in {v} food",
     "symbol": "ticker {v}; with symbol {v}; for the stock {v}",
     "account_id": "using account {v}; billed to {v}; via account {v}; out of account {v}",
-    "user_id": "for the user {v}; under user {v}; for account holder {v}",
-    "address": "at the address {v}; located at {v}; going to {v}; delivered to {v}",
+    "user_id": "for the user {v}; under user {v}; for account holder {v}; under the profile {v}; for user ID {v}",
+    "address": "at the address {v}; located at {v}; going to {v}; delivered to {v}; at address {v}; sent to {v}; for the place at {v}",
     "coordinates": "near the coordinates {v}; centred on {v}; by the point {v}",
     "price_range": "within the range {v}; in the {v} bracket",
     "contact": "naming {v} as the contact; with {v} to contact",
-    "options": "with the settings {v}; using options {v}",
+    "options": "with the settings {v}; using options {v}; with these options: {v}; options set to {v}",
     "settings": "configured as {v}; with config {v}; applying {v}",
     "include_details": "{flag} all the details; {flag} the specifics; {flag} more detail",
     "notify": "{flag} sending a notification; {flag} an alert to anyone; {flag} a heads-up",

@@ -39,8 +39,25 @@ _THEN = (
 )
 CONTEXT_P = 0.2
 LEAD_P = 0.25
+BARE_P = 0.3
+SCENE_OPENER_P = 0.15
 TAIL_P = 0.1
-_ALSO = ("; also ", ", and also ", ", and ", "; then ", ", plus ")
+_ALSO = (
+    "; also ",
+    ", and also ",
+    ", and ",
+    "; then ",
+    ", plus ",
+    "; on top of that, ",
+    ". Also, ",
+    ". And ",
+    "; as well as that, ",
+    ", and at the same time ",
+    "; separately, ",
+    ". Separately, ",
+    "; while you're at it, ",
+    ", and in parallel ",
+)
 
 
 def describe_request(
@@ -77,11 +94,15 @@ def _wrap(body: str, rng: random.Random, plan: Plan, note: bool = False) -> str:
     (a ``note`` stands alone), maybe a tail (who it is for, when) and a closer. A lead,
     context or tail that happens to mention the value a ``clarify`` request leaves out is
     dropped."""
-    if note or rng.random() < 0.3:
+    scene = plan.scene
+    roll = rng.random()
+    if note or roll < BARE_P:
         text = f"{ph.cap(body)}."
+    elif scene is not None and roll < BARE_P + SCENE_OPENER_P:
+        frame = _extra(ph.SCENE_OPENERS, rng, plan) or "{r}."
+        text = ph.fill(frame, rng, r=body)
     else:
         text = ph.fill(rng.choice(ph.OPENERS), rng, r=body)
-    scene = plan.scene
     if scene is not None and rng.random() < CONTEXT_P:
         api = plan.requests[0].steps[0].calls[0][0] if plan.requests else plan.tools[0]
         context = ph.context(rng, scene, plan.info(api).domain)
