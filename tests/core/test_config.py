@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from ifrl.core.cli import GeneratorOptions, config_options, generator_options
-from ifrl.core.config import ConfigError, describe, from_mapping, load_config, opt, to_dict
+from ifrl.core.config import (
+    ConfigError,
+    check_fields,
+    describe,
+    from_mapping,
+    load_config,
+    opt,
+    to_dict,
+)
 
 
 @dataclass
@@ -53,6 +61,32 @@ def test_from_mapping_builds_sections_and_checks_types() -> None:
         from_mapping(Outer, {}, "c.yaml")
     with pytest.raises(ConfigError, match=r"c\.yaml: flag: expected true or false, got 'yes'"):
         from_mapping(Outer, {"name": "m", "flag": "yes"}, "c.yaml")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Bounds and choices declared on the fields, checked on construction."""
+
+    steps: int = opt("Steps.", 1, minimum=1)
+    mode: Literal["fast", "exact"] = opt("How.", "fast")
+    trackers: tuple[str, ...] = opt("Trackers.", (), choices=("wandb", "tensorboard"))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+def test_check_fields_enforces_minimum_choices_and_literal_values() -> None:
+    assert Checked(2, "exact", ("wandb",)) == from_mapping(
+        Checked, {"steps": 2, "mode": "exact", "trackers": ["wandb"]}
+    )
+    with pytest.raises(ConfigError, match=r"^steps: must be at least 1, got 0$"):
+        Checked(steps=0)
+    with pytest.raises(ConfigError, match=r"^mode: expected fast or exact, got 'slow'$"):
+        Checked(mode="slow")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^trackers: expected wandb or tensorboard, got 'x'$"):
+        Checked(trackers=("wandb", "x"))
+    with pytest.raises(ConfigError, match=r"^c\.yaml: trackers: expected wandb or tensorboard"):
+        from_mapping(Checked, {"trackers": "wandb,x"}, "c.yaml", strings=True)
 
 
 def test_strings_from_a_command_line_are_converted() -> None:

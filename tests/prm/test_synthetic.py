@@ -59,7 +59,7 @@ def test_task_settings_bound_the_problems(task: ArithmeticTask) -> None:
 def test_bad_task_settings_are_rejected() -> None:
     with pytest.raises(ConfigError, match="min_ops: need 1 <= min_ops <= max_ops, got 3, 2"):
         ArithmeticTask(min_ops=3, max_ops=2)
-    with pytest.raises(ConfigError, match="max_value: must be >= 1"):
+    with pytest.raises(ConfigError, match="max_value: must be at least 1"):
         ArithmeticTask(max_value=0)
 
 

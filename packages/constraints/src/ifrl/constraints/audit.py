@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ifrl.constraints.base import SEMANTICS, Semantics
+from ifrl.constraints.base import Semantics
 from ifrl.constraints.injection import ATTACKS, Attack, InjectionSet, injection_set
 from ifrl.constraints.judge import (
     JUDGE_MODES,
@@ -48,7 +48,7 @@ from ifrl.constraints.judge import (
 from ifrl.constraints.noisy import NoisyJudge, hard_oracle
 from ifrl.constraints.scoring import Mode, check_hard_all
 from ifrl.constraints.soft import HardDescriber, judge_text
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import ConfigError, check_fields, opt
 from ifrl.core.errors import require
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import write_json, write_jsonl, write_text
@@ -66,7 +66,7 @@ class AuditConfig:
         "both",
     )
     max_new_tokens: int | None = opt(
-        "LLM judge output length (default: 16 pointwise, 256 joint).", None
+        "LLM judge output length (default: 16 pointwise, 256 joint).", None, minimum=1
     )
     cache: str | None = opt("JSONL cache of LLM judge verdicts (reruns resume from it).", None)
     recall_compliant: float = opt("NoisyJudge: chance a compliant response is passed.", 1.0)
@@ -78,7 +78,7 @@ class AuditConfig:
         "reference",
     )
     seed: int = opt("Seed of the NoisyJudge, of --synthetic responses and of the attacks.", 0)
-    limit: int | None = opt("Audit only the first N items.", None)
+    limit: int | None = opt("Audit only the first N items.", None, minimum=0)
     inject: bool = opt(
         "Also attack the non-compliant responses with the prompt-injection suite (13 styles) "
         "and report the false-pass rate under injection.",
@@ -89,17 +89,10 @@ class AuditConfig:
     )
 
     def validate(self) -> None:
+        check_fields(self)
         for name in ("recall_compliant", "recall_noncompliant"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError("", name, f"must lie in [0, 1], got {getattr(self, name)}")
-        if self.max_new_tokens is not None and self.max_new_tokens < 1:
-            raise ConfigError("", "max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
-        if self.limit is not None and self.limit < 0:
-            raise ConfigError("", "limit", f"must be >= 0, got {self.limit}")
-        if self.semantics not in SEMANTICS:
-            raise ConfigError(
-                "", "semantics", f"must be reference or fixed, got {self.semantics!r}"
-            )
 
 
 def audit_judges(

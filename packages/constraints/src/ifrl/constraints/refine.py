@@ -42,8 +42,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ifrl.constraints.base import SEMANTICS, Semantics
-from ifrl.core.config import ConfigError, opt, to_dict
+from ifrl.constraints.base import Semantics
+from ifrl.core.config import ConfigError, check_fields, opt, to_dict
 from ifrl.core.errors import RecordError
 from ifrl.core.jsonl import read_jsonl
 from ifrl.core.records import ConstrainedPrompt, ConstraintSpec
@@ -75,7 +75,9 @@ class RefineConfig:
     unaudited: Unaudited = opt(
         "Precision of types the audit did not cover: overall, keep or drop.", "overall"
     )
-    max_soft: int | None = opt("Soft constraints kept per prompt (-1 or none: no limit).", 1)
+    max_soft: int | None = opt(
+        "Soft constraints kept per prompt (-1 or none: no limit).", 1, minimum=0
+    )
     keep_unpiloted: bool = opt("Keep prompts absent from the pilot rewards.", False)
     on_drop: OnDrop = opt(
         "What a dropped constraint takes with it: the constraint or the whole prompt.",
@@ -94,20 +96,9 @@ class RefineConfig:
         self.validate()
 
     def validate(self) -> None:
+        check_fields(self)
         if self.min_precision is not None and not (0.0 <= self.min_precision <= 1.0):
             raise ConfigError("", "min_precision", f"must lie in [0, 1], got {self.min_precision}")
-        if self.max_soft is not None and self.max_soft < 0:
-            raise ConfigError("", "max_soft", f"must be >= 0, got {self.max_soft}")
-        if self.on_drop not in ("constraint", "prompt"):
-            raise ConfigError("", "on_drop", f"must be constraint or prompt, got {self.on_drop!r}")
-        if self.unaudited not in ("overall", "keep", "drop"):
-            raise ConfigError(
-                "", "unaudited", f"must be overall, keep or drop, got {self.unaudited!r}"
-            )
-        if self.semantics not in SEMANTICS:
-            raise ConfigError(
-                "", "semantics", f"must be reference or fixed, got {self.semantics!r}"
-            )
 
 
 class JudgePrecision:

@@ -25,7 +25,7 @@ import difflib
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
@@ -64,16 +64,59 @@ def opt(
     *,
     factory: Any = None,
     minimum: float | None = None,
+    choices: Sequence[Any] = (),
 ) -> Any:
     """A config field with ``help`` text; ``factory`` for mutable and section defaults.
 
     Without a default (and a factory) the field is required. ``minimum`` bounds a number from
-    below (a count of 0 or -4 is an error naming the field, not an empty or odd run).
+    below (a count of 0 or -4 is an error naming the field, not an empty or odd run);
+    ``choices`` are the values allowed (for a tuple field: its items; a ``Literal`` field's are
+    its values). :func:`check_fields` enforces both.
     """
-    metadata = {"help": help, "minimum": minimum}
+    metadata = {"help": help, "minimum": minimum, "choices": tuple(choices)}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def check_fields(config: Any) -> None:
+    """Raise :class:`ConfigError` naming the first field of ``config`` below its ``minimum`` or
+    outside its ``choices`` (see :func:`opt`). The kit checks every config it builds; a
+    ``validate()`` method calls it so that a config made in code is checked the same way."""
+    literals = _literal_values(type(config))
+    for f in fields(config):
+        value = getattr(config, f.name)
+        low = f.metadata.get("minimum")
+        allowed = f.metadata.get("choices") or literals.get(f.name)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if low is not None and number and value < low:
+            shown = int(low) if float(low).is_integer() else low
+            raise ConfigError("", f.name, f"must be at least {shown}, got {value!r}")
+        if allowed and value is not _UNSET:
+            for item in value if isinstance(value, tuple) else (value,):
+                check_choice(f.name, item, allowed)
+
+
+_LITERALS: dict[type, dict[str, tuple[Any, ...]]] = {}
+
+
+def _literal_values(cls: type) -> dict[str, tuple[Any, ...]]:
+    """The allowed values of each ``Literal`` field of ``cls`` (computed once per class)."""
+    if cls not in _LITERALS:
+        hints = field_types(cls).items()
+        literal = {
+            n: typing.get_args(t) for n, t in hints if typing.get_origin(t) is typing.Literal
+        }
+        _LITERALS[cls] = literal
+    return _LITERALS[cls]
+
+
+def check_choice(field: str, value: Any, choices: Sequence[Any]) -> None:
+    """Raise :class:`ConfigError` naming ``field`` when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        *head, last = map(str, choices)
+        options = f"{', '.join(head)} or {last}" if head else last
+        raise ConfigError("", field, f"expected {options}, got {value!r}")
 
 
 def is_section(tp: Any) -> bool:
@@ -223,7 +266,6 @@ def _build(
     missing required value is left unset and ``validate()`` is not run yet."""
     hints = field_types(cls)
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    bounds = {f.name: f.metadata.get("minimum") for f in fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if value is _UNSET:
@@ -241,12 +283,6 @@ def _build(
             kwargs[name] = _build(tp, value, source, _join(where, name), strings, complete)
         else:
             kwargs[name] = _convert(tp, value, source, _join(where, name), strings)
-            low = bounds.get(name)
-            if low is not None and isinstance(kwargs[name], (int, float)) and kwargs[name] < low:
-                shown = int(low) if float(low).is_integer() else low
-                raise ConfigError(
-                    source, _join(where, name), f"must be at least {shown}, got {kwargs[name]!r}"
-                )
     missing = [
         f.name
         for f in fields(cls)  # type: ignore[arg-type]
@@ -259,6 +295,7 @@ def _build(
     kwargs.update(dict.fromkeys(missing, _UNSET))
     try:
         obj = cls(**kwargs)
+        check_fields(obj)
     except ConfigError as err:
         raise err.within(source, where) from None
     check = getattr(obj, "validate", None)
@@ -384,6 +421,8 @@ def describe(cls: type, prefix: str = "") -> list[str]:
 
 __all__ = [
     "ConfigError",
+    "check_choice",
+    "check_fields",
     "describe",
     "field_default",
     "field_types",

@@ -37,7 +37,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import check_fields, opt
 from ifrl.core.errors import RecordError
 from ifrl.core.records import Cost
 from ifrl.prm.decoding import StepDecoder, call_cost
@@ -58,11 +58,11 @@ class BranchConfig:
     """
 
     tau: float = opt("Entropy threshold (nats) of an anchor.", 1.0)
-    top_k: int = opt("Tokens branched on at an anchor.", 2)
-    max_depth: int = opt("Anchors (branchings) along one path.", 4)
-    max_branches: int = opt("Leaves (solutions) per question.", 16)
-    max_new_tokens: int = opt("Tokens per solution.", 256)
-    min_step_tokens: int = opt("Tokens a step holds before an anchor.", 1)
+    top_k: int = opt("Tokens branched on at an anchor.", 2, minimum=1)
+    max_depth: int = opt("Anchors (branchings) along one path.", 4, minimum=0)
+    max_branches: int = opt("Leaves (solutions) per question.", 16, minimum=1)
+    max_new_tokens: int = opt("Tokens per solution.", 256, minimum=1)
+    min_step_tokens: int = opt("Tokens a step holds before an anchor.", 1, minimum=1)
     exclude_digits: bool = opt("Digit-only tokens are no anchors.", False)
     extra_symbols: str = opt("More characters counted as symbols (never anchors).", "")
     prune_threshold: float = opt("P-EDU: branches whose path scores below this stop.", 0.2)
@@ -71,15 +71,7 @@ class BranchConfig:
         self.validate()
 
     def validate(self) -> None:
-        for name, low in (
-            ("top_k", 1),
-            ("max_depth", 0),
-            ("max_branches", 1),
-            ("max_new_tokens", 1),
-            ("min_step_tokens", 1),
-        ):
-            if getattr(self, name) < low:
-                raise ConfigError("", name, f"must be at least {low}, got {getattr(self, name)}")
+        check_fields(self)
 
 
 def is_excluded(token_text: str, config: BranchConfig, *, special: bool = False) -> bool:

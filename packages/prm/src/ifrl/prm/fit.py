@@ -35,7 +35,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import ConfigError, check_fields, opt
 from ifrl.core.jsonl import write_text
 
 LATEST = "latest"
@@ -48,8 +48,8 @@ class LoopConfig:
     """Optimisation settings (checked on construction: :class:`ConfigError` names the field)."""
 
     epochs: float = opt("Passes over the data (may be fractional).", 1.0)
-    batch_size: int = opt("Examples per forward pass.", 8)
-    grad_accum: int = opt("Batches whose gradients add up before an optimizer step.", 1)
+    batch_size: int = opt("Examples per forward pass.", 8, minimum=1)
+    grad_accum: int = opt("Batches whose gradients add up before an optimizer step.", 1, minimum=1)
     lr: float = opt("Peak learning rate.", 1e-4)
     weight_decay: float = opt("AdamW weight decay.", 0.0)
     warmup_ratio: float = opt("Fraction of the steps warming up.", 0.05)
@@ -63,10 +63,7 @@ class LoopConfig:
     def validate(self) -> None:
         if self.epochs <= 0:
             raise ConfigError("", "epochs", f"must be > 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError("", "batch_size", f"must be >= 1, got {self.batch_size}")
-        if self.grad_accum < 1:
-            raise ConfigError("", "grad_accum", f"must be >= 1, got {self.grad_accum}")
+        check_fields(self)
 
     def loop_fields(self) -> dict[str, Any]:
         """The settings that shape the optimisation (what a checkpoint must agree with)."""

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import ConfigError, check_fields, opt
 from ifrl.core.tiny import build_tiny_model, cache_root
 from ifrl.prm.fit import LoopConfig, train_loop
 from ifrl.prm.processbench import StepProblem
@@ -74,8 +74,8 @@ class ArithmeticTask:
 
     min_ops: int = opt("Fewest operations in a question.", 2)
     max_ops: int = opt("Most operations in a question.", 2)
-    max_value: int = opt("Largest value a running result may take.", 9)
-    max_operand: int = opt("Largest operand added or subtracted.", 9)
+    max_value: int = opt("Largest value a running result may take.", 9, minimum=1)
+    max_operand: int = opt("Largest operand added or subtracted.", 9, minimum=1)
     holdout: float = opt(
         "Share of the distinct questions reserved for evaluation (by a hash of the question): "
         "the policy warm-up never trains on them.",
@@ -104,9 +104,7 @@ class ArithmeticTask:
             raise ConfigError(
                 "", "min_ops", f"need 1 <= min_ops <= max_ops, got {self.min_ops}, {self.max_ops}"
             )
-        for name in ("max_value", "max_operand"):
-            if getattr(self, name) < 1:
-                raise ConfigError("", name, f"must be >= 1, got {getattr(self, name)}")
+        check_fields(self)
         if not 0.0 <= self.holdout < 1.0:
             raise ConfigError("", "holdout", f"must be in [0, 1), got {self.holdout}")
 

@@ -40,26 +40,20 @@ class PRMTrainConfig(LoopConfig):
 
     epochs: float = opt("Passes over the labeled solutions (may be fractional).", 5.0)
     separator: str = opt("Step separator token.", DEFAULT_SEPARATOR)
-    max_length: int = opt("Tokens per sample (truncated).", 512)
-    lora_r: int = opt("LoRA rank, alpha twice that (0: no LoRA).", 0)
-    extra_layers: int = opt("Identity-initialised decoder layers stacked on the base.", 0)
+    max_length: int = opt("Tokens per sample (truncated).", 512, minimum=1)
+    lora_r: int = opt("LoRA rank, alpha twice that (0: no LoRA).", 0, minimum=0)
+    extra_layers: int = opt(
+        "Identity-initialised decoder layers stacked on the base.", 0, minimum=0
+    )
     freeze_base: bool = opt("Train only the extra layers, the final norm and the head.", False)
-    split: str = opt("Step cut the samples must have: newline or anchor.", "newline")
+    split: str = opt(
+        "Step cut the samples must have: newline or anchor.", "newline", choices=SPLITS
+    )
     device: str = opt("torch device (empty: cuda when available, else cpu).", "")
-    save_steps: int = opt("Checkpoint every this many optimizer steps (0: never).", 0)
+    save_steps: int = opt("Checkpoint every this many optimizer steps (0: never).", 0, minimum=0)
 
     def validate(self) -> None:
         super().validate()
-        for name, low in (
-            ("max_length", 1),
-            ("lora_r", 0),
-            ("extra_layers", 0),
-            ("save_steps", 0),
-        ):
-            if getattr(self, name) < low:
-                raise ConfigError("", name, f"must be at least {low}, got {getattr(self, name)}")
-        if self.split not in SPLITS:
-            raise ConfigError("", "split", f"expected newline or anchor, got {self.split!r}")
         if self.lora_r and (self.extra_layers or self.freeze_base):
             raise ConfigError(
                 "", "lora_r", "LoRA cannot be combined with extra_layers or freeze_base"

@@ -26,7 +26,7 @@ from ifrl.rltrain.data import DataCursor, TrainDataError, shard
 from ifrl.rltrain.logprobs import selective_log_softmax, shared_prefix_logprobs
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode, load_reference, reference_mode
-from ifrl.rltrain.trainconfig import TrainConfig, check_choice
+from ifrl.rltrain.trainconfig import TrainConfig
 
 LOSS_TYPES = ("sigmoid", "ipo", "simpo")
 
@@ -40,7 +40,9 @@ class DPOConfig(TrainConfig):
     )
     learning_rate: float = opt("Peak learning rate of AdamW.", 1e-6)
     loss_type: str = opt(
-        "sigmoid (DPO), ipo, or simpo (reference-free, length-normalised).", "sigmoid"
+        "sigmoid (DPO), ipo, or simpo (reference-free, length-normalised).",
+        "sigmoid",
+        choices=LOSS_TYPES,
     )
     beta: float = opt("DPO/SimPO inverse temperature; IPO's regularisation tau.", 0.1)
     gamma: float = opt("SimPO target reward margin (the logits are shifted by gamma / beta).", 0.5)
@@ -59,7 +61,6 @@ class DPOConfig(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_choice("loss_type", self.loss_type, LOSS_TYPES)
         if self.beta <= 0:
             raise ConfigError("", "beta", f"must be > 0, got {self.beta}")
         if not 0.0 <= self.label_smoothing < 0.5:

@@ -64,7 +64,7 @@ from ifrl.rltrain.models import (
     prompt_token_ids,
     reference_mode,
 )
-from ifrl.rltrain.trainconfig import TrainConfig, check_choice, check_min
+from ifrl.rltrain.trainconfig import TrainConfig
 
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
 VLLM_MODES = ("colocate", "server")
@@ -86,7 +86,8 @@ class GRPOConfig(TrainConfig):
         "walked (and reshuffled each epoch) on its own; e.g. {hard.jsonl: 3, soft.jsonl: 1}.",
         factory=dict,
     )
-    num_generations: int = opt("Completions sampled per prompt (the group size G).", 4)
+    # Group-relative advantages need a group.
+    num_generations: int = opt("Completions sampled per prompt (the group size G).", 4, minimum=2)
     max_prompt_length: int = opt(
         "Longest prompt allowed, in tokens; a longer one is an error (the sampler would see "
         "more context than the loss).",
@@ -104,11 +105,14 @@ class GRPOConfig(TrainConfig):
     loss_type: str = opt(
         "Aggregation: grpo (per-sequence mean), dr_grpo (sum / max_completion_length), dapo (global token mean).",
         "dapo",
+        choices=LOSS_TYPES,
     )
     scale_rewards: str = opt(
-        "Divide advantages by the std of the group, the batch, or none.", "group"
+        "Divide advantages by the std of the group, the batch, or none.", "group", choices=SCALES
     )
-    num_iterations: int = opt("Optimizer steps per rollout batch (old log-probs are kept).", 1)
+    num_iterations: int = opt(
+        "Optimizer steps per rollout batch (old log-probs are kept).", 1, minimum=1
+    )
     kl_ratio_correction: bool = opt(
         "Weight the k3 KL of each token by its importance ratio to the old policy.", True
     )
@@ -123,12 +127,13 @@ class GRPOConfig(TrainConfig):
         False,
     )
     dynamic_sampling_max_rounds: int = opt(
-        "Extra generation rounds dynamic sampling may run per rollout phase.", 3
+        "Extra generation rounds dynamic sampling may run per rollout phase.", 3, minimum=0
     )
     zero_std_warning_steps: int = opt(
         "Warn when more than half of the groups have identical rewards on this many "
         "consecutive steps (0 disables).",
         3,
+        minimum=0,
     )
     reward_funcs: tuple[str, ...] = opt(
         "Reward functions as module:function (TRL convention), or module:Factory(key=value, "
@@ -157,6 +162,7 @@ class GRPOConfig(TrainConfig):
         "`vllm serve` process at vllm_server_base_url, started with VLLM_SERVER_DEV_MODE=1, "
         "that reloads the weights from vllm_sync_dir before each rollout phase).",
         "colocate",
+        choices=VLLM_MODES,
     )
     vllm_server_base_url: str = opt(
         "The vLLM server's OpenAI-compatible URL (vllm_mode: server).", "http://127.0.0.1:8000/v1"
@@ -173,7 +179,9 @@ class GRPOConfig(TrainConfig):
         True,
     )
     vllm_importance_sampling_mode: str = opt(
-        "token_truncate, token_mask, sequence_truncate or sequence_mask.", "token_truncate"
+        "token_truncate, token_mask, sequence_truncate or sequence_mask.",
+        "token_truncate",
+        choices=IS_MODES,
     )
     vllm_importance_sampling_clip_min: float | None = opt(
         "Lower bound of the importance ratio (truncate: clamp; mask: zero below); null: none.",
@@ -186,13 +194,6 @@ class GRPOConfig(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_choice("loss_type", self.loss_type, LOSS_TYPES)
-        check_choice("scale_rewards", self.scale_rewards, SCALES)
-        check_choice("vllm_mode", self.vllm_mode, VLLM_MODES)
-        check_choice("vllm_importance_sampling_mode", self.vllm_importance_sampling_mode, IS_MODES)
-        check_min(self, 2, "num_generations")  # group-relative advantages need a group
-        check_min(self, 1, "num_iterations")
-        check_min(self, 0, "dynamic_sampling_max_rounds", "zero_std_warning_steps")
         if self.reward_weights and len(self.reward_weights) != len(self.reward_funcs):
             raise ConfigError(
                 "",

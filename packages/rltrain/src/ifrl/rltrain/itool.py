@@ -44,7 +44,7 @@ from ifrl.rltrain.dpo import DPOConfig, DPOTrainer
 from ifrl.rltrain.fragments import DEFAULT_MARKERS
 from ifrl.rltrain.mcts import MCTSConfig, SearchTree, derive_seed, search
 from ifrl.rltrain.pairs import PairConfig, best_vs_worst, collect_pairs, equal_budget_n
-from ifrl.rltrain.trainconfig import TrainConfig, check_choice
+from ifrl.rltrain.trainconfig import TrainConfig
 
 SELECTORS = ("perplexity", "sampling")
 PREFERENCE_LOSSES = ("simpo", "sigmoid", "ipo")
@@ -58,11 +58,13 @@ class IterationConfig(TrainConfig):
     given to :func:`train_preferences`)."""
 
     learning_rate: float = opt("Peak learning rate of the preference stage.", 1e-5)
-    max_steps: int = opt("Optimizer steps of the preference stage per iteration.", 100)
+    max_steps: int = opt("Optimizer steps of the preference stage per iteration.", 100, minimum=1)
     use_lora: bool = opt("Train the preference stage with LoRA adapters (merged after).", True)
     max_length: int = opt("Token limit of preference pairs (and of warm-up SFT rows).", 1024)
     deficiency: str = opt(
-        "Deficiency selector: perplexity (hardest fraction) or sampling.", "perplexity"
+        "Deficiency selector: perplexity (hardest fraction) or sampling.",
+        "perplexity",
+        choices=SELECTORS,
     )
     deficiency_fraction: float = opt("Fraction kept by the perplexity selector.", 0.3)
     deficiency_k: int = opt("Samples per prompt for the sampling selector.", 4)
@@ -99,16 +101,16 @@ class IterationConfig(TrainConfig):
     pair_localize: bool = opt(
         "Keep an MCTS pair only when rejected first differs from chosen in its own fragment.", True
     )
-    loss_type: str = opt("Preference loss: simpo (iTool), sigmoid (DPO) or ipo.", "simpo")
+    loss_type: str = opt(
+        "Preference loss: simpo (iTool), sigmoid (DPO) or ipo.", "simpo", choices=PREFERENCE_LOSSES
+    )
     beta: float = opt("SimPO/DPO beta.", 2.5)
     gamma: float = opt("SimPO target margin.", 0.5)
 
     def validate(self) -> None:
         super().validate()
-        check_choice("deficiency", self.deficiency, SELECTORS)
         if not 0.0 < self.deficiency_fraction <= 1.0:
             raise ConfigError("", "deficiency_fraction", "must lie in (0, 1]")
-        check_choice("loss_type", self.loss_type, PREFERENCE_LOSSES)
         try:
             self.mcts_config(0)
         except ConfigError as err:  # name the flat key: iterations -> mcts_iterations

@@ -41,12 +41,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import ConfigError, check_fields, opt
 from ifrl.core.generation import Generator
 from ifrl.core.matcher import ToolCallReward
 from ifrl.core.records import Completion, Cost, RawText, RewardFn, SamplingParams
 from ifrl.rltrain.fragments import DEFAULT_MARKERS, split_fragments, step_boundaries
-from ifrl.rltrain.trainconfig import check_choice, check_min
 
 NODE_SPLITS = ("arguments", "punctuation")
 
@@ -57,20 +56,23 @@ class MCTSConfig:
     which follow a tool call's arguments (the paper: ``node_split="punctuation"``,
     ``fragments_per_node=2``, ``max_depth=3``)."""
 
-    iterations: int = opt("Iterations (selection, expansion, backup) per tree.", 5)
-    num_actions: int = opt("Continuations sampled per expansion.", 3)
+    iterations: int = opt("Iterations (selection, expansion, backup) per tree.", 5, minimum=1)
+    num_actions: int = opt("Continuations sampled per expansion.", 3, minimum=1)
     temperature: float = opt("Sampling temperature of expansions.", 1.5)
     top_p: float = opt("Nucleus sampling mass of expansions.", 1.0)
     top_k: int = opt("Top-k sampling of expansions (0 disables).", 0)
-    max_new_tokens: int = opt("Token budget of an expansion (which is also its rollout).", 128)
+    max_new_tokens: int = opt(
+        "Token budget of an expansion (which is also its rollout).", 128, minimum=1
+    )
     node_split: str = opt(
         "How responses are cut into fragments: arguments (a tool call's head, then one fragment "
         "per argument; text outside calls at the split markers) or punctuation (at every split "
         "marker, the paper's).",
         "arguments",
+        choices=NODE_SPLITS,
     )
-    fragments_per_node: int = opt("Fragments a node holds.", 1)
-    max_depth: int = opt("Depth cap of the tree.", 10)
+    fragments_per_node: int = opt("Fragments a node holds.", 1, minimum=1)
+    max_depth: int = opt("Depth cap of the tree.", 10, minimum=1)
     split_markers: tuple[str, ...] = opt("Fragment split markers.", DEFAULT_MARKERS)
     exploration_weight: float = opt("Weight w of the prior term in selection.", 1.0)
     seed: int = opt("Seed the sampling seeds derive from.", 0)
@@ -94,16 +96,7 @@ class MCTSConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting."""
-        check_min(
-            self,
-            1,
-            "iterations",
-            "num_actions",
-            "max_new_tokens",
-            "fragments_per_node",
-            "max_depth",
-        )
-        check_choice("node_split", self.node_split, NODE_SPLITS)
+        check_fields(self)
         if not self.split_markers or any(not m for m in self.split_markers):
             raise ConfigError("", "split_markers", "need at least one non-empty marker")
 

@@ -10,10 +10,10 @@ from typing import Any
 import torch
 
 from ifrl.core.chat import encode_prompt
-from ifrl.core.config import ConfigError
+from ifrl.core.config import ConfigError, check_choice
 from ifrl.core.errors import require
 from ifrl.core.generation import Prompt
-from ifrl.rltrain.trainconfig import TrainConfig, check_choice
+from ifrl.rltrain.trainconfig import TrainConfig
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

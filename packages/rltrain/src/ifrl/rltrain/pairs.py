@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import ConfigError, check_fields, opt
 from ifrl.core.generation import Generator
 from ifrl.core.jsonl import write_jsonl
 from ifrl.core.records import Cost, PreferencePair, RawText, RewardFn
@@ -56,7 +56,6 @@ from ifrl.rltrain.mcts import (
     generation_cost,
     score_responses,
 )
-from ifrl.rltrain.trainconfig import check_choice
 
 CHOSEN_RULES = ("correct", "best")
 _TOLERANCE = 1e-9
@@ -78,6 +77,7 @@ class PairConfig:
         "Which response a pair may choose: correct (reward at least correct_reward; with the "
         "tool-call matcher an exact match) or best (the highest-valued child, the paper's rule).",
         "correct",
+        choices=CHOSEN_RULES,
     )
     correct_reward: float = opt("Reward at which a response counts as correct.", 1.0)
     gold_fallback: bool = opt(
@@ -100,7 +100,7 @@ class PairConfig:
             raise ConfigError(
                 "", "duplicate_ratio", f"must lie in (0, 1], got {self.duplicate_ratio}"
             )
-        check_choice("chosen", self.chosen, CHOSEN_RULES)
+        check_fields(self)
 
     def correct(self, reward: float) -> bool:
         """Whether ``reward`` makes a response correct (within 1e-9)."""

@@ -25,7 +25,7 @@ from ifrl.core.records import Conversation
 from ifrl.rltrain.data import DataCursor, TrainDataError, shard
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import eval_mode
-from ifrl.rltrain.trainconfig import TrainConfig, check_min
+from ifrl.rltrain.trainconfig import TrainConfig
 
 IGNORE = -100
 
@@ -39,7 +39,9 @@ class SFTConfig(TrainConfig):
     )
     learning_rate: float = opt("Peak learning rate of AdamW.", 2e-5)
     eval_data: str = opt("Held-out conversations (JSONL) for evaluate().", "")
-    max_length: int = opt("Truncate (or, with packing, fill) sequences to this many tokens.", 1024)
+    max_length: int = opt(
+        "Truncate (or, with packing, fill) sequences to this many tokens.", 1024, minimum=2
+    )
     packing: bool = opt(
         "Pack several conversations into each row (attention stays per conversation).", False
     )
@@ -48,12 +50,9 @@ class SFTConfig(TrainConfig):
         "or module:function taking a Conversation and returning its difficulty.",
         "none",
     )
-    curriculum_stages: int = opt("Number of difficulty stages (shuffled within a stage).", 1)
-
-    def validate(self) -> None:
-        super().validate()
-        check_min(self, 1, "curriculum_stages")
-        check_min(self, 2, "max_length")
+    curriculum_stages: int = opt(
+        "Number of difficulty stages (shuffled within a stage).", 1, minimum=1
+    )
 
 
 def load_conversations(path: str | Path) -> list[Conversation]:

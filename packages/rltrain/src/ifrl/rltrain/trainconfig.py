@@ -10,29 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import check_fields, opt
 
 SCHEDULES = ("constant", "linear", "cosine")
 PRECISIONS = ("no", "bf16", "fp16")
 TRACKERS = ("trackio", "wandb", "tensorboard")
 C = TypeVar("C", bound="TrainConfig")
-
-
-def check_choice(field: str, value: str, choices: tuple[str, ...]) -> None:
-    """Raise :class:`ConfigError` naming ``field`` when ``value`` is not one of ``choices``."""
-    if value not in choices:
-        options = " or ".join(
-            [", ".join(choices[:-1]), choices[-1]] if len(choices) > 1 else choices
-        )
-        raise ConfigError("", field, f"expected {options}, got {value!r}")
-
-
-def check_min(config: object, minimum: float, *names: str) -> None:
-    """Raise :class:`ConfigError` for the first of ``names`` whose value is below ``minimum``."""
-    for name in names:
-        value = getattr(config, name)
-        if value < minimum:
-            raise ConfigError("", name, f"must be at least {minimum}, got {value}")
 
 
 @dataclass
@@ -45,20 +28,26 @@ class TrainConfig:
         "Directory for checkpoints, metrics.jsonl and the final model.", "runs/rl"
     )
     seed: int = opt("Seed for initialisation, data order and sampling.", 0)
-    max_steps: int = opt("Number of optimizer steps to run.", 100)
-    per_device_batch_size: int = opt("Examples per micro-batch on each process.", 4)
-    gradient_accumulation_steps: int = opt("Micro-batches accumulated per optimizer step.", 1)
+    max_steps: int = opt("Number of optimizer steps to run.", 100, minimum=1)
+    per_device_batch_size: int = opt("Examples per micro-batch on each process.", 4, minimum=1)
+    gradient_accumulation_steps: int = opt(
+        "Micro-batches accumulated per optimizer step.", 1, minimum=1
+    )
     learning_rate: float = opt("Peak learning rate of AdamW.", 1e-5)
     weight_decay: float = opt("AdamW weight decay.", 0.0)
     adam_beta1: float = opt("AdamW beta1.", 0.9)
     adam_beta2: float = opt("AdamW beta2.", 0.999)
     adam_epsilon: float = opt("AdamW epsilon.", 1e-8)
     lr_scheduler: str = opt(
-        "Learning-rate schedule after warmup: constant, linear or cosine.", "constant"
+        "Learning-rate schedule after warmup: constant, linear or cosine.",
+        "constant",
+        choices=SCHEDULES,
     )
     warmup_steps: int = opt("Steps of linear warmup from 0 to the peak learning rate.", 0)
     max_grad_norm: float = opt("Clip the global gradient norm to this value (0 disables).", 1.0)
-    mixed_precision: str = opt("no, bf16 or fp16 (autocast where the device supports it).", "no")
+    mixed_precision: str = opt(
+        "no, bf16 or fp16 (autocast where the device supports it).", "no", choices=PRECISIONS
+    )
     dtype: str = opt(
         "Dtype the model's weights are loaded in: float32, bfloat16 or float16.", "float32"
     )
@@ -70,7 +59,7 @@ class TrainConfig:
     )
     logging_steps: int = opt("Write metrics every N optimizer steps.", 1)
     report_to: tuple[str, ...] = opt(
-        "Extra trackers besides metrics.jsonl: trackio, wandb, tensorboard.", ()
+        "Extra trackers besides metrics.jsonl: trackio, wandb, tensorboard.", (), choices=TRACKERS
     )
     progress: bool = opt("Show a progress bar.", True)
     save_final_model: bool = opt("Save the trained model (or adapter) to output_dir/final.", True)
@@ -90,11 +79,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for inconsistent settings."""
-        check_min(self, 1, "max_steps", "per_device_batch_size", "gradient_accumulation_steps")
-        check_choice("lr_scheduler", self.lr_scheduler, SCHEDULES)
-        check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
-        for name in self.report_to:
-            check_choice("report_to", name, TRACKERS)
+        check_fields(self)
 
     def derive(self, cls: type[C], **changes: Any) -> C:
         """A ``cls`` config (another trainer's) with this config's :class:`TrainConfig`
