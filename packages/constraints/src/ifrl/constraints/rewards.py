@@ -38,7 +38,7 @@ from typing import Any, Literal
 from ifrl.constraints.base import REGISTRY, Constraint, Semantics, build, check_semantics
 from ifrl.constraints.codec import batch_specs
 from ifrl.constraints.scoring import ResponseView
-from ifrl.core.records import ConstraintSpec
+from ifrl.core.records import ConstraintSpec, completion_text
 
 RewardMode = Literal["all", "fraction"]
 Strictness = Literal["strict", "loose"]
@@ -71,17 +71,6 @@ def check_on_unknown(value: str) -> OnUnknown:
     if value not in ON_UNKNOWN:
         raise ValueError(f"on_unknown must be 'raise', 'skip' or 'zero', got {value!r}")
     return value  # type: ignore[return-value]
-
-
-def completion_text(completion: Any) -> str:
-    """The text of a TRL completion: a string, or the last message's content in a list."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Mapping):
-        return str(completion.get("content") or "")
-    if isinstance(completion, Sequence) and completion:
-        return completion_text(completion[-1])
-    return ""
 
 
 def strip_thinking(text: str) -> str:

@@ -582,6 +582,18 @@ class RewardFn(Protocol):
     ) -> list[float | None]: ...
 
 
+def completion_text(completion: Any) -> str:
+    """The text of a completion a :class:`RewardFn` receives: the string, or the last
+    message's content in a message list."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        return str(completion.get("content") or "")
+    if isinstance(completion, Sequence) and completion:
+        return completion_text(completion[-1])
+    return ""
+
+
 # --------------------------------------------------------------------------------------------
 # Generation
 
@@ -728,5 +740,6 @@ __all__ = [
     "ToolCall",
     "ToolSpec",
     "Verdict",
+    "completion_text",
     "openai_reply_text",
 ]

@@ -71,6 +71,13 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _data(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    path = click.Path(exists=True, dir_okay=False)
+    return click.option(
+        "--data", default=None, type=path, help=f"{what} (default: the Hugging Face hub)."
+    )
+
+
 def _execute(benchmark: Any, opts: dict[str, Any], extra_config: dict[str, Any]) -> None:
     gen: GeneratorOptions | None = opts.get("generator")
     config = {
@@ -200,12 +207,7 @@ def bfcl(
 
 def _if_command(name: str) -> Callable[..., Any]:
     @_common
-    @click.option(
-        "--data",
-        default=None,
-        type=click.Path(exists=True, dir_okay=False),
-        help="JSONL data (default: the Hugging Face hub).",
-    )
+    @_data("JSONL data")
     @_errors
     def command(data: str | None, **opts: Any) -> None:
         bench = get_benchmark(name, data=data, limit=opts["limit"])
@@ -224,12 +226,7 @@ cli.command(name="ifbench")(_if_command("ifbench"))
 
 @cli.command()
 @_common
-@click.option(
-    "--data",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False),
-    help="GSM8K JSONL (default: the Hugging Face hub).",
-)
+@_data("GSM8K JSONL")
 @_errors
 def gsm8k(data: str | None, **opts: Any) -> None:
     """GSM8K: final-answer accuracy, majority vote over --n samples (maj@n, pass@1, pass@n)."""

@@ -8,8 +8,6 @@ from typing import Any
 
 import click
 
-from ifrl.core.errors import IfrlError
-
 
 @click.group(name="pipeline")
 def cli() -> None:
@@ -65,15 +63,12 @@ def run(
     from ifrl.pipelines.timings import total
 
     given = parse_settings(overrides)
-    try:
-        rec = get_recipe(recipe)
-        cfg: Any = load_config(rec.config_cls, config_path, given)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        target = Path(run_dir) if run_dir else Path("runs") / f"{recipe}-{stamp}"
-        click.echo(_estimate_line(*total(estimates(rec, cfg))))
-        stages = run_recipe(rec, cfg, target, from_stage=from_stage, echo=click.echo)
-    except IfrlError as err:
-        raise click.ClickException(str(err)) from None
+    rec = get_recipe(recipe)  # errors end at the `ifrl` error boundary: one line, exit 1
+    cfg: Any = load_config(rec.config_cls, config_path, given)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    target = Path(run_dir) if run_dir else Path("runs") / f"{recipe}-{stamp}"
+    click.echo(_estimate_line(*total(estimates(rec, cfg))))
+    stages = run_recipe(rec, cfg, target, from_stage=from_stage, echo=click.echo)
     click.echo("")
     click.echo(results_table(stages))
     if any("report.md" in s.outputs for s in rec.stages_for(cfg)):
@@ -100,11 +95,7 @@ def show_config(recipe: str) -> None:
     from ifrl.core.config import describe
     from ifrl.pipelines.recipe import get_recipe
 
-    try:
-        rec = get_recipe(recipe)
-    except IfrlError as err:
-        raise click.ClickException(str(err)) from None
-    for line in describe(rec.config_cls):
+    for line in describe(get_recipe(recipe).config_cls):
         click.echo(line)
 
 

@@ -15,22 +15,14 @@ share of answers failing each check as ``<name>/<check>``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ifrl.core.records import completion_text
+
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 CHECKS = ("too_short", "too_long", "repetitive", "missing_required", "missing_column")
-
-
-def _text(completion: Any) -> str:
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Mapping):
-        return str(completion.get("content") or "")
-    if isinstance(completion, Sequence) and completion:
-        return _text(completion[-1])
-    return ""
 
 
 @dataclass(frozen=True)
@@ -91,7 +83,7 @@ class GuardReward:
     def failures(self, completion: Any, needed: Any = None) -> tuple[str, ...]:
         """The checks ``completion`` fails (empty: it passes); ``needed`` is its row's
         ``required_column`` value."""
-        text = _text(completion)
+        text = completion_text(completion)
         words = [w.lower() for w in _WORD.findall(text)]
         failed: list[str] = []
         if len(words) < self.min_words:

@@ -141,22 +141,3 @@ def _checkpointing(model: torch.nn.Module) -> bool:
         if value is not None:
             return bool(value)
     return False
-
-
-def sequence_token_logprobs(
-    model: torch.nn.Module,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    labels: torch.Tensor,
-) -> torch.Tensor:
-    """Per-position log-prob of ``labels[:, 1:]`` given the prefix; 0 where the label is -100.
-
-    Returns ``[B, T-1]``.
-    """
-    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits[
-        :, :-1, :
-    ]
-    targets = labels[:, 1:]
-    mask = targets != -100
-    safe = targets.masked_fill(~mask, 0)
-    return selective_log_softmax(logits, safe) * mask
