@@ -688,6 +688,55 @@ Following on from that, {r}.
 Now, can you {r}?
 """)
 
+# Requests without a verb, for searches: "Any hotels in Paris under 200?"
+NOUN_REQUESTS = _bank("""
+Any {obj} {args}?
+Are there any {obj} {args}?
+I'm after {obj} {args}.
+I'm looking for {obj} {args}.
+What {obj} are there {args}?
+Which {obj} can you find {args}?
+Show me what {obj} there are {args}.
+Got any {obj} {args}?
+Need {obj} {args}.
+{Obj} {args}, please.
+{Obj} {args}?
+Do you know of any {obj} {args}?
+Find me some {obj} {args}.
+I'd like to see {obj} {args}.
+Let me see {obj} {args}.
+Could I see {obj} {args}?
+What are my options for {obj} {args}?
+Recommendations for {obj} {args}?
+Searching for {obj} {args}.
+Anything in the way of {obj} {args}?
+""")
+#: Verbs whose request can be said as a noun phrase (a search for plural things).
+NOUN_VERBS = frozenset(("search", "list", "find", "discover", "recommend"))
+# A detail given after the request, as its own sentence ("Ideally under 200.").
+AFTERTHOUGHTS = _bank("""
+Ideally {p}.
+Preferably {p}.
+Oh, and {p}.
+Also {p}, please.
+And {p}, if possible.
+{P}, by the way.
+Plus, {p}.
+Oh, {p} too.
+One more detail: {p}.
+And {p}.
+And {p}, please.
+{P}, if you can.
+{P}, ideally.
+{P}, please.
+Ah, and {p}.
+Sorry, and {p}.
+Forgot to say: {p}.
+Oh, one more thing: {p}.
+{P}, if that's possible.
+Also, {p}.
+""")
+
 # The context grammar: "<who> <situation> <when>." with slots from the scene and these lists.
 RELATIONS = _bank("""
 sister
@@ -1109,6 +1158,8 @@ Heads-up: {who_low} {what}.
 BANKS: dict[str, tuple[str, ...]] = {
     "openers": OPENERS,
     "scene_openers": SCENE_OPENERS,
+    "noun_requests": NOUN_REQUESTS,
+    "afterthoughts": AFTERTHOUGHTS,
     "situations": tuple(x for group in SITUATIONS.values() for x in group),
     "contexts": CONTEXTS,
     "closers": CLOSERS,
@@ -1532,7 +1583,7 @@ def _article(obj: str, definite: bool) -> str:
 
 # Other ways to say an API's object (the first form is the object itself).
 _OBJECT_FORMS = {
-    "details": "details; info; information; full details; specifics; particulars; full record",
+    "details": "details; info; information; specifics; particulars; record",
     "flights": "flights; flight options; available flights; direct flights; some flights",
     "hotels": "hotels; places to stay; hotel options; available hotels; accommodation",
     "restaurants": "restaurants; places to eat; restaurant options; good restaurants",
@@ -1677,8 +1728,11 @@ def request_body(
     skip: Sequence[str] = (),
     target: str = "",
     note: bool = False,
+    held: list[str] | None = None,
 ) -> str:
-    """A request for ``api`` in base form, mentioning every argument except ``skip``.
+    """A request for ``api`` in base form, mentioning every argument except ``skip``; with a
+    ``held`` list (and two or more details), the last detail goes there instead, for the
+    caller to say as its own sentence (:func:`afterthought`).
     ``target`` names what the entity-id argument refers to (``"Harbour Inn"``); else the id is
     written after the object (``cancel the flight FL12345``). A ``note`` is terse:
     ``Look up flights: from Paris, to Tokyo.``"""
@@ -1730,6 +1784,8 @@ def request_body(
     if note and parts:
         sep = rng.choice(_FORM_SEPARATORS) if form else ", "
         return singular(f"{cap(verb_phrase)}: {sep.join(parts)}")
+    if held is not None and len(parts) >= 2:
+        held.append(singular(parts.pop()))
     return singular(verb_phrase + ("" if not parts else " " + " ".join(parts)))
 
 
@@ -1745,6 +1801,36 @@ def field_entry(name: str, value: Any, rng: random.Random) -> str:
     if base and unit in ("kg", "km", "minutes") and not isinstance(value, (list, dict)):
         return f"{label(base)}{rng.choice((' ', ': '))}{text} {unit}"
     return f"{label(name)}{rng.choice((' ', ': ', ' '))}{text}"
+
+
+def noun_request(
+    api: ToolSpec,
+    info: ApiInfo,
+    args: Mapping[str, Any],
+    rng: random.Random,
+    *,
+    skip: Sequence[str] = (),
+) -> str | None:
+    """A search said without a verb (``Any places to stay in Paris under 200?``), mentioning
+    every argument except ``skip``; None when the API's functionality is no search for plural
+    things or it takes an entity id."""
+    fn = info.functionalities[0] if info.functionalities else ""
+    obj = fn.partition(" ")[2]
+    id_name = f"{info.entity}_id" if info.entity else ""
+    if verb_of(fn) not in NOUN_VERBS or not obj.endswith("s") or id_name in args:
+        return None
+    parts = [phrase(api, k, v, info, rng) for k, v in args.items() if k not in skip]
+    rng.shuffle(parts)
+    noun = object_form(obj, rng)
+    text = rng.choice(NOUN_REQUESTS)
+    text = text.replace("{Obj}", cap(noun)).replace("{obj}", noun)
+    text = text.replace("{args}", " ".join(parts))
+    return singular(" ".join(text.split()).replace(" ?", "?").replace(" .", ".").replace(" ,", ","))
+
+
+def afterthought(text: str, rng: random.Random) -> str:
+    """``text`` (one argument's phrase) as a sentence of its own (``Ideally under 200.``)."""
+    return fill(rng.choice(AFTERTHOUGHTS), rng, p=text, P=cap(text))
 
 
 def context(rng: random.Random, scene: Scene, domain: str) -> str:

@@ -41,6 +41,8 @@ CONTEXT_P = 0.2
 LEAD_P = 0.25
 BARE_P = 0.3
 SCENE_OPENER_P = 0.15
+NOUN_P = 0.35
+AFTERTHOUGHT_P = 0.25
 TAIL_P = 0.1
 _ALSO = (
     "; also ",
@@ -89,14 +91,25 @@ def _extra(bank: Sequence[str], rng: random.Random, plan: Plan) -> str:
     return "" if _gives_away(text, plan) else text
 
 
-def _wrap(body: str, rng: random.Random, plan: Plan, note: bool = False) -> str:
+def _wrap(
+    body: str,
+    rng: random.Random,
+    plan: Plan,
+    note: bool = False,
+    *,
+    sentence: bool = False,
+    after: Sequence[str] | None = None,
+) -> str:
     """A request: maybe a lead (a greeting) or a context sentence, an opener around ``body``
     (a ``note`` stands alone), maybe a tail (who it is for, when) and a closer. A lead,
     context or tail that happens to mention the value a ``clarify`` request leaves out is
-    dropped."""
+    dropped. A ``sentence`` is a whole request already (no opener); ``after`` holds details
+    said after the request, each as a sentence of its own."""
     scene = plan.scene
     roll = rng.random()
-    if note or roll < BARE_P:
+    if sentence:
+        text = body
+    elif note or roll < BARE_P:
         text = f"{ph.cap(body)}."
     elif scene is not None and roll < BARE_P + SCENE_OPENER_P:
         frame = _extra(ph.SCENE_OPENERS, rng, plan) or "{r}."
@@ -115,6 +128,8 @@ def _wrap(body: str, rng: random.Random, plan: Plan, note: bool = False) -> str:
     elif rng.random() < LEAD_P:
         lead = _extra(ph.LEADS, rng, plan)
         text = f"{lead} {text}" if lead else text
+    for detail in after or ():
+        text = f"{text} {ph.afterthought(detail, rng)}"
     if rng.random() < TAIL_P:
         tail = _extra(ph.TAILS, rng, plan)
         text = f"{text} {tail}" if tail else text
@@ -181,8 +196,14 @@ class TemplateUser:
         else:
             api, args = request.steps[0].calls[0]
             skip = [request.missing] if request.missing else []
-            body = ph.request_body(api, plan.info(api), args, rng, skip=skip, note=note)
-            return _wrap(body, rng, plan, note and body.count(":") > 0)
+            if not note and rng.random() < NOUN_P:
+                said = ph.noun_request(api, plan.info(api), args, rng, skip=skip)
+                if said is not None:
+                    return _wrap(said, rng, plan, sentence=True)
+            held: list[str] | None = [] if not note and rng.random() < AFTERTHOUGHT_P else None
+            body = ph.request_body(api, plan.info(api), args, rng, skip=skip, note=note, held=held)
+            text = _wrap(body, rng, plan, note and body.count(":") > 0, after=held)
+            return text
         return _wrap(body, rng, plan)
 
     def clarify(self, states: Sequence[DialogState]) -> list[str | Failure]:
