@@ -168,3 +168,20 @@ group(["write"])
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_replaces_the_target_whole_or_not_at_all(tmp_path: Path) -> None:
+    from ifrl.core.jsonl import atomic_dir
+
+    target = tmp_path / "model"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("one")
+    assert (target / "a.txt").read_text() == "one"
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert (target / "a.txt").read_text() == "one"  # the old directory, untouched
+    with atomic_dir(target) as tmp:
+        (tmp / "b.txt").write_text("two")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temporary left behind

@@ -448,14 +448,6 @@ def _score_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _rank(prm: ProcessRewardModel, row: dict[str, Any], agg: str) -> tuple[int, list[float]]:
-    """Best-of-N over a line's ``candidates`` (solution texts, checked by
-    :func:`candidates_row`): the pick and every score."""
-    cands = [str(c) for c in candidates_row(row)["candidates"]]
-    steps = [split_solution(c) or [c] for c in cands]
-    return best_of_n(prm, str(row.get("prompt", "")), steps, agg)
-
-
 @cli.command()
 @_PRM
 @_data(
@@ -590,9 +582,10 @@ def bon(prm_dir: str, data: str, agg: str, checker: str, out: str | None) -> Non
     lines = _nonempty(list(read_jsonl(data, candidates_row)), data, "candidate rows")
     check = get_checker(checker)
     prm = _load_prm(prm_dir)
-    rows = []
+    rows, lines_cut = [], _cutter("newline", None, 1.0)
     for row in lines:
-        best, scores = _rank(prm, row, agg)
+        scored = _candidates(prm, row, agg, lines_cut)
+        best, scores = scored["chosen"], [c["score"] for c in scored["candidates"]]
         result = {**row, "chosen": best, "scores": scores}
         if row.get("reference") is not None:
             result["chosen_correct"] = check(str(row["candidates"][best]), str(row["reference"]))

@@ -27,7 +27,6 @@ import math
 import os
 import random
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ifrl.core.config import ConfigError, check_fields, opt
-from ifrl.core.jsonl import write_text
+from ifrl.core.jsonl import atomic_dir, write_text
 
 LATEST = "latest"
 STATE = "loop_state.json"
@@ -196,19 +195,11 @@ def save_checkpoint(
     """Write checkpoint ``step-<step>`` atomically, point ``latest`` at it, drop older ones."""
     import torch
 
-    directory.mkdir(parents=True, exist_ok=True)
     name = f"step-{step:08d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=directory))
-    try:
+    with atomic_dir(directory / name) as tmp:
         torch.save(tensors, tmp / TENSORS)
         meta = {"step": step, "fingerprint": fingerprint, **state}
         (tmp / STATE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
-        target = directory / name
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     write_text(directory / LATEST, name + "\n")
     for old in directory.glob("step-*"):
         if old.name != name:

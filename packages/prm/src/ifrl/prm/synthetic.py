@@ -28,17 +28,15 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import random
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ifrl.core.config import ConfigError, check_fields, opt
+from ifrl.core.jsonl import atomic_dir
 from ifrl.core.tiny import build_tiny_model, cache_root
 from ifrl.prm.fit import LoopConfig, train_loop
 from ifrl.prm.processbench import StepProblem
@@ -252,18 +250,10 @@ def train_policy(
             progress=progress,
         )
     model.eval()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         (tmp / "ifrl_policy.json").write_text(json.dumps(manifest) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

@@ -18,15 +18,14 @@ the PRM is saved.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ifrl.core.config import ConfigError, opt
+from ifrl.core.jsonl import atomic_dir
 from ifrl.core.records import StepSample
 from ifrl.prm.fit import LoopConfig, train_loop
 from ifrl.prm.labels import SPLITS, check_split
@@ -193,21 +192,8 @@ def train_prm(
 
 def save_atomically(prm: ProcessRewardModel, out_dir: Path) -> Path:
     """Save into a temporary sibling directory, then rename it to ``out_dir`` (replacing it)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         prm.save(tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 
