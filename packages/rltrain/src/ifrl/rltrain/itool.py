@@ -26,7 +26,7 @@ inputs give the same pairs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -121,31 +121,25 @@ class IterationConfig(TrainConfig):
         except ConfigError as err:
             raise ConfigError("", f"pair_{err.field}", err.problem) from None
 
+    def _prefixed(self, prefix: str, target: type) -> dict[str, Any]:
+        """The ``prefix``ed fields that configure ``target``, by their name there
+        (``mcts_actions`` sets MCTS's ``num_actions``)."""
+        wanted = {f.name for f in fields(target)}
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            name = f.name.removeprefix(prefix)
+            name = "num_actions" if name == "actions" else name
+            if f.name.startswith(prefix) and name in wanted:
+                out[name] = getattr(self, f.name)
+        return out
+
     def mcts_config(self, seed: int) -> MCTSConfig:
-        """The search settings, with ``seed``."""
-        return MCTSConfig(
-            iterations=self.mcts_iterations,
-            num_actions=self.mcts_actions,
-            temperature=self.mcts_temperature,
-            max_new_tokens=self.mcts_max_new_tokens,
-            node_split=self.mcts_node_split,
-            fragments_per_node=self.mcts_fragments_per_node,
-            max_depth=self.mcts_max_depth,
-            split_markers=self.mcts_split_markers,
-            exploration_weight=self.mcts_exploration_weight,
-            seed=seed,
-        )
+        """The search settings (the ``mcts_`` fields), with ``seed``."""
+        return MCTSConfig(**self._prefixed("mcts_", MCTSConfig), seed=seed)
 
     def pair_config(self) -> PairConfig:
-        """The pair rule and filters."""
-        return PairConfig(
-            min_gap=self.pair_min_gap,
-            min_chosen=self.pair_min_chosen,
-            duplicate_ratio=self.pair_duplicate_ratio,
-            chosen=self.pair_chosen,
-            gold_fallback=self.pair_gold_fallback,
-            localize=self.pair_localize,
-        )
+        """The pair rule and filters (the ``pair_`` fields)."""
+        return PairConfig(**self._prefixed("pair_", PairConfig))
 
     def dpo_config(self, model: str, data: str, output_dir: str) -> DPOConfig:
         """The preference stage's trainer config (resumable, LoRA merged into ``final``)."""
