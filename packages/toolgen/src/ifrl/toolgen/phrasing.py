@@ -670,7 +670,7 @@ Also, {r}.
 Now {r}, if you can.
 I also want to {r}.
 Could you then {r}?
-Okay, next up: {r}.
+Next up: {r}.
 Can you {r} next?
 Now let's {r}.
 Next, {r}.
@@ -800,6 +800,39 @@ co-founder
 piano teacher
 driving instructor
 """)
+_GENDERED = frozenset(
+    _bank("""
+sister
+brother
+daughter
+son
+aunt
+uncle
+grandmother
+grandfather
+godmother
+stepfather
+niece
+nephew
+stepmother
+stepsister
+half-brother
+father-in-law
+mother-in-law
+sister-in-law
+brother-in-law
+godson
+goddaughter
+grandson
+granddaughter
+fiancée
+fiancé
+wife
+husband
+landlord
+""")
+)
+_NEUTRAL_RELATIONS = tuple(r for r in RELATIONS if r not in _GENDERED)
 GROUPS = _bank("""
 book club
 running club
@@ -1107,17 +1140,17 @@ WHO = _bank("""
 My {relation} {first}
 {person}
 {first}, my {relation},
-My {relation}
+My {kin}
 {first} from the {team} team
 Our {group}
 {first}
-My {relation}'s friend {first}
+My {kin}'s friend {first}
 {person}, my {relation},
-A {relation} of mine
+A {kin} of mine
 My {relation}, {person},
 {first}, who works in {team},
 Our {relation} {first}
-{first}'s {relation}
+{first}'s {kin}
 """)
 WHEN = _bank("""
 this {weekday}
@@ -1848,7 +1881,8 @@ def scene_slots(rng: random.Random, scene: Scene) -> dict[str, Any]:
     hour, minute = rng.randint(6, 21), rng.randint(0, 59)
     earlier = scene.start.toordinal() - rng.randint(1, 40)
     return {
-        "relation": rng.choice(RELATIONS),
+        "relation": rng.choice(_NEUTRAL_RELATIONS),  # next to a name: no gender to agree with
+        "kin": rng.choice(RELATIONS),
         "first": lexicon.first_name(rng),
         "first2": lexicon.first_name(rng),
         "person": " ".join(lexicon.person(rng)),
