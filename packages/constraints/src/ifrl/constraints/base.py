@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 
 from ifrl.constraints.params import ConstraintSpecError, Param, validate_kwargs
 from ifrl.constraints.text import Text, as_text
+from ifrl.core.config import check_choice
 from ifrl.core.records import ConstraintSpec, Verdict
 from ifrl.core.registry import Registry
 
@@ -106,8 +107,9 @@ class Constraint:
 
     @classmethod
     def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """Kwargs as shown in phrasings (lists joined, strings quoted where helpful)."""
-        return dict(kwargs)
+        """Kwargs as shown in phrasings: each through its parameter's ``render``."""
+        shown = {p.name: p.render for p in cls.params if p.render is not None}
+        return {k: shown[k](v) if k in shown else v for k, v in kwargs.items()}
 
     @classmethod
     def describe(cls, kwargs: Mapping[str, Any], rng: random.Random) -> str:
@@ -155,8 +157,7 @@ def conflicting(a: str, b: str) -> bool:
 
 def check_semantics(semantics: str) -> Semantics:
     """``semantics`` when it is ``"reference"`` or ``"fixed"``; ``ValueError`` otherwise."""
-    if semantics not in SEMANTICS:
-        raise ValueError(f"semantics must be 'reference' or 'fixed', got {semantics!r}")
+    check_choice("semantics", semantics, SEMANTICS)
     return semantics  # type: ignore[return-value]
 
 

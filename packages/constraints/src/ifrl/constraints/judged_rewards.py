@@ -46,6 +46,7 @@ from ifrl.constraints.rewards import (
 )
 from ifrl.constraints.scoring import ResponseView
 from ifrl.constraints.soft import SOFT_CONSTRAINTS, HardDescriber, judge_text
+from ifrl.core.config import check_choice
 from ifrl.core.records import ConstraintSpec
 
 SoftScore = Literal["verdict", "probability"]
@@ -99,10 +100,8 @@ class JudgedReward(ConstraintReward):
             name=name or f"judged_{strictness}_{mode}",
             on_unknown=on_unknown,
         )
-        if judged not in ("soft", "all"):
-            raise ValueError(f"judged must be 'soft' or 'all', got {judged!r}")
-        if soft_score not in ("verdict", "probability"):
-            raise ValueError(f"soft_score must be 'verdict' or 'probability', got {soft_score!r}")
+        check_choice("judged", judged, ("soft", "all"))
+        check_choice("soft_score", soft_score, ("verdict", "probability"))
         self.judge = judge
         self.judged = judged
         self.soft_score = soft_score

@@ -34,7 +34,8 @@ class Param:
     """One keyword argument of a constraint type.
 
     ``minimum``/``maximum`` bound ints (and list lengths for ``str_list``), ``choices``
-    restricts strings, ``sample`` draws a value for synthesis (defaults to the range/choices).
+    restricts strings, ``sample`` draws a value for synthesis (defaults to the range/choices),
+    ``render`` is how phrasings show the value (default: as it is).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Param:
     minimum: int | None = None
     maximum: int | None = None
     sample: Callable[[random.Random], Any] | None = None
+    render: Callable[[Any], str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON description of the parameter (for ``ifrl constraints list``)."""

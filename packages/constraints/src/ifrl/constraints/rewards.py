@@ -38,6 +38,7 @@ from typing import Any, Literal
 from ifrl.constraints.base import REGISTRY, Constraint, Semantics, build, check_semantics
 from ifrl.constraints.codec import batch_specs
 from ifrl.constraints.scoring import ResponseView
+from ifrl.core.config import check_choice
 from ifrl.core.records import ConstraintSpec, completion_text
 
 RewardMode = Literal["all", "fraction"]
@@ -68,8 +69,7 @@ def _warn_unknown(cid: str, policy: str) -> None:
 
 def check_on_unknown(value: str) -> OnUnknown:
     """``value`` when it is ``raise``, ``skip`` or ``zero``; ``ValueError`` otherwise."""
-    if value not in ON_UNKNOWN:
-        raise ValueError(f"on_unknown must be 'raise', 'skip' or 'zero', got {value!r}")
+    check_choice("on_unknown", value, ON_UNKNOWN)
     return value  # type: ignore[return-value]
 
 
@@ -110,18 +110,15 @@ class ConstraintReward:
         kinds: Kinds = "hard",
         per_constraint: bool = False,
     ) -> None:
-        if mode not in ("all", "fraction"):
-            raise ValueError(f"mode must be 'all' or 'fraction', got {mode!r}")
-        if strictness not in ("strict", "loose"):
-            raise ValueError(f"strictness must be 'strict' or 'loose', got {strictness!r}")
+        check_choice("mode", mode, ("all", "fraction"))
+        check_choice("strictness", strictness, ("strict", "loose"))
         self.mode = mode
         self.strictness = strictness
         self.column = column
         self.strip_think = strip_think
         self.semantics = check_semantics(semantics)
         self.on_unknown = check_on_unknown(on_unknown)
-        if kinds not in ("hard", "verifiable"):
-            raise ValueError(f"kinds must be 'hard' or 'verifiable', got {kinds!r}")
+        check_choice("kinds", kinds, ("hard", "verifiable"))
         self.kinds: Kinds = kinds
         suffix = "_fixed" if semantics == "fixed" else ""
         self.__name__ = name or f"constraints_{strictness}_{mode}{suffix}"

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from ifrl.constraints.base import Constraint, Semantics, build_all
 from ifrl.constraints.codec import evaluation_row
 from ifrl.constraints.text import Text
+from ifrl.core.config import check_choice
 from ifrl.core.records import ConstraintSpec, Verdict
 
 Mode = Literal["strict", "loose"]
@@ -172,8 +173,7 @@ def verify(
 ) -> list[Verdict]:
     """One :class:`Verdict` per instruction id for ``response`` in ``mode`` ("strict"/"loose")
     and ``semantics`` ("reference"/"fixed")."""
-    if mode not in ("strict", "loose"):
-        raise ValueError(f"mode must be 'strict' or 'loose', got {mode!r}")
+    check_choice("mode", mode, ("strict", "loose"))
     ids = list(instruction_id_list)
     constraints = build_all(ids, kwargs if kwargs is not None else [None] * len(ids), semantics)
     view = ResponseView(response)

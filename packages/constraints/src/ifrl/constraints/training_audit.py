@@ -31,6 +31,7 @@ from ifrl.constraints.judge import Judge, JudgedConstraint, JudgeQuery
 from ifrl.constraints.rewards import Strictness, completion_text, prompt_text, strip_thinking
 from ifrl.constraints.scoring import check_hard_all
 from ifrl.constraints.soft import HardDescriber, judge_text
+from ifrl.core.config import check_choice
 
 Audited = Literal["soft", "verifiable"]
 
@@ -78,8 +79,7 @@ class TrainingAudit:
         name: str = "judge_audit",
         prefix: str = "audit/",
     ) -> None:
-        if audited not in ("soft", "verifiable"):
-            raise ValueError(f"audited must be 'soft' or 'verifiable', got {audited!r}")
+        check_choice("audited", audited, ("soft", "verifiable"))
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         self.judge = judge

@@ -90,7 +90,8 @@ def compare(actual: int, relation: str, threshold: int) -> bool:
 
 
 def relation_param(name: str = "relation") -> Param:
-    return Param(name, "str", "comparison with the threshold", choices=RELATIONS)
+    help = "comparison with the threshold"
+    return Param(name, "str", help, choices=RELATIONS, render=relation_words)
 
 
 def relation_words(relation: str) -> str:

@@ -7,11 +7,10 @@ sentence splitting) for which ``str.isupper()`` holds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.ifeval._common import compare, relation_param, relation_words
+from ifrl.constraints.ifeval._common import compare, relation_param
 from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
@@ -48,10 +47,6 @@ class CapitalWordFrequency(Constraint):
         n = text.capital_token_count
         ok = compare(n, self.kwargs["capital_relation"], self.kwargs["capital_frequency"])
         return Verdict.of(ok, f"{n} all-capital words")
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**kwargs, "capital_relation": relation_words(kwargs["capital_relation"])}
 
 
 def _english(lang: str | None) -> tuple[bool, str]:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ifrl.constraints.base import Constraint, register
 from ifrl.constraints.ifeval._common import (
     compare,
     quoted_list,
     relation_param,
-    relation_words,
     sample_words,
 )
 from ifrl.constraints.params import ConstraintSpecError, Param
@@ -38,6 +36,7 @@ class KeywordExistence(Constraint):
             "words that must appear",
             minimum=1,
             sample=lambda rng: sample_words(rng, rng.randint(1, 3)),
+            render=quoted_list,
         ),
     )
     conflicts = frozenset({"keywords:existence", _LANGUAGE})
@@ -57,10 +56,6 @@ class KeywordExistence(Constraint):
         if missing:
             return Verdict.of(False, f"missing keywords {missing}")
         return Verdict.of(True, "all keywords present")
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {"keywords": quoted_list(kwargs["keywords"])}
 
 
 @register
@@ -88,10 +83,6 @@ class KeywordFrequency(Constraint):
         ok = compare(n, self.kwargs["relation"], self.kwargs["frequency"])
         return Verdict.of(ok, f"{self.kwargs['keyword']!r} occurs {n} times")
 
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**kwargs, "relation": relation_words(kwargs["relation"])}
-
 
 @register
 class ForbiddenWords(Constraint):
@@ -105,6 +96,7 @@ class ForbiddenWords(Constraint):
             "words that must not appear",
             minimum=1,
             sample=lambda rng: sample_words(rng, rng.randint(1, 3)),
+            render=quoted_list,
         ),
     )
     conflicts = frozenset({"keywords:forbidden_words", _LANGUAGE})
@@ -125,10 +117,6 @@ class ForbiddenWords(Constraint):
         if found:
             return Verdict.of(False, f"contains forbidden words {found}")
         return Verdict.of(True, "no forbidden word")
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {"forbidden_words": quoted_list(kwargs["forbidden_words"])}
 
 
 @register
@@ -171,7 +159,3 @@ class LetterFrequency(Constraint):
         n = text.lower.count(self._letter)
         ok = compare(n, self.kwargs["let_relation"], self.kwargs["let_frequency"])
         return Verdict.of(ok, f"{self._letter!r} occurs {n} times")
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**kwargs, "let_relation": relation_words(kwargs["let_relation"])}

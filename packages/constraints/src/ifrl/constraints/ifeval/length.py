@@ -8,11 +8,10 @@ the markdown divider ``***`` (``number_paragraphs``) or by a blank line ``\\n\\n
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.ifeval._common import compare, relation_param, relation_words, sample_words
+from ifrl.constraints.ifeval._common import compare, relation_param, sample_words
 from ifrl.constraints.params import ConstraintSpecError, Param
 from ifrl.constraints.text import Text
 from ifrl.core.records import Verdict
@@ -53,10 +52,6 @@ class NumberSentences(Constraint):
         n = text.sentence_count
         ok = compare(n, self.kwargs["relation"], threshold)
         return Verdict.of(ok, f"{n} sentences")
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**kwargs, "relation": relation_words(kwargs["relation"])}
 
 
 @register
@@ -123,10 +118,6 @@ class NumberWords(Constraint):
         return Verdict.of(
             compare(n, self.kwargs["relation"], self.kwargs["num_words"]), f"{n} words"
         )
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**kwargs, "relation": relation_words(kwargs["relation"])}
 
 
 @register

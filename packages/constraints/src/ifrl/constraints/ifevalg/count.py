@@ -4,11 +4,10 @@ composition, unique words, a keyword once and another twice."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ifrl.constraints.base import Constraint, register
-from ifrl.constraints.ifeval._common import compare, relation_param, relation_words, sample_words
+from ifrl.constraints.ifeval._common import compare, relation_param, sample_words
 from ifrl.constraints.ifeval.keywords import LetterFrequency
 from ifrl.constraints.ifevalg._common import count_matches, paragraph_count, rule_sentences
 from ifrl.constraints.nlp.treebank import word_tokenize
@@ -50,10 +49,6 @@ class LetterCounting(Constraint):
     def _check(self, text: Text) -> Verdict:
         n = len(_LETTER.findall(text.raw))
         return Verdict.of(compare(n, self.kwargs["relation"], self.kwargs["N"]), f"{n} letters")
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**kwargs, "relation": relation_words(kwargs["relation"])}
 
 
 @register

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ifrl.constraints.base import Constraint, Semantics, register
-from ifrl.constraints.ifeval._common import compare, relation_param, relation_words, sample_words
+from ifrl.constraints.ifeval._common import compare, relation_param, sample_words
 from ifrl.constraints.ifevalg._common import count_matches, rule_sentences
 from ifrl.constraints.params import Param
 from ifrl.constraints.text import Text
@@ -66,10 +66,6 @@ class WordCountDifferentNumbers(Constraint):
         n = count_matches(self.kwargs["keyword"], text.raw)
         ok = compare(n, self.kwargs["relation"], self.kwargs["frequency"])
         return Verdict.of(ok, f"{self.kwargs['keyword']!r} occurs {n} times")
-
-    @classmethod
-    def render_kwargs(cls, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**kwargs, "relation": relation_words(kwargs["relation"])}
 
 
 @register

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 from ifrl.core.backends.vllm import topk_entropy
 from ifrl.core.chat import continues, portable_ids, warn_str_prompt
+from ifrl.core.config import check_choice
 from ifrl.core.errors import IfrlError
 from ifrl.core.generation import Prompt, register_backend
 from ifrl.core.records import (
@@ -171,8 +172,7 @@ class OpenAIGenerator:
         extra_body: Mapping[str, Any] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if mode not in ("chat", "completions"):
-            raise ValueError(f"mode must be 'chat' or 'completions', got {mode!r}")
+        check_choice("mode", mode, ("chat", "completions"))
         if timeout <= 0:
             raise ValueError(f"timeout must be > 0, got {timeout}")
         if max_response_bytes < 1:
