@@ -23,7 +23,6 @@ per constraint type.
 from __future__ import annotations
 
 import ast
-import hashlib
 import importlib
 import math
 from collections.abc import Mapping, Sequence
@@ -33,7 +32,7 @@ from typing import Any
 
 import torch
 
-from ifrl.core.backends.hf import HFGenerator
+from ifrl.core.backends.hf import HFGenerator, eos_token_ids, row_seed
 from ifrl.core.chat import render_prompt
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.errors import RecordError
@@ -56,7 +55,6 @@ from ifrl.rltrain.importance import IS_MODES, sampler_importance_weights
 from ifrl.rltrain.logprobs import shared_prefix_logprobs
 from ifrl.rltrain.loop import Trainer
 from ifrl.rltrain.models import (
-    eos_token_ids,
     eval_mode,
     is_peft,
     load_reference,
@@ -344,11 +342,6 @@ def resolve_reward(spec: str | RewardFn) -> RewardFn:
 
 def _reward_name(fn: RewardFn) -> str:
     return str(getattr(fn, "__name__", type(fn).__name__))
-
-
-def _row_seed(*parts: int) -> int:
-    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
 def _dataset_names(keys: Sequence[str]) -> list[str]:
@@ -644,7 +637,7 @@ class GRPOTrainer(Trainer):
             top_p=cfg.top_p,
             top_k=cfg.top_k,
             max_new_tokens=cfg.max_completion_length,
-            seed=_row_seed(*seed_parts),
+            seed=row_seed(*seed_parts),
         )
         completions = gen.generate(prompts, params)
         self.policy.train(was_training)

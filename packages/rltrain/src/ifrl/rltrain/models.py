@@ -40,16 +40,6 @@ def prompt_token_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
     return encode_prompt(tokenizer, prompt)
 
 
-def eos_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
-    """The ids that end a completion: the model's generation config's and the tokenizer's."""
-    ids: set[int] = set()
-    gen_cfg = getattr(model, "generation_config", None)
-    for source in (getattr(gen_cfg, "eos_token_id", None), tokenizer.eos_token_id):
-        if source is not None:
-            ids.update([source] if isinstance(source, int) else source)
-    return frozenset(int(i) for i in ids)
-
-
 def load_base_model(config: TrainConfig) -> torch.nn.Module:
     """The causal LM at ``config.model`` in ``config.dtype`` (4-bit nf4 with ``load_in_4bit``)."""
     from transformers import AutoModelForCausalLM

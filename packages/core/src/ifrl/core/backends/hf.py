@@ -118,7 +118,7 @@ class HFGenerator:
         self.model.to(self.device)
         self.model.eval()
         self.batch_size = batch_size
-        self.eos_ids = _eos_ids(self.model, tokenizer)
+        self.eos_ids = eos_token_ids(self.model, tokenizer)
         pad = tokenizer.pad_token_id
         self.pad_id: int = int(pad if pad is not None else sorted(self.eos_ids)[0])
 
@@ -171,7 +171,7 @@ class HFGenerator:
             chunk = rows[start : start + self.batch_size]
             traces = self._generate_batch(
                 [list(prompt_ids[i]) for i, _ in chunk],
-                [_row_seed(base_seed, i, j) for i, j in chunk],
+                [row_seed(base_seed, i, j) for i, j in chunk],
                 params,
                 top_n,
                 [budgets[i] for i, _ in chunk],
@@ -539,7 +539,8 @@ def _resolve_dtype(torch: Any, dtype: str | Any | None) -> Any:
     return dtype
 
 
-def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+def eos_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    """The ids that end a completion: the model's generation config's and the tokenizer's."""
     ids: set[int] = set()
     gen_cfg = getattr(model, "generation_config", None)
     for source in (getattr(gen_cfg, "eos_token_id", None), tokenizer.eos_token_id):
@@ -549,8 +550,9 @@ def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
     return frozenset(int(i) for i in ids)
 
 
-def _row_seed(base: int, prompt: int, sample: int) -> int:
-    digest = hashlib.sha256(f"{base}:{prompt}:{sample}".encode()).digest()
+def row_seed(*parts: int) -> int:
+    """A 63-bit seed drawn from ``parts`` (a fixed hash: the same parts, the same seed)."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
@@ -565,4 +567,4 @@ def _top_k_stable(torch: Any, logp: Any, k: int) -> tuple[Any, Any]:
     return logp.gather(-1, order), order
 
 
-__all__ = ["HFGenerator", "Trace"]
+__all__ = ["HFGenerator", "Trace", "eos_token_ids", "row_seed"]
