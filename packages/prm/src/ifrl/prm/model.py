@@ -30,20 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.backends.hf import import_torch
 from ifrl.core.errors import MissingExtraError
 
 DEFAULT_SEPARATOR = "<extra_0>"
 CONFIG_NAME = "prm_config.json"
 HEAD_NAME = "prm_head.safetensors"
-
-
-def _torch() -> Any:
-    try:
-        import torch
-        import transformers  # noqa: F401
-    except ImportError as err:
-        raise MissingExtraError(err.name or "torch", "ifrl-core", "hf") from err
-    return torch
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +103,7 @@ def add_fresh_layers(backbone: Any, count: int, *, seed: int = 0) -> list[Any]:
     training moves them. The config's ``num_hidden_layers`` (and ``layer_types``) follow, so the
     saved model loads as an ordinary model of that depth. Returns the new layers.
     """
-    torch = _torch()
+    torch = import_torch()
     if count < 0:
         raise ValueError(f"extra layers must be >= 0, got {count}")
     layers = getattr(backbone, "layers", None)
@@ -176,7 +168,7 @@ class ProcessRewardModel:
         separator: str = DEFAULT_SEPARATOR,
         split: str = "newline",
     ) -> None:
-        torch = _torch()
+        torch = import_torch()
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.separator = separator
@@ -214,7 +206,7 @@ class ProcessRewardModel:
         """
         if lora is not None and (extra_layers or freeze):
             raise ValueError("lora cannot be combined with extra_layers or freeze")
-        torch = _torch()
+        torch = import_torch()
         from transformers import AutoModel, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(model))
@@ -246,7 +238,7 @@ class ProcessRewardModel:
     ) -> ProcessRewardModel:
         """Load a PRM saved by :meth:`save` onto ``device``, the backbone in ``dtype``
         (``bfloat16`` halves a GPU's memory for scoring; the head stays float32)."""
-        torch = _torch()
+        torch = import_torch()
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
 
@@ -314,7 +306,7 @@ class ProcessRewardModel:
 
     def batch(self, encoded: Sequence[Encoded]) -> dict[str, Any]:
         """Right-padded tensors plus the (row, position) of every label and its value."""
-        torch = _torch()
+        torch = import_torch()
         width = max(len(e.input_ids) for e in encoded)
         pad = self.tokenizer.pad_token_id
         pad = int(pad if pad is not None else 0)
@@ -342,7 +334,7 @@ class ProcessRewardModel:
         Raises ``ValueError`` for a batch with no label at all, instead of returning a zero or
         NaN loss that would silently train on nothing.
         """
-        torch = _torch()
+        torch = import_torch()
         if batch["rows"].numel() == 0:
             raise ValueError("a training batch has no step labels (every separator masked)")
         logits = self.logits(batch["input_ids"], batch["attention_mask"])
@@ -355,7 +347,7 @@ class ProcessRewardModel:
         self, items: Sequence[tuple[str, Sequence[str]]], max_length: int | None = None
     ) -> list[list[float]]:
         """Step scores (positive-class probabilities) for each ``(prompt, steps)``."""
-        torch = _torch()
+        torch = import_torch()
         if not items:
             return []
         encoded = [

@@ -42,7 +42,9 @@ from ifrl.core.generation import Prompt, register_backend
 from ifrl.core.records import Completion, SamplingParams
 
 
-def _import_torch() -> Any:
+def import_torch() -> Any:
+    """``torch`` (with ``transformers`` importable), or :class:`MissingExtraError` naming
+    ``ifrl-core[hf]``."""
     try:
         import torch
         import transformers  # noqa: F401
@@ -92,7 +94,7 @@ class HFGenerator:
         batch_size: int = 16,
         decoder: str = "auto",
     ) -> None:
-        torch = _import_torch()
+        torch = import_torch()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if batch_size < 1:
@@ -197,7 +199,7 @@ class HFGenerator:
         top_n: int,
         budgets: list[int],
     ) -> list[Trace]:
-        torch = _import_torch()
+        torch = import_torch()
         bsz = len(prompts)
         # Rows that share a prompt (the n samples of one prompt) share its prefill.
         unique: dict[tuple[int, ...], int] = {}
@@ -331,7 +333,7 @@ class _HFDecoder:
         self.keep_last: dict[str, int] = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
 
     def prefill(self, input_ids: Any, mask: Any, rows: Any, steps: int) -> Any:
-        torch = _import_torch()
+        torch = import_torch()
         input_ids, mask = input_ids[rows], mask[rows]
         self.positions = (mask.cumsum(-1) - 1).clamp(min=0)
         self.mask = mask
@@ -348,7 +350,7 @@ class _HFDecoder:
         return out.logits[:, -1, :]
 
     def step(self, tokens: Any) -> Any:
-        torch = _import_torch()
+        torch = import_torch()
         self.mask = torch.cat([self.mask, self._ones], 1)
         out = self.model(
             input_ids=tokens[:, None],
@@ -419,7 +421,7 @@ class _LeanDecoder:
         return cls(lm)
 
     def _rope(self, q: Any, k: Any, cos: Any, sin: Any) -> tuple[Any, Any]:
-        torch = _import_torch()
+        torch = import_torch()
 
         def rotate(x: Any) -> Any:
             half = x.shape[-1] // 2
@@ -428,7 +430,7 @@ class _LeanDecoder:
         return q * cos + rotate(q) * sin, k * cos + rotate(k) * sin
 
     def prefill(self, input_ids: Any, mask: Any, rows: Any, steps: int) -> Any:
-        torch = _import_torch()
+        torch = import_torch()
         n_unique, width = input_ids.shape
         bsz, dev = rows.shape[0], input_ids.device
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -472,7 +474,7 @@ class _LeanDecoder:
         return logits[rows]
 
     def step(self, tokens: Any) -> Any:
-        torch = _import_torch()
+        torch = import_torch()
         bsz, t = tokens.shape[0], self.length
         h = self.embed(tokens[:, None])
         cos, sin = self.rotary(h, self.positions)
@@ -567,4 +569,4 @@ def _top_k_stable(torch: Any, logp: Any, k: int) -> tuple[Any, Any]:
     return logp.gather(-1, order), order
 
 
-__all__ = ["HFGenerator", "Trace", "eos_token_ids", "row_seed"]
+__all__ = ["HFGenerator", "Trace", "eos_token_ids", "import_torch", "row_seed"]
