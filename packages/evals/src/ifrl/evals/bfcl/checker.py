@@ -37,6 +37,7 @@ from ifrl.core.records import ToolCall
 __all__ = [
     "PYTHON_TYPES",
     "CheckResult",
+    "answer_type",
     "check_ast",
     "check_call",
     "checker_kind",
@@ -239,7 +240,7 @@ def _check_param(
     return OK
 
 
-def _answer_type(options: Sequence[Any]) -> type | None:
+def answer_type(options: Sequence[Any]) -> type | None:
     """The type of the first ground-truth option that is not the optional marker ``""``."""
     for option in options:
         if option != "":
@@ -256,8 +257,8 @@ def _check_type(
     item_type: type | None,
 ) -> tuple[CheckResult | None, bool]:
     """(failure or None, is_variable). A variable is a value typed like the ground truth."""
-    answer_type = _answer_type(options)
-    is_variable = answer_type is not None and answer_type is not expected
+    answered = answer_type(options)
+    is_variable = answered is not None and answered is not expected
     if type(value) is expected:
         if item_type is None:
             return None, is_variable
@@ -265,7 +266,7 @@ def _check_type(
         for option in options:
             if type(option) is not list or all(_item_ok(v, option, item_type) for v in items):
                 return None, is_variable
-        if answer_type is not None and type(value) is answer_type:
+        if answered is not None and type(value) is answered:
             return (
                 _fail(
                     "type_error:nested",
@@ -274,7 +275,7 @@ def _check_type(
                 True,
             )
         return _type_failure(param, value, type_name), False
-    if answer_type is not None and type(value) is answer_type:
+    if answered is not None and type(value) is answered:
         return None, True
     return _type_failure(param, value, type_name), False
 
@@ -289,8 +290,8 @@ def _type_failure(param: str, value: Any, type_name: str) -> CheckResult:
 def _item_ok(item: Any, option: Sequence[Any], item_type: type) -> bool:
     if type(item) is item_type:
         return True
-    answer_type = _answer_type(option)
-    return answer_type is not None and type(item) is answer_type
+    answered = answer_type(option)
+    return answered is not None and type(item) is answered
 
 
 def _check_string(param: str, value: str, options: Sequence[Any]) -> CheckResult:

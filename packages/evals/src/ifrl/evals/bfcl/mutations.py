@@ -16,7 +16,7 @@ from typing import Any
 
 from ifrl.core.records import ToolCall
 from ifrl.core.toolcalls import render_tool_calls
-from ifrl.evals.bfcl.checker import PYTHON_TYPES, check_call, checker_kind
+from ifrl.evals.bfcl.checker import PYTHON_TYPES, answer_type, check_call, checker_kind
 from ifrl.evals.bfcl.data import BFCLEntry
 from ifrl.evals.bfcl.decode import Style
 
@@ -152,13 +152,6 @@ def _doc(entry: BFCLEntry, name: str) -> Mapping[str, Any]:
     return entry.functions[0]
 
 
-def _answer_type(options: Sequence[Any]) -> type | None:
-    for option in options:
-        if option != "":
-            return type(option)
-    return None
-
-
 def _replace(calls: list[ToolCall], index: int, call: ToolCall) -> list[ToolCall]:
     return [call if i == index else c for i, c in enumerate(calls)]
 
@@ -255,7 +248,7 @@ def _wrong_value(
         type_name = props.get(param, {}).get("type")
         options = options_by_param.get(param, [])
         expected = PYTHON_TYPES.get(type_name or "")
-        answer = _answer_type(options)
+        answer = answer_type(options)
         if type_name in ("string", "any") and answer is str:
             new: Any = "ifrl mutated value"
             error = "value_error:string"
@@ -278,7 +271,7 @@ def _wrong_type(
     for param in call.arguments:
         type_name = props.get(param, {}).get("type") or ""
         expected = PYTHON_TYPES.get(type_name)
-        answer = _answer_type(options_by_param.get(param, []))
+        answer = answer_type(options_by_param.get(param, []))
         if expected is None or answer is None:
             continue
         if answer is not expected and not (expected is float and answer is int):
