@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
-from ifrl.core.errors import IfrlError
+from ifrl.core.errors import IfrlError, field_path
 
 T = TypeVar("T")
 
@@ -280,9 +280,9 @@ def _build(
             )
         tp = hints[name]
         if is_section(tp) and isinstance(value, Mapping):
-            kwargs[name] = _build(tp, value, source, _join(where, name), strings, complete)
+            kwargs[name] = _build(tp, value, source, field_path(where, name), strings, complete)
         else:
-            kwargs[name] = _convert(tp, value, source, _join(where, name), strings)
+            kwargs[name] = _convert(tp, value, source, field_path(where, name), strings)
     missing = [
         f.name
         for f in fields(cls)  # type: ignore[arg-type]
@@ -291,7 +291,7 @@ def _build(
         and f.default_factory is dataclasses.MISSING
     ]
     if missing and complete:
-        raise ConfigError(source, _join(where, missing[0]), "required")
+        raise ConfigError(source, field_path(where, missing[0]), "required")
     kwargs.update(dict.fromkeys(missing, _UNSET))
     try:
         obj = cls(**kwargs)
@@ -307,10 +307,6 @@ def _build(
         except (ValueError, TypeError) as err:
             raise ConfigError(source, where, str(err)) from None
     return obj
-
-
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
 
 
 def from_mapping(

@@ -7,6 +7,11 @@ Every error raised for bad input names *where* the problem is: the field (a dott
 from __future__ import annotations
 
 
+def field_path(where: str, name: str) -> str:
+    """The dotted path of field ``name`` inside ``where`` (``name`` alone at the top)."""
+    return f"{where}.{name}" if where else name
+
+
 class IfrlError(Exception):
     """Base class of all ifrl errors."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar, overload
 
-from ifrl.core.errors import JSONLError, RecordError
+from ifrl.core.errors import JSONLError, RecordError, field_path
 from ifrl.core.records import Record
 
 R = TypeVar("R", bound=Record)
@@ -130,8 +130,8 @@ def _lone_surrogate(value: Any, where: str) -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             if _lone_surrogate(key, where) is not None:
-                return _field(where, key)
-            found = _lone_surrogate(item, _field(where, key))
+                return field_path(where, key)
+            found = _lone_surrogate(item, field_path(where, key))
             if found is not None:
                 return found
     if isinstance(value, list):
@@ -140,10 +140,6 @@ def _lone_surrogate(value: Any, where: str) -> str | None:
             if found is not None:
                 return found
     return None
-
-
-def _field(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
 
 
 def _parse_line(

@@ -29,7 +29,7 @@ from typing import (
     runtime_checkable,
 )
 
-from ifrl.core.errors import RecordError
+from ifrl.core.errors import RecordError, field_path
 
 R = TypeVar("R", bound="Record")
 
@@ -125,7 +125,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             for k in value:
                 if not isinstance(k, str):
                     raise RecordError(where, f"keys must be strings, got {k!r}")
-            return {k: _convert(args[1], v, _join(where, k)) for k, v in value.items()}
+            return {k: _convert(args[1], v, field_path(where, k)) for k, v in value.items()}
         return dict(value)
     if isinstance(tp, type) and issubclass(tp, Record):
         if isinstance(value, tp):
@@ -152,10 +152,6 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     raise TypeError(f"unsupported annotation {tp!r} at {where!r}")  # a bug in a record class
 
 
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -178,14 +174,14 @@ def _build(cls: type[Record], data: Mapping[str, Any], where: str) -> Record:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = [k for k in data if k not in fields]
     if unknown:
-        raise RecordError(_join(where, str(unknown[0])), f"unknown field for {cls.__name__}")
+        raise RecordError(field_path(where, str(unknown[0])), f"unknown field for {cls.__name__}")
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise RecordError(_join(where, name), "missing required field")
+                raise RecordError(field_path(where, name), "missing required field")
             continue
-        kwargs[name] = _convert(hints[name], data[name], _join(where, name))
+        kwargs[name] = _convert(hints[name], data[name], field_path(where, name))
     try:
         return cls(**kwargs)
     except RecordError as err:
@@ -244,16 +240,18 @@ class ToolCall(Record):
             body, where = data["function"], "function"
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise RecordError(_join(where, "name"), "missing or not a non-empty string")
+            raise RecordError(field_path(where, "name"), "missing or not a non-empty string")
         raw = body.get("arguments", {})
         if isinstance(raw, str):
             try:
                 raw = json.loads(raw) if raw.strip() else {}
             except ValueError as err:
-                raise RecordError(_join(where, "arguments"), f"not valid JSON: {err}") from None
+                raise RecordError(
+                    field_path(where, "arguments"), f"not valid JSON: {err}"
+                ) from None
         if not isinstance(raw, Mapping):
             raise RecordError(
-                _join(where, "arguments"), f"expected an object, got {_describe(raw)}"
+                field_path(where, "arguments"), f"expected an object, got {_describe(raw)}"
             )
         call_id = data.get("id")
         if call_id is not None and not isinstance(call_id, str):

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ifrl.core.errors import IfrlError, RecordError
+from ifrl.core.errors import IfrlError, RecordError, field_path
 from ifrl.core.records import ToolCall
 
 CallFormat = Literal["python", "json", "hermes"]
@@ -557,10 +557,6 @@ def _decode_arguments(value: Any, fmt: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _path(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
 def _json_calls(value: Any, fmt: str, where: str, out: list[ToolCall]) -> None:
     if isinstance(value, list):
         for i, item in enumerate(value):
@@ -575,28 +571,30 @@ def _json_calls(value: Any, fmt: str, where: str, out: list[ToolCall]) -> None:
         if entries is None:
             return
         if not isinstance(entries, list):
-            raise ToolCallParseError(fmt, _path(where, "tool_calls"), "must be a list")
+            raise ToolCallParseError(fmt, field_path(where, "tool_calls"), "must be a list")
         for i, item in enumerate(entries):
-            _json_calls(item, fmt, _path(where, f"tool_calls[{i}]"), out)
+            _json_calls(item, fmt, field_path(where, f"tool_calls[{i}]"), out)
         return
     call_id = value.get("id")
     body = value
     body_where = where
     if "name" not in value and isinstance(value.get("function"), dict):
         body = value["function"]
-        body_where = _path(where, "function")
+        body_where = field_path(where, "function")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ToolCallParseError(
-            fmt, _path(body_where, "name"), "missing or empty function name (a non-empty string)"
+            fmt,
+            field_path(body_where, "name"),
+            "missing or empty function name (a non-empty string)",
         )
     if "arguments" in body:
         raw, key = body["arguments"], "arguments"
     else:
         raw, key = body.get("parameters"), "parameters"
-    arguments = _decode_arguments(raw, fmt, _path(body_where, key))
+    arguments = _decode_arguments(raw, fmt, field_path(body_where, key))
     if call_id is not None and not isinstance(call_id, str):
-        raise ToolCallParseError(fmt, _path(where, "id"), "must be a string")
+        raise ToolCallParseError(fmt, field_path(where, "id"), "must be a string")
     out.append(_make_call(fmt, where or "<top>", name, arguments, call_id))
 
 
