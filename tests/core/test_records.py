@@ -165,3 +165,12 @@ def test_toolspec_openai_forms() -> None:
     spec = ToolSpec.from_openai(wrapped)
     assert spec.to_openai() == wrapped
     assert ToolSpec.from_openai(wrapped["function"]) == spec
+
+
+def test_costs_add_up_and_subtract_field_by_field() -> None:
+    from ifrl.core.records import Cost
+
+    before, after = Cost(1, 10, 30, 1), Cost(4, 25, 100, 3)
+    assert before + Cost(3, 15, 70, 2) == after
+    assert after - before == Cost(3, 15, 70, 2)  # what was spent in between
+    assert after - after == Cost()

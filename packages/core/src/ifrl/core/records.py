@@ -653,7 +653,7 @@ class Completion(Record):
 class Cost(Record):
     """Model usage: sequences generated (``calls``), generated tokens, forward tokens (prefix
     plus generated: what a model actually processes) and ``generate`` batches. Costs add up
-    with ``+``."""
+    with ``+``; ``after - before`` is what was spent in between."""
 
     calls: int = 0
     generated_tokens: int = 0
@@ -661,12 +661,10 @@ class Cost(Record):
     batches: int = 0
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(
-            self.calls + other.calls,
-            self.generated_tokens + other.generated_tokens,
-            self.forward_tokens + other.forward_tokens,
-            self.batches + other.batches,
-        )
+        return Cost(*(getattr(self, f) + getattr(other, f) for f in self.__slots__))
+
+    def __sub__(self, other: Cost) -> Cost:
+        return Cost(*(getattr(self, f) - getattr(other, f) for f in self.__slots__))
 
     @classmethod
     def of(

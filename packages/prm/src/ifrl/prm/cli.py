@@ -369,7 +369,7 @@ def uniform(
                 else:
                     results = uniform_label(dec, [q], check, config)
                     spent = Cost()
-                spent += _minus(dec.cost, before)
+                spent += dec.cost - before
                 total += spent
                 rows = [r.sample(dec.tokenizer, label=kind) for r in results]
                 for r in rows:
@@ -378,15 +378,6 @@ def uniform(
     finally:
         _close(dec)
     click.echo(json.dumps({"cost": total.to_dict()}))
-
-
-def _minus(after: Cost, before: Cost) -> Cost:
-    return Cost(
-        after.calls - before.calls,
-        after.generated_tokens - before.generated_tokens,
-        after.forward_tokens - before.forward_tokens,
-        after.batches - before.batches,
-    )
 
 
 @cli.command()
