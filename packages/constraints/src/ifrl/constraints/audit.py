@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -129,13 +129,7 @@ class AuditPair:
     p_yes: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "item": self.item,
-            "type": self.type,
-            "truth": self.truth,
-            "said": self.said,
-            "p_yes": self.p_yes,
-        }
+        return asdict(self)
 
 
 def _ratio(num: int, den: int) -> float | None:

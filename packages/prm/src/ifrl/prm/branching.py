@@ -27,12 +27,13 @@ not branched further and its leaves are left out of the labels.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import string
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -174,19 +175,7 @@ class BranchNode:
         return self.entropies[0] if self.parent is not None and self.entropies else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "parent": self.parent,
-            "depth": self.depth,
-            "rank": self.rank,
-            "start": self.start,
-            "token_ids": list(self.token_ids),
-            "entropies": list(self.entropies),
-            "children": list(self.children),
-            "finish_reason": self.finish_reason,
-            "pruned": self.pruned,
-            "prune_score": self.prune_score,
-        }
+        return {f.name: copy.copy(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BranchNode:
@@ -235,14 +224,8 @@ class BranchTree:
         return tuple(n.rank for n in self.path(leaf_id)[1:])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "question_id": self.question_id,
-            "prompt": self.prompt,
-            "reference": self.reference,
-            "prompt_ids": list(self.prompt_ids),
-            "nodes": [n.to_dict() for n in self.nodes],
-            "cost": self.cost.to_dict(),
-        }
+        out = {f.name: copy.copy(getattr(self, f.name)) for f in fields(self)}
+        return {**out, "nodes": [n.to_dict() for n in self.nodes], "cost": self.cost.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BranchTree:
