@@ -26,7 +26,7 @@ from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_jsonl
 from ifrl.core.records import Cost, StepSample
 from ifrl.prm.branching import BranchConfig, BranchTree, anchor_rates, anchor_split, build_trees
 from ifrl.prm.checkers import get_checker
-from ifrl.prm.decoding import STEP_BACKENDS, StepDecoder, step_decoder_for
+from ifrl.prm.decoding import STEP_BACKENDS, HFStepDecoder, VLLMStepDecoder, step_decoder_for
 from ifrl.prm.labels import (
     SPLITS,
     LabelKind,
@@ -87,7 +87,7 @@ _SHARD = click.option(
 )
 
 
-Decoder = Callable[[int], StepDecoder]
+Decoder = Callable[[int], HFStepDecoder | VLLMStepDecoder]
 
 
 def _policy(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -105,7 +105,7 @@ def _policy(fn: Callable[..., Any]) -> Callable[..., Any]:
         max_model_len: int | None,
         **kw: Any,
     ) -> Any:
-        def decoder(batch_size: int) -> StepDecoder:
+        def decoder(batch_size: int) -> HFStepDecoder | VLLMStepDecoder:
             try:
                 return step_decoder_for(
                     generator.backend,
@@ -189,12 +189,6 @@ def _questions(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _close(decoder: Any) -> None:
-    close = getattr(decoder, "close", None)
-    if callable(close):
-        close()
-
-
 def _nonempty(rows: list[Any], path: str, what: str) -> list[Any]:
     """``rows``, or an error naming ``path`` when there are none."""
     if not rows:
@@ -250,7 +244,7 @@ def branch(
                     writer.write(tree.to_dict())
                     made.append(tree)
     finally:
-        _close(dec)
+        dec.close()
     rates = anchor_rates(made, dec.tokenizer, sorted({*TAUS, config.tau}), config)
     click.echo(json.dumps({"cost": dec.cost.to_dict(), "anchor_rate": rates}))
 
@@ -376,7 +370,7 @@ def uniform(
                     meta = {**r.meta, "cost": spent.to_dict(), "solutions": len(rows)}
                     writer.write(r.replace(meta=meta).to_dict())
     finally:
-        _close(dec)
+        dec.close()
     click.echo(json.dumps({"cost": total.to_dict()}))
 
 

@@ -23,7 +23,7 @@ import os
 import random
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -102,14 +102,10 @@ def load_processbench(path: str | os.PathLike[str]) -> list[StepProblem]:
                 p = StepProblem.from_dict(item)
             except RecordError as err:
                 raise JSONLError(name, i + 1, err.field, f"{err.problem} (item {i})") from None
-            out.append(p if p.id else _with_id(p, str(i)))
+            out.append(p if p.id else replace(p, id=str(i)))
         return out
     rows = read_jsonl(name, StepProblem.from_dict)
-    return [p if p.id else _with_id(p, str(i)) for i, p in enumerate(rows)]
-
-
-def _with_id(p: StepProblem, pid: str) -> StepProblem:
-    return StepProblem(pid, p.problem, p.steps, p.label, p.final_answer_correct, p.generator)
+    return [p if p.id else replace(p, id=str(i)) for i, p in enumerate(rows)]
 
 
 # -- GSM8K planted errors ---------------------------------------------------------------------
