@@ -26,6 +26,7 @@ from ifrl.core.chat import turn_text
 from ifrl.core.generation import Generator
 from ifrl.core.matcher import MatcherConfig, match_text
 from ifrl.core.records import Conversation, RawText, Record, SamplingParams, ToolCall
+from ifrl.rltrain.dpo import common_prefix
 
 Kind = Literal["tool_call", "text"]
 
@@ -72,12 +73,7 @@ def samples_from_conversation(
 def _response_ids(tokenizer: Any, sample: ToolSample) -> tuple[list[int], int]:
     prompt = list(tokenizer(sample.prompt, add_special_tokens=False)["input_ids"])
     full = list(tokenizer(sample.prompt + sample.response, add_special_tokens=False)["input_ids"])
-    n = 0
-    for a, b in zip(prompt, full):
-        if a != b:
-            break
-        n += 1
-    return full, n
+    return full, common_prefix(prompt, full)
 
 
 @torch.no_grad()

@@ -108,7 +108,8 @@ def load_pairs(path: str | Path) -> list[dict[str, Any]]:
     return list(read_jsonl(path, parse_pair))
 
 
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading token ids ``a`` and ``b`` share."""
     n = 0
     for x, y in zip(a, b):
         if x != y:
@@ -141,7 +142,7 @@ def tokenize_pair(
         p = ids(prompt, True)
         pc = ids(prompt + chosen, False)
         pr = ids(prompt + rejected, False)
-    n = min(_common_prefix(p, pc), _common_prefix(p, pr))
+    n = min(common_prefix(p, pc), common_prefix(p, pr))
     ex = PairExample(tuple(p[:n]), tuple(pc[n:]), tuple(pr[n:]))
     return ex if max_length is None else truncate_pair(ex, max_length)
 
