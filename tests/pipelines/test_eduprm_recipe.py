@@ -29,7 +29,7 @@ def test_config_errors_name_the_field() -> None:
         _cfg({"questions": {"checker": "gsm8"}})
     with pytest.raises(ConfigError, match=r"edu.yaml: branch\.top_k"):
         _cfg({"branch": {"top_k": 0}})
-    with pytest.raises(ConfigError, match=r"bon\.aggregation: expected min, last"):
+    with pytest.raises(ConfigError, match=r"bon\.aggregation: expected last, mean, min or product"):
         _cfg({"bon": {"aggregation": "max"}})
     with pytest.raises(ConfigError, match=r"policy\.backend: expected hf or vllm"):
         _cfg({"policy": {"backend": "openai"}})

@@ -103,7 +103,10 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 def test_arms_config_errors_name_the_field(tmp_path: Path) -> None:
     cls = get_recipe("if-rlvr").config_cls
-    with pytest.raises(ConfigError, match=r"arms\.names: unknown arms \['easy'\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"arms\.names: expected hard, noisy, hackable, llm_judge or refined, got 'easy'",
+    ):
         load_config(cls, _config(tmp_path, "arms: {names: [hard, easy]}\n"))
     with pytest.raises(ConfigError, match=r"grpo\.trainer\.seed: the arms set the seed"):
         load_config(cls, _config(tmp_path, "arms: {names: [hard]}\ngrpo: {trainer: {seed: 3}}\n"))

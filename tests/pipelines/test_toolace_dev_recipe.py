@@ -142,7 +142,7 @@ def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
         ("evolve: {k: many}\n", "c.yaml: evolve.k: expected int, got 'many'"),
         ("evolve: {roundz: 3}\n", "did you mean 'rounds'"),
         ("evolve: {min_agreement: 0}\n", r"evolve.min_agreement: must lie in \(0, 1\]"),
-        ("model: {backend: programmatic}\n", "model.backend: expected one of hf, vllm, openai"),
+        ("model: {backend: programmatic}\n", "model.backend: expected hf, vllm or openai"),
         ("sft: {trainer: {max_step: 3}}\n", "did you mean 'max_steps'"),
     ]:
         path.write_text(text)

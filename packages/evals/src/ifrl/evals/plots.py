@@ -9,10 +9,11 @@ from typing import Any
 
 from ifrl.core.stats import Metric
 
-__all__ = ["bar_chart", "grouped_bar_chart"]
+__all__ = ["bar_chart", "grouped_bar_chart", "pyplot"]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only ``Agg`` backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -37,7 +38,7 @@ def bar_chart(
     percent: bool = True,
 ) -> Path:
     """Horizontal bars (one per item, highest first) with 95% interval whiskers and ``n``."""
-    plt = _pyplot()
+    plt = pyplot()
     ordered = sorted(items.items(), key=lambda kv: (-kv[1].value, kv[0]))
     scale = 100.0 if percent else 1.0
     labels = [f"{k} (n={m.n})" for k, m in ordered]
@@ -77,7 +78,7 @@ def grouped_bar_chart(
     ylabel: str = "score (%)",
 ) -> Path:
     """Vertical grouped bars: one group per entry of ``groups``, one bar per series (run)."""
-    plt = _pyplot()
+    plt = pyplot()
     n_series = max(1, len(series))
     width = 0.8 / n_series
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(groups) * max(1, n_series / 2) + 2), 4.2))

@@ -19,15 +19,13 @@ class ModelSection:
     """Which model the recipe starts from and how completions are generated."""
 
     path: str = opt("Model directory or hub id; 'tiny' builds the seeded tiny test model.", "tiny")
-    backend: str = opt("Generation backend for sampling and evals: hf, vllm or openai.", "hf")
+    backend: str = opt(
+        "Generation backend for sampling and evals: hf, vllm or openai.", "hf", choices=BACKENDS
+    )
     base_url: str = opt("OpenAI-compatible server URL (backend openai only).", "")
     batch_size: int = opt("Prompts per generation batch.", 16)
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                "", "backend", f"expected one of {', '.join(BACKENDS)}, got {self.backend!r}"
-            )
         if self.backend == "openai" and not self.base_url:
             raise ConfigError("", "base_url", "required with backend openai")
 

@@ -7,23 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ifrl.evals.plots import pyplot
 from ifrl.pipelines.demo.headlines import headlines
 from ifrl.pipelines.demo.report import percent
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _save(fig: Any, path: Path, dpi: int = 100) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -229,7 +221,7 @@ def make_plots(run_dir: Path, s: Mapping[str, Any]) -> dict[str, Path]:
     Best-of-N, PRM loss and stage times."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = _pyplot()
+    plt = pyplot()
     out = run_dir / "plots"
     out.mkdir(exist_ok=True)
     paths: dict[str, Path] = {}
@@ -291,7 +283,7 @@ def make_plots(run_dir: Path, s: Mapping[str, Any]) -> dict[str, Path]:
 
 def make_overview(path: Path, s: Mapping[str, Any]) -> Path:
     """One PNG with the key plots of the four recipes and the headline numbers (for a README)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.2))
     _plot_rewards(axes[0][0], s, legend=6)
     _plot_tools(axes[0][1], s, compact=True)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import ConfigError, check_choice, opt
 from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl
 from ifrl.core.records import Cost, SamplingParams, StepSample
 from ifrl.core.stats import proportion
@@ -199,17 +199,14 @@ class PRMSection(PRMTrainConfig):
 
     base: str = opt("Backbone of the PRM; empty: the policy.", "")
     seeds: int = opt(
-        "PRMs trained, seeds seed, seed+1, ...: figures per seed and their mean over seeds.", 3
+        "PRMs trained, seeds seed, seed+1, ...: figures per seed and their mean over seeds.",
+        3,
+        minimum=1,
     )
     epochs: float = opt("Passes over the labeled solutions.", 4.0)
     lr: float = opt("Peak learning rate.", 1e-3)
     batch_size: int = opt("Labeled solutions per step.", 16)
     max_length: int = opt("Tokens per sample (truncated).", 256)
-
-    def validate(self) -> None:
-        super().validate()
-        if self.seeds < 1:
-            raise ConfigError("", "seeds", f"must be at least 1, got {self.seeds}")
 
     def for_seed(self, index: int) -> PRMSection:
         """This section with the ``index``-th seed."""
@@ -218,7 +215,7 @@ class PRMSection(PRMTrainConfig):
 
 @dataclass
 class BoNSection:
-    n: int = opt("Solutions sampled per held-out question.", 8)
+    n: int = opt("Solutions sampled per held-out question.", 8, minimum=1)
     temperature: float = opt("Sampling temperature.", 1.0)
     aggregation: str = opt("Step scores → solution score: min, last, product or mean.", "last")
     seed: int = opt("Sampling and bootstrap seed.", 0)
@@ -226,12 +223,7 @@ class BoNSection:
     threshold: float = opt("First-error F1: a step scored below this is an error.", 0.5)
 
     def validate(self) -> None:
-        if self.aggregation not in AGGREGATIONS:
-            raise ConfigError(
-                "", "aggregation", f"expected min, last, product or mean, got {self.aggregation!r}"
-            )
-        if self.n < 1:
-            raise ConfigError("", "n", f"must be at least 1, got {self.n}")
+        check_choice("aggregation", self.aggregation, AGGREGATIONS.names())
 
 
 @dataclass

@@ -40,9 +40,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ifrl.core.config import ConfigError, opt
+from ifrl.core.config import ConfigError, check_choice, opt
 from ifrl.core.jsonl import read_jsonl, write_json, write_jsonl
 from ifrl.core.records import SamplingParams, StepSample
+from ifrl.evals.plots import pyplot
 from ifrl.pipelines.recipe import Recipe, Stage, StageContext
 from ifrl.pipelines.recipes.eduprm import (
     BranchSection,
@@ -112,36 +113,32 @@ class StudyPRMSection(PRMSection):
 @dataclass
 class StudySection:
     questions: int = opt(
-        "Training questions EDU labels (uniform: as many as the budget buys).", 200
+        "Training questions EDU labels (uniform: as many as the budget buys).", 200, minimum=1
     )
     budgets: tuple[float, ...] = opt(
         "Matched budgets: shares of EDU's generated tokens on all training questions.", (0.5, 1.0)
     )
     solutions: int = opt("Leaves of each tree uniform MC labels (0: all; greedy first).", 4)
-    rollouts: int = opt("Uniform MC: completions from every line prefix.", 8)
+    rollouts: int = opt("Uniform MC: completions from every line prefix.", 8, minimum=1)
     temperature: float = opt("Uniform MC rollout and eval sampling temperature.", 1.0)
     lengths: tuple[int, ...] = opt(
         "Sweep: solution lengths in lines (2 to the policy task's max_ops + 1).",
         (3, 5, 7, 9, 11, 13, 15),
     )
     sweep_questions: int = opt("Sweep: questions per length.", 20)
-    eval_questions: int = opt("Held-out questions.", 100)
-    eval_n: int = opt("Sampled solutions per held-out question.", 8)
+    eval_questions: int = opt("Held-out questions.", 100, minimum=1)
+    eval_n: int = opt("Sampled solutions per held-out question.", 8, minimum=1)
     aggregation: str = opt("Step scores → solution score (Best-of-N).", "min")
     threshold: float = opt("First-error F1: a step scored below this is an error.", 0.5)
     bootstrap: int = opt("Bootstrap resamples of the 95% intervals.", 1000)
     seed: int = opt("Seed of questions, rollouts and sampling.", 0)
 
     def validate(self) -> None:
+        check_choice("aggregation", self.aggregation, AGGREGATIONS.names())
         if not self.budgets or any(not 0 < b <= 1 for b in self.budgets):
             raise ConfigError("", "budgets", f"need shares in (0, 1], got {self.budgets}")
-        if self.aggregation not in AGGREGATIONS:
-            raise ConfigError("", "aggregation", f"unknown aggregation {self.aggregation!r}")
         if any(n < 2 for n in self.lengths):
             raise ConfigError("", "lengths", f"a solution has at least 2 lines, got {self.lengths}")
-        for name in ("questions", "eval_questions", "eval_n", "rollouts"):
-            if getattr(self, name) < 1:
-                raise ConfigError("", name, f"must be at least 1, got {getattr(self, name)}")
 
 
 @dataclass
@@ -266,17 +263,8 @@ def _sweep_summary(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _plot_sweep(rows: list[dict[str, Any]], path: Any) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     try:
         x = [r["lines"] for r in rows]
@@ -649,7 +637,7 @@ def stage_report(ctx: StageContext) -> dict[str, Any]:
 
 
 def _plot_budgets(per_budget: list[dict[str, Any]], path: Any) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     try:
         for ax, metric, title in (

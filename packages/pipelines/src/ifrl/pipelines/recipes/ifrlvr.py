@@ -162,7 +162,9 @@ class AuditSection:
 @dataclass
 class GRPOSection:
     reward: str = opt(
-        "Reward: hard (the verifiers) or noisy_judge (NoisyJudge, see judge).", "hard"
+        "Reward: hard (the verifiers) or noisy_judge (NoisyJudge, see judge).",
+        "hard",
+        choices=("hard", "noisy_judge"),
     )
     trainer: dict[str, Any] = field(
         default_factory=lambda: {
@@ -178,10 +180,6 @@ class GRPOSection:
             "reward_funcs are set by the recipe."
         },
     )
-
-    def validate(self) -> None:
-        if self.reward not in ("hard", "noisy_judge"):
-            raise ConfigError("", "reward", f"expected hard or noisy_judge, got {self.reward!r}")
 
 
 @dataclass

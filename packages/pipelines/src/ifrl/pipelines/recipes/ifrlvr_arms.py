@@ -88,6 +88,7 @@ class ArmsSection:
         "Arms to run: hard, noisy, hackable, llm_judge, refined (empty: one GRPO run as "
         "grpo.reward says).",
         (),
+        choices=ARMS,
     )
     seeds: tuple[int, ...] = opt("Training seeds; every arm trains once with each.", (0, 1, 2))
     soft_types: tuple[str, ...] = opt(
@@ -119,9 +120,6 @@ class ArmsSection:
     bootstrap: int = opt("Bootstrap resamples of the intervals.", 2000, minimum=100)
 
     def validate(self) -> None:
-        unknown = [a for a in self.names if a not in ARMS]
-        if unknown:
-            raise ConfigError("", "names", f"unknown arms {unknown}; choose from {list(ARMS)}")
         if len(set(self.names)) != len(self.names):
             raise ConfigError("", "names", "an arm is listed twice")
         if self.names and not self.seeds:
@@ -138,6 +136,7 @@ class HackableSection:
         "The threshold calibrated: min_words (passes long answers) or prefix_words (reads only "
         "the start).",
         "min_words",
+        choices=("min_words", "prefix_words"),
     )
     target_recall_noncompliant: float = opt(
         "Audited recall on non-compliant pilot pairs the calibration aims at.", 0.5
@@ -150,8 +149,6 @@ class HackableSection:
     seed: int = opt("Seed of the judges' random draws.", 0)
 
     def validate(self) -> None:
-        if self.feature not in ("min_words", "prefix_words"):
-            raise ConfigError("", "feature", f"min_words or prefix_words, got {self.feature!r}")
         for name in ("target_recall_noncompliant", "recall_compliant"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError("", name, f"must lie in [0, 1], got {getattr(self, name)}")
@@ -162,13 +159,13 @@ class LLMJudgeSection:
     path: str = opt("Judge model ('' : the policy's starting model).", "")
     backend: str = opt("Judge backend: hf, vllm or openai.", "hf")
     base_url: str = opt("OpenAI-compatible server URL (backend openai).", "")
-    mode: str = opt("pointwise (a call per constraint) or joint (a call per response).", "joint")
+    mode: str = opt(
+        "pointwise (a call per constraint) or joint (a call per response).",
+        "joint",
+        choices=("pointwise", "joint"),
+    )
     max_new_tokens: int = opt("Judge output tokens.", 16, minimum=1)
     max_retries: int = opt("Retries of an unparseable verdict.", 0, minimum=0)
-
-    def validate(self) -> None:
-        if self.mode not in ("pointwise", "joint"):
-            raise ConfigError("", "mode", f"pointwise or joint, got {self.mode!r}")
 
 
 @dataclass
@@ -178,11 +175,11 @@ class RefineSection:
     )
     min_support: int = opt("Judge passes a type needs in the audit to use its own precision.", 10)
     unaudited: str = opt("Types without enough support: overall, keep or drop.", "drop")
-    judge: str = opt("The refined arm's judge: hackable or noisy.", "hackable")
+    judge: str = opt(
+        "The refined arm's judge: hackable or noisy.", "hackable", choices=("hackable", "noisy")
+    )
 
     def validate(self) -> None:
-        if self.judge not in ("hackable", "noisy"):
-            raise ConfigError("", "judge", f"hackable or noisy, got {self.judge!r}")
         RefineConfig(min_precision=self.min_precision, unaudited=self.unaudited)  # type: ignore[arg-type]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from ifrl.core.jsonl import read_jsonl, write_json, write_text
 from ifrl.core.stats import Metric
+from ifrl.evals.plots import pyplot
 from ifrl.pipelines.recipe import StageContext
 from ifrl.pipelines.recipes.ifrlvr_arms import HELDOUT, JUDGED_ARMS, run_dir_paths
 
@@ -215,11 +216,7 @@ def _plot_audit(
     curves: dict[str, list[list[tuple[int, float]]]],
     gaps: dict[str, list[list[tuple[int, float]]]],
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     try:
         colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]

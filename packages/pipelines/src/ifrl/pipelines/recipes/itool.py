@@ -42,6 +42,7 @@ from ifrl.core.jsonl import JSONLWriter, read_jsonl, write_json, write_jsonl, wr
 from ifrl.core.records import Conversation, Cost, PreferencePair, RawText, SamplingParams
 from ifrl.evals import EvalResult, ToolUseCase, score_tool_calls
 from ifrl.evals.generate import generate_responses
+from ifrl.evals.plots import pyplot
 from ifrl.pipelines.common import resolve_model
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext
 from ifrl.rltrain import (
@@ -111,7 +112,7 @@ class ItoolSection(IterationConfig):
     model: str = opt("Set by the recipe (start.model, then each iteration's model).", "")
     data: str = opt("Set by the recipe (each iteration's preference pairs).", "")
     output_dir: str = opt("Set by the recipe (inside the run directory, --run-dir).", "runs/rl")
-    iterations: int = opt("Rounds of deficiency → MCTS → preference training.", 1)
+    iterations: int = opt("Rounds of deficiency → MCTS → preference training.", 1, minimum=0)
     device: str = opt("Device for generation and scoring: cpu, cuda or auto.", "auto")
     backend: str = opt(
         "Generation backend: hf (transformers) or vllm (one in-process engine for the run; each "
@@ -136,9 +137,13 @@ class ItoolSection(IterationConfig):
     mcts_text_samples: bool = opt(
         "Also search deficient text-answer samples (their reward is only 'no tool call').", False
     )
-    mcts_chunk: int = opt("Trees searched together (and saved together, for resuming).", 64)
+    mcts_chunk: int = opt(
+        "Trees searched together (and saved together, for resuming).", 64, minimum=1
+    )
     baseline: bool = opt("Also collect best-vs-worst pairs at the same generation budget.", True)
-    train_pairs: str = opt("Pairs to train on: mcts, baseline or both.", "mcts")
+    train_pairs: str = opt(
+        "Pairs to train on: mcts, baseline or both.", "mcts", choices=TRAIN_PAIRS
+    )
     eval_max_new_tokens: int = opt("Token budget of held-out generations (greedy).", 128)
     eval_limit: int = opt("Evaluate on at most this many held-out samples (0: all).", 0)
 
@@ -148,20 +153,12 @@ class ItoolSection(IterationConfig):
         for name in ("model", "data", "output_dir"):
             if getattr(self, name) != getattr(defaults, name):
                 raise ConfigError("", "", f"{name} is set by the recipe, not the config")
-        if self.iterations < 0:
-            raise ConfigError("", "iterations", "must be at least 0")
-        if self.mcts_chunk < 1:
-            raise ConfigError("", "mcts_chunk", "must be at least 1")
         import ifrl.core.backends.hf
         import ifrl.core.backends.vllm  # noqa: F401  (register the built-in engines)
 
         if self.backend not in BACKENDS:
             known = ", ".join(BACKENDS.names())
             raise ConfigError("", "backend", f"unknown backend {self.backend!r} (known: {known})")
-        if self.train_pairs not in TRAIN_PAIRS:
-            raise ConfigError(
-                "", "train_pairs", f"expected mcts, baseline or both, got {self.train_pairs!r}"
-            )
 
     def sft_config(self, model: str, data: str, output_dir: str) -> SFTConfig:
         """The warm-up's trainer config (full weights, resumable)."""
@@ -375,10 +372,7 @@ def evaluate_heldout(
 def plot_accuracy(rows: Sequence[Mapping[str, Any]], path: Path) -> bool:
     """Held-out accuracy and score per iteration as a PNG; False when matplotlib is missing."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt
+        plt = pyplot()
     except ImportError:
         return False
     its = [r["iteration"] for r in rows]

@@ -45,32 +45,22 @@ class ApisSection:
     n: int = opt("APIs in the training pool.", 200)
     heldout: int = opt("Extra APIs generated for the held-out eval (never seen in training).", 40)
     seed: int = opt("Seed of the API generator.", 0)
-    max_params: int = opt("Keep only APIs with at most this many parameters (0: any).", 0)
-
-    def validate(self) -> None:
-        if self.max_params < 0:
-            raise ConfigError("", "max_params", f"must be >= 0, got {self.max_params}")
+    max_params: int = opt(
+        "Keep only APIs with at most this many parameters (0: any).", 0, minimum=0
+    )
 
 
 @dataclass
 class DialogsSection:
     n: int = opt("Dialogs generated on the training pool.", 400)
     seed: int = opt("Seed of the dialog planner.", 0)
-    max_tools: int = opt("Tools offered per dialog at most (at least 2).", 2)
+    max_tools: int = opt("Tools offered per dialog at most (at least 2).", 2, minimum=2)
     types: tuple[str, ...] = opt(
         "Dialog types to draw (single, parallel, dependent, non_tool, clarify, multi_request, "
         "tool_error); empty: all, in turn.",
         (),
+        choices=DIALOG_TYPES,
     )
-
-    def validate(self) -> None:
-        if self.max_tools < 2:
-            raise ConfigError("", "max_tools", f"must be at least 2, got {self.max_tools}")
-        bad = [t for t in self.types if t not in DIALOG_TYPES]
-        if bad:
-            raise ConfigError(
-                "", "types", f"unknown dialog type {bad[0]!r} (known: {', '.join(DIALOG_TYPES)})"
-            )
 
 
 @dataclass

@@ -88,13 +88,8 @@ class DataSection:
 
 @dataclass
 class EvolveSection(RoundConfig):
-    rounds: int = opt("Number of self-evolution rounds.", 3)
+    rounds: int = opt("Number of self-evolution rounds.", 3, minimum=1)
     reuse_queries: bool = opt("Use all queries every round (else a new slice per round).", False)
-
-    def validate(self) -> None:
-        super().validate()
-        if self.rounds < 1:
-            raise ConfigError("", "rounds", f"must be at least 1, got {self.rounds}")
 
 
 def _default_trainer() -> dict[str, Any]:
