@@ -85,6 +85,39 @@ def test_held_out_tools_never_in_training() -> None:
     assert not train_users & {r["messages"][0]["content"] for r in data["eval_seen"]}
 
 
+def test_domain_tokenizer_is_trained_on_training_conversations_only() -> None:
+    from ifrl.core.tiny import build_tokenizer
+    from ifrl.pipelines.micro.build import _conversation, _length, domain_tokenizer
+    from ifrl.pipelines.micro.tools import COMPACT_TEMPLATE
+
+    data = domain_data(get_spec("tool-tiny"))
+    train = [_conversation(r) for r in data["train"]]
+    tiny = domain_tokenizer(train, 0, COMPACT_TEMPLATE)
+    assert tiny.backend_tokenizer.to_str() == build_tokenizer().backend_tokenizer.to_str()
+    assert tiny.chat_template == COMPACT_TEMPLATE
+    domain = domain_tokenizer(train, 2048, COMPACT_TEMPLATE)
+    again = domain_tokenizer(train, 2048, COMPACT_TEMPLATE)
+    assert domain.backend_tokenizer.to_str() == again.backend_tokenizer.to_str()
+    assert domain.chat_template == COMPACT_TEMPLATE
+    assert len(tiny) < len(domain) <= 2048 + 6  # + the tag tokens added after training
+
+    def tokens(tok: object, rows: list[dict]) -> int:
+        return sum(_length(tok, _conversation(r)) for r in rows)
+
+    # Shorter on the conversations it was trained on, and on held-out ones as well
+    assert tokens(domain, data["train"]) < 0.8 * tokens(tiny, data["train"])
+    assert tokens(domain, data["eval_unseen"]) < tokens(tiny, data["eval_unseen"])
+    # The built policy's tokenizer is exactly the one trained on the training split
+    spec = get_spec("tool-tiny")
+    assert spec.vocab_size > 0
+    built = json.loads((build_micro("tool-tiny").path / "tokenizer.json").read_text())
+    expected = json.loads(
+        domain_tokenizer(train, spec.vocab_size, COMPACT_TEMPLATE).backend_tokenizer.to_str()
+    )
+    assert built["model"]["vocab"] == expected["model"]["vocab"]
+    assert built["model"]["merges"] == expected["model"]["merges"]
+
+
 def test_held_out_kwargs_never_in_training() -> None:
     from ifrl.core.records import ConstraintSpec
 

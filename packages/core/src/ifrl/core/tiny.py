@@ -199,11 +199,11 @@ def _write_model(directory: Path, arch: str, seed: int) -> None:
     model = seeded_model(_model_config(arch, tokenizer), tokenizer, seed)
     model.save_pretrained(directory, safe_serialization=True)
     tokenizer.save_pretrained(directory)
-    _portable_tokenizer_config(directory / "tokenizer_config.json")
+    portable_tokenizer_config(directory / "tokenizer_config.json")
     (directory / MANIFEST).write_text(json.dumps(_manifest(arch, seed)) + "\n", encoding="utf-8")
 
 
-def _portable_tokenizer_config(path: Path) -> None:
+def portable_tokenizer_config(path: Path) -> None:
     """Name the generic fast-tokenizer class so transformers 4.x and 5.x (and vLLM) load it."""
     config = json.loads(path.read_text(encoding="utf-8"))
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
@@ -300,6 +300,7 @@ __all__ = [
     "build_tiny_model",
     "build_tokenizer",
     "cache_root",
+    "portable_tokenizer_config",
     "seeded_model",
     "tiny_model_path",
 ]

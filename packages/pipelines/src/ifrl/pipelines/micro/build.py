@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 import platform
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -17,9 +15,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ifrl.core.jsonl import atomic_dir
 from ifrl.core.records import Conversation
 from ifrl.core.stats import proportion
-from ifrl.core.tiny import cache_root
+from ifrl.core.tiny import cache_root, portable_tokenizer_config
 from ifrl.pipelines.micro.spec import MicroSpec, get_spec
 
 CARD_JSON = "card.json"
@@ -139,9 +138,7 @@ def build_micro(
     if target.exists() and card is None and any(target.iterdir()):
         raise FileExistsError(f"{target} exists and holds no micro policy")
     say(f"building {spec.name} ({spec.domain}) into {target}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         (tmp / "data").mkdir()
         for split, blob in blobs.items():
             (tmp / "data" / f"{split}.jsonl").write_bytes(blob)
@@ -176,17 +173,6 @@ def build_micro(
         }
         (tmp / CARD_JSON).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
         (tmp / CARD_MD).write_text(card_markdown(card))
-        won = read_card(target)
-        if won is not None and won.get("key") == key and not force:
-            # Another process finished the same build first: keep its files (same bytes).
-            say(f"cached meanwhile: {target}")
-            return BuildResult(target, True, won)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     say(f"built {target} in {card['time']['total_seconds']:.0f} s")
     return BuildResult(target, False, card)
 
@@ -267,21 +253,43 @@ def new_model(spec: MicroSpec, tokenizer: Any) -> Any:
     return seeded_model(Qwen2Config(**settings), tokenizer, spec.seed)
 
 
+def domain_tokenizer(
+    train: Sequence[Conversation], vocab_size: int, template: str | None = None
+) -> Any:
+    """The micro policy's tokenizer: the ``ifrl.core.tiny`` tokenizer when ``vocab_size`` is 0,
+    else one trained on the tiny corpus plus the ``train`` conversations as ``template`` renders
+    them (at most ``vocab_size`` entries); its chat template is ``template`` (or the tiny one)."""
+    from ifrl.core.tiny import build_tokenizer
+
+    base = build_tokenizer()
+    if template is not None:
+        base.chat_template = template
+    if vocab_size <= 0:
+        return base
+    texts = [
+        base.apply_chat_template(
+            c.chat(), tools=[t.to_openai() for t in c.tools] or None, tokenize=False
+        )
+        for c in train
+    ]
+    tokenizer = build_tokenizer(texts, vocab_size)
+    tokenizer.chat_template = base.chat_template
+    return tokenizer
+
+
 def _build_chat(
     spec: MicroSpec, data: dict[str, list[dict[str, Any]]], out: Path, say: Callable[[str], None]
 ) -> dict[str, Any]:
     import torch
 
-    from ifrl.core.tiny import build_tokenizer
     from ifrl.pipelines.micro.tools import COMPACT_TEMPLATE
     from ifrl.rltrain.sft import SFTConfig, SFTTrainer
 
-    tokenizer = build_tokenizer()
-    if spec.domain == "tool":
-        tokenizer.chat_template = COMPACT_TEMPLATE
+    every = [_conversation(r) for r in data["train"]]
+    template = COMPACT_TEMPLATE if spec.domain == "tool" else None
+    tokenizer = domain_tokenizer(every, spec.vocab_size, template)
     model = new_model(spec, tokenizer)
     n_params = sum(p.numel() for p in model.parameters())
-    every = [_conversation(r) for r in data["train"]]
     train = [c for c in every if _length(tokenizer, c) <= spec.max_length]
     with tempfile.TemporaryDirectory(prefix="sft.", dir=out) as run_dir:
         config = SFTConfig(
@@ -314,7 +322,7 @@ def _build_chat(
     trained.eval()
     trained.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
-    _portable_tokenizer_config(out / "tokenizer_config.json")
+    portable_tokenizer_config(out / "tokenizer_config.json")
     tokens = sum(len(e.input_ids) for e in trainer.examples)  # one pass over the packed rows
     rows_seen = spec.steps * spec.batch_size
     say(f"trained {spec.steps} steps in {train_seconds:.0f} s; evaluating")
@@ -331,6 +339,11 @@ def _build_chat(
             "hidden_size": spec.hidden_size,
             "layers": spec.num_layers,
             "vocab_size": len(tokenizer),
+            "tokenizer": (
+                f"BPE on the tiny corpus + the {len(every)} training conversations"
+                if spec.vocab_size > 0
+                else "ifrl.core.tiny BPE"
+            ),
             "chat_template": "ifrl.core.tiny ChatML"
             + (", tools as one signature a line" if spec.domain == "tool" else ""),
         },
@@ -373,14 +386,6 @@ HELD_OUT = {
         "training"
     ),
 }
-
-
-def _portable_tokenizer_config(path: Path) -> None:
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config["tokenizer_class"] = "PreTrainedTokenizerFast"
-    if "extra_special_tokens" in config:
-        config["additional_special_tokens"] = config.pop("extra_special_tokens")
-    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def greedy(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int) -> list[str]:

@@ -29,6 +29,9 @@ class MicroSpec:
     num_heads: int = 4
     num_kv_heads: int = 2
     intermediate_size: int = 768
+    # 0: the ``ifrl.core.tiny`` tokenizer; > 0: a BPE of at most this many entries trained on the
+    # tiny corpus plus the rendered training conversations (never the held-out ones)
+    vocab_size: int = 0
     # data
     train_examples: int = 4000
     eval_examples: int = 100
@@ -80,6 +83,7 @@ register(
         name="tool-tiny",
         domain="tool",
         description="Seconds-long tool-calling build for tests and CI (competence not expected).",
+        vocab_size=1600,
         hidden_size=64,
         num_layers=1,
         num_heads=2,
