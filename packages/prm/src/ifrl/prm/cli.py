@@ -389,17 +389,7 @@ def train(model: str, data: str, out: str, config: PRMTrainConfig) -> None:
         if "was cut at" in str(err) or "written by a run with other settings" in str(err):
             raise click.UsageError(f"{data}: {err}") from None
         raise
-    summary = {
-        "samples": stats.samples,
-        "skipped": stats.skipped,
-        "labels": stats.labels,
-        "dropped_labels": stats.dropped_labels,
-        "first_loss": stats.losses[0],
-        "final_loss": stats.losses[-1],
-        "split": config.split,
-        "out": out,
-    }
-    click.echo(json.dumps(summary))
+    click.echo(json.dumps({**stats.summary(), "split": config.split, "out": out}))
 
 
 def candidates_row(row: dict[str, Any]) -> dict[str, Any]:

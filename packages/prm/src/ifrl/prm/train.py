@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ifrl.core.config import ConfigError, opt
 from ifrl.core.jsonl import atomic_dir
@@ -68,6 +69,17 @@ class TrainStats:
     labels: int = 0
     dropped_labels: int = 0
     losses: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The counts and the first and final loss (``None`` before any step), for reports."""
+        return {
+            "samples": self.samples,
+            "skipped": self.skipped,
+            "labels": self.labels,
+            "dropped_labels": self.dropped_labels,
+            "first_loss": self.losses[0] if self.losses else None,
+            "final_loss": self.losses[-1] if self.losses else None,
+        }
 
 
 def encode_samples(

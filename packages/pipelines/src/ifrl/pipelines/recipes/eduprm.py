@@ -550,11 +550,7 @@ def stage_train(ctx: StageContext) -> dict[str, Any]:
         result = {
             "seed": config.seed,
             "dir": prm_dir(i),
-            "samples": stats.samples,
-            "skipped": stats.skipped,
-            "labels": stats.labels,
-            "first_loss": stats.losses[0],
-            "final_loss": stats.losses[-1],
+            **stats.summary(),
             "losses": stats.losses,
         }
         write_json(ctx.path(f"train/seed-{config.seed}.json"), result)
