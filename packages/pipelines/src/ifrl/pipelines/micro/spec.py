@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from ifrl.core.errors import RecordError
@@ -59,111 +59,95 @@ def register(spec: MicroSpec) -> MicroSpec:
     return spec
 
 
-register(
-    MicroSpec(
-        name="tool",
-        domain="tool",
-        description=(
-            "One Hermes-style tool call with scalar arguments, over the toolgen API pool; "
-            "held-out APIs never seen."
-        ),
-        train_examples=3000,
-        eval_examples=100,
-        steps=700,
-        batch_size=4,
-        max_length=320,
-        learning_rate=2e-3,
-        warmup_steps=20,
-        max_new_tokens=64,
-        extra={"pool_size": 80, "max_calls": 1, "scalar_only": True},
+#: The ``-tiny`` builds' chat model and training: seconds on one thread (no competence expected).
+_TINY_CHAT: dict[str, Any] = {
+    "hidden_size": 64,
+    "num_layers": 1,
+    "num_heads": 2,
+    "num_kv_heads": 1,
+    "intermediate_size": 128,
+    "steps": 4,
+    "batch_size": 4,
+    "learning_rate": 3e-3,
+    "warmup_steps": 0,
+}
+
+
+def register_tiny(spec: MicroSpec, description: str, **changes: Any) -> MicroSpec:
+    """Register ``spec`` scaled down for tests and CI as ``<name>-tiny``: 64 training and 8
+    evaluation examples, 24 new tokens at evaluation, and ``changes``."""
+    return register(
+        replace(
+            spec,
+            name=f"{spec.name}-tiny",
+            description=description,
+            train_examples=64,
+            eval_examples=8,
+            max_new_tokens=24,
+            **changes,
+        )
     )
+
+
+TOOL = MicroSpec(
+    name="tool",
+    domain="tool",
+    description=(
+        "One Hermes-style tool call with scalar arguments, over the toolgen API pool; "
+        "held-out APIs never seen."
+    ),
+    train_examples=3000,
+    eval_examples=100,
+    steps=700,
+    batch_size=4,
+    max_length=320,
+    learning_rate=2e-3,
+    warmup_steps=20,
+    max_new_tokens=64,
+    extra={"pool_size": 80, "max_calls": 1, "scalar_only": True},
 )
-register(
-    MicroSpec(
-        name="tool-tiny",
-        domain="tool",
-        description="Seconds-long tool-calling build for tests and CI (competence not expected).",
-        vocab_size=1600,
-        hidden_size=64,
-        num_layers=1,
-        num_heads=2,
-        num_kv_heads=1,
-        intermediate_size=128,
-        train_examples=64,
-        eval_examples=8,
-        steps=4,
-        batch_size=4,
-        max_length=384,
-        learning_rate=3e-3,
-        warmup_steps=0,
-        max_new_tokens=24,
-        extra={"pool_size": 60, "max_calls": 1, "scalar_only": True},
-    )
+register(TOOL)
+register_tiny(
+    TOOL,
+    "Seconds-long tool-calling build for tests and CI (competence not expected).",
+    vocab_size=1600,
+    max_length=384,
+    extra={"pool_size": 60, "max_calls": 1, "scalar_only": True},
+    **_TINY_CHAT,
 )
-register(
-    MicroSpec(
-        name="if",
-        domain="if",
-        description="Responses satisfying 1-2 synthesized IFEval constraints; held-out kwargs.",
-        train_examples=3000,
-        eval_examples=100,
-        steps=300,
-        batch_size=8,
-        max_length=256,
-        learning_rate=2e-3,
-        warmup_steps=10,
-        max_new_tokens=160,
-    )
+IF = MicroSpec(
+    name="if",
+    domain="if",
+    description="Responses satisfying 1-2 synthesized IFEval constraints; held-out kwargs.",
+    train_examples=3000,
+    eval_examples=100,
+    steps=300,
+    batch_size=8,
+    max_length=256,
+    learning_rate=2e-3,
+    warmup_steps=10,
+    max_new_tokens=160,
 )
-register(
-    MicroSpec(
-        name="if-tiny",
-        domain="if",
-        description="Seconds-long instruction-following build for tests and CI.",
-        hidden_size=64,
-        num_layers=1,
-        num_heads=2,
-        num_kv_heads=1,
-        intermediate_size=128,
-        train_examples=64,
-        eval_examples=8,
-        steps=4,
-        batch_size=4,
-        max_length=256,
-        learning_rate=3e-3,
-        warmup_steps=0,
-        max_new_tokens=24,
-    )
+register(IF)
+register_tiny(IF, "Seconds-long instruction-following build for tests and CI.", **_TINY_CHAT)
+ARITH = MicroSpec(
+    name="arith",
+    domain="arith",
+    description="Step-by-step arithmetic (ifrl.prm.synthetic's warm-up), held-out questions.",
+    train_examples=16000,
+    eval_examples=120,
+    holdout_share=0.2,
+    steps=0,
+    batch_size=32,
+    learning_rate=3e-3,
+    max_new_tokens=48,
+    extra={"min_ops": 2, "max_ops": 2, "max_value": 9, "max_operand": 9},
 )
-register(
-    MicroSpec(
-        name="arith",
-        domain="arith",
-        description="Step-by-step arithmetic (ifrl.prm.synthetic's warm-up), held-out questions.",
-        train_examples=16000,
-        eval_examples=120,
-        holdout_share=0.2,
-        steps=0,
-        batch_size=32,
-        learning_rate=3e-3,
-        max_new_tokens=48,
-        extra={"min_ops": 2, "max_ops": 2, "max_value": 9, "max_operand": 9},
-    )
-)
-register(
-    MicroSpec(
-        name="arith-tiny",
-        domain="arith",
-        description="Seconds-long arithmetic build for tests and CI (competence not expected).",
-        train_examples=64,
-        eval_examples=8,
-        holdout_share=0.2,
-        steps=0,
-        batch_size=16,
-        learning_rate=3e-3,
-        max_new_tokens=24,
-        extra={"min_ops": 2, "max_ops": 2, "max_value": 9, "max_operand": 9},
-    )
+register(ARITH)
+register_tiny(
+    ARITH,
+    "Seconds-long arithmetic build for tests and CI (competence not expected).",
+    batch_size=16,
 )
 
 
