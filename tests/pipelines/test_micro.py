@@ -148,3 +148,30 @@ def test_cli_build_and_list(tmp_path: Path) -> None:
     assert listed.exit_code == 0 and "tool-tiny (tool)" in listed.output
     unknown = CliRunner().invoke(main, ["tiny", "build", "tol"])
     assert unknown.exit_code == 1 and "did you mean 'tool'" in unknown.output
+
+
+@pytest.mark.parametrize("name", ["tool", "if"])
+def test_default_eval_budget_covers_every_target(name: str) -> None:
+    """Greedy evaluation stops after ``max_new_tokens``: a reference answer longer than that
+    could never be matched, so every held-out target of the default spec must fit."""
+    from ifrl.pipelines.micro.build import _conversation, domain_tokenizer
+    from ifrl.pipelines.micro.tools import COMPACT_TEMPLATE
+
+    spec = get_spec(name)
+    data = domain_data(spec)
+    train = [_conversation(r) for r in data["train"]]
+    template = COMPACT_TEMPLATE if spec.domain == "tool" else None
+    tok = domain_tokenizer(train, spec.vocab_size, template)
+
+    def answer_tokens(row: dict) -> int:
+        conv = _conversation(row)
+        tools = [t.to_openai() for t in conv.tools] or None
+        full = tok.apply_chat_template(conv.chat(), tools=tools, tokenize=False)
+        prompt = tok.apply_chat_template(
+            conv.chat()[:1], tools=tools, tokenize=False, add_generation_prompt=True
+        )
+        assert full.startswith(prompt)
+        return len(tok(full[len(prompt) :], add_special_tokens=False)["input_ids"])
+
+    longest = max(answer_tokens(r) for s in ("eval_seen", "eval_unseen") for r in data[s])
+    assert longest <= spec.max_new_tokens, (longest, spec.max_new_tokens)

@@ -103,7 +103,7 @@ TOOL = MicroSpec(
     max_length=320,
     learning_rate=2e-3,
     warmup_steps=20,
-    max_new_tokens=64,
+    max_new_tokens=160,
     extra={"pool_size": 80, "max_calls": 1, "scalar_only": True},
 )
 register(TOOL)
@@ -126,7 +126,7 @@ IF = MicroSpec(
     max_length=256,
     learning_rate=2e-3,
     warmup_steps=10,
-    max_new_tokens=160,
+    max_new_tokens=256,
 )
 register(IF)
 register_tiny(IF, "Seconds-long instruction-following build for tests and CI.", **_TINY_CHAT)
