@@ -180,9 +180,23 @@ def test_wrong_argument_types_are_rejected_by_the_rule_layer(tmp_path: Path) -> 
         src = tmp_path / "dialogs.jsonl"
         write_jsonl(src, [d.to_json() for d in made])
         report = verify_file(src, tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl")
-        assert report.codes["call.wrong_type"] >= 5
+
+        def numbers_as_strings(d: Dialog) -> bool:
+            schemas = {t.name: t.properties for t in d.tools}
+            return any(
+                isinstance(value, str)
+                and schemas.get(call.name, {}).get(arg, {}).get("type") in ("integer", "number")
+                for m in d.messages
+                for call in m.tool_calls
+                for arg, value in call.arguments.items()
+            )
+
+        bad = [d for d in made if numbers_as_strings(d)]
+        assert bad and report.codes["call.wrong_type"] >= len(bad)
         kept = [Dialog.from_json(row) for row in read_jsonl(tmp_path / "kept.jsonl")]
-        # What survives makes no call with a number argument written as a string.
+        # Every dialog with a number argument written as a string is rejected; what survives
+        # has no rule issue at all.
+        assert not any(numbers_as_strings(d) for d in kept)
         assert all(not rule_issues(d) for d in kept)
 
 

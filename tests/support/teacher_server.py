@@ -34,7 +34,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAILURES = ("prose", "wrong_types", "hallucinated_function", "truncated_json", "yes_judge")
-_VALUE = re.compile(r'(\w+) ("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false)')
+_VALUE_START = re.compile(r'(\w+) (?=["{\[\-\d]|true|false)')
+_DECODER = json.JSONDecoder()
+
+
+def _said_values(text: str) -> dict[str, Any]:
+    """The ``name <JSON value>`` pairs of a user message (strings, numbers, booleans, objects
+    and lists, as the scripted user writes them)."""
+    said: dict[str, Any] = {}
+    for match in _VALUE_START.finditer(text):
+        try:
+            value, _end = _DECODER.raw_decode(text, match.end())
+        except ValueError:
+            continue
+        said[match.group(1)] = value
+    return said
 
 
 def _snake(text: str) -> str:
@@ -252,6 +266,10 @@ class TeacherServer:
         instead = re.search(r"; ask to (.*?) instead", prompt)
         if instead:
             return f"Could you {instead.group(1)}?"
+        if missing:  # the tool the user leaves a value out of comes first
+            tools.sort(
+                key=lambda t: missing.group(1) not in t.get("parameters", {}).get("required", [])
+            )
         parts = []
         for tool in tools[: 2 if "several independent" in prompt else 1]:
             params = tool.get("parameters", {})
@@ -274,6 +292,8 @@ class TeacherServer:
             return "AB12345"
         if name in ("limit", "count", "quantity", "guests", "days", "nights"):
             return 2
+        if name.endswith("_list") or name in ("tags", "items", "ids", "names"):
+            return ["Paris"]
         return "Paris"
 
     def assistant_turn(
@@ -287,8 +307,7 @@ class TeacherServer:
         said: dict[str, Any] = {}
         for m in messages:
             if m["role"] == "user":
-                for arg, raw in _VALUE.findall(m.get("content") or ""):
-                    said[arg] = json.loads(raw)
+                said.update(_said_values(m.get("content") or ""))
         request = next(m.get("content") or "" for m in reversed(messages) if m["role"] == "user")
         said.setdefault("query", request)  # ToolACE-DEV's proposed tools take the request itself
         fns = [t.get("function", t) for t in tools]
