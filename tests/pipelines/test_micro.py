@@ -154,7 +154,9 @@ def test_cli_build_and_list(tmp_path: Path) -> None:
 def test_default_eval_budget_covers_every_target(name: str) -> None:
     """Greedy evaluation stops after ``max_new_tokens``: a reference answer longer than that
     could never be matched, so every held-out target of the default spec must fit."""
-    from ifrl.pipelines.micro.build import _conversation, domain_tokenizer
+    from ifrl.core.chat import render_prompt
+    from ifrl.core.records import Conversation
+    from ifrl.pipelines.micro.build import _conversation, _rendered, domain_tokenizer
     from ifrl.pipelines.micro.tools import COMPACT_TEMPLATE
 
     spec = get_spec(name)
@@ -165,11 +167,9 @@ def test_default_eval_budget_covers_every_target(name: str) -> None:
 
     def answer_tokens(row: dict) -> int:
         conv = _conversation(row)
-        tools = [t.to_openai() for t in conv.tools] or None
-        full = tok.apply_chat_template(conv.chat(), tools=tools, tokenize=False)
-        prompt = tok.apply_chat_template(
-            conv.chat()[:1], tools=tools, tokenize=False, add_generation_prompt=True
-        )
+        full = _rendered(tok, conv)
+        # the prompt exactly as the evaluation renders it
+        prompt = render_prompt(tok, Conversation(messages=conv.messages[:1], tools=conv.tools))
         assert full.startswith(prompt)
         return len(tok(full[len(prompt) :], add_special_tokens=False)["input_ids"])
 

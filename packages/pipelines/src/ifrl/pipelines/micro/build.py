@@ -221,10 +221,14 @@ def _conversation(row: dict[str, Any]) -> Conversation:
     return Conversation.from_openai({k: row[k] for k in ("messages", "tools") if k in row})
 
 
-def _length(tokenizer: Any, conv: Conversation) -> int:
+def _rendered(tokenizer: Any, conv: Conversation) -> str:
+    """``conv`` (its tools included) as the tokenizer's chat template writes it."""
     tools = [t.to_openai() for t in conv.tools] or None
-    text = tokenizer.apply_chat_template(conv.chat(), tools=tools, tokenize=False)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return str(tokenizer.apply_chat_template(conv.chat(), tools=tools, tokenize=False))
+
+
+def _length(tokenizer: Any, conv: Conversation) -> int:
+    return len(tokenizer(_rendered(tokenizer, conv), add_special_tokens=False)["input_ids"])
 
 
 def new_model(spec: MicroSpec, tokenizer: Any) -> Any:
@@ -266,13 +270,7 @@ def domain_tokenizer(
         base.chat_template = template
     if vocab_size <= 0:
         return base
-    texts = [
-        base.apply_chat_template(
-            c.chat(), tools=[t.to_openai() for t in c.tools] or None, tokenize=False
-        )
-        for c in train
-    ]
-    tokenizer = build_tokenizer(texts, vocab_size)
+    tokenizer = build_tokenizer([_rendered(base, c) for c in train], vocab_size)
     tokenizer.chat_template = base.chat_template
     return tokenizer
 
