@@ -7,17 +7,25 @@ the prompt, the first assistant turn's calls the gold) and scores greedy outputs
 :func:`ifrl.evals.tool_use.evaluate_tool_calls`: one parse per output, BFCL's AST rules
 (``accuracy``, calls written as Hermes ``<tool_call>`` tags, the format the chat template renders
 during SFT) and the structured matcher (``score``).
+
+The value of verification can be measured with two arms of equal size: ``dialogs.defect_share``
+plants one rule-detectable fault (:mod:`ifrl.toolgen.defects`) into a share of the dialogs, and
+``verify.train_on: rejected`` trains on the dialogs that failed verification instead of those
+that passed; ``verify.limit`` cuts both to the same number of SFT rows.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ifrl.core.config import ConfigError, opt
+from ifrl.core.errors import IfrlError, RecordError
 from ifrl.core.jsonl import JSONLWriter, count_lines, read_jsonl, write_json, write_jsonl
 from ifrl.core.records import Conversation, SamplingParams
 from ifrl.evals.tool_use import ToolUseCase, evaluate_tool_calls
@@ -38,6 +46,18 @@ from ifrl.toolgen import (
     load_apis,
     verify_file,
 )
+from ifrl.toolgen.defects import DEFECTS, plant
+
+#: The faults ``dialogs.defect_share`` plants, in the fixed order a dialog with no place for the
+#: drawn one tries the next: those a rule-layer check catches (a judge-only fault would pass
+#: verification and blur the verified/rejected split).
+RULE_DEFECTS = tuple(name for name, d in DEFECTS.items() if d.rule_code is not None)
+#: The rule codes of those faults that only the grounding checks (``verify.grounding``) raise.
+GROUNDING_CODES = ("call.ungrounded_value", "dialog.ungrounded_answer")
+
+
+class NoTrainingRowsError(IfrlError, ValueError):
+    """The verify stage found no rows for SFT in the file ``verify.train_on`` names."""
 
 
 @dataclass
@@ -61,6 +81,13 @@ class DialogsSection:
         (),
         choices=DIALOG_TYPES,
     )
+    defect_share: float = opt(
+        "Share of the dialogs (0 to 1) into which one fault that the rule layer catches is "
+        "planted after generation (drawn with the seed; see ifrl.toolgen.defects): the failed "
+        "dialogs that verify.train_on: rejected trains on.",
+        0.0,
+        minimum=0.0,
+    )
 
 
 @dataclass
@@ -72,6 +99,17 @@ class VerifySection:
         "Write SFT rows only up to the first assistant turn (the tool call, without the tool "
         "response and the final answer): shorter rows for small models.",
         False,
+    )
+    train_on: str = opt(
+        "Which dialogs become SFT rows: verified (those that passed) or rejected (those that "
+        "failed; plant faults with dialogs.defect_share).",
+        "verified",
+        choices=("verified", "rejected"),
+    )
+    limit: int = opt(
+        "Keep at most this many SFT rows, the first ones (0: all): equal-sized arms.",
+        0,
+        minimum=0,
     )
 
 
@@ -134,6 +172,17 @@ class ToolaceConfig:
         if self.apis.n < 2 or self.apis.heldout < 2:
             raise ConfigError(
                 "", "apis.n", "the pool and the held-out set need at least 2 APIs each"
+            )
+        if self.dialogs.defect_share > 1:
+            raise ConfigError(
+                "", "dialogs.defect_share", f"must be at most 1, got {self.dialogs.defect_share!r}"
+            )
+        if self.dialogs.defect_share > 0 and not self.verify.grounding:
+            raise ConfigError(
+                "",
+                "dialogs.defect_share",
+                "some planted faults are caught only by the grounding checks "
+                f"({', '.join(GROUNDING_CODES)}): set verify.grounding: true",
             )
         check_train_section(
             sft_config_cls(),
@@ -203,9 +252,66 @@ def write_dialogs(
 def stage_dialogs(ctx: StageContext) -> dict[str, Any]:
     cfg: ToolaceConfig = ctx.config
     d = cfg.dialogs
-    return write_dialogs(
-        ctx.run_dir / "apis.jsonl", d.n, d.seed, d.max_tools, ctx.path("dialogs.jsonl"), d.types
+    out = ctx.path("dialogs.jsonl")
+    result: dict[str, Any] = write_dialogs(
+        ctx.run_dir / "apis.jsonl", d.n, d.seed, d.max_tools, out, d.types
     )
+    if d.defect_share > 0:
+        dialogs = list(read_jsonl(out, Dialog.from_json))
+        planted, counts = plant_defects(dialogs, d.defect_share, d.seed)
+        write_jsonl(out, [x.to_json() for x in planted])
+        result.update(counts)
+    return result
+
+
+def plant_defects(
+    dialogs: list[Dialog], share: float, seed: int
+) -> tuple[list[Dialog], dict[str, Any]]:
+    """``dialogs`` with one fault of :data:`RULE_DEFECTS` planted into ``round(share * n)`` of
+    them, and the counts.
+
+    ``random.Random(seed)`` orders the dialogs and draws each one's fault; a dialog with no
+    place for the drawn fault tries the next ones in :data:`RULE_DEFECTS`' order (cyclically),
+    and one with no place for any stays clean while the next dialog in the order is tried, so
+    the share is met whenever enough dialogs have a place. Counts: ``defective`` (planted),
+    ``no_place`` (dialogs tried with no place for any fault), ``defects`` (per fault) and
+    ``defective_in_first_turn`` (planted dialogs whose rows up to the first assistant turn,
+    the rows ``verify.first_turn_only`` keeps, differ from the clean dialog's).
+    """
+    rng = random.Random(seed)
+    want = round(share * len(dialogs))
+    out = list(dialogs)
+    per: dict[str, int] = {}
+    no_place = in_first = done = 0
+    for i in rng.sample(range(len(dialogs)), len(dialogs)):
+        if done >= want:
+            break
+        start = rng.randrange(len(RULE_DEFECTS))
+        changed: Dialog | None = None
+        for name in RULE_DEFECTS[start:] + RULE_DEFECTS[:start]:
+            changed = plant(dialogs[i], name, rng)
+            if changed is not None:
+                break
+        if changed is None:
+            no_place += 1
+            continue
+        out[i] = changed
+        done += 1
+        per[name] = per.get(name, 0) + 1
+        in_first += _first_turn_text(changed) != _first_turn_text(dialogs[i])
+    counts = {
+        "defective": done,
+        "no_place": no_place,
+        "defective_in_first_turn": in_first,
+        "defects": dict(sorted(per.items())),
+    }
+    return out, counts
+
+
+def _first_turn_text(d: Dialog) -> str:
+    # JSON text, not dict equality: 5 == 5.0 in Python, not in the rendered SFT row.
+    row = first_turn(d.conversation().to_openai(arguments_as="object"))
+    return json.dumps(row, sort_keys=True)
 
 
 def first_turn(row: dict[str, Any]) -> dict[str, Any]:
@@ -213,6 +319,26 @@ def first_turn(row: dict[str, Any]) -> dict[str, Any]:
     msgs = row["messages"]
     end = next((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), len(msgs) - 1)
     return {**row, "messages": msgs[: end + 1]}
+
+
+def sft_rows(path: Path, first_turn_only: bool, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """SFT rows (OpenAI messages + tools) of the dialogs in ``path`` (``verified.jsonl`` or
+    ``rejected.jsonl``, whose rows are the dialog plus ``rejected`` issues and ``line``), at
+    most ``limit`` (0: all); and how many lines were skipped because they are no dialog (a
+    malformed input line that verification rejected)."""
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for raw in read_jsonl(path):
+        if limit and len(rows) >= limit:
+            break
+        try:
+            dialog = Dialog.from_json(raw)
+        except RecordError:
+            skipped += 1
+            continue
+        row = dialog.conversation().to_openai(arguments_as="object")
+        rows.append(first_turn(row) if first_turn_only else row)
+    return rows, skipped
 
 
 def stage_verify(ctx: StageContext) -> dict[str, Any]:
@@ -225,18 +351,34 @@ def stage_verify(ctx: StageContext) -> dict[str, Any]:
         grounding=cfg.verify.grounding,
         resume=False,
     )
+    kept = count_lines(ctx.run_dir / "verified.jsonl")
+    rejected = count_lines(ctx.run_dir / "rejected.jsonl")
+    v = cfg.verify
     # The SFT rows (OpenAI messages + tools) are written here, on one process, so that a
     # multi-process SFT stage only reads.
-    with JSONLWriter(ctx.path("sft_train.jsonl")) as w:
-        for row in read_jsonl(ctx.run_dir / "verified.jsonl"):
-            sft_row = Dialog.from_json(row).conversation().to_openai(arguments_as="object")
-            if cfg.verify.first_turn_only:
-                sft_row = first_turn(sft_row)
-            w.write(sft_row)
-    return {
-        "kept": count_lines(ctx.run_dir / "verified.jsonl"),
-        "rejected": count_lines(ctx.run_dir / "rejected.jsonl"),
-    }
+    rows, skipped = sft_rows(ctx.run_dir / f"{v.train_on}.jsonl", v.first_turn_only, v.limit)
+    if not rows:
+        if skipped:
+            hint = f"its {skipped} rows are no dialogs (malformed lines of dialogs.jsonl)"
+        elif v.train_on == "rejected":
+            hint = (
+                "no dialog failed verification: set dialogs.defect_share above 0 to plant "
+                "faults the rule layer rejects, or verify.train_on: verified"
+            )
+        else:
+            hint = (
+                "no dialog passed verification (see verify_report.md): lower "
+                "dialogs.defect_share or set verify.train_on: rejected"
+            )
+        raise NoTrainingRowsError(
+            f"verify.train_on: {v.train_on}: no SFT rows ({kept} dialogs kept, {rejected} "
+            f"rejected): {hint}"
+        )
+    write_jsonl(ctx.path("sft_train.jsonl"), rows)
+    result: dict[str, Any] = {"kept": kept, "rejected": rejected, "sft_rows": len(rows)}
+    if skipped:
+        result["sft_skipped"] = skipped
+    return result
 
 
 def train_sft(
