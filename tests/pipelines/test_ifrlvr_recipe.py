@@ -22,15 +22,10 @@ from ifrl.constraints.calibration import calibrate_judge, matched_noisy_judge
 from ifrl.core.cli import main
 from ifrl.core.config import ConfigError, load_config
 from ifrl.core.records import SamplingParams
+from ifrl.core.stats import bootstrap_difference, cluster_bootstrap
 from ifrl.pipelines.recipe import get_recipe
 from ifrl.pipelines.recipes.ifrlvr import builtin_seeds
-from ifrl.pipelines.recipes.ifrlvr_report import (
-    PromptResult,
-    bootstrap_difference,
-    cluster_bootstrap,
-    inst_acc,
-    training_summary,
-)
+from ifrl.pipelines.recipes.ifrlvr_report import PromptResult, inst_acc, training_summary
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -175,3 +175,14 @@ def test_default_eval_budget_covers_every_target(name: str) -> None:
 
     longest = max(answer_tokens(r) for s in ("eval_seen", "eval_unseen") for r in data[s])
     assert longest <= spec.max_new_tokens, (longest, spec.max_new_tokens)
+
+
+def test_recipes_take_a_micro_policy_as_their_model() -> None:
+    from ifrl.core.config import ConfigError, from_mapping
+    from ifrl.pipelines.common import ModelSection, resolve_model
+
+    path = resolve_model(from_mapping(ModelSection, {"path": "micro:arith-tiny"}))
+    assert Path(path) == build_micro("arith-tiny").path  # the cached build, not a second one
+    assert (Path(path) / "model.safetensors").exists()
+    with pytest.raises(ConfigError, match="no micro policy 'tool-tiyn'"):
+        from_mapping(ModelSection, {"path": "micro:tool-tiyn"})

@@ -3,6 +3,9 @@
 * :func:`proportion` — an accuracy ``k / n`` with its Wilson score interval (well behaved at
   0% and 100% and for small ``n``, unlike the normal approximation).
 * :func:`bootstrap` — any statistic of per-item values with a seeded percentile bootstrap interval.
+* :func:`cluster_bootstrap` / :func:`bootstrap_difference` — a statistic averaged over seeds'
+  runs on the same items, and the difference of two arms, with a two-level (seeds, items)
+  bootstrap interval.
 * :func:`majority_vote` — the most frequent answer (ties go to the answer seen first).
 * :func:`auroc` — how well scores separate positives from negatives (Mann-Whitney, ties half).
 """
@@ -20,6 +23,8 @@ __all__ = [
     "Metric",
     "auroc",
     "bootstrap",
+    "bootstrap_difference",
+    "cluster_bootstrap",
     "majority_vote",
     "mean_of_proportions",
     "proportion",
@@ -27,6 +32,7 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound=Hashable)
+R = TypeVar("R")
 Z95 = 1.959963984540054
 
 
@@ -134,3 +140,74 @@ def majority_vote(answers: Sequence[T | None]) -> T | None:
         if answer is not None and counts[answer] == best:
             return answer
     return None  # pragma: no cover - unreachable
+
+
+def _draws(
+    n_seeds: int, n_prompts: int, resamples: int, seed: int
+) -> list[tuple[list[int], list[int]]]:
+    rng = random.Random(seed)
+    return [
+        (
+            [rng.randrange(n_seeds) for _ in range(n_seeds)],
+            [rng.randrange(n_prompts) for _ in range(n_prompts)],
+        )
+        for _ in range(resamples)
+    ]
+
+
+def _value(
+    runs: Sequence[Sequence[R]],
+    stat: Callable[[Sequence[R]], float],
+    seeds: Sequence[int],
+    prompts: Sequence[int] | None,
+) -> float:
+    vals = [stat(runs[s] if prompts is None else [runs[s][i] for i in prompts]) for s in seeds]
+    return sum(vals) / len(vals)
+
+
+def _interval(value: float, stats: list[float], n: int) -> Metric:
+    stats.sort()
+    lo = stats[int(0.025 * (len(stats) - 1))]
+    hi = stats[math.ceil(0.975 * (len(stats) - 1))]
+    return Metric(value, n, min(lo, value), max(hi, value))
+
+
+# Seeds x items: each training seed's run answers the same items; the intervals resample both.
+
+
+def cluster_bootstrap(
+    runs: Sequence[Sequence[R]],
+    stat: Callable[[Sequence[R]], float],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Metric:
+    """Mean of ``stat`` over the seeds' ``runs`` with a two-level bootstrap 95% interval;
+    ``n`` is the number of answers (seeds × prompts)."""
+    n_prompts = min(len(r) for r in runs)
+    cut = [list(r)[:n_prompts] for r in runs]
+    value = _value(cut, stat, range(len(cut)), None)
+    stats = [_value(cut, stat, s, p) for s, p in _draws(len(cut), n_prompts, resamples, seed)]
+    return _interval(value, stats, len(runs) * n_prompts)
+
+
+def bootstrap_difference(
+    a: Sequence[Sequence[R]],
+    b: Sequence[Sequence[R]],
+    stat: Callable[[Sequence[R]], float],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Metric:
+    """Mean of ``stat`` over ``a``'s seeds minus ``b``'s, with a bootstrap interval (each
+    arm's seeds resampled, one prompt draw shared by both arms)."""
+    n_prompts = min(min(len(r) for r in a), min(len(r) for r in b))
+    value = _value(a, stat, range(len(a)), None) - _value(b, stat, range(len(b)), None)
+    rng = random.Random(seed)
+    stats = []
+    for _ in range(resamples):
+        prompts = [rng.randrange(n_prompts) for _ in range(n_prompts)]
+        sa = [rng.randrange(len(a)) for _ in range(len(a))]
+        sb = [rng.randrange(len(b)) for _ in range(len(b))]
+        stats.append(_value(a, stat, sa, prompts) - _value(b, stat, sb, prompts))
+    return _interval(value, stats, (len(a) + len(b)) * n_prompts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,11 @@ T = TypeVar("T")
 class ModelSection:
     """Which model the recipe starts from and how completions are generated."""
 
-    path: str = opt("Model directory or hub id; 'tiny' builds the seeded tiny test model.", "tiny")
+    path: str = opt(
+        "Model directory or hub id; 'tiny' builds the seeded tiny test model; 'micro:NAME' "
+        "builds (or reuses from the cache) the micro policy NAME (`ifrl tiny list`).",
+        "tiny",
+    )
     backend: str = opt(
         "Generation backend for sampling and evals: hf, vllm or openai.", "hf", choices=BACKENDS
     )
@@ -28,14 +33,33 @@ class ModelSection:
     def validate(self) -> None:
         if self.backend == "openai" and not self.base_url:
             raise ConfigError("", "base_url", "required with backend openai")
+        if self.path.startswith(MICRO_PREFIX):
+            from ifrl.pipelines.micro.spec import SPECS
+
+            name = self.path[len(MICRO_PREFIX) :]
+            if name not in SPECS:
+                raise ConfigError("", "path", f"no micro policy {name!r}; known: {sorted(SPECS)}")
+
+
+MICRO_PREFIX = "micro:"
 
 
 def resolve_model(section: ModelSection | str) -> str:
-    """The model directory of a section (or a path): builds the tiny model for ``tiny``."""
+    """The model directory of a section (or a path): builds the tiny model for ``tiny`` and the
+    micro policy ``NAME`` for ``micro:NAME`` (cached by content hash, see
+    :func:`ifrl.pipelines.micro.build_micro`); any other value is returned unchanged."""
     path = section if isinstance(section, str) else section.path
     if path == "tiny":
         return str(build_tiny_model(arch="qwen2", seed=0))
+    if path.startswith(MICRO_PREFIX):
+        from ifrl.pipelines.micro import build_micro  # torch: loaded when a model is built
+
+        return str(build_micro(path[len(MICRO_PREFIX) :], echo=_progress).path)
     return path
+
+
+def _progress(text: str) -> None:
+    print(f"    micro policy: {text}", flush=True)
 
 
 def make_generator(section: ModelSection, model: str | Path) -> Any:
@@ -65,3 +89,17 @@ def check_train_section(cls: type, overrides: dict[str, Any], where: str) -> Non
     train_config(
         cls, overrides, {"model": "<model>", "data": "<data>", "output_dir": "<out>"}, where
     )
+
+
+def git_commit(cwd: str | Path | None = None) -> str:
+    """The short commit hash of the checkout at ``cwd`` (default: the current directory), with
+    ``+dirty`` when tracked files differ from it; ``unknown`` outside a git checkout."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, cwd=cwd)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")

@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ifrl.core.jsonl import write_json, write_text
+from ifrl.pipelines.common import git_commit
 from ifrl.pipelines.demo.headlines import headlines
 
 BEGIN = "<!-- demo-results:begin (generated from docs/demo-results.json; do not edit) -->"
@@ -89,9 +89,7 @@ def publish(run_dir: Path, docs: Path, readmes: Iterable[Path]) -> dict[str, Any
     if not summary_path.exists():
         raise FileNotFoundError(f"{summary_path}: not a finished demo run (no summary.json)")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    commit = git_commit()
     results = results_document(summary, commit)
     docs.mkdir(parents=True, exist_ok=True)
     write_json(docs / "demo-results.json", results)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ifrl.core.jsonl import read_jsonl, write_json, write_text
-from ifrl.core.stats import Metric
+from ifrl.core.stats import Metric, bootstrap_difference, cluster_bootstrap
 from ifrl.evals.plots import pyplot
 from ifrl.pipelines.recipe import StageContext
 from ifrl.pipelines.recipes.ifrlvr_arms import HELDOUT, JUDGED_ARMS, run_dir_paths
@@ -85,70 +84,6 @@ def guard_rate(min_words: int) -> Stat:
 
 def mean_words(rs: Sequence[PromptResult]) -> float:
     return sum(r.words for r in rs) / len(rs) if rs else 0.0
-
-
-def _draws(
-    n_seeds: int, n_prompts: int, resamples: int, seed: int
-) -> list[tuple[list[int], list[int]]]:
-    rng = random.Random(seed)
-    return [
-        (
-            [rng.randrange(n_seeds) for _ in range(n_seeds)],
-            [rng.randrange(n_prompts) for _ in range(n_prompts)],
-        )
-        for _ in range(resamples)
-    ]
-
-
-def _value(
-    runs: Sequence[Sequence[PromptResult]],
-    stat: Stat,
-    seeds: Sequence[int],
-    prompts: Sequence[int] | None,
-) -> float:
-    vals = [stat(runs[s] if prompts is None else [runs[s][i] for i in prompts]) for s in seeds]
-    return sum(vals) / len(vals)
-
-
-def _interval(value: float, stats: list[float], n: int) -> Metric:
-    stats.sort()
-    lo = stats[int(0.025 * (len(stats) - 1))]
-    hi = stats[math.ceil(0.975 * (len(stats) - 1))]
-    return Metric(value, n, min(lo, value), max(hi, value))
-
-
-def cluster_bootstrap(
-    runs: Sequence[Sequence[PromptResult]], stat: Stat, *, resamples: int = 2000, seed: int = 0
-) -> Metric:
-    """Mean of ``stat`` over the seeds' ``runs`` with a two-level bootstrap 95% interval;
-    ``n`` is the number of answers (seeds × prompts)."""
-    n_prompts = min(len(r) for r in runs)
-    runs = [list(r)[:n_prompts] for r in runs]
-    value = _value(runs, stat, range(len(runs)), None)
-    stats = [_value(runs, stat, s, p) for s, p in _draws(len(runs), n_prompts, resamples, seed)]
-    return _interval(value, stats, len(runs) * n_prompts)
-
-
-def bootstrap_difference(
-    a: Sequence[Sequence[PromptResult]],
-    b: Sequence[Sequence[PromptResult]],
-    stat: Stat,
-    *,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> Metric:
-    """Mean of ``stat`` over ``a``'s seeds minus ``b``'s, with a bootstrap interval (each
-    arm's seeds resampled, one prompt draw shared by both arms)."""
-    n_prompts = min(min(len(r) for r in a), min(len(r) for r in b))
-    value = _value(a, stat, range(len(a)), None) - _value(b, stat, range(len(b)), None)
-    rng = random.Random(seed)
-    stats = []
-    for _ in range(resamples):
-        prompts = [rng.randrange(n_prompts) for _ in range(n_prompts)]
-        sa = [rng.randrange(len(a)) for _ in range(len(a))]
-        sb = [rng.randrange(len(b)) for _ in range(len(b))]
-        stats.append(_value(a, stat, sa, prompts) - _value(b, stat, sb, prompts))
-    return _interval(value, stats, (len(a) + len(b)) * n_prompts)
 
 
 def _metrics(path: Path) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ Stages and what they write in the run directory:
 * ``data`` — the training and held-out conversations (``conversations/``) split into
   assistant-turn samples (``data/train_samples.jsonl``, ``data/eval_samples.jsonl``);
 * ``warmup`` (with ``itool.sft_steps > 0``) — easy-to-hard SFT (``warmup/``);
-* ``eval-0`` — held-out tool-call accuracy of the starting model (``iter_0/eval.json``);
+* ``eval-0`` — held-out tool-call accuracy of the starting model (``iter_0/eval.json``; one scored row per held-out sample in ``iter_0/eval_scored.jsonl``);
 * per iteration ``k``: ``deficiency-k`` (``iter_k/deficiency.jsonl``), ``mcts-k`` (MCTS pairs
   per chunk of samples in ``iter_k/mcts/``, resumable, merged into ``iter_k/pairs.jsonl``; the
   best-vs-worst baseline at the same budget in ``iter_k/baseline/``; costs and the share of
@@ -345,10 +345,13 @@ def evaluate_heldout(
     samples: Sequence[ToolSample],
     cases: Sequence[ToolUseCase],
     max_new_tokens: int = 128,
+    samples_out: Path | None = None,
 ) -> tuple[dict[str, float], EvalResult]:
     """Greedy answers to the held-out samples (their rendered prompts), scored through
     :mod:`ifrl.evals.tool_use`: exact tool-call accuracy (the matcher), mean matcher score,
-    parse errors, BFCL AST accuracy, and text-answer accuracy, each over its own samples."""
+    parse errors, BFCL AST accuracy, and text-answer accuracy, each over its own samples.
+    ``samples_out``: also write one scored row per sample there (``tool``: whether the sample's
+    gold is a tool call), the per-item outcomes that intervals over seeds resample."""
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, logprobs=False)
     # The samples' prompts were rendered with the policy's own chat template: sent as written.
     asked = [(str(i), RawText(s.prompt)) for i, s in enumerate(samples)]
@@ -357,6 +360,8 @@ def evaluate_heldout(
     result, rows = score_tool_calls(cases, outputs)
     tool = [r for r, s in zip(rows, samples) if s.gold_calls]
     text = [r for r, s in zip(rows, samples) if not s.gold_calls]
+    if samples_out is not None:
+        write_jsonl(samples_out, [{**r, "tool": bool(s.gold_calls)} for r, s in zip(rows, samples)])
     n = max(1, len(tool))
     return {
         "tool_call_accuracy": sum(r["exact"] for r in tool) / n,
@@ -475,12 +480,16 @@ def stage_warmup(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_eval(ctx: StageContext, k: int) -> dict[str, Any]:
-    _fresh(ctx, f"iter_{k}/eval.json")
+    _fresh(ctx, f"iter_{k}/eval.json", f"iter_{k}/eval_scored.jsonl")
     model = _model_before(ctx, 1) if k == 0 else str(ctx.results[f"simpo-{k}"]["model"])
     held = _samples(ctx, "data/eval_samples.jsonl")
     cases = heldout_cases(load_conversations(ctx.run_dir / "conversations/eval.jsonl"), held)
     scores, metrics = evaluate_heldout(
-        _generator(ctx, model), held, cases, ctx.config.itool.eval_max_new_tokens
+        _generator(ctx, model),
+        held,
+        cases,
+        ctx.config.itool.eval_max_new_tokens,
+        ctx.path(f"iter_{k}/eval_scored.jsonl"),
     )
     result = {"model": model, **scores}
     write_json(ctx.path(f"iter_{k}/eval.json"), {**result, "metrics": metrics.to_dict()})
@@ -621,7 +630,7 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
         Stage(
             "eval-0",
             partial(stage_eval, k=0),
-            ("iter_0/eval.json",),
+            ("iter_0/eval.json", "iter_0/eval_scored.jsonl"),
             ("evaluation",),
             ("data", "warmup"),
             "held-out tool-call accuracy of the starting model",
@@ -658,7 +667,7 @@ def stages(cfg: ItoolConfig) -> tuple[Stage, ...]:
             Stage(
                 f"eval-{k}",
                 partial(stage_eval, k=k),
-                (f"{it}/eval.json",),
+                (f"{it}/eval.json", f"{it}/eval_scored.jsonl"),
                 ("evaluation",),
                 (f"simpo-{k}",),
                 f"iteration {k}: held-out tool-call accuracy",

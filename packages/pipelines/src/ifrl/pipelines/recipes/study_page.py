@@ -1,0 +1,553 @@
+"""The ``study`` recipe's results page: one section per paper, each with the paper's claim, what
+was measured (seeds, n, 95% intervals), whether the micro-scale result agrees, and a plot.
+
+Every number the page quotes is also in ``results/study.json``, beside the exact config and the
+commit the run was made from. The verdicts follow one stated rule: a difference "agrees" or
+"disagrees" only when its 95% interval excludes 0; otherwise the page says the run cannot tell.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ifrl.core.config import to_dict
+from ifrl.core.jsonl import read_jsonl, write_json, write_text
+from ifrl.core.stats import Metric, bootstrap_difference, cluster_bootstrap, proportion
+from ifrl.pipelines.common import git_commit
+from ifrl.pipelines.recipe import StageContext
+
+Rows = list[dict[str, Any]]
+
+CLAIMS = {
+    "if-rlvr": (
+        "Precision over Diversity (arXiv 2601.04954): GRPO on hard (code-checked) constraints "
+        "alone matches or beats hard + judged soft mixtures; a judge that passes non-compliant "
+        "answers is exploited, and refining the data for reward precision recovers the loss."
+    ),
+    "toolace": (
+        "ToolACE (arXiv 2409.00920): dialogs that pass the dual-layer verification train better "
+        "tool callers than unverified ones, and an easy-to-hard order helps SFT."
+    ),
+    "toolace-dev": (
+        "ToolACE-DEV (arXiv 2505.07512): self-evolution rounds (propose tools, sample calls, keep "
+        "the majority, filter by rules, fine-tune) raise held-out accuracy without a teacher, "
+        "with diminishing returns over 3 rounds."
+    ),
+    "itool": (
+        "iTool (arXiv 2501.09766): iterations of MCTS step-level preference pairs + SimPO raise "
+        "tool-call accuracy over the SFT model, beyond response-level pairs."
+    ),
+    "edu-prm": (
+        "EDU-PRM (arXiv 2503.22233): entropy-anchored branching labels steps at a small fraction "
+        "of uniform Monte Carlo's query cost, and the PRM trained on its labels is about as good."
+    ),
+}
+TITLES = {
+    "if-rlvr": "IF-RLVR: reward precision vs constraint diversity",
+    "toolace": "ToolACE: the value of dual-layer verification, and the curriculum",
+    "toolace-dev": "ToolACE-DEV: self-evolution rounds",
+    "itool": "iTool: MCTS step pairs vs best-vs-worst pairs",
+    "edu-prm": "EDU-PRM: cost and quality of the step labels",
+}
+
+
+def pct(m: Metric) -> str:
+    """A share as the page writes it: ``12.5% [8.1, 17.0] n=120``."""
+    return f"{100 * m.value:.1f}% [{100 * m.ci_low:.1f}, {100 * m.ci_high:.1f}] n={m.n}"
+
+
+def pts(m: Metric) -> str:
+    """A difference of shares in percentage points with its interval."""
+    return f"{100 * m.value:+.1f} pts [{100 * m.ci_low:+.1f}, {100 * m.ci_high:+.1f}]"
+
+
+def verdict(diff: Metric, better: str, worse: str) -> str:
+    """The stated rule: the interval of ``better − worse`` decides, else the run cannot tell."""
+    if diff.ci_low > 0:
+        return f"agrees: {better} beats {worse} by {pts(diff)}"
+    if diff.ci_high < 0:
+        return f"disagrees: {worse} beats {better} by {pts(_neg(diff))}"
+    return f"cannot tell: {better} − {worse} = {pts(diff)}, an interval that contains 0"
+
+
+def _neg(m: Metric) -> Metric:
+    return Metric(-m.value, m.n, -m.ci_high, -m.ci_low)
+
+
+def mean_of(key: str) -> Any:
+    """The statistic "mean of ``row[key]``" over a list of rows."""
+
+    def stat(rows: Sequence[Mapping[str, Any]]) -> float:
+        return sum(float(r[key]) for r in rows) / max(1, len(rows))
+
+    return stat
+
+
+def _rows(path: Path, only_tool: bool = False) -> Rows:
+    rows = list(read_jsonl(path))
+    return [r for r in rows if r.get("tool", True)] if only_tool else rows
+
+
+def _metric_dict(m: Metric) -> dict[str, Any]:
+    return m.to_dict()
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def toolace_section(root: Path, seeds: Sequence[int], resamples: int) -> dict[str, Any]:
+    """Per arm (and the starting model): exact and AST accuracy on held-out and seen tools."""
+    sets = {"heldout": "", "seen": "_seen"}
+    samples: dict[str, dict[str, list[Rows]]] = {}
+    for arm in ("verified", "rejected", "shuffled"):
+        runs = [root / "toolace" / arm / f"seed-{s}" for s in seeds]
+        samples[arm] = {
+            name: [_rows(r / f"eval/sft{suffix}_samples.jsonl") for r in runs]
+            for name, suffix in sets.items()
+        }
+    first = root / "toolace" / "verified" / f"seed-{seeds[0]}"
+    samples["start"] = {
+        name: [_rows(first / f"eval/base{suffix}_samples.jsonl")] for name, suffix in sets.items()
+    }
+    table = {
+        arm: {
+            f"{name}_{key}": cluster_bootstrap(runs, mean_of(field), resamples=resamples)
+            for name, runs in by_set.items()
+            for key, field in (("exact", "exact"), ("ast", "valid"), ("score", "score"))
+        }
+        for arm, by_set in samples.items()
+    }
+    diffs = {
+        f"{a}_minus_{b}_{name}_{key}": bootstrap_difference(
+            samples[a][name], samples[b][name], mean_of(field), resamples=resamples
+        )
+        for a, b in (("verified", "rejected"), ("verified", "shuffled"))
+        for name in sets
+        for key, field in (("exact", "exact"), ("score", "score"))
+    }
+    rows = []
+    for arm in ("verified", "rejected", "shuffled"):
+        for seed in seeds:
+            state = _state(root / "toolace" / arm / f"seed-{seed}")
+            made, checked = state["dialogs"]["result"], state["verify"]["result"]
+            rows.append(
+                {
+                    "arm": arm,
+                    "seed": seed,
+                    "dialogs": made.get("dialogs"),
+                    "defective": made.get("defective"),
+                    "defective_in_first_turn": made.get("defective_in_first_turn"),
+                    "kept": checked.get("kept"),
+                    "rejected": checked.get("rejected"),
+                    "sft_rows": checked.get("sft_rows"),
+                }
+            )
+    return {"table": table, "diffs": diffs, "data": rows}
+
+
+def toolace_dev_section(root: Path, seeds: Sequence[int], resamples: int) -> dict[str, Any]:
+    """Held-out exact accuracy after each stage (start, sub-task SFT, rounds) and survival."""
+    runs = [root / "toolace-dev" / f"seed-{s}" for s in seeds]
+    rounds = [list(read_jsonl(r / "rounds.jsonl")) for r in runs]
+    n_rounds = min(len(x) for x in rounds)
+    stages = {"start": "base", "sub-task SFT": "round_0"}
+    stages.update({f"round {k}": f"round_{k}" for k in range(1, n_rounds + 1)})
+    table = {}
+    for label, folder in stages.items():
+        per_seed = [_rows(r / folder / "eval" / "samples.jsonl") for r in runs]
+        table[label] = {
+            "exact": cluster_bootstrap(per_seed, mean_of("exact"), resamples=resamples),
+            "ast": cluster_bootstrap(per_seed, mean_of("valid"), resamples=resamples),
+        }
+    survival = {
+        f"round {k}": proportion(
+            sum(int(x[k - 1]["survived"]) for x in rounds),
+            sum(int(x[k - 1]["queries"]) for x in rounds),
+        )
+        for k in range(1, n_rounds + 1)
+    }
+    last = f"round {n_rounds}"
+    diff = bootstrap_difference(
+        [_rows(r / f"round_{n_rounds}/eval/samples.jsonl") for r in runs],
+        [_rows(r / "round_0/eval/samples.jsonl") for r in runs],
+        mean_of("exact"),
+        resamples=resamples,
+    )
+    return {"table": table, "survival": survival, "diff": diff, "last": last}
+
+
+def itool_section(root: Path, seeds: Sequence[int], resamples: int) -> dict[str, Any]:
+    """Held-out exact accuracy per arm and iteration; the pairs and model calls each arm paid."""
+    table: dict[str, dict[str, Metric]] = {}
+    finals: dict[str, list[Rows]] = {}
+    cost: dict[str, dict[str, float]] = {}
+    for arm in ("mcts", "baseline"):
+        runs = [root / "itool" / arm / f"seed-{s}" for s in seeds]
+        iters = min(len(list(r.glob("iter_*/eval_scored.jsonl"))) for r in runs)
+        table[arm] = {}
+        for k in range(iters):
+            per_seed = [_rows(r / f"iter_{k}/eval_scored.jsonl", only_tool=True) for r in runs]
+            table[arm][f"iteration {k}"] = cluster_bootstrap(
+                per_seed, mean_of("exact"), resamples=resamples
+            )
+            finals[arm] = per_seed
+        summary = [row for r in runs for row in read_jsonl(r / "summary.jsonl")]
+        cost[arm] = {
+            key: sum(float(row.get(f"{arm}_{key}") or 0) for row in summary)
+            for key in ("pairs", "model_calls")
+        }
+    start = [
+        _rows(root / "itool" / "mcts" / f"seed-{s}" / "iter_0/eval_scored.jsonl", True)
+        for s in seeds
+    ]
+    return {
+        "table": table,
+        "cost": cost,
+        "mcts_minus_baseline": bootstrap_difference(
+            finals["mcts"], finals["baseline"], mean_of("exact"), resamples=resamples
+        ),
+        "mcts_minus_start": bootstrap_difference(
+            finals["mcts"], start, mean_of("exact"), resamples=resamples
+        ),
+    }
+
+
+def _state(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    return dict(data["stages"])
+
+
+# -- markdown ------------------------------------------------------------------------------------
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return [*out, ""]
+
+
+def _if_rlvr(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
+    report = json.loads((root / "if-rlvr/report.json").read_text(encoding="utf-8"))
+    held = {a: {k: Metric.from_dict(v) for k, v in r.items()} for a, r in report["heldout"].items()}
+    diffs = {
+        a: {k: Metric.from_dict(v) for k, v in d.items()}
+        for a, d in report["differences_hard_minus"].items()
+    }
+    shutil.copyfile(root / "if-rlvr/plots/heldout.png", plots / "if-rlvr-heldout.png")
+    lines = _table(
+        [
+            "arm",
+            "IFEval types (in distribution)",
+            "IFBench types (out of distribution)",
+            "answers >= guard words",
+        ],
+        [
+            [arm, pct(r["ifeval_inst"]), pct(r["ifbench_inst"]), pct(r["guard_pass"])]
+            for arm, r in held.items()
+        ],
+    )
+    lines.append(
+        "Instruction-level strict accuracy on held-out prompts; n counts answers (seeds x prompts)."
+    )
+    lines.append("")
+    for arm, d in diffs.items():
+        for key, label in (("ifeval_inst", "IFEval types"), ("ifbench_inst", "IFBench types")):
+            lines.append(f"- hard-only vs {arm}, {label}: {verdict(d[key], 'hard-only', arm)}.")
+    lines += ["", "![held-out truth per arm](results/if-rlvr-heldout.png)", ""]
+    return lines, report
+
+
+def write_page(ctx: StageContext) -> dict[str, Any]:
+    """Write ``results.md``, ``results/*.png`` and ``results/study.json`` (and the copy at
+    ``study.page``); return the headline numbers."""
+    from ifrl.evals.plots import grouped_bar_chart
+
+    cfg = ctx.config
+    root = ctx.run_dir
+    seeds = list(cfg.study.seeds)
+    resamples = cfg.study.bootstrap
+    plots = ctx.path("results/x").parent
+    sections = list(cfg.study.sections)
+    commit = git_commit()
+    timing = {
+        s: json.loads((root / s / "study-runs.json").read_text(encoding="utf-8")) for s in sections
+    }
+    out: dict[str, Any] = {"commit": commit, "seeds": seeds, "config": to_dict(cfg)}
+    lines = [
+        "# Results: each paper's effect on the micro policies",
+        "",
+        f"Generated by `ifrl pipeline run study` from commit `{commit}` on "
+        f"{datetime.now(timezone.utc):%Y-%m-%d}; the exact config and every number below are in "
+        "[results/study.json](results/study.json). Seeds: "
+        f"{', '.join(map(str, seeds))}. Intervals are 95%: a two-level bootstrap over seeds and "
+        "items for shares, the same over both arms for differences. A difference *agrees* or "
+        "*disagrees* with the paper only when its interval excludes 0; otherwise the page says the "
+        "run cannot tell. The policies are micro models grown on this machine (cards: "
+        "`ifrl tiny list`), so a null result here says little about the paper at its scale.",
+        "",
+        "| section | runs | wall time |",
+        "|---|---|---|",
+    ]
+    for s in sections:
+        secs = sum(float(v["seconds"]) for v in timing[s].values())
+        lines.append(f"| {TITLES[s]} | {len(timing[s])} | {secs / 60:.1f} min |")
+    lines.append("")
+    for s in sections:
+        lines += [
+            f"## {TITLES[s]}",
+            "",
+            f"**The paper's claim.** {CLAIMS[s]}",
+            "",
+            "**Measured.**",
+            "",
+        ]
+        if s == "if-rlvr":
+            body, data = _if_rlvr(root, plots)
+            lines += body
+            out[s] = data
+        elif s == "toolace":
+            t = toolace_section(root, seeds, resamples)
+            lines += _table(
+                [
+                    "arm",
+                    "held-out tools: exact",
+                    "held-out tools: AST",
+                    "seen tools: exact",
+                    "seen tools: AST",
+                    "seen tools: partial score",
+                ],
+                [
+                    [
+                        arm,
+                        pct(r["heldout_exact"]),
+                        pct(r["heldout_ast"]),
+                        pct(r["seen_exact"]),
+                        pct(r["seen_ast"]),
+                        f"{r['seen_score'].value:.3f} [{r['seen_score'].ci_low:.3f}, {r['seen_score'].ci_high:.3f}]",
+                    ]
+                    for arm, r in t["table"].items()
+                ],
+            )
+            lines += [_toolace_data(t["data"]), ""]
+            d = t["diffs"]
+            lines += [
+                f"- verified vs rejected data, seen tools, exact: {verdict(d['verified_minus_rejected_seen_exact'], 'verified', 'rejected')}.",
+                f"- verified vs rejected data, held-out tools, exact: {verdict(d['verified_minus_rejected_heldout_exact'], 'verified', 'rejected')}.",
+                f"- easy-to-hard vs shuffled order, seen tools, exact: {verdict(d['verified_minus_shuffled_seen_exact'], 'easy-to-hard', 'shuffled')}.",
+                f"- the same on the partial score (seen tools): verified − rejected {d['verified_minus_rejected_seen_score'].value:+.3f} "
+                f"[{d['verified_minus_rejected_seen_score'].ci_low:+.3f}, {d['verified_minus_rejected_seen_score'].ci_high:+.3f}], "
+                f"easy-to-hard − shuffled {d['verified_minus_shuffled_seen_score'].value:+.3f} "
+                f"[{d['verified_minus_shuffled_seen_score'].ci_low:+.3f}, {d['verified_minus_shuffled_seen_score'].ci_high:+.3f}].",
+                "",
+            ]
+            grouped_bar_chart(
+                plots / "toolace.png",
+                [
+                    "held-out tools: exact",
+                    "held-out tools: AST",
+                    "seen tools: exact",
+                    "seen tools: AST",
+                ],
+                {
+                    arm: [r["heldout_exact"], r["heldout_ast"], r["seen_exact"], r["seen_ast"]]
+                    for arm, r in t["table"].items()
+                },
+                title="ToolACE arms after SFT (95% bootstrap over seeds and dialogs)",
+                ylabel="%",
+            )
+            lines += ["![ToolACE arms](results/toolace.png)", ""]
+            out[s] = _jsonable(t)
+        elif s == "toolace-dev":
+            t = toolace_dev_section(root, seeds, resamples)
+            lines += _table(
+                ["after", "held-out exact", "held-out AST", "proposals surviving"],
+                [
+                    [
+                        k,
+                        pct(v["exact"]),
+                        pct(v["ast"]),
+                        pct(t["survival"][k]) if k in t["survival"] else "—",
+                    ]
+                    for k, v in t["table"].items()
+                ],
+            )
+            lines += [
+                f"- {t['last']} vs the sub-task SFT model (exact): {verdict(t['diff'], t['last'], 'sub-task SFT')}.",
+                "",
+            ]
+            grouped_bar_chart(
+                plots / "toolace-dev.png",
+                list(t["table"]),
+                {
+                    "exact": [v["exact"] for v in t["table"].values()],
+                    "AST": [v["ast"] for v in t["table"].values()],
+                },
+                title="ToolACE-DEV: held-out accuracy per round (95% bootstrap)",
+                ylabel="%",
+            )
+            lines += ["![ToolACE-DEV rounds](results/toolace-dev.png)", ""]
+            out[s] = _jsonable(t)
+        elif s == "itool":
+            t = itool_section(root, seeds, resamples)
+            iters = list(next(iter(t["table"].values())))
+            lines += _table(
+                ["arm", *iters, "pairs", "model calls"],
+                [
+                    [
+                        arm,
+                        *(pct(r[k]) for k in iters),
+                        f"{t['cost'][arm]['pairs']:.0f}",
+                        f"{t['cost'][arm]['model_calls']:.0f}",
+                    ]
+                    for arm, r in t["table"].items()
+                ],
+            )
+            lines += [
+                "Exact tool-call accuracy on held-out dialogs on the training tools; iteration 0 is the ToolACE SFT model both arms start from.",
+                "",
+                f"- MCTS pairs vs best-vs-worst pairs after the last iteration: {verdict(t['mcts_minus_baseline'], 'MCTS', 'best-vs-worst')}.",
+                f"- MCTS iterations vs the SFT model: {verdict(t['mcts_minus_start'], 'after iTool', 'SFT')}.",
+                "",
+            ]
+            grouped_bar_chart(
+                plots / "itool.png",
+                iters,
+                {arm: [r[k] for k in iters] for arm, r in t["table"].items()},
+                title="iTool: held-out exact accuracy per iteration (95% bootstrap)",
+                ylabel="%",
+            )
+            lines += ["![iTool iterations](results/itool.png)", ""]
+            out[s] = _jsonable(t)
+        else:
+            body, data = _edu(root, plots)
+            lines += body
+            out[s] = data
+        runs_done = timing[s]
+        lines += [
+            f"Runs: {', '.join(f'`{k}`' for k in runs_done)} (under the study's run directory).",
+            "",
+        ]
+    write_json(plots / "study.json", out)
+    write_text(root / "results.md", "\n".join(lines))
+    if cfg.study.page:
+        page = Path(cfg.study.page)
+        target = page.parent / page.stem
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(plots, target)
+        text = "\n".join(lines).replace("](results/", f"]({page.stem}/")
+        write_text(page, text)
+    return {"commit": commit, "sections": sections}
+
+
+def _edu(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
+    res = json.loads((root / "edu-prm/results.json").read_text(encoding="utf-8"))
+    h = res["headline"]
+    for name in ("sweep.png", "cost_quality.png"):
+        if (root / "edu-prm" / name).exists():
+            shutil.copyfile(root / "edu-prm" / name, plots / f"edu-prm-{name}")
+    rows = [
+        [
+            str(r["lines"]),
+            f"{r['cost_ratio_line']:.1f}x",
+            f"{r['cost_ratio_question']:.1f}x",
+            f"{r['kappa_edu']:+.2f} [{r['kappa_edu_ci95'][0]:+.2f}, {r['kappa_edu_ci95'][1]:+.2f}]",
+            f"{r['kappa_uniform']:+.2f} [{r['kappa_uniform_ci95'][0]:+.2f}, {r['kappa_uniform_ci95'][1]:+.2f}]",
+            str(r["questions"]),
+        ]
+        for r in res["sweep"]
+    ]
+    lines = _table(
+        [
+            "solution lines",
+            "uniform ÷ EDU tokens per line step",
+            "per question",
+            "kappa EDU vs truth",
+            "kappa uniform vs truth",
+            "questions",
+        ],
+        rows,
+    )
+    lines.append(
+        "Generated tokens, both labellers on the same sampled solutions; kappa: step labels against exact step truth."
+    )
+    lines.append("")
+    for b in res["per_budget"]:
+        for method in ("edu", "uniform"):
+            m = b.get(method)
+            if not m or "f1" not in m:
+                lines.append(
+                    f"- budget {b['budget']:g}, {method}: no PRM (the budget labels no full question)."
+                )
+                continue
+            shown = [
+                f"{label} {_seeded_value(m[key], key == 'bon_gain')}"
+                for key, label in (
+                    ("f1", "first-error F1"),
+                    ("auroc", "AUROC"),
+                    ("bon_gain", "Best-of-N gain"),
+                )
+                if key in m
+            ]
+            lines.append(
+                f"- budget {b['budget']:g}, PRM on {method} labels ({m['questions']} questions, "
+                f"{m['f1']['n_seeds']} seeds): {', '.join(shown)}."
+            )
+    cheaper = h["cost_ratio_line"] > 1
+    lines += [
+        "",
+        f"- Cost: {'agrees' if cheaper else 'disagrees'}: uniform MC spends {h['cost_ratio_line']:.1f}x EDU's generated tokens per labelled line step "
+        f"and {h['cost_ratio_question']:.1f}x per question (one run of the labellers; the sweep above gives the spread over lengths).",
+        "- Quality: the kappas and the PRM metrics above carry the verdict; an interval that contains 0 (kappa) or chance (AUROC 0.5) cannot tell.",
+        "",
+    ]
+    lines += [
+        f"![{n}](results/edu-prm-{n})"
+        for n in ("sweep.png", "cost_quality.png")
+        if (plots / f"edu-prm-{n}").exists()
+    ]
+    lines.append("")
+    return lines, {"headline": h, "sweep": res["sweep"]}
+
+
+def _toolace_data(rows: Rows) -> str:
+    """What each arm trained on, in one sentence per arm (counts summed over seeds)."""
+
+    def total(arm: str, key: str) -> int:
+        return sum(int(r.get(key) or 0) for r in rows if r["arm"] == arm)
+
+    first = rows[0]["arm"]
+    return (
+        f"Data, summed over seeds: {total(first, 'dialogs')} dialogs generated, "
+        f"{total(first, 'defective')} with a planted rule-detectable fault "
+        f"({total(first, 'defective_in_first_turn')} of them inside the first assistant turn, "
+        "the only turn an SFT row keeps; a fault after it leaves the row identical to a clean "
+        f"one), {total(first, 'kept')} passed verification and {total(first, 'rejected')} failed "
+        "it. SFT rows: "
+        + ", ".join(
+            f"{arm} {total(arm, 'sft_rows')}" for arm in dict.fromkeys(r["arm"] for r in rows)
+        )
+        + "."
+    )
+
+
+def _seeded_value(m: Mapping[str, Any], points: bool) -> str:
+    """A mean over PRM seeds with its interval (percentage points when ``points``)."""
+    if points:
+        return f"{100 * m['value']:+.1f} pts [{100 * m['ci95'][0]:+.1f}, {100 * m['ci95'][1]:+.1f}]"
+    return f"{m['value']:.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Metric):
+        return _metric_dict(value)
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
