@@ -35,6 +35,7 @@ from typing import Any
 
 from ifrl.core.config import ConfigError, from_mapping, opt
 from ifrl.core.jsonl import write_json
+from ifrl.pipelines.common import git_commit
 from ifrl.pipelines.recipe import RECIPES, Recipe, Stage, StageContext, get_recipe, run_recipe
 
 SECTIONS = ("if-rlvr", "toolace", "toolace-dev", "itool", "edu-prm")
@@ -170,6 +171,7 @@ def _run_section(section: str) -> Callable[[StageContext], dict[str, Any]]:
             states = run_recipe(recipe, config, run_dir, echo=lambda t: ctx.echo(f"    {t}"))
             done[name] = {
                 "dir": str(run_dir.relative_to(ctx.run_dir)),
+                "commit": git_commit(),
                 "seconds": round(sum(float(s.get("seconds") or 0) for s in states.values()), 1),
             }
         write_json(ctx.path(f"{section}/study-runs.json"), done)
