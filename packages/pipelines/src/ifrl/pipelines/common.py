@@ -54,7 +54,7 @@ def resolve_model(section: ModelSection | str) -> str:
     if path.startswith(MICRO_PREFIX):
         from ifrl.pipelines.micro import build_micro  # torch: loaded when a model is built
 
-        return str(build_micro(path[len(MICRO_PREFIX) :], echo=_progress).path)
+        return str(build_micro(path[len(MICRO_PREFIX) :], echo=_progress, progress=True).path)
     return path
 
 

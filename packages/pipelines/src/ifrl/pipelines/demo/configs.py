@@ -18,6 +18,8 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
     """The runs' configs (recipe config mappings), small enough for a 2-core CPU.
 
     ``itool`` starts from the ``toolace`` run's SFT model; :func:`run_demo` fills in its path.
+    The tool runs start from the ``tool`` micro policy and the IF-RLVR runs from ``if``
+    (their ``-tiny`` builds with ``quick``); EDU-PRM warms up its own arithmetic policy.
     """
     if quick:
         toolace: dict[str, Any] = {
@@ -135,6 +137,9 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
             "bon": {"n": 8},
         }
     judge = {"recall_compliant": 1.0, "recall_noncompliant": 0.2, "seed": 0}
+    # The micro policies (ifrl.pipelines.micro): built on first use, then cached.
+    toolace["model"] = {"path": "micro:tool-tiny" if quick else "micro:tool"}
+    rl["model"] = {"path": "micro:if-tiny" if quick else "micro:if"}
     return {
         "toolace": toolace,
         "itool": itool,

@@ -57,6 +57,7 @@ def run_demo(
     seconds, untimed = total(
         {f"{name}/{k}": v for name, rec, cfg in planned for k, v in estimates(rec, cfg).items()}
     )
+    _prepare_micro(planned, echo)
     if seconds == 0 and untimed:
         echo("estimate: none yet (the first run on this machine times every stage)")
     else:
@@ -84,6 +85,23 @@ def run_demo(
     write_text(run_dir / "report.html", report_html(summary, plots, run_dir))
     echo(headline(summary))
     return run_dir
+
+
+def _prepare_micro(planned: list[tuple[str, Any, Any]], echo: Echo) -> None:
+    """Build the micro policies the runs start from, each once (cached ones are reused): the
+    time of the last build here, then the training's progress bar."""
+    from ifrl.pipelines.common import MICRO_PREFIX, resolve_model
+    from ifrl.pipelines.micro.build import is_built, last_build_seconds
+
+    paths = {cfg.model.path for _n, _r, cfg in planned if hasattr(cfg, "model") and cfg.model.path}
+    for path in sorted(p for p in paths if p.startswith(MICRO_PREFIX)):
+        name = path[len(MICRO_PREFIX) :]
+        if is_built(name):
+            continue
+        last = last_build_seconds(name)
+        about = f"about {describe(last)} last time here" if last else "never built here"
+        echo(f"building the micro policy {name!r} first ({about}; cached for later runs)")
+        resolve_model(path)
 
 
 def _config(name: str, recipe_name: str, quick: bool, run_dir: Path) -> Any:

@@ -107,14 +107,40 @@ def micro_root() -> Path:
     return cache_root() / "micro"
 
 
+def _planned(
+    spec: MicroSpec,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, bytes], str, str, str]:
+    """The spec's data, its JSONL bytes per split, their hash, the code version and the key."""
+    data = domain_data(spec)
+    blobs = {k: _jsonl_bytes(v) for k, v in data.items()}
+    data_hash = hashlib.sha256(
+        b"".join(k.encode() + b"\0" + hashlib.sha256(b).digest() for k, b in sorted(blobs.items()))
+    ).hexdigest()
+    code = code_version(spec.domain)
+    return data, blobs, data_hash, code, cache_key(spec, data_hash, code)
+
+
+def is_built(name_or_spec: str | MicroSpec) -> bool:
+    """Whether the cache holds a build of these exact settings, data and code (seconds: it
+    generates the data to hash it)."""
+    spec = get_spec(name_or_spec) if isinstance(name_or_spec, str) else name_or_spec
+    key = _planned(spec)[-1]
+    card = read_card(micro_root() / f"{spec.name}-{key[:16]}")
+    return card is not None and card.get("key") == key
+
+
 def build_micro(
     name_or_spec: str | MicroSpec,
     *,
     out_dir: str | Path | None = None,
     force: bool = False,
     echo: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> BuildResult:
     """Build (or reuse) the micro policy ``name_or_spec`` and return where it is.
+
+    ``echo`` receives one line per step (with the time the last build of the same name took
+    here, when one is cached); ``progress`` shows the training's progress bar.
 
     The directory is ``$IFRL_CACHE/micro/<name>-<key[:16]>`` (or ``out_dir``); a directory
     holding a card with the same key is reused unless ``force``. The build happens in a
@@ -123,13 +149,7 @@ def build_micro(
     spec = get_spec(name_or_spec) if isinstance(name_or_spec, str) else name_or_spec
     say = echo or (lambda _m: None)
     started = time.perf_counter()
-    data = domain_data(spec)
-    blobs = {k: _jsonl_bytes(v) for k, v in data.items()}
-    data_hash = hashlib.sha256(
-        b"".join(k.encode() + b"\0" + hashlib.sha256(b).digest() for k, b in sorted(blobs.items()))
-    ).hexdigest()
-    code = code_version(spec.domain)
-    key = cache_key(spec, data_hash, code)
+    data, blobs, data_hash, code, key = _planned(spec)
     target = Path(out_dir) if out_dir is not None else micro_root() / f"{spec.name}-{key[:16]}"
     card = read_card(target)
     if card is not None and card.get("key") == key and not force:
@@ -137,13 +157,15 @@ def build_micro(
         return BuildResult(target, True, card)
     if target.exists() and card is None and any(target.iterdir()):
         raise FileExistsError(f"{target} exists and holds no micro policy")
-    say(f"building {spec.name} ({spec.domain}) into {target}")
+    last = last_build_seconds(spec.name)
+    about = f", about {last / 60:.1f} min (the last build here)" if last else ""
+    say(f"building {spec.name} ({spec.domain}) into {target}{about}")
     with atomic_dir(target) as tmp:
         (tmp / "data").mkdir()
         for split, blob in blobs.items():
             (tmp / "data" / f"{split}.jsonl").write_bytes(blob)
         prep_seconds = time.perf_counter() - started
-        report = _train_and_evaluate(spec, data, tmp, say)
+        report = _train_and_evaluate(spec, data, tmp, say, progress)
         card = {
             "card_version": CARD_VERSION,
             "name": spec.name,
@@ -197,7 +219,11 @@ def read_card(path: str | Path) -> dict[str, Any] | None:
 
 
 def _train_and_evaluate(
-    spec: MicroSpec, data: dict[str, list[dict[str, Any]]], out: Path, say: Callable[[str], None]
+    spec: MicroSpec,
+    data: dict[str, list[dict[str, Any]]],
+    out: Path,
+    say: Callable[[str], None],
+    progress: bool = False,
 ) -> dict[str, Any]:
     import torch
 
@@ -208,7 +234,7 @@ def _train_and_evaluate(
             from ifrl.pipelines.micro.arith import build_arith
 
             return build_arith(spec, data, out, say)
-        return _build_chat(spec, data, out, say)
+        return _build_chat(spec, data, out, say, progress)
     finally:
         torch.set_num_threads(threads)
 
@@ -276,7 +302,11 @@ def domain_tokenizer(
 
 
 def _build_chat(
-    spec: MicroSpec, data: dict[str, list[dict[str, Any]]], out: Path, say: Callable[[str], None]
+    spec: MicroSpec,
+    data: dict[str, list[dict[str, Any]]],
+    out: Path,
+    say: Callable[[str], None],
+    progress: bool = False,
 ) -> dict[str, Any]:
     import torch
 
@@ -301,7 +331,7 @@ def _build_chat(
             weight_decay=0.0,
             max_length=spec.max_length,
             packing=True,
-            progress=False,
+            progress=progress,
             save_final_model=False,
             save_total_limit=1,
         )
@@ -505,6 +535,17 @@ def card_markdown(card: dict[str, Any]) -> str:
         low, high = m["ci95"]
         lines.append(f"| {name} | {m['value']:.3f} | {m['n']} | [{low:.3f}, {high:.3f}] |")
     return "\n".join(lines) + "\n"
+
+
+def last_build_seconds(name: str) -> float | None:
+    """How long the newest cached build named ``name`` took (any settings), or None."""
+    times = [
+        ((path / "card.json").stat().st_mtime, float(card["time"]["total_seconds"]))
+        for path, card in list_builds()
+        if card.get("name") == name
+        and isinstance(card.get("time", {}).get("total_seconds"), (int, float))
+    ]
+    return max(times)[1] if times else None
 
 
 def list_builds() -> list[tuple[Path, dict[str, Any]]]:

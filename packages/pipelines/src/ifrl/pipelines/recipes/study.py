@@ -167,11 +167,12 @@ def _run_section(section: str) -> Callable[[StageContext], dict[str, Any]]:
         done: dict[str, Any] = {}
         for name, run_dir, mapping in runs_of(cfg, section, ctx.run_dir):
             ctx.echo(f"  -- {name}")
+            commit = git_commit()  # before the run: the code the run is made with
             config = sub_config(section, mapping, name)
             states = run_recipe(recipe, config, run_dir, echo=lambda t: ctx.echo(f"    {t}"))
             done[name] = {
                 "dir": str(run_dir.relative_to(ctx.run_dir)),
-                "commit": git_commit(),
+                "commit": commit,
                 "seconds": round(sum(float(s.get("seconds") or 0) for s in states.values()), 1),
             }
         write_json(ctx.path(f"{section}/study-runs.json"), done)
