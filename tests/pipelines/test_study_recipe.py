@@ -95,3 +95,26 @@ def test_study_runs_every_section_and_writes_the_page(tmp_path: Path) -> None:
     assert (run_dir / "itool/baseline/seed-1/iter_1/eval_scored.jsonl").exists()
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0 and again.output.count("up to date, skipped") == 5
+
+
+def test_commit_is_dirty_only_when_source_code_changed(tmp_path: Path) -> None:
+    import subprocess
+
+    from ifrl.pipelines.common import git_commit
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    assert git_commit(tmp_path) == "unknown"
+    (tmp_path / "packages/x/src").mkdir(parents=True)
+    (tmp_path / "packages/x/src/a.py").write_text("A = 1\n")
+    (tmp_path / "README.md").write_text("readme\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    clean = git_commit(tmp_path)
+    assert clean and "+dirty" not in clean and clean != "unknown"
+    (tmp_path / "README.md").write_text("edited docs\n")
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "packages/x/src/a.py").write_text("A = 2\n")
+    assert git_commit(tmp_path) == f"{clean}+dirty"

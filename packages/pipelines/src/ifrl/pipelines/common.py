@@ -93,7 +93,9 @@ def check_train_section(cls: type, overrides: dict[str, Any], where: str) -> Non
 
 def git_commit(cwd: str | Path | None = None) -> str:
     """The short commit hash of the checkout at ``cwd`` (default: the current directory), with
-    ``+dirty`` when tracked files differ from it; ``unknown`` outside a git checkout."""
+    ``+dirty`` when the packages' source code (``packages/*/src``) differs from it; ``unknown``
+    outside a git checkout. Edits to docs, tests and examples do not count: what a run did is
+    decided by the code (and by its config, which the run records itself)."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, cwd=cwd)
@@ -102,4 +104,5 @@ def git_commit(cwd: str | Path | None = None) -> str:
     commit = git("rev-parse", "--short", "HEAD")
     if not commit:
         return "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":(glob)packages/*/src/**")
+    return commit + ("+dirty" if dirty else "")

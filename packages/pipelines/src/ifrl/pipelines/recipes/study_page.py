@@ -66,13 +66,25 @@ def pts(m: Metric) -> str:
     return f"{100 * m.value:+.1f} pts [{100 * m.ci_low:+.1f}, {100 * m.ci_high:+.1f}]"
 
 
-def verdict(diff: Metric, better: str, worse: str) -> str:
-    """The stated rule: the interval of ``better − worse`` decides, else the run cannot tell."""
+def score_diff(m: Metric) -> str:
+    """A difference of mean partial scores (0-1) with its interval."""
+    return f"{m.value:+.3f} [{m.ci_low:+.3f}, {m.ci_high:+.3f}]"
+
+
+def score(m: Metric) -> str:
+    """A mean partial score (0-1) with its interval and n."""
+    return f"{m.value:.3f} [{m.ci_low:.3f}, {m.ci_high:.3f}] n={m.n}"
+
+
+def verdict(diff: Metric, better: str, worse: str, *, scores: bool = False) -> str:
+    """The stated rule: the interval of ``better − worse`` decides, else the run cannot tell
+    (``scores``: the difference is of mean partial scores, not of shares)."""
+    shown = score_diff if scores else pts
     if diff.ci_low > 0:
-        return f"agrees: {better} beats {worse} by {pts(diff)}"
+        return f"agrees: {better} beats {worse} by {shown(diff)}"
     if diff.ci_high < 0:
-        return f"disagrees: {worse} beats {better} by {pts(_neg(diff))}"
-    return f"cannot tell: {better} − {worse} = {pts(diff)}, an interval that contains 0"
+        return f"disagrees: {worse} beats {better} by {shown(_neg(diff))}"
+    return f"cannot tell: {better} − {worse} = {shown(diff)}, an interval that contains 0"
 
 
 def _neg(m: Metric) -> Metric:
@@ -111,7 +123,7 @@ def toolace_section(root: Path, seeds: Sequence[int], resamples: int) -> dict[st
             for name, suffix in sets.items()
         }
     first = root / "toolace" / "verified" / f"seed-{seeds[0]}"
-    samples["start"] = {
+    samples["start (the micro policy)"] = {
         name: [_rows(first / f"eval/base{suffix}_samples.jsonl")] for name, suffix in sets.items()
     }
     table = {
@@ -163,6 +175,7 @@ def toolace_dev_section(root: Path, seeds: Sequence[int], resamples: int) -> dic
         table[label] = {
             "exact": cluster_bootstrap(per_seed, mean_of("exact"), resamples=resamples),
             "ast": cluster_bootstrap(per_seed, mean_of("valid"), resamples=resamples),
+            "score": cluster_bootstrap(per_seed, mean_of("score"), resamples=resamples),
         }
     survival = {
         f"round {k}": proportion(
@@ -172,48 +185,53 @@ def toolace_dev_section(root: Path, seeds: Sequence[int], resamples: int) -> dic
         for k in range(1, n_rounds + 1)
     }
     last = f"round {n_rounds}"
-    diff = bootstrap_difference(
-        [_rows(r / f"round_{n_rounds}/eval/samples.jsonl") for r in runs],
-        [_rows(r / "round_0/eval/samples.jsonl") for r in runs],
-        mean_of("exact"),
-        resamples=resamples,
-    )
-    return {"table": table, "survival": survival, "diff": diff, "last": last}
+    last_rows = [_rows(r / f"round_{n_rounds}/eval/samples.jsonl") for r in runs]
+    sft_rows = [_rows(r / "round_0/eval/samples.jsonl") for r in runs]
+    diffs = {
+        key: bootstrap_difference(last_rows, sft_rows, mean_of(key), resamples=resamples)
+        for key in ("exact", "score")
+    }
+    return {"table": table, "survival": survival, "diffs": diffs, "last": last}
 
 
 def itool_section(root: Path, seeds: Sequence[int], resamples: int) -> dict[str, Any]:
-    """Held-out exact accuracy per arm and iteration; the pairs and model calls each arm paid."""
-    table: dict[str, dict[str, Metric]] = {}
-    finals: dict[str, list[Rows]] = {}
+    """Held-out exact accuracy and partial score per arm and iteration; the pairs and model
+    calls each arm paid."""
+    table: dict[str, dict[str, dict[str, Metric]]] = {}
+    runs_by_arm: dict[str, list[list[Rows]]] = {}
     cost: dict[str, dict[str, float]] = {}
     for arm in ("mcts", "baseline"):
         runs = [root / "itool" / arm / f"seed-{s}" for s in seeds]
         iters = min(len(list(r.glob("iter_*/eval_scored.jsonl"))) for r in runs)
-        table[arm] = {}
-        for k in range(iters):
-            per_seed = [_rows(r / f"iter_{k}/eval_scored.jsonl", only_tool=True) for r in runs]
-            table[arm][f"iteration {k}"] = cluster_bootstrap(
-                per_seed, mean_of("exact"), resamples=resamples
-            )
-            finals[arm] = per_seed
+        per_iter = [
+            [_rows(r / f"iter_{k}/eval_scored.jsonl", only_tool=True) for r in runs]
+            for k in range(iters)
+        ]
+        runs_by_arm[arm] = per_iter
+        table[arm] = {
+            key: {
+                f"iteration {k}": cluster_bootstrap(rows, mean_of(key), resamples=resamples)
+                for k, rows in enumerate(per_iter)
+            }
+            for key in ("exact", "score")
+        }
         summary = [row for r in runs for row in read_jsonl(r / "summary.jsonl")]
         cost[arm] = {
             key: sum(float(row.get(f"{arm}_{key}") or 0) for row in summary)
             for key in ("pairs", "model_calls")
         }
-    start = [
-        _rows(root / "itool" / "mcts" / f"seed-{s}" / "iter_0/eval_scored.jsonl", True)
-        for s in seeds
-    ]
+    mcts, base = runs_by_arm["mcts"], runs_by_arm["baseline"]
     return {
         "table": table,
         "cost": cost,
-        "mcts_minus_baseline": bootstrap_difference(
-            finals["mcts"], finals["baseline"], mean_of("exact"), resamples=resamples
-        ),
-        "mcts_minus_start": bootstrap_difference(
-            finals["mcts"], start, mean_of("exact"), resamples=resamples
-        ),
+        "mcts_minus_baseline": {
+            key: bootstrap_difference(mcts[-1], base[-1], mean_of(key), resamples=resamples)
+            for key in ("exact", "score")
+        },
+        "mcts_minus_start": {
+            key: bootstrap_difference(mcts[-1], mcts[0], mean_of(key), resamples=resamples)
+            for key in ("exact", "score")
+        },
     }
 
 
@@ -342,10 +360,8 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
                 f"- verified vs rejected data, seen tools, exact: {verdict(d['verified_minus_rejected_seen_exact'], 'verified', 'rejected')}.",
                 f"- verified vs rejected data, held-out tools, exact: {verdict(d['verified_minus_rejected_heldout_exact'], 'verified', 'rejected')}.",
                 f"- easy-to-hard vs shuffled order, seen tools, exact: {verdict(d['verified_minus_shuffled_seen_exact'], 'easy-to-hard', 'shuffled')}.",
-                f"- the same on the partial score (seen tools): verified − rejected {d['verified_minus_rejected_seen_score'].value:+.3f} "
-                f"[{d['verified_minus_rejected_seen_score'].ci_low:+.3f}, {d['verified_minus_rejected_seen_score'].ci_high:+.3f}], "
-                f"easy-to-hard − shuffled {d['verified_minus_shuffled_seen_score'].value:+.3f} "
-                f"[{d['verified_minus_shuffled_seen_score'].ci_low:+.3f}, {d['verified_minus_shuffled_seen_score'].ci_high:+.3f}].",
+                f"- verified vs rejected data, seen tools, partial score: {verdict(d['verified_minus_rejected_seen_score'], 'verified', 'rejected', scores=True)}.",
+                f"- easy-to-hard vs shuffled order, seen tools, partial score: {verdict(d['verified_minus_shuffled_seen_score'], 'easy-to-hard', 'shuffled', scores=True)}.",
                 "",
             ]
             grouped_bar_chart(
@@ -368,19 +384,27 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
         elif s == "toolace-dev":
             t = toolace_dev_section(root, seeds, resamples)
             lines += _table(
-                ["after", "held-out exact", "held-out AST", "proposals surviving"],
+                ["after", "held-out exact", "held-out AST", "held-out partial score", "surviving"],
                 [
                     [
                         k,
                         pct(v["exact"]),
                         pct(v["ast"]),
+                        score(v["score"]),
                         pct(t["survival"][k]) if k in t["survival"] else "—",
                     ]
                     for k, v in t["table"].items()
                 ],
             )
+            d = t["diffs"]
+            last = t["last"]
             lines += [
-                f"- {t['last']} vs the sub-task SFT model (exact): {verdict(t['diff'], t['last'], 'sub-task SFT')}.",
+                "Surviving: the round's tool proposals that pass the vote and the rule filter.",
+                "",
+                f"- {last} vs the sub-task SFT model, exact: "
+                f"{verdict(d['exact'], last, 'sub-task SFT')}.",
+                f"- {last} vs the sub-task SFT model, partial score: "
+                f"{verdict(d['score'], last, 'sub-task SFT', scores=True)}.",
                 "",
             ]
             grouped_bar_chart(
@@ -389,6 +413,7 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
                 {
                     "exact": [v["exact"] for v in t["table"].values()],
                     "AST": [v["ast"] for v in t["table"].values()],
+                    "partial score x 100": [v["score"] for v in t["table"].values()],
                 },
                 title="ToolACE-DEV: held-out accuracy per round (95% bootstrap)",
                 ylabel="%",
@@ -397,32 +422,43 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
             out[s] = _jsonable(t)
         elif s == "itool":
             t = itool_section(root, seeds, resamples)
-            iters = list(next(iter(t["table"].values())))
+            iters = list(t["table"]["mcts"]["exact"])
             lines += _table(
-                ["arm", *iters, "pairs", "model calls"],
+                ["arm", "metric", *iters, "pairs", "model calls"],
                 [
                     [
                         arm,
-                        *(pct(r[k]) for k in iters),
+                        label,
+                        *(shown(r[key][k]) for k in iters),
                         f"{t['cost'][arm]['pairs']:.0f}",
                         f"{t['cost'][arm]['model_calls']:.0f}",
                     ]
                     for arm, r in t["table"].items()
+                    for key, label, shown in (
+                        ("exact", "exact", pct),
+                        ("score", "partial score", score),
+                    )
                 ],
             )
+            mb, ms = t["mcts_minus_baseline"], t["mcts_minus_start"]
             lines += [
-                "Exact tool-call accuracy on held-out dialogs on the training tools; iteration 0 is the ToolACE SFT model both arms start from.",
+                "Held-out dialogs on the training tools; iteration 0 is the ToolACE SFT model both arms start from.",
                 "",
-                f"- MCTS pairs vs best-vs-worst pairs after the last iteration: {verdict(t['mcts_minus_baseline'], 'MCTS', 'best-vs-worst')}.",
-                f"- MCTS iterations vs the SFT model: {verdict(t['mcts_minus_start'], 'after iTool', 'SFT')}.",
+                f"- MCTS pairs vs best-vs-worst pairs after the last iteration, exact: {verdict(mb['exact'], 'MCTS', 'best-vs-worst')}.",
+                f"- the same, partial score: {verdict(mb['score'], 'MCTS', 'best-vs-worst', scores=True)}.",
+                f"- iTool (MCTS) iterations vs the SFT model, exact: {verdict(ms['exact'], 'after iTool', 'SFT')}.",
+                f"- the same, partial score: {verdict(ms['score'], 'after iTool', 'SFT', scores=True)}.",
                 "",
             ]
             grouped_bar_chart(
                 plots / "itool.png",
-                iters,
-                {arm: [r[k] for k in iters] for arm, r in t["table"].items()},
-                title="iTool: held-out exact accuracy per iteration (95% bootstrap)",
-                ylabel="%",
+                [f"{k}: {m}" for m in ("exact", "partial score") for k in iters],
+                {
+                    arm: [r[key][k] for key in ("exact", "score") for k in iters]
+                    for arm, r in t["table"].items()
+                },
+                title="iTool: held-out exact accuracy and partial score per iteration (95% bootstrap)",
+                ylabel="% (exact) / score x 100",
             )
             lines += ["![iTool iterations](results/itool.png)", ""]
             out[s] = _jsonable(t)
