@@ -63,12 +63,20 @@ def test_demo_quick_writes_report(quick_run: tuple[Path, str]) -> None:
     assert stages <= set(summary["stage_seconds"]) and stages <= set(summary["stage_cpu_seconds"])
     assert list(summary["recipe_seconds"]) == [
         "toolace",
+        "toolace-rejected",
         "itool",
         "if-rlvr-hard",
         "if-rlvr-noisy",
         "edu-prm",
     ]
     assert summary["total_cpu_seconds"] > 0
+    # ToolACE's verification value: the same SFT on as many dialogs that failed verification.
+    kept, failed = summary["toolace"]["verified"], summary["toolace_rejected"]["verified"]
+    assert kept["sft_rows"] == failed["sft_rows"] == 3
+    assert summary["toolace_rejected"]["dialogs"]["defective"] == 4
+    effect = summary["toolace_verification"]
+    assert effect["n"] == summary["toolace"]["seen_n"]
+    assert effect["ci95"][0] <= effect["seen_score_difference"] <= effect["ci95"][1]
     # The tool and IF-RLVR runs start from the micro policies' -tiny builds (cached by hash).
     assert json.loads((run / "toolace.config.json").read_text())["model"] == {
         "path": "micro:tool-tiny"
@@ -205,7 +213,7 @@ def test_every_headline_figure_comes_from_the_summary_and_its_table(
     tables = report.split("## GRPO reward curves", 1)[1]  # the report below the headline
     found = headlines(summary)
     names = {h.name for h in found}
-    assert names >= {"toolace", "itool", "if_rlvr", "bon"}
+    assert names >= {"toolace", "toolace_verification", "itool", "if_rlvr", "bon"}
     # The random judge's reward-truth gap is built in by construction: no headline claims it.
     assert "noisy_judge" not in names
     for h in found:

@@ -7,6 +7,7 @@ from typing import Any
 #: The runs of the demo, in order: (name, recipe).
 RUNS = (
     ("toolace", "toolace"),
+    ("toolace-rejected", "toolace"),
     ("itool", "itool"),
     ("if-rlvr-hard", "if-rlvr"),
     ("if-rlvr-noisy", "if-rlvr"),
@@ -24,8 +25,8 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
     if quick:
         toolace: dict[str, Any] = {
             "apis": {"n": 6, "heldout": 6, "max_params": 2},
-            "dialogs": {"n": 8, "max_tools": 2, "types": ["single"]},
-            "verify": {"first_turn_only": True},
+            "dialogs": {"n": 8, "max_tools": 2, "types": ["single"], "defect_share": 0.5},
+            "verify": {"first_turn_only": True, "limit": 3},
             "sft": {
                 "curriculum": "tool_calls",
                 "curriculum_stages": 2,
@@ -81,18 +82,18 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
     else:
         toolace = {
             "apis": {"n": 6, "heldout": 6, "max_params": 1},
-            "dialogs": {"n": 400, "max_tools": 2, "types": ["single"]},
-            "verify": {"first_turn_only": True},
+            "dialogs": {"n": 300, "max_tools": 2, "types": ["single"], "defect_share": 0.5},
+            "verify": {"first_turn_only": True, "limit": 120},
             "sft": {
                 "curriculum": "tool_calls",
                 "curriculum_stages": 2,
                 "trainer": {
-                    "max_steps": 400,
+                    "max_steps": 200,
                     "per_device_batch_size": 4,
-                    "learning_rate": 3e-3,
+                    "learning_rate": 1e-3,
                     "lr_scheduler": "cosine",
                     "warmup_steps": 20,
-                    "save_steps": 200,
+                    "save_steps": 100,
                     "max_length": 1024,
                 },
             },
@@ -140,8 +141,11 @@ def demo_configs(quick: bool) -> dict[str, dict[str, Any]]:
     # The micro policies (ifrl.pipelines.micro): built on first use, then cached.
     toolace["model"] = {"path": "micro:tool-tiny" if quick else "micro:tool"}
     rl["model"] = {"path": "micro:if-tiny" if quick else "micro:if"}
+    # The same SFT on as many dialogs that failed the verification (a planted rule fault each).
+    rejected = {**toolace, "verify": {**toolace["verify"], "train_on": "rejected"}}
     return {
         "toolace": toolace,
+        "toolace-rejected": rejected,
         "itool": itool,
         "if-rlvr-hard": {**rl, "judge": judge, "grpo": {"reward": "hard", "trainer": grpo}},
         "if-rlvr-noisy": {**rl, "judge": judge, "grpo": {"reward": "noisy_judge", "trainer": grpo}},

@@ -21,7 +21,8 @@ from ifrl.core.stats import Metric, bootstrap, proportion
 class Figure:
     """One number of a headline: ``value`` read from ``summary[source]`` (a dotted path),
     measured over ``n`` items, with its 95% interval ``[low, high]`` and the ``unit`` it is
-    shown in (``share``: a percentage; ``ratio``: ``1.23x``; ``mean``: three decimals)."""
+    shown in (``share``: a percentage; ``ratio``: ``1.23x``; ``score``: a 0-1 mean, three
+    decimals; ``mean``: a signed difference, three decimals)."""
 
     source: str
     value: float
@@ -36,6 +37,8 @@ class Figure:
             body = f"{100 * self.value:.1f}% [{100 * self.low:.1f}, {100 * self.high:.1f}]"
         elif self.unit == "ratio":
             body = f"{self.value:.2f}x [{self.low:.2f}, {self.high:.2f}]"
+        elif self.unit == "score":
+            body = f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
         else:
             body = f"{self.value:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
         return f"{body} n={self.n}"
@@ -91,6 +94,36 @@ def headlines(s: Mapping[str, Any]) -> list[Headline]:
         text += f"; seen tools, new dialogs: {seen_base.shown()} → {seen_sft.shown()}"
         figures += (seen_base, seen_sft)
     out.append(Headline("toolace", text, figures))
+    v, r = s.get("toolace_verification") or {}, s.get("toolace_rejected") or {}
+    if v and r.get("seen_sft_score") is not None:
+        ver = _of(
+            "toolace.seen_sft_score",
+            float(t["seen_sft_score"]),
+            Metric(float(t["seen_sft_score"]), int(v["n"]), *t["seen_sft_score_ci95"]),
+            "score",
+        )
+        rej = _of(
+            "toolace_rejected.seen_sft_score",
+            float(r["seen_sft_score"]),
+            Metric(float(r["seen_sft_score"]), int(v["n"]), *r["seen_sft_score_ci95"]),
+            "score",
+        )
+        gap = _of(
+            "toolace_verification.seen_score_difference",
+            float(v["seen_score_difference"]),
+            Metric(float(v["seen_score_difference"]), int(v["n"]), *v["ci95"]),
+            "mean",
+        )
+        rows = int(s["toolace"]["verified"].get("sft_rows") or 0)
+        out.append(
+            Headline(
+                "toolace_verification",
+                f"seen tools, partial call score after SFT on {rows} dialogs that passed "
+                f"verification {ver.shown()} vs {rows} that failed it {rej.shown()}: "
+                f"difference {gap.shown()} (dialogs, paired)",
+                (ver, rej, gap),
+            )
+        )
     if it.get("eval_samples") and it.get("start_accuracy") is not None:
         n_it = int(it["eval_samples"])
         a = _share(s, "itool.start_accuracy", n_it)

@@ -46,6 +46,7 @@ def percent(v: Any) -> str:
 def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     """The Markdown report (plots linked as relative paths)."""
     t, r, n, it, e = s["toolace"], s["if_rlvr"], s["noisy_judge"], s["itool"], s["edu_prm"]
+    tr, tv = s.get("toolace_rejected") or {}, s.get("toolace_verification") or {}
     rel = {k: f"plots/{p.name}" for k, p in plots.items()}
     keys = sorted(set(r["before"]) | set(r["after"]))
     b = e["bon"]
@@ -126,7 +127,18 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
         f"![SFT loss]({rel['sft']})",
         "",
         f"Dialogs kept by verification: {t['verified'].get('kept')} (rejected "
-        f"{t['verified'].get('rejected')}). Exact = every call right (BFCL's checker for the "
+        f"{t['verified'].get('rejected')}; {tr.get('dialogs', {}).get('defective', 0)} carry a "
+        "planted rule fault). The toolace run trains on "
+        f"{t['verified'].get('sft_rows')} dialogs that passed, toolace-rejected on "
+        f"{tr.get('verified', {}).get('sft_rows')} that failed"
+        + (
+            f"; seen-tool matcher score, passed minus failed, per dialog: "
+            f"{tv['seen_score_difference']:+.3f} [{tv['ci95'][0]:+.3f}, {tv['ci95'][1]:+.3f}] "
+            f"(n={tv['n']}, paired bootstrap)"
+            if tv
+            else ""
+        )
+        + ". Exact = every call right (BFCL's checker for the "
         "toolace eval, the structured matcher for iTool's); matcher score = partial credit for "
         "the function name, argument names and argument values (`ifrl.core.matcher`).",
         "",
@@ -140,6 +152,14 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
                 f"| seen tools, new dialogs (BFCL-style) | after SFT | {_num(t.get('seen_sft_accuracy'))} | {_num(t.get('seen_sft_score'))} | {t.get('seen_n')} |",
             ]
             if "seen_n" in t
+            else []
+        ),
+        *(
+            [
+                f"| held-out tools (BFCL-style) | after SFT on failed dialogs | {_num(tr.get('sft_accuracy'))} | {_num(tr.get('sft_score'))} | {tr.get('heldout_entries')} |",
+                f"| seen tools, new dialogs (BFCL-style) | after SFT on failed dialogs | {_num(tr.get('seen_sft_accuracy'))} | {_num(tr.get('seen_sft_score'))} | {tr.get('seen_n')} |",
+            ]
+            if "seen_n" in tr
             else []
         ),
         *(

@@ -18,6 +18,24 @@ def _result(states: Mapping[str, Any], run: str, stage: str) -> dict[str, Any]:
     return dict(states[run].get(stage, {}).get("result") or {})
 
 
+def verification_effect(run_dir: Path) -> dict[str, Any]:
+    """Partial score on the seen-tool eval dialogs after SFT on verified minus after SFT on
+    failed dialogs: per dialog (both runs answer the same dialogs), its mean and a seeded
+    bootstrap 95% interval over dialogs; empty when a run has no seen-tool eval."""
+    from ifrl.core.stats import bootstrap
+
+    files = [run_dir / f"{r}/eval/sft_seen_samples.jsonl" for r in ("toolace", "toolace-rejected")]
+    if not all(f.exists() for f in files):
+        return {}
+    verified, rejected = ({row["id"]: float(row["score"]) for row in read_jsonl(f)} for f in files)
+    ids = sorted(set(verified) & set(rejected))
+    diffs = [verified[i] - rejected[i] for i in ids]
+    if not diffs:
+        return {}
+    m = bootstrap(diffs, lambda v: sum(v) / len(v))
+    return {"seen_score_difference": m.value, "ci95": [m.ci_low, m.ci_high], "n": m.n}
+
+
 def summarize(
     run_dir: Path,
     states: Mapping[str, Any],
@@ -27,6 +45,7 @@ def summarize(
 ) -> dict[str, Any]:
     """The numbers of the report, from the run directories."""
     tool = _result(states, "toolace", "eval")
+    rejected = _result(states, "toolace-rejected", "eval")
     hard = _result(states, "if-rlvr-hard", "eval")
     noisy_m = _metrics(run_dir / "if-rlvr-noisy/grpo/metrics.jsonl")
     hard_m = _metrics(run_dir / "if-rlvr-hard/grpo/metrics.jsonl")
@@ -45,6 +64,13 @@ def summarize(
             "verified": _result(states, "toolace", "verify"),
             "sft_loss": [m["loss"] for m in _metrics(run_dir / "toolace/sft/model/metrics.jsonl")],
         },
+        "toolace_rejected": {
+            **{k: v for k, v in rejected.items() if k != "n"},
+            "heldout_entries": rejected.get("n"),
+            "verified": _result(states, "toolace-rejected", "verify"),
+            "dialogs": _result(states, "toolace-rejected", "dialogs"),
+        },
+        "toolace_verification": verification_effect(run_dir),
         "itool": {
             "rows": it.get("rows", []),
             "start_accuracy": it.get("start_accuracy"),

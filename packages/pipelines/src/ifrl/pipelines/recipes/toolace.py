@@ -518,6 +518,7 @@ def stage_eval(ctx: StageContext) -> dict[str, Any]:
                 "seen_sft_accuracy": result["sft_seen"]["accuracy"],
                 "seen_base_score": result["base_seen"]["score"],
                 "seen_sft_score": result["sft_seen"]["score"],
+                "seen_sft_score_ci95": result["sft_seen"]["score_ci95"],
                 "seen_n": result["base_seen"]["n"],
             }
         )
