@@ -278,8 +278,10 @@ def test_training_rows_feed_the_rewards() -> None:
     from ifrl.constraints import strict_fraction
 
     row = training_row(MIXED)
+    # A string prompt becomes one user message: GRPO renders it with the chat template, as the
+    # evaluation does (ConstrainedPrompt.conversation), not as raw text.
     assert row == {
-        "prompt": "Write a poem.",
+        "prompt": [{"role": "user", "content": "Write a poem."}],
         "constraints": [c.to_dict() for c in MIXED.constraints],
     }
     columns = {k: [v] for k, v in row.items() if k != "prompt"}

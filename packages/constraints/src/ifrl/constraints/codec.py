@@ -469,9 +469,16 @@ def batch_specs(
 
 
 def training_row(item: ConstrainedPrompt) -> dict[str, Any]:
-    """The row a GRPO trainer reads: ``prompt`` (text, or chat messages) and ``constraints``."""
-    prompt: Any = item.prompt if isinstance(item.prompt, str) else item.prompt.chat()
-    return {"prompt": prompt, "constraints": [c.to_dict() for c in item.constraints]}
+    """The row a GRPO trainer reads: ``prompt`` as chat messages and ``constraints``.
+
+    The prompt is :meth:`ConstrainedPrompt.conversation` (a string becomes one user message),
+    the conversation the IFEval-style evaluation renders, so rollouts go through the policy's
+    chat template exactly as evaluation prompts do (a string row would be sampled as raw text).
+    """
+    return {
+        "prompt": item.conversation().chat(),
+        "constraints": [c.to_dict() for c in item.constraints],
+    }
 
 
 def evaluation_row(evaluation: Evaluation) -> dict[str, Any]:
