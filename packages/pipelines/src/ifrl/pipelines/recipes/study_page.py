@@ -276,6 +276,18 @@ def _if_rlvr(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
     for arm, d in diffs.items():
         for key, label in (("ifeval_inst", "IFEval types"), ("ifbench_inst", "IFBench types")):
             lines.append(f"- hard-only vs {arm}, {label}: {verdict(d[key], 'hard-only', arm)}.")
+    hacked = {
+        arm: sum(bool(r.get("hacked")) for r in rows)
+        for arm, rows in report["training"].items()
+        if arm != "hard"
+    }
+    if hacked:
+        seeds = len(report["seeds"])
+        lines.append(
+            "- Judged arms the if-rlvr report flags as hacked (the judge's audited recall on "
+            "the policy's non-compliant answers fell by at least `arms.hacked_drop` during "
+            "training): " + ", ".join(f"{arm} {k}/{seeds} seeds" for arm, k in hacked.items()) + "."
+        )
     lines += ["", "![held-out truth per arm](results/if-rlvr-heldout.png)", ""]
     return lines, report
 
