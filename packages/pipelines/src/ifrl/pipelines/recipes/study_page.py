@@ -381,15 +381,24 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
                 [
                     "held-out tools: exact",
                     "held-out tools: AST",
+                    "held-out tools: partial score x 100",
                     "seen tools: exact",
                     "seen tools: AST",
+                    "seen tools: partial score x 100",
                 ],
                 {
-                    arm: [r["heldout_exact"], r["heldout_ast"], r["seen_exact"], r["seen_ast"]]
+                    arm: [
+                        r["heldout_exact"],
+                        r["heldout_ast"],
+                        r["heldout_score"],
+                        r["seen_exact"],
+                        r["seen_ast"],
+                        r["seen_score"],
+                    ]
                     for arm, r in t["table"].items()
                 },
                 title="ToolACE arms after SFT (95% bootstrap over seeds and dialogs)",
-                ylabel="%",
+                ylabel="% / partial score x 100",
             )
             lines += ["![ToolACE arms](results/toolace.png)", ""]
             out[s] = _jsonable(t)
@@ -507,8 +516,8 @@ def _edu(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
             str(r["lines"]),
             f"{r['cost_ratio_line']:.1f}x",
             f"{r['cost_ratio_question']:.1f}x",
-            f"{r['kappa_edu']:+.2f} [{r['kappa_edu_ci95'][0]:+.2f}, {r['kappa_edu_ci95'][1]:+.2f}]",
-            f"{r['kappa_uniform']:+.2f} [{r['kappa_uniform_ci95'][0]:+.2f}, {r['kappa_uniform_ci95'][1]:+.2f}]",
+            _kappa(r["kappa_edu"], r["kappa_edu_ci95"]),
+            _kappa(r["kappa_uniform"], r["kappa_uniform_ci95"]),
             str(r["questions"]),
         ]
         for r in res["sweep"]
@@ -546,7 +555,7 @@ def _edu(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
                 if key in m
             ]
             lines.append(
-                f"- budget {b['budget']:g}, PRM on {method} labels ({m['questions']} questions, "
+                f"- budget {b['budget']:g}, PRM on {method} labels ({_count(m['questions'], 'question')}, "
                 f"{m['f1']['n_seeds']} seeds): {', '.join(shown)}."
             )
     cheaper = h["cost_ratio_line"] > 1
@@ -585,6 +594,19 @@ def _toolace_data(rows: Rows) -> str:
         )
         + "."
     )
+
+
+def _kappa(value: float, ci: Sequence[float]) -> str:
+    """Cohen's kappa and its interval, two decimals (no ``-0.00``)."""
+
+    def two(x: float) -> str:
+        return f"{round(x, 2) + 0.0:+.2f}"
+
+    return f"{two(value)} [{two(ci[0])}, {two(ci[1])}]"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _seeded_value(m: Mapping[str, Any], points: bool) -> str:
