@@ -558,12 +558,17 @@ def _edu(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
                 f"- budget {b['budget']:g}, PRM on {method} labels ({_count(m['questions'], 'question')}, "
                 f"{m['f1']['n_seeds']} seeds): {', '.join(shown)}."
             )
-    cheaper = h["cost_ratio_line"] > 1
+    ratios = [float(r["cost_ratio_line"]) for r in res["sweep"]]
+    direction = "above" if all(x > 1 for x in ratios) else "not all above"
     lines += [
         "",
-        f"- Cost: {'agrees' if cheaper else 'disagrees'}: uniform MC spends {h['cost_ratio_line']:.1f}x EDU's generated tokens per labelled line step "
-        f"and {h['cost_ratio_question']:.1f}x per question (one run of the labellers; the sweep above gives the spread over lengths).",
-        "- Quality: the kappas and the PRM metrics above carry the verdict; an interval that contains 0 (kappa) or chance (AUROC 0.5) cannot tell.",
+        f"- Cost: at the matched budget uniform MC spends {h['cost_ratio_line']:.1f}x EDU's "
+        f"generated tokens per labelled line step and {h['cost_ratio_question']:.1f}x per "
+        "question; no interval (the labellers' costs are summed over the questions each "
+        f"covers). The sweep's per-length ratios ({', '.join(f'{x:.1f}x' for x in ratios)}) are "
+        f"{direction} 1: the direction of the claim, not a test of its size.",
+        "- Quality: the kappas and the PRM metrics above carry the verdict; an interval that "
+        "contains 0 (kappa) or chance (AUROC 0.5) cannot tell.",
         "",
     ]
     lines += [
