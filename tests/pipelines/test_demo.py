@@ -70,6 +70,7 @@ def test_demo_quick_writes_report(quick_run: tuple[Path, str]) -> None:
         "edu-prm",
     ]
     assert summary["total_cpu_seconds"] > 0
+    assert summary["commit"]  # the code the run was made with (publish_demo quotes it)
     # ToolACE's verification value: the same SFT on as many dialogs that failed verification.
     kept, failed = summary["toolace"]["verified"], summary["toolace_rejected"]["verified"]
     assert kept["sft_rows"] == failed["sft_rows"] == 3

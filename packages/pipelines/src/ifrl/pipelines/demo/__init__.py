@@ -1,4 +1,4 @@
-"""``ifrl demo``: small configurations of the four recipes on the tiny model, and a report.
+"""``ifrl demo``: small configurations of the four recipes on the micro policies, and a report.
 
 Runs, offline on a CPU: ``toolace`` (API pool → dialogs → verification → SFT → held-out
 BFCL-style eval), ``itool`` from the toolace run's SFT model (deficiency → MCTS pairs → SimPO →

@@ -294,7 +294,7 @@ def make_overview(path: Path, s: Mapping[str, Any]) -> Path:
     fig.suptitle(
         "ifrl demo"
         + (" (quick)" if s["quick"] else "")
-        + " — tiny model, CPU, offline (value [95% interval] n=items)",
+        + " — micro policies, CPU, offline (value [95% interval] n=items)",
         fontsize=11,
     )
     lines = [textwrap.fill(h.text, 150, subsequent_indent="    ") for h in headlines(s)]

@@ -89,7 +89,8 @@ def publish(run_dir: Path, docs: Path, readmes: Iterable[Path]) -> dict[str, Any
     if not summary_path.exists():
         raise FileNotFoundError(f"{summary_path}: not a finished demo run (no summary.json)")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    commit = git_commit()
+    # The commit the run was made at (recorded by the run); older runs: the checkout's now.
+    commit = str(summary.get("commit") or git_commit())
     results = results_document(summary, commit)
     docs.mkdir(parents=True, exist_ok=True)
     write_json(docs / "demo-results.json", results)

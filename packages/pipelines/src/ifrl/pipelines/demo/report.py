@@ -56,11 +56,12 @@ def report_markdown(s: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     lines = [
         "# ifrl demo" + (" (quick)" if s["quick"] else ""),
         "",
-        "Small configurations of the four recipes — `toolace`, `itool`, `if-rlvr` (twice: hard "
-        "verifiers and NoisyJudge as the reward) and `edu-prm` — on the seeded tiny model "
-        "(2 layers, hidden size 256), offline on a CPU. The model is tiny and trained for "
-        "minutes, so the point is that every stage runs and is measured; the numbers move with "
-        "a real model (see the `examples/` configs).",
+        "Small configurations of the four recipes — `toolace` (twice: SFT on dialogs that passed "
+        "and that failed verification), `itool`, `if-rlvr` (twice: hard verifiers and NoisyJudge "
+        "as the reward) and `edu-prm` — offline on a CPU, on micro policies grown on this "
+        "machine (`ifrl tiny build tool` / `if`: 3.5M parameters, trained for minutes; the "
+        "`-tiny` builds with `--quick`). Their competence is low, so most effects here are "
+        "within noise; `docs/results.md` measures each paper's effect with 3 seeds.",
         "",
         "**Headline** (each figure: value, 95% interval, n; Wilson intervals for shares, "
         "bootstrap over items for means and ratios; the tables below hold the same numbers):",

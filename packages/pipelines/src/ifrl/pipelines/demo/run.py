@@ -10,6 +10,7 @@ from typing import Any
 
 from ifrl.core.config import from_mapping
 from ifrl.core.jsonl import write_json, write_text
+from ifrl.pipelines.common import git_commit
 from ifrl.pipelines.demo.configs import RUNS, demo_configs
 from ifrl.pipelines.demo.headlines import headline
 from ifrl.pipelines.demo.plots import make_overview, make_plots
@@ -51,6 +52,7 @@ def run_demo(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     start, cpu_start = time.perf_counter(), time.process_time()
+    commit = git_commit()  # the code this run is made with
     states: dict[str, dict[str, Any]] = {}
     timing: dict[str, dict[str, float]] = {}
     planned = [(name, get_recipe(r), _config(name, r, quick, run_dir)) for name, r in RUNS]
@@ -76,7 +78,7 @@ def run_demo(
         "wall": round(time.perf_counter() - start, 1),
         "cpu": round(time.process_time() - cpu_start, 1),
     }
-    summary = summarize(run_dir, states, spent, quick, timing)
+    summary = {**summarize(run_dir, states, spent, quick, timing), "commit": commit}
     write_json(run_dir / "summary.json", summary)
     echo("writing the report (plots, report.md, report.html, report-overview.png)")
     plots = make_plots(run_dir, summary)
