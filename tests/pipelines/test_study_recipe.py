@@ -90,11 +90,11 @@ def test_study_runs_every_section_and_writes_the_page(tmp_path: Path) -> None:
     # The copy at study.page links its own plot folder.
     copied = page.read_text()
     assert "](results/toolace.png)" in copied and (page.parent / "results/toolace.png").exists()
-    # Every seed and arm ran in its own directory; a rerun only rewrites the page.
+    # Every seed and arm ran in its own directory; a rerun skips every stage, the page too.
     assert (run_dir / "toolace/rejected/seed-2/eval/results.json").exists()
     assert (run_dir / "itool/baseline/seed-1/iter_1/eval_scored.jsonl").exists()
     again = CliRunner().invoke(main, args)
-    assert again.exit_code == 0 and again.output.count("up to date, skipped") == 5
+    assert again.exit_code == 0 and again.output.count("up to date, skipped") == 6
 
 
 def test_commit_is_dirty_only_when_source_code_changed(tmp_path: Path) -> None:
