@@ -225,3 +225,32 @@ def test_every_headline_figure_comes_from_the_summary_and_its_table(
             assert f.shown() in h.text
             number = f"{f.value:.2f}x" if f.unit == "ratio" else f"{f.value:.3f}"
             assert number in tables, f"{h.name}: {f.source}={number} is in no table"
+
+
+@pytest.mark.slow
+def test_missing_micro_policies_are_built_at_once_and_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's first run builds its missing micro policies in parallel processes, one thread
+    each: the same weights as a build in this process."""
+    from ifrl.pipelines.demo.run import _config, _prepare_micro
+    from ifrl.pipelines.micro import build_micro
+    from ifrl.pipelines.micro.build import is_built
+    from ifrl.pipelines.recipe import get_recipe
+
+    monkeypatch.setenv("IFRL_CACHE", str(tmp_path / "cache"))
+    planned = [
+        (name, get_recipe(recipe), _config(name, recipe, True, tmp_path / "run"))
+        for name, recipe in (("toolace", "toolace"), ("if-rlvr-hard", "if-rlvr"))
+    ]
+    assert not is_built("tool-tiny") and not is_built("if-tiny")
+    said: list[str] = []
+    _prepare_micro(planned, said.append)
+    assert is_built("tool-tiny") and is_built("if-tiny")
+    assert any("at the same time (2 processes" in line for line in said), said
+    for name in ("tool-tiny", "if-tiny"):
+        cached = build_micro(name)
+        assert cached.cached
+        here = build_micro(name, out_dir=tmp_path / f"here-{name}", force=True)
+        weights = "model.safetensors"
+        assert (here.path / weights).read_bytes() == (cached.path / weights).read_bytes(), name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -90,20 +91,49 @@ def run_demo(
 
 
 def _prepare_micro(planned: list[tuple[str, Any, Any]], echo: Echo) -> None:
-    """Build the micro policies the runs start from, each once (cached ones are reused): the
-    time of the last build here, then the training's progress bar."""
+    """Build the micro policies the runs start from when the cache lacks them, each once.
+
+    One missing policy is built here with the training's progress bar; several are built at
+    the same time in separate processes, one CPU thread each (the builds use one thread, so the
+    weights are the same as one after the other), with a bar over the finished builds. Each is
+    announced with the time its last build took here.
+    """
     from ifrl.pipelines.common import MICRO_PREFIX, resolve_model
     from ifrl.pipelines.micro.build import is_built, last_build_seconds
 
     paths = {cfg.model.path for _n, _r, cfg in planned if hasattr(cfg, "model") and cfg.model.path}
-    for path in sorted(p for p in paths if p.startswith(MICRO_PREFIX)):
-        name = path[len(MICRO_PREFIX) :]
-        if is_built(name):
-            continue
+    names = [p[len(MICRO_PREFIX) :] for p in sorted(paths) if p.startswith(MICRO_PREFIX)]
+    missing = [n for n in names if not is_built(n)]
+    for name in missing:
         last = last_build_seconds(name)
         about = f"about {describe(last)} last time here" if last else "never built here"
         echo(f"building the micro policy {name!r} first ({about}; cached for later runs)")
-        resolve_model(path)
+    workers = min(len(missing), os.cpu_count() or 1)
+    if workers <= 1:
+        for name in missing:
+            resolve_model(MICRO_PREFIX + name)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    echo(f"building {', '.join(missing)} at the same time ({workers} processes, 1 thread each)")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        jobs = {pool.submit(_build_one, name): name for name in missing}
+        with tqdm(total=len(jobs), desc="micro policies", unit="policy") as bar:
+            for job in as_completed(jobs):
+                echo(f"    micro policy: {job.result()}")
+                bar.update(1)
+
+
+def _build_one(name: str) -> str:
+    """Build the micro policy ``name`` (in a worker process); a line saying where and how long."""
+    from ifrl.pipelines.micro import build_micro
+
+    result = build_micro(name)
+    return f"built {name} in {result.card['time']['total_seconds']:.0f} s: {result.path}"
 
 
 def _config(name: str, recipe_name: str, quick: bool, run_dir: Path) -> Any:
