@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ifrl.core.config import to_dict
 from ifrl.core.jsonl import read_jsonl, write_json, write_text
 from ifrl.core.stats import Metric, bootstrap_difference, cluster_bootstrap, proportion
 from ifrl.pipelines.common import git_commit
-from ifrl.pipelines.recipe import StageContext
+from ifrl.pipelines.recipe import RunState, StageContext
 
 Rows = list[dict[str, Any]]
 
@@ -105,10 +106,6 @@ def _rows(path: Path, only_tool: bool = False) -> Rows:
     return [r for r in rows if r.get("tool", True)] if only_tool else rows
 
 
-def _metric_dict(m: Metric) -> dict[str, Any]:
-    return m.to_dict()
-
-
 # -- sections ----------------------------------------------------------------------------------
 
 
@@ -145,7 +142,7 @@ def toolace_section(root: Path, seeds: Sequence[int], resamples: int) -> dict[st
     rows = []
     for arm in ("verified", "rejected", "shuffled"):
         for seed in seeds:
-            state = _state(root / "toolace" / arm / f"seed-{seed}")
+            state = RunState.load(root / "toolace" / arm / f"seed-{seed}").stages
             made, checked = state["dialogs"]["result"], state["verify"]["result"]
             rows.append(
                 {
@@ -235,9 +232,15 @@ def itool_section(root: Path, seeds: Sequence[int], resamples: int) -> dict[str,
     }
 
 
-def _state(run_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
-    return dict(data["stages"])
+@dataclass(frozen=True)
+class _Inputs:
+    """What a section's writer reads: the study's run directory, where plots go, the seeds and
+    the bootstrap resamples."""
+
+    root: Path
+    plots: Path
+    seeds: list[int]
+    resamples: int
 
 
 # -- markdown ------------------------------------------------------------------------------------
@@ -249,7 +252,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [*out, ""]
 
 
-def _if_rlvr(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
+def _if_rlvr(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
+    """The IF-RLVR section: the if-rlvr report's held-out table, verdicts and plot."""
+    root, plots = inp.root, inp.plots
     report = json.loads((root / "if-rlvr/report.json").read_text(encoding="utf-8"))
     held = {a: {k: Metric.from_dict(v) for k, v in r.items()} for a, r in report["heldout"].items()}
     diffs = {
@@ -295,13 +300,12 @@ def _if_rlvr(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
 def write_page(ctx: StageContext) -> dict[str, Any]:
     """Write ``results.md``, ``results/*.png`` and ``results/study.json`` (and the copy at
     ``study.page``); return the headline numbers."""
-    from ifrl.evals.plots import grouped_bar_chart
-
     cfg = ctx.config
     root = ctx.run_dir
     seeds = list(cfg.study.seeds)
     resamples = cfg.study.bootstrap
     plots = ctx.path("results/x").parent
+    inputs = _Inputs(root, plots, seeds, resamples)
     sections = list(cfg.study.sections)
     commit = git_commit()
     timing = {
@@ -339,154 +343,9 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
             "**Measured.**",
             "",
         ]
-        if s == "if-rlvr":
-            body, data = _if_rlvr(root, plots)
-            lines += body
-            out[s] = data
-        elif s == "toolace":
-            t = toolace_section(root, seeds, resamples)
-            lines += _table(
-                [
-                    "arm",
-                    "held-out tools: exact",
-                    "held-out tools: AST",
-                    "seen tools: exact",
-                    "seen tools: AST",
-                    "seen tools: partial score",
-                ],
-                [
-                    [
-                        arm,
-                        pct(r["heldout_exact"]),
-                        pct(r["heldout_ast"]),
-                        pct(r["seen_exact"]),
-                        pct(r["seen_ast"]),
-                        f"{r['seen_score'].value:.3f} [{r['seen_score'].ci_low:.3f}, {r['seen_score'].ci_high:.3f}]",
-                    ]
-                    for arm, r in t["table"].items()
-                ],
-            )
-            lines += [_toolace_data(t["data"]), ""]
-            d = t["diffs"]
-            lines += [
-                f"- verified vs rejected data, seen tools, exact: {verdict(d['verified_minus_rejected_seen_exact'], 'verified', 'rejected')}.",
-                f"- verified vs rejected data, held-out tools, exact: {verdict(d['verified_minus_rejected_heldout_exact'], 'verified', 'rejected')}.",
-                f"- easy-to-hard vs shuffled order, seen tools, exact: {verdict(d['verified_minus_shuffled_seen_exact'], 'easy-to-hard', 'shuffled')}.",
-                f"- verified vs rejected data, seen tools, partial score: {verdict(d['verified_minus_rejected_seen_score'], 'verified', 'rejected', scores=True)}.",
-                f"- easy-to-hard vs shuffled order, seen tools, partial score: {verdict(d['verified_minus_shuffled_seen_score'], 'easy-to-hard', 'shuffled', scores=True)}.",
-                "",
-            ]
-            grouped_bar_chart(
-                plots / "toolace.png",
-                [
-                    "held-out tools: exact",
-                    "held-out tools: AST",
-                    "held-out tools: partial score x 100",
-                    "seen tools: exact",
-                    "seen tools: AST",
-                    "seen tools: partial score x 100",
-                ],
-                {
-                    arm: [
-                        r["heldout_exact"],
-                        r["heldout_ast"],
-                        r["heldout_score"],
-                        r["seen_exact"],
-                        r["seen_ast"],
-                        r["seen_score"],
-                    ]
-                    for arm, r in t["table"].items()
-                },
-                title="ToolACE arms after SFT (95% bootstrap over seeds and dialogs)",
-                ylabel="% / partial score x 100",
-            )
-            lines += ["![ToolACE arms](results/toolace.png)", ""]
-            out[s] = _jsonable(t)
-        elif s == "toolace-dev":
-            t = toolace_dev_section(root, seeds, resamples)
-            lines += _table(
-                ["after", "held-out exact", "held-out AST", "held-out partial score", "surviving"],
-                [
-                    [
-                        k,
-                        pct(v["exact"]),
-                        pct(v["ast"]),
-                        score(v["score"]),
-                        pct(t["survival"][k]) if k in t["survival"] else "—",
-                    ]
-                    for k, v in t["table"].items()
-                ],
-            )
-            d = t["diffs"]
-            last = t["last"]
-            lines += [
-                "Surviving: the round's tool proposals that pass the vote and the rule filter.",
-                "",
-                f"- {last} vs the sub-task SFT model, exact: "
-                f"{verdict(d['exact'], last, 'sub-task SFT')}.",
-                f"- {last} vs the sub-task SFT model, partial score: "
-                f"{verdict(d['score'], last, 'sub-task SFT', scores=True)}.",
-                "",
-            ]
-            grouped_bar_chart(
-                plots / "toolace-dev.png",
-                list(t["table"]),
-                {
-                    "exact": [v["exact"] for v in t["table"].values()],
-                    "AST": [v["ast"] for v in t["table"].values()],
-                    "partial score x 100": [v["score"] for v in t["table"].values()],
-                },
-                title="ToolACE-DEV: held-out accuracy per round (95% bootstrap)",
-                ylabel="%",
-            )
-            lines += ["![ToolACE-DEV rounds](results/toolace-dev.png)", ""]
-            out[s] = _jsonable(t)
-        elif s == "itool":
-            t = itool_section(root, seeds, resamples)
-            iters = list(t["table"]["mcts"]["exact"])
-            lines += _table(
-                ["arm", "metric", *iters, "pairs", "model calls"],
-                [
-                    [
-                        arm,
-                        label,
-                        *(shown(r[key][k]) for k in iters),
-                        f"{t['cost'][arm]['pairs']:.0f}",
-                        f"{t['cost'][arm]['model_calls']:.0f}",
-                    ]
-                    for arm, r in t["table"].items()
-                    for key, label, shown in (
-                        ("exact", "exact", pct),
-                        ("score", "partial score", score),
-                    )
-                ],
-            )
-            mb, ms = t["mcts_minus_baseline"], t["mcts_minus_start"]
-            lines += [
-                "Held-out dialogs on the training tools; iteration 0 is the ToolACE SFT model both arms start from.",
-                "",
-                f"- MCTS pairs vs best-vs-worst pairs after the last iteration, exact: {verdict(mb['exact'], 'MCTS', 'best-vs-worst')}.",
-                f"- the same, partial score: {verdict(mb['score'], 'MCTS', 'best-vs-worst', scores=True)}.",
-                f"- iTool (MCTS) iterations vs the SFT model, exact: {verdict(ms['exact'], 'after iTool', 'SFT')}.",
-                f"- the same, partial score: {verdict(ms['score'], 'after iTool', 'SFT', scores=True)}.",
-                "",
-            ]
-            grouped_bar_chart(
-                plots / "itool.png",
-                [f"{k}: {m}" for m in ("exact", "partial score") for k in iters],
-                {
-                    arm: [r[key][k] for key in ("exact", "score") for k in iters]
-                    for arm, r in t["table"].items()
-                },
-                title="iTool: held-out exact accuracy and partial score per iteration (95% bootstrap)",
-                ylabel="% (exact) / score x 100",
-            )
-            lines += ["![iTool iterations](results/itool.png)", ""]
-            out[s] = _jsonable(t)
-        else:
-            body, data = _edu(root, plots)
-            lines += body
-            out[s] = data
+        body, data = SECTION_WRITERS[s](inputs)
+        lines += body
+        out[s] = data
         runs_done = timing[s]
         lines += [
             f"Runs: {', '.join(f'`{k}`' for k in runs_done)} (under the study's run directory).",
@@ -505,7 +364,164 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
     return {"commit": commit, "sections": sections}
 
 
-def _edu(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
+def _toolace(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
+    """The ToolACE section: arms' table, data, verdicts and plot."""
+    from ifrl.evals.plots import grouped_bar_chart
+
+    t = toolace_section(inp.root, inp.seeds, inp.resamples)
+    lines = _table(
+        [
+            "arm",
+            "held-out tools: exact",
+            "held-out tools: AST",
+            "seen tools: exact",
+            "seen tools: AST",
+            "seen tools: partial score",
+        ],
+        [
+            [
+                arm,
+                pct(r["heldout_exact"]),
+                pct(r["heldout_ast"]),
+                pct(r["seen_exact"]),
+                pct(r["seen_ast"]),
+                f"{r['seen_score'].value:.3f} [{r['seen_score'].ci_low:.3f}, {r['seen_score'].ci_high:.3f}]",
+            ]
+            for arm, r in t["table"].items()
+        ],
+    )
+    lines += [_toolace_data(t["data"]), ""]
+    d = t["diffs"]
+    lines += [
+        f"- verified vs rejected data, seen tools, exact: {verdict(d['verified_minus_rejected_seen_exact'], 'verified', 'rejected')}.",
+        f"- verified vs rejected data, held-out tools, exact: {verdict(d['verified_minus_rejected_heldout_exact'], 'verified', 'rejected')}.",
+        f"- easy-to-hard vs shuffled order, seen tools, exact: {verdict(d['verified_minus_shuffled_seen_exact'], 'easy-to-hard', 'shuffled')}.",
+        f"- verified vs rejected data, seen tools, partial score: {verdict(d['verified_minus_rejected_seen_score'], 'verified', 'rejected', scores=True)}.",
+        f"- easy-to-hard vs shuffled order, seen tools, partial score: {verdict(d['verified_minus_shuffled_seen_score'], 'easy-to-hard', 'shuffled', scores=True)}.",
+        "",
+    ]
+    grouped_bar_chart(
+        inp.plots / "toolace.png",
+        [
+            "held-out tools: exact",
+            "held-out tools: AST",
+            "held-out tools: partial score x 100",
+            "seen tools: exact",
+            "seen tools: AST",
+            "seen tools: partial score x 100",
+        ],
+        {
+            arm: [
+                r["heldout_exact"],
+                r["heldout_ast"],
+                r["heldout_score"],
+                r["seen_exact"],
+                r["seen_ast"],
+                r["seen_score"],
+            ]
+            for arm, r in t["table"].items()
+        },
+        title="ToolACE arms after SFT (95% bootstrap over seeds and dialogs)",
+        ylabel="% / partial score x 100",
+    )
+    lines += ["![ToolACE arms](results/toolace.png)", ""]
+    return lines, _jsonable(t)
+
+
+def _toolace_dev(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
+    """The ToolACE-DEV section: per-round table, survival, verdicts and plot."""
+    from ifrl.evals.plots import grouped_bar_chart
+
+    t = toolace_dev_section(inp.root, inp.seeds, inp.resamples)
+    lines = _table(
+        ["after", "held-out exact", "held-out AST", "held-out partial score", "surviving"],
+        [
+            [
+                k,
+                pct(v["exact"]),
+                pct(v["ast"]),
+                score(v["score"]),
+                pct(t["survival"][k]) if k in t["survival"] else "—",
+            ]
+            for k, v in t["table"].items()
+        ],
+    )
+    d = t["diffs"]
+    last = t["last"]
+    lines += [
+        "Surviving: the round's tool proposals that pass the vote and the rule filter.",
+        "",
+        f"- {last} vs the sub-task SFT model, exact: {verdict(d['exact'], last, 'sub-task SFT')}.",
+        f"- {last} vs the sub-task SFT model, partial score: "
+        f"{verdict(d['score'], last, 'sub-task SFT', scores=True)}.",
+        "",
+    ]
+    grouped_bar_chart(
+        inp.plots / "toolace-dev.png",
+        list(t["table"]),
+        {
+            "exact": [v["exact"] for v in t["table"].values()],
+            "AST": [v["ast"] for v in t["table"].values()],
+            "partial score x 100": [v["score"] for v in t["table"].values()],
+        },
+        title="ToolACE-DEV: held-out accuracy per round (95% bootstrap)",
+        ylabel="%",
+    )
+    lines += ["![ToolACE-DEV rounds](results/toolace-dev.png)", ""]
+    return lines, _jsonable(t)
+
+
+def _itool(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
+    """The iTool section: per-iteration table, cost, verdicts and plot."""
+    from ifrl.evals.plots import grouped_bar_chart
+
+    lines: list[str] = []
+    t = itool_section(inp.root, inp.seeds, inp.resamples)
+    iters = list(t["table"]["mcts"]["exact"])
+    lines += _table(
+        ["arm", "metric", *iters, "pairs", "model calls"],
+        [
+            [
+                arm,
+                label,
+                *(shown(r[key][k]) for k in iters),
+                f"{t['cost'][arm]['pairs']:.0f}",
+                f"{t['cost'][arm]['model_calls']:.0f}",
+            ]
+            for arm, r in t["table"].items()
+            for key, label, shown in (
+                ("exact", "exact", pct),
+                ("score", "partial score", score),
+            )
+        ],
+    )
+    mb, ms = t["mcts_minus_baseline"], t["mcts_minus_start"]
+    lines += [
+        "Held-out dialogs on the training tools; iteration 0 is the ToolACE SFT model both arms start from.",
+        "",
+        f"- MCTS pairs vs best-vs-worst pairs after the last iteration, exact: {verdict(mb['exact'], 'MCTS', 'best-vs-worst')}.",
+        f"- the same, partial score: {verdict(mb['score'], 'MCTS', 'best-vs-worst', scores=True)}.",
+        f"- iTool (MCTS) iterations vs the SFT model, exact: {verdict(ms['exact'], 'after iTool', 'SFT')}.",
+        f"- the same, partial score: {verdict(ms['score'], 'after iTool', 'SFT', scores=True)}.",
+        "",
+    ]
+    grouped_bar_chart(
+        inp.plots / "itool.png",
+        [f"{k}: {m}" for m in ("exact", "partial score") for k in iters],
+        {
+            arm: [r[key][k] for key in ("exact", "score") for k in iters]
+            for arm, r in t["table"].items()
+        },
+        title="iTool: held-out exact accuracy and partial score per iteration (95% bootstrap)",
+        ylabel="% (exact) / score x 100",
+    )
+    lines += ["![iTool iterations](results/itool.png)", ""]
+    return lines, _jsonable(t)
+
+
+def _edu(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
+    """The EDU-PRM section: the cost sweep, the PRMs per budget and the plots."""
+    root, plots = inp.root, inp.plots
     res = json.loads((root / "edu-prm/results.json").read_text(encoding="utf-8"))
     h = res["headline"]
     for name in ("sweep.png", "cost_quality.png"):
@@ -580,6 +596,16 @@ def _edu(root: Path, plots: Path) -> tuple[list[str], dict[str, Any]]:
     return lines, {"headline": h, "sweep": res["sweep"]}
 
 
+#: One writer per section: its Markdown lines and the numbers that go into ``study.json``.
+SECTION_WRITERS: dict[str, Callable[[_Inputs], tuple[list[str], dict[str, Any]]]] = {
+    "if-rlvr": _if_rlvr,
+    "toolace": _toolace,
+    "toolace-dev": _toolace_dev,
+    "itool": _itool,
+    "edu-prm": _edu,
+}
+
+
 def _toolace_data(rows: Rows) -> str:
     """What each arm trained on, in one sentence per arm (counts summed over seeds)."""
 
@@ -623,7 +649,7 @@ def _seeded_value(m: Mapping[str, Any], points: bool) -> str:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Metric):
-        return _metric_dict(value)
+        return value.to_dict()
     if isinstance(value, Mapping):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
