@@ -73,6 +73,28 @@ def test_rerun_skips_and_config_change_reruns_downstream(tmp_path: Path) -> None
     assert (tmp_path / "out/two.txt").read_text() == "hihi"
 
 
+def test_a_micro_policy_change_reruns_the_stages_that_use_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config naming ``micro:NAME`` is fingerprinted with the policy's cache key: when the
+    policy's code, settings or data change, the stages rerun instead of being resumed."""
+    import ifrl.pipelines.micro.build as build
+
+    keys = {"if-tiny": "a" * 64}
+    monkeypatch.setattr(build, "policy_key", lambda name: keys[name])
+    CALLS.clear()
+    cfg = ToyConfig(first=CountSection(word="micro:if-tiny"))
+    run_recipe(TOY, cfg, tmp_path, echo=lambda s: None)
+    run_recipe(TOY, cfg, tmp_path, echo=lambda s: None)
+    assert CALLS == ["one", "two"]  # same policy: resumed
+    keys["if-tiny"] = "b" * 64
+    run_recipe(TOY, cfg, tmp_path, echo=lambda s: None)
+    assert CALLS == ["one", "two", "one", "two"]  # the policy changed: both rerun
+    # a name that is no micro policy is hashed as written
+    run_recipe(TOY, ToyConfig(first=CountSection(word="micro:nope")), tmp_path, echo=print)
+    assert CALLS[4:] == ["one", "two"]
+
+
 def test_missing_output_and_from_stage_rerun(tmp_path: Path) -> None:
     CALLS.clear()
     run_recipe(TOY, ToyConfig(), tmp_path, echo=lambda s: None)

@@ -58,6 +58,31 @@ def resolve_model(section: ModelSection | str) -> str:
     return path
 
 
+def pin_micro(value: Any) -> Any:
+    """``value`` (JSON-ready: mappings, lists, scalars) with each ``micro:NAME`` string written
+    ``micro:NAME@KEY``, KEY the policy's cache key (:func:`ifrl.pipelines.micro.build.policy_key`).
+
+    Stage fingerprints hash configs through this, so a completed stage that used a micro policy
+    reruns when the policy's code, settings or data change instead of being resumed.
+    """
+    if isinstance(value, str) and value.startswith(MICRO_PREFIX):
+        from ifrl.pipelines.micro.build import policy_key
+
+        name = value[len(MICRO_PREFIX) :]
+        return f"{value}@{policy_key(name)[:16]}" if name in _micro_names() else value
+    if isinstance(value, dict):
+        return {k: pin_micro(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [pin_micro(v) for v in value]
+    return value
+
+
+def _micro_names() -> set[str]:
+    from ifrl.pipelines.micro.spec import SPECS
+
+    return set(SPECS)
+
+
 def _progress(text: str) -> None:
     print(f"    micro policy: {text}", flush=True)
 

@@ -36,6 +36,7 @@ from ifrl.core.config import to_dict
 from ifrl.core.errors import IfrlError
 from ifrl.core.jsonl import write_json
 from ifrl.core.registry import Registry
+from ifrl.pipelines.common import pin_micro
 from ifrl.pipelines.timings import describe, estimate, record
 
 Echo = Callable[[str], None]
@@ -117,10 +118,11 @@ def recipe_names() -> list[str]:
 
 
 def fingerprint(config: Any, stage: Stage, upstream: Mapping[str, str]) -> str:
-    """Hash of the stage's config sections and its inputs' fingerprints."""
+    """Hash of the stage's config sections and its inputs' fingerprints (a ``micro:NAME`` model
+    counts with its policy's cache key, see :func:`ifrl.pipelines.common.pin_micro`)."""
     payload = {
         "stage": stage.name,
-        "sections": {s: to_dict(getattr(config, s)) for s in stage.sections},
+        "sections": pin_micro({s: to_dict(getattr(config, s)) for s in stage.sections}),
         "inputs": {i: upstream.get(i, "") for i in stage.inputs},
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -118,6 +119,13 @@ def _planned(
     ).hexdigest()
     code = code_version(spec.domain)
     return data, blobs, data_hash, code, cache_key(spec, data_hash, code)
+
+
+@functools.cache
+def policy_key(name: str) -> str:
+    """The cache key the registered micro policy ``name`` has with the code, settings and data
+    as they stand (seconds: it generates the data to hash it; computed once per process)."""
+    return _planned(get_spec(name))[-1]
 
 
 def is_built(name_or_spec: str | MicroSpec) -> bool:
