@@ -145,6 +145,9 @@ def test_uniform_on_tree_leaves_resumes_without_duplicates(
         )
     )
     assert got["questions"] == 3 and got["cost_ratio_line"] > 0 and got["cost_ratio_question"] > 0
+    for key in ("cost_ratio_line", "cost_ratio_question"):
+        low, high = got[f"{key}_ci95"]
+        assert low <= got[key] <= high
     full_report = json.loads(report.read_text())
     assert full_report["uniform"]["solutions"] == 6 and full_report["edu"]["solutions"] == 9
     bad = CliRunner().invoke(
@@ -152,6 +155,22 @@ def test_uniform_on_tree_leaves_resumes_without_duplicates(
         ["study", "--trees", str(trees), "--uniform", str(greedy), "--model", str(tiny_model_dir)],
     )
     assert bad.exit_code == 2 and "label with --trees" in bad.output
+
+
+def test_cost_ratio_intervals_resample_questions() -> None:
+    from ifrl.prm.study import QuestionCost, cost_ratio_intervals
+
+    same = [QuestionCost(10, 40, 2, 4)] * 5
+    got = cost_ratio_intervals(same, resamples=200)
+    assert got == {"cost_ratio_line_ci95": [2.0, 2.0], "cost_ratio_question_ci95": [4.0, 4.0]}
+    # one cheap and one dear question: resamples of only one kind bound the ratio
+    mixed = [QuestionCost(10, 20, 1, 1), QuestionCost(10, 80, 1, 1)] * 10
+    low, high = cost_ratio_intervals(mixed, resamples=500)["cost_ratio_question_ci95"] or [0, 0]
+    assert 2.0 < low < 5.0 < high < 8.0
+    assert cost_ratio_intervals([QuestionCost(0, 5, 0, 1)]) == {
+        "cost_ratio_line_ci95": None,
+        "cost_ratio_question_ci95": None,
+    }
 
 
 def test_exports_processbench_scoring_and_one_step_cut(

@@ -136,6 +136,46 @@ def cost_ratios(uniform: LabelCost, edu: LabelCost) -> dict[str, float | None]:
     }
 
 
+@dataclass(frozen=True)
+class QuestionCost:
+    """One question's generated tokens and labelled line steps under both labellers."""
+
+    edu_tokens: int
+    uniform_tokens: int
+    edu_lines: int
+    uniform_lines: int
+
+
+def cost_ratio_intervals(
+    questions: Sequence[QuestionCost], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, list[float] | None]:
+    """95% bootstrap intervals over questions of uniform's generated tokens over EDU's, per
+    labelled line step (``cost_ratio_line_ci95``) and per question (``cost_ratio_question_ci95``):
+    each resample sums both labellers' tokens and line steps over the drawn questions, as the
+    point ratios sum them over all; None when EDU generated no token."""
+
+    def per_line(qs: Sequence[QuestionCost]) -> float:
+        edu = sum(q.edu_tokens for q in qs) / max(1, sum(q.edu_lines for q in qs))
+        uni = sum(q.uniform_tokens for q in qs) / max(1, sum(q.uniform_lines for q in qs))
+        return uni / edu if edu else float("nan")
+
+    def per_question(qs: Sequence[QuestionCost]) -> float:
+        edu = sum(q.edu_tokens for q in qs)
+        return sum(q.uniform_tokens for q in qs) / edu if edu else float("nan")
+
+    out: dict[str, list[float] | None] = {}
+    for key, stat in (
+        ("cost_ratio_line_ci95", per_line),
+        ("cost_ratio_question_ci95", per_question),
+    ):
+        if sum(q.edu_tokens for q in questions) == 0:
+            out[key] = None
+            continue
+        m = bootstrap(list(questions), stat, resamples=resamples, seed=seed)
+        out[key] = [m.ci_low, m.ci_high]
+    return out
+
+
 def cohens_kappa(pairs: Sequence[tuple[bool, bool]]) -> float:
     """Cohen's kappa of two binary ratings; 0 when chance agreement is total (one class only
     on both sides), NaN with no pairs."""
@@ -272,6 +312,7 @@ def labelling_report(
     q_edu_shared: list[list[tuple[bool, bool]]] = []
     q_edu_all: list[list[tuple[bool, bool]]] = []
     q_uni: list[list[tuple[bool, bool]]] = []
+    per_question: list[QuestionCost] = []
     for tree in shared:
         graded = grade_leaves(tree, tokenizer, checker, stop)
         edu = edu_line_labels(tree, tokenizer, graded)
@@ -283,6 +324,11 @@ def labelling_report(
         edu_solutions += len(graded)
         uni_solutions += len(uni.solutions)
         single += sum(1 for label in edu.values() if label.leaves == 1)
+        per_question.append(
+            QuestionCost(
+                tree.cost.generated_tokens, uni.cost.generated_tokens, len(edu), len(uni.labels)
+            )
+        )
         if truth is not None:
             leaves = [tree.solution_ids(leaf) for leaf in graded]
             known = line_truth_labels(tree.prompt, [*leaves, *uni.solutions], tokenizer, truth)
@@ -298,6 +344,7 @@ def labelling_report(
         "cost_ratio_question": ratios["question"],
         "calls_ratio_line": ratios["calls_line"],
         "calls_ratio_question": ratios["calls_question"],
+        **cost_ratio_intervals(per_question, resamples=resamples, seed=seed),
     }
     report: dict[str, Any] = {
         "edu": e.to_dict(),
@@ -325,9 +372,11 @@ __all__ = [
     "LabelCost",
     "LabelQuality",
     "Prefix",
+    "QuestionCost",
     "TruthFn",
     "UniformSet",
     "cohens_kappa",
+    "cost_ratio_intervals",
     "cost_ratios",
     "edu_line_labels",
     "label_quality",

@@ -23,9 +23,10 @@ Stages and what they write in the run directory:
   questions whose labelling fits in it), scored on the eval set and evaluated by ``ifrl.evals``'
   ``prm`` benchmark (first-error F1 on sampled and planted solutions, Best-of-N, AUROC,
   within-question ranking), one result file per PRM (``train/``), so a rerun resumes.
-* ``report`` — ``results.json`` (the headline: cost ratios per line step and per question, kappa
-  of both labelers, and first-error F1 of the PRMs at the full matched budget, as the mean over
-  seeds with a t-interval; per budget and labeler the same), ``cost_quality.png``.
+* ``report`` — ``results.json`` (the headline: cost ratios per line step and per question with
+  bootstrap intervals over questions, kappa of both labelers, and first-error F1 of the PRMs at
+  the full matched budget, as the mean over seeds with a t-interval; per budget and labeler the
+  same), ``cost_quality.png``.
 
 The paper's "98% reduction in query cost" has two readings (``../shared/PAPERS.md`` §4): (a)
 training data, PRM quality per training question, here the questions each labeler covers at a
@@ -242,7 +243,9 @@ def _sweep_summary(row: dict[str, Any]) -> dict[str, Any]:
         "lines": row["lines"],
         "questions": row["questions"],
         "cost_ratio_line": row["cost_ratio_line"],
+        "cost_ratio_line_ci95": row.get("cost_ratio_line_ci95"),
         "cost_ratio_question": row["cost_ratio_question"],
+        "cost_ratio_question_ci95": row.get("cost_ratio_question_ci95"),
         "calls_ratio_line": row["calls_ratio_line"],
         "calls_ratio_question": row["calls_ratio_question"],
         "kappa_edu": row.get("kappa_edu"),
@@ -600,7 +603,10 @@ def stage_report(ctx: StageContext) -> dict[str, Any]:
     sweep = ctx.results.get("sweep", {}).get("lengths", [])
     headline = {
         "cost_ratio_line": label["cost_ratio_line"],
+        "cost_ratio_line_ci95": label.get("cost_ratio_line_ci95"),
         "cost_ratio_question": label["cost_ratio_question"],
+        "cost_ratio_question_ci95": label.get("cost_ratio_question_ci95"),
+        "cost_questions": label.get("questions"),
         "calls_ratio_line": label["calls_ratio_line"],
         "calls_ratio_question": label["calls_ratio_question"],
         "kappa_edu": label["kappa_edu"],

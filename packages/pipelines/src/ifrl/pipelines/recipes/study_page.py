@@ -530,8 +530,8 @@ def _edu(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
     rows = [
         [
             str(r["lines"]),
-            f"{r['cost_ratio_line']:.1f}x",
-            f"{r['cost_ratio_question']:.1f}x",
+            _ratio(r["cost_ratio_line"], r.get("cost_ratio_line_ci95")),
+            _ratio(r["cost_ratio_question"], r.get("cost_ratio_question_ci95")),
             _kappa(r["kappa_edu"], r["kappa_edu_ci95"]),
             _kappa(r["kappa_uniform"], r["kappa_uniform_ci95"]),
             str(r["questions"]),
@@ -550,7 +550,8 @@ def _edu(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
         rows,
     )
     lines.append(
-        "Generated tokens, both labellers on the same sampled solutions; kappa: step labels against exact step truth."
+        "Generated tokens, both labellers on the same sampled solutions (95% bootstrap over "
+        "questions); kappa: step labels against exact step truth."
     )
     lines.append("")
     for b in res["per_budget"]:
@@ -574,15 +575,18 @@ def _edu(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
                 f"- budget {b['budget']:g}, PRM on {method} labels ({_count(m['questions'], 'question')}, "
                 f"{m['f1']['n_seeds']} seeds): {', '.join(shown)}."
             )
-    ratios = [float(r["cost_ratio_line"]) for r in res["sweep"]]
-    direction = "above" if all(x > 1 for x in ratios) else "not all above"
     lines += [
         "",
-        f"- Cost: at the matched budget uniform MC spends {h['cost_ratio_line']:.1f}x EDU's "
-        f"generated tokens per labelled line step and {h['cost_ratio_question']:.1f}x per "
-        "question; no interval (the labellers' costs are summed over the questions each "
-        f"covers). The sweep's per-length ratios ({', '.join(f'{x:.1f}x' for x in ratios)}) are "
-        f"{direction} 1: the direction of the claim, not a test of its size.",
+        f"- Cost: at the matched budget uniform MC spends "
+        f"{_ratio(h['cost_ratio_line'], h.get('cost_ratio_line_ci95'))} EDU's generated tokens "
+        "per labelled line step and "
+        f"{_ratio(h['cost_ratio_question'], h.get('cost_ratio_question_ci95'))} per question"
+        + (
+            f" (95% bootstrap over the {h['cost_questions']} questions both labelled)"
+            if h.get("cost_questions")
+            else ""
+        )
+        + f": {_ratio_verdict(h.get('cost_ratio_line_ci95'))}.",
         "- Quality: the kappas and the PRM metrics above carry the verdict; an interval that "
         "contains 0 (kappa) or chance (AUROC 0.5) cannot tell.",
         "",
@@ -625,6 +629,22 @@ def _toolace_data(rows: Rows) -> str:
         )
         + "."
     )
+
+
+def _ratio(value: float, ci: Sequence[float] | None) -> str:
+    """A cost ratio with its interval when there is one: ``26.8x [20.1, 33.0]``."""
+    return f"{value:.1f}x" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")
+
+
+def _ratio_verdict(ci: Sequence[float] | None) -> str:
+    """The page's rule for a cost ratio (uniform ÷ EDU): the interval against 1."""
+    if not ci:
+        return "no interval (a run made before the intervals existed), so the run cannot tell"
+    if ci[0] > 1:
+        return "agrees (EDU is cheaper per line step; the interval lies above 1)"
+    if ci[1] < 1:
+        return "disagrees (uniform MC is cheaper per line step; the interval lies below 1)"
+    return "cannot tell (the interval contains 1)"
 
 
 def _kappa(value: float, ci: Sequence[float]) -> str:
