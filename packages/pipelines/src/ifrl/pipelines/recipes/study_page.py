@@ -366,8 +366,6 @@ def write_page(ctx: StageContext) -> dict[str, Any]:
 
 def _toolace(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
     """The ToolACE section: arms' table, data, verdicts and plot."""
-    from ifrl.evals.plots import grouped_bar_chart
-
     t = toolace_section(inp.root, inp.seeds, inp.resamples)
     lines = _table(
         [
@@ -400,8 +398,10 @@ def _toolace(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
         f"- easy-to-hard vs shuffled order, seen tools, partial score: {verdict(d['verified_minus_shuffled_seen_score'], 'easy-to-hard', 'shuffled', scores=True)}.",
         "",
     ]
-    grouped_bar_chart(
-        inp.plots / "toolace.png",
+    lines += _chart(
+        inp,
+        "toolace",
+        "ToolACE arms",
         [
             "held-out tools: exact",
             "held-out tools: AST",
@@ -424,14 +424,11 @@ def _toolace(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
         title="ToolACE arms after SFT (95% bootstrap over seeds and dialogs)",
         ylabel="% / partial score x 100",
     )
-    lines += ["![ToolACE arms](results/toolace.png)", ""]
     return lines, _jsonable(t)
 
 
 def _toolace_dev(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
     """The ToolACE-DEV section: per-round table, survival, verdicts and plot."""
-    from ifrl.evals.plots import grouped_bar_chart
-
     t = toolace_dev_section(inp.root, inp.seeds, inp.resamples)
     lines = _table(
         ["after", "held-out exact", "held-out AST", "held-out partial score", "surviving"],
@@ -456,8 +453,10 @@ def _toolace_dev(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
         f"{verdict(d['score'], last, 'sub-task SFT', scores=True)}.",
         "",
     ]
-    grouped_bar_chart(
-        inp.plots / "toolace-dev.png",
+    lines += _chart(
+        inp,
+        "toolace-dev",
+        "ToolACE-DEV rounds",
         list(t["table"]),
         {
             "exact": [v["exact"] for v in t["table"].values()],
@@ -467,14 +466,11 @@ def _toolace_dev(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
         title="ToolACE-DEV: held-out accuracy per round (95% bootstrap)",
         ylabel="%",
     )
-    lines += ["![ToolACE-DEV rounds](results/toolace-dev.png)", ""]
     return lines, _jsonable(t)
 
 
 def _itool(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
     """The iTool section: per-iteration table, cost, verdicts and plot."""
-    from ifrl.evals.plots import grouped_bar_chart
-
     lines: list[str] = []
     t = itool_section(inp.root, inp.seeds, inp.resamples)
     iters = list(t["table"]["mcts"]["exact"])
@@ -505,8 +501,10 @@ def _itool(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
         f"- the same, partial score: {verdict(ms['score'], 'after iTool', 'SFT', scores=True)}.",
         "",
     ]
-    grouped_bar_chart(
-        inp.plots / "itool.png",
+    lines += _chart(
+        inp,
+        "itool",
+        "iTool iterations",
         [f"{k}: {m}" for m in ("exact", "partial score") for k in iters],
         {
             arm: [r[key][k] for key in ("exact", "score") for k in iters]
@@ -515,7 +513,6 @@ def _itool(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
         title="iTool: held-out exact accuracy and partial score per iteration (95% bootstrap)",
         ylabel="% (exact) / score x 100",
     )
-    lines += ["![iTool iterations](results/itool.png)", ""]
     return lines, _jsonable(t)
 
 
@@ -598,6 +595,23 @@ def _edu(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
     ]
     lines.append("")
     return lines, {"headline": h, "sweep": res["sweep"]}
+
+
+def _chart(
+    inp: _Inputs,
+    name: str,
+    alt: str,
+    groups: Sequence[str],
+    series: Mapping[str, Sequence[Metric]],
+    *,
+    title: str,
+    ylabel: str,
+) -> list[str]:
+    """Draw ``results/<name>.png`` (bars with their intervals) and return its Markdown lines."""
+    from ifrl.evals.plots import grouped_bar_chart
+
+    grouped_bar_chart(inp.plots / f"{name}.png", groups, series, title=title, ylabel=ylabel)
+    return [f"![{alt}](results/{name}.png)", ""]
 
 
 #: One writer per section: its Markdown lines and the numbers that go into ``study.json``.
