@@ -289,7 +289,7 @@ def test_cost_quality_study_at_small_scale(tmp_path: Path, tiny_model_dir: Path)
     assert [r["lines"] for r in sweep] == [2, 3] and (run / "sweep.png").is_file()
     for r in sweep:
         assert r["questions"] == 2 and r["cost_ratio_line"] > 0
-        assert r["cost_ratio_line_ci95"][0] <= r["cost_ratio_line"] <= r["cost_ratio_line_ci95"][1]
+        assert r["cost_ratio_line_ci95"] is None  # 2 questions: too few to resample
         assert -1.0 <= r["kappa_edu"] <= 1.0 and -1.0 <= r["kappa_uniform"] <= 1.0
     label = json.loads((run / "label.json").read_text())
     assert label["edu_questions"] == 4 and 1 <= label["uniform_questions"] <= 4
@@ -303,10 +303,9 @@ def test_cost_quality_study_at_small_scale(tmp_path: Path, tiny_model_dir: Path)
     head = results["headline"]
     for key in ("cost_ratio_line", "cost_ratio_question", "kappa_edu", "kappa_uniform"):
         assert head[key] is not None, key
-    for key in ("cost_ratio_line", "cost_ratio_question"):  # intervals over the questions
-        low, high = head[f"{key}_ci95"]
-        assert low <= head[key] <= high, key
-    assert head["cost_questions"] == label["questions"]
+    # intervals resample questions: the toy run's few questions get none, and say so
+    assert head["cost_questions"] == label["questions"] < 5
+    assert head["cost_ratio_line_ci95"] is None and head["cost_ratio_question_ci95"] is None
     assert head["f1_prm_edu"] is not None and 0.0 <= head["f1_prm_edu"] <= 1.0
     full = results["per_budget"][-1]
     assert full["budget"] == 1.0 and full["edu"]["questions"] == 4

@@ -145,9 +145,7 @@ def test_uniform_on_tree_leaves_resumes_without_duplicates(
         )
     )
     assert got["questions"] == 3 and got["cost_ratio_line"] > 0 and got["cost_ratio_question"] > 0
-    for key in ("cost_ratio_line", "cost_ratio_question"):
-        low, high = got[f"{key}_ci95"]
-        assert low <= got[key] <= high
+    assert got["cost_ratio_line_ci95"] is None  # 3 questions: too few for an interval
     full_report = json.loads(report.read_text())
     assert full_report["uniform"]["solutions"] == 6 and full_report["edu"]["solutions"] == 9
     bad = CliRunner().invoke(
@@ -167,7 +165,8 @@ def test_cost_ratio_intervals_resample_questions() -> None:
     mixed = [QuestionCost(10, 20, 1, 1), QuestionCost(10, 80, 1, 1)] * 10
     low, high = cost_ratio_intervals(mixed, resamples=500)["cost_ratio_question_ci95"] or [0, 0]
     assert 2.0 < low < 5.0 < high < 8.0
-    assert cost_ratio_intervals([QuestionCost(0, 5, 0, 1)]) == {
+    assert cost_ratio_intervals(same[:4])["cost_ratio_line_ci95"] is None  # too few to resample
+    assert cost_ratio_intervals([QuestionCost(0, 5, 0, 1)] * 5) == {
         "cost_ratio_line_ci95": None,
         "cost_ratio_question_ci95": None,
     }

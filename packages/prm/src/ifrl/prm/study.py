@@ -147,12 +147,17 @@ class QuestionCost:
 
 
 def cost_ratio_intervals(
-    questions: Sequence[QuestionCost], *, resamples: int = 1000, seed: int = 0
+    questions: Sequence[QuestionCost],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    min_questions: int = 5,
 ) -> dict[str, list[float] | None]:
     """95% bootstrap intervals over questions of uniform's generated tokens over EDU's, per
     labelled line step (``cost_ratio_line_ci95``) and per question (``cost_ratio_question_ci95``):
     each resample sums both labellers' tokens and line steps over the drawn questions, as the
-    point ratios sum them over all; None when EDU generated no token."""
+    point ratios sum them over all; None when EDU generated no token or fewer than
+    ``min_questions`` questions were labelled by both (too few to resample)."""
 
     def per_line(qs: Sequence[QuestionCost]) -> float:
         edu = sum(q.edu_tokens for q in qs) / max(1, sum(q.edu_lines for q in qs))
@@ -168,7 +173,7 @@ def cost_ratio_intervals(
         ("cost_ratio_line_ci95", per_line),
         ("cost_ratio_question_ci95", per_question),
     ):
-        if sum(q.edu_tokens for q in questions) == 0:
+        if len(questions) < min_questions or sum(q.edu_tokens for q in questions) == 0:
             out[key] = None
             continue
         m = bootstrap(list(questions), stat, resamples=resamples, seed=seed)

@@ -572,18 +572,22 @@ def _edu(inp: _Inputs) -> tuple[list[str], dict[str, Any]]:
                 f"- budget {b['budget']:g}, PRM on {method} labels ({_count(m['questions'], 'question')}, "
                 f"{m['f1']['n_seeds']} seeds): {', '.join(shown)}."
             )
+    matched_ci = h.get("cost_ratio_line_ci95")
+    both = h.get("cost_questions")
     lines += [
         "",
-        f"- Cost: at the matched budget uniform MC spends "
-        f"{_ratio(h['cost_ratio_line'], h.get('cost_ratio_line_ci95'))} EDU's generated tokens "
-        "per labelled line step and "
-        f"{_ratio(h['cost_ratio_question'], h.get('cost_ratio_question_ci95'))} per question"
+        f"- Cost at the matched budget: uniform MC spends "
+        f"{_ratio(h['cost_ratio_line'], matched_ci)} EDU's generated tokens per labelled line "
+        f"step and {_ratio(h['cost_ratio_question'], h.get('cost_ratio_question_ci95'))} per "
+        "question"
+        + (f", over the {_count(both, 'question')} both labelled" if both else "")
         + (
-            f" (95% bootstrap over the {h['cost_questions']} questions both labelled)"
-            if h.get("cost_questions")
-            else ""
-        )
-        + f": {_ratio_verdict(h.get('cost_ratio_line_ci95'))}.",
+            f": {_ratio_verdict([matched_ci])}."
+            if matched_ci
+            else " (too few to resample: no interval, no verdict)."
+        ),
+        f"- Cost over the sweep's lengths: "
+        f"{_ratio_verdict([r.get('cost_ratio_line_ci95') for r in res['sweep']])}.",
         "- Quality: the kappas and the PRM metrics above carry the verdict; an interval that "
         "contains 0 (kappa) or chance (AUROC 0.5) cannot tell.",
         "",
@@ -650,15 +654,17 @@ def _ratio(value: float, ci: Sequence[float] | None) -> str:
     return f"{value:.1f}x" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")
 
 
-def _ratio_verdict(ci: Sequence[float] | None) -> str:
-    """The page's rule for a cost ratio (uniform ÷ EDU): the interval against 1."""
-    if not ci:
-        return "no interval (a run made before the intervals existed), so the run cannot tell"
-    if ci[0] > 1:
-        return "agrees (EDU is cheaper per line step; the interval lies above 1)"
-    if ci[1] < 1:
-        return "disagrees (uniform MC is cheaper per line step; the interval lies below 1)"
-    return "cannot tell (the interval contains 1)"
+def _ratio_verdict(intervals: Sequence[Sequence[float] | None]) -> str:
+    """The page's rule for cost ratios (uniform ÷ EDU per line step): their intervals against 1,
+    all of them on one side for a verdict."""
+    if not intervals or any(not ci for ci in intervals):
+        return "cannot tell (an interval is missing: too few questions to resample)"
+    each = "the interval lies" if len(intervals) == 1 else "every interval lies"
+    if all(ci[0] > 1 for ci in intervals if ci):
+        return f"agrees, EDU is cheaper per line step ({each} above 1)"
+    if all(ci[1] < 1 for ci in intervals if ci):
+        return f"disagrees, uniform MC is cheaper per line step ({each} below 1)"
+    return "cannot tell (an interval contains 1, or they disagree)"
 
 
 def _kappa(value: float, ci: Sequence[float]) -> str:
