@@ -15,6 +15,7 @@ This file is also the worker: ``python test_fsdp.py MODEL DATA OUT PER_DEVICE MA
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,13 @@ def _run(args: list[str], processes: int, port: int) -> None:
             *args,
         ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # a failing rank's own traceback comes first, the launcher's report last: show both ends
+    err = (
+        done.stderr
+        if len(done.stderr) <= 6000
+        else done.stderr[:3000] + "\n...\n" + done.stderr[-3000:]
+    )
+    assert done.returncode == 0, err
 
 
 def _equal_length_chats(n: int) -> list[dict[str, Any]]:
@@ -245,6 +252,11 @@ def _worker() -> None:
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+    # Everything is written; skip interpreter teardown, where gloo's threads have still been
+    # seen to abort a rank after destroy_process_group (CI, 2026-12-05).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
