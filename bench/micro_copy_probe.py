@@ -22,7 +22,9 @@ training items, 93 test items):
 
 - without copy steps: 2/93 exact ([0.006, 0.075]), final loss 2.04;
 - with 300 copy steps (copy loss 6.59 -> 0.015): 0/93 ([0, 0.040]), final loss 2.42;
-- with ``--steps 2100`` (three times the schedule): 2/93 ([0.006, 0.075]).
+- with ``--steps 2100`` (three times the schedule): 2/93 ([0.006, 0.075]);
+- with ``--train-examples 20000`` (17,896 requests, each seen once): 0/93 ([0, 0.040]);
+- with ``--lr 6e-4`` (the spec's is 2e-3): 1/93 ([0.002, 0.058]).
 
 The model writes values of the right shape ('PO24554' for 'PO68620'). It copies a repeated
 string perfectly, yet it does not learn to find and copy the value an argument names.
@@ -95,6 +97,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=0, help="SFT steps (0: the tool spec's)")
     parser.add_argument("--copy-steps", type=int, default=0, help="verbatim-copy steps first")
+    parser.add_argument(
+        "--train-examples", type=int, default=0, help="training requests (0: the tool spec's)"
+    )
+    parser.add_argument("--lr", type=float, default=0.0, help="peak learning rate (0: the spec's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -110,7 +116,13 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     spec = get_spec("tool")
-    spec = replace(spec, steps=args.steps or spec.steps, seed=args.seed)
+    spec = replace(
+        spec,
+        steps=args.steps or spec.steps,
+        seed=args.seed,
+        train_examples=args.train_examples or spec.train_examples,
+        learning_rate=args.lr or spec.learning_rate,
+    )
     data = tool_data(spec)
     train, test = probe_items(data["train"], spec.seed), probe_items(data["eval_seen"], spec.seed)
     tokenizer = domain_tokenizer(train, 0, COMPACT_TEMPLATE)
