@@ -109,10 +109,10 @@ def main() -> None:
 
     from ifrl.core.chat import render_prompt
     from ifrl.core.stats import proportion
-    from ifrl.pipelines.micro.build import domain_tokenizer, greedy, new_model
+    from ifrl.pipelines.micro.build import domain_tokenizer, greedy, new_model, sft_config
     from ifrl.pipelines.micro.spec import get_spec
     from ifrl.pipelines.micro.tools import COMPACT_TEMPLATE, tool_data
-    from ifrl.rltrain.sft import SFTConfig, SFTTrainer
+    from ifrl.rltrain.sft import SFTTrainer
 
     torch.set_num_threads(args.threads)
     spec = get_spec("tool")
@@ -134,21 +134,7 @@ def main() -> None:
         losses = copy_pretrain(model, tokenizer, args.copy_steps, spec.seed)
         print(f"copy steps: {args.copy_steps}, loss every 50: {losses}", flush=True)
     with tempfile.TemporaryDirectory() as run_dir:
-        config = SFTConfig(
-            output_dir=run_dir,
-            seed=spec.seed,
-            max_steps=spec.steps,
-            per_device_batch_size=spec.batch_size,
-            learning_rate=spec.learning_rate,
-            lr_scheduler="cosine",
-            warmup_steps=spec.warmup_steps,
-            weight_decay=0.0,
-            max_length=spec.max_length,
-            packing=True,
-            progress=False,
-            save_final_model=False,
-            save_total_limit=1,
-        )
+        config = sft_config(spec, run_dir)
         torch.manual_seed(spec.seed)
         trainer = SFTTrainer(config, model=model, tokenizer=tokenizer, train_data=train)
         result = trainer.train()

@@ -14,13 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ifrl.core.jsonl import atomic_dir
 from ifrl.core.records import Conversation
 from ifrl.core.stats import proportion
 from ifrl.core.tiny import cache_root, portable_tokenizer_config
 from ifrl.pipelines.micro.spec import MicroSpec, get_spec
+
+if TYPE_CHECKING:
+    from ifrl.rltrain.sft import SFTConfig
 
 CARD_JSON = "card.json"
 CARD_MD = "CARD.md"
@@ -309,6 +312,28 @@ def domain_tokenizer(
     return tokenizer
 
 
+def sft_config(spec: MicroSpec, run_dir: str | Path, progress: bool = False) -> SFTConfig:
+    """The SFT settings a chat-domain micro policy trains with: the spec's steps, batch, peak
+    learning rate and warmup, then cosine; packed rows of ``spec.max_length``; no final save."""
+    from ifrl.rltrain.sft import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(run_dir),
+        seed=spec.seed,
+        max_steps=spec.steps,
+        per_device_batch_size=spec.batch_size,
+        learning_rate=spec.learning_rate,
+        lr_scheduler="cosine",
+        warmup_steps=spec.warmup_steps,
+        weight_decay=0.0,
+        max_length=spec.max_length,
+        packing=True,
+        progress=progress,
+        save_final_model=False,
+        save_total_limit=1,
+    )
+
+
 def _build_chat(
     spec: MicroSpec,
     data: dict[str, list[dict[str, Any]]],
@@ -319,7 +344,7 @@ def _build_chat(
     import torch
 
     from ifrl.pipelines.micro.tools import COMPACT_TEMPLATE
-    from ifrl.rltrain.sft import SFTConfig, SFTTrainer
+    from ifrl.rltrain.sft import SFTTrainer
 
     every = [_conversation(r) for r in data["train"]]
     template = COMPACT_TEMPLATE if spec.domain == "tool" else None
@@ -328,21 +353,7 @@ def _build_chat(
     n_params = sum(p.numel() for p in model.parameters())
     train = [c for c in every if _length(tokenizer, c) <= spec.max_length]
     with tempfile.TemporaryDirectory(prefix="sft.", dir=out) as run_dir:
-        config = SFTConfig(
-            output_dir=run_dir,
-            seed=spec.seed,
-            max_steps=spec.steps,
-            per_device_batch_size=spec.batch_size,
-            learning_rate=spec.learning_rate,
-            lr_scheduler="cosine",
-            warmup_steps=spec.warmup_steps,
-            weight_decay=0.0,
-            max_length=spec.max_length,
-            packing=True,
-            progress=progress,
-            save_final_model=False,
-            save_total_limit=1,
-        )
+        config = sft_config(spec, run_dir, progress)
         t0 = time.perf_counter()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
