@@ -67,20 +67,15 @@ def pin_micro(value: Any) -> Any:
     """
     if isinstance(value, str) and value.startswith(MICRO_PREFIX):
         from ifrl.pipelines.micro.build import policy_key
+        from ifrl.pipelines.micro.spec import SPECS
 
         name = value[len(MICRO_PREFIX) :]
-        return f"{value}@{policy_key(name)[:16]}" if name in _micro_names() else value
+        return f"{value}@{policy_key(name)[:16]}" if name in SPECS else value
     if isinstance(value, dict):
         return {k: pin_micro(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [pin_micro(v) for v in value]
     return value
-
-
-def _micro_names() -> set[str]:
-    from ifrl.pipelines.micro.spec import SPECS
-
-    return set(SPECS)
 
 
 def _progress(text: str) -> None:

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ifrl.core.stats import Metric, bootstrap, proportion
+from ifrl.core.stats import Metric, proportion
+from ifrl.prm.study import QuestionCost, cost_ratio_intervals
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +151,14 @@ def headlines(s: Mapping[str, Any]) -> list[Headline]:
     )
     e = s["edu_prm"]
     per_q = e.get("cost_per_question") or {}
-    if per_q.get("edu") and per_q.get("uniform"):
-        edu_q, uni_q = per_q["edu"], per_q["uniform"]
-
-        def ratio(ids: Sequence[int]) -> float:
-            den = sum(edu_q[i] for i in ids)
-            return sum(uni_q[i] for i in ids) / den if den else 0.0
-
+    questions = [
+        QuestionCost(edu_tokens=edu_n, uniform_tokens=uni_n, edu_lines=0, uniform_lines=0)
+        for edu_n, uni_n in zip(per_q.get("edu", []), per_q.get("uniform", []))
+    ]
+    ci = cost_ratio_intervals(questions)["cost_ratio_question_ci95"]
+    if ci:
         value = float(e["cost_ratio_question"])
-        m = bootstrap(list(range(len(edu_q))), ratio)
-        cost = _of("edu_prm.cost_ratio_question", value, m, "ratio")
+        cost = Figure("edu_prm.cost_ratio_question", value, len(questions), ci[0], ci[1], "ratio")
         out.append(
             Headline(
                 "edu_cost",

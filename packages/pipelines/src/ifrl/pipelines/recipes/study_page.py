@@ -657,12 +657,13 @@ def _ratio(value: float, ci: Sequence[float] | None) -> str:
 def _ratio_verdict(intervals: Sequence[Sequence[float] | None]) -> str:
     """The page's rule for cost ratios (uniform ÷ EDU per line step): their intervals against 1,
     all of them on one side for a verdict."""
-    if not intervals or any(not ci for ci in intervals):
+    bounds = [ci for ci in intervals if ci]
+    if not intervals or len(bounds) < len(intervals):
         return "cannot tell (an interval is missing: too few questions to resample)"
-    each = "the interval lies" if len(intervals) == 1 else "every interval lies"
-    if all(ci[0] > 1 for ci in intervals if ci):
+    each = "the interval lies" if len(bounds) == 1 else "every interval lies"
+    if all(ci[0] > 1 for ci in bounds):
         return f"agrees, EDU is cheaper per line step ({each} above 1)"
-    if all(ci[1] < 1 for ci in intervals if ci):
+    if all(ci[1] < 1 for ci in bounds):
         return f"disagrees, uniform MC is cheaper per line step ({each} below 1)"
     return "cannot tell (an interval contains 1, or they disagree)"
 
