@@ -31,8 +31,18 @@ CARD_VERSION = 1
 #: Modules whose source decides the built weights, per domain: their text enters the cache key
 #: (the spec's values enter it as settings, so ``spec.py`` itself is not hashed).
 CODE_MODULES = {
-    "tool": ("ifrl.pipelines.micro.tools", "ifrl.rltrain.sft", "ifrl.rltrain.loop"),
-    "if": ("ifrl.pipelines.micro.instructions", "ifrl.rltrain.sft", "ifrl.rltrain.loop"),
+    "tool": (
+        "ifrl.pipelines.micro.tools",
+        "ifrl.pipelines.micro.circuits",
+        "ifrl.rltrain.sft",
+        "ifrl.rltrain.loop",
+    ),
+    "if": (
+        "ifrl.pipelines.micro.instructions",
+        "ifrl.pipelines.micro.circuits",
+        "ifrl.rltrain.sft",
+        "ifrl.rltrain.loop",
+    ),
     "arith": ("ifrl.pipelines.micro.arith", "ifrl.prm.synthetic", "ifrl.prm.fit"),
 }
 SHARED_MODULES = (
@@ -269,7 +279,8 @@ def _length(tokenizer: Any, conv: Conversation) -> int:
 
 
 def new_model(spec: MicroSpec, tokenizer: Any) -> Any:
-    """A seeded, untrained Qwen2 causal LM of the spec's size over ``tokenizer``."""
+    """A seeded, untrained Qwen2 causal LM of the spec's size over ``tokenizer``; with
+    ``spec.init == "induction"`` it starts with the hand-written induction circuit."""
     from transformers import Qwen2Config
 
     from ifrl.core.tiny import seeded_model
@@ -291,7 +302,14 @@ def new_model(spec: MicroSpec, tokenizer: Any) -> Any:
         "pad_token_id": tokenizer.pad_token_id,
         "torch_dtype": "float32",
     }
-    return seeded_model(Qwen2Config(**settings), tokenizer, spec.seed)
+    model = seeded_model(Qwen2Config(**settings), tokenizer, spec.seed)
+    if spec.init == "induction":
+        from ifrl.pipelines.micro.circuits import InductionCircuit, write_induction_circuit
+
+        write_induction_circuit(model, InductionCircuit(seed=spec.seed))
+    elif spec.init != "random":
+        raise ValueError(f"unknown init {spec.init!r} (random, induction)")
+    return model
 
 
 def domain_tokenizer(

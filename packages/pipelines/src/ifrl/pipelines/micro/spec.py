@@ -29,6 +29,9 @@ class MicroSpec:
     num_heads: int = 4
     num_kv_heads: int = 2
     intermediate_size: int = 768
+    # "random": seeded random weights; "induction": the same, then a hand-written induction
+    # circuit (``ifrl.pipelines.micro.circuits``) that copies tokens from earlier in the context
+    init: Literal["random", "induction"] = "random"
     # 0: the ``ifrl.core.tiny`` tokenizer; > 0: a BPE of at most this many entries trained on the
     # tiny corpus plus the rendered training conversations (never the held-out ones)
     vocab_size: int = 0
@@ -70,6 +73,7 @@ _TINY_CHAT: dict[str, Any] = {
     "batch_size": 4,
     "learning_rate": 3e-3,
     "warmup_steps": 0,
+    "init": "random",
 }
 
 
@@ -96,12 +100,13 @@ TOOL = MicroSpec(
         "One Hermes-style tool call with scalar arguments, over the toolgen API pool; "
         "held-out APIs never seen."
     ),
+    init="induction",
     train_examples=3000,
     eval_examples=100,
-    steps=700,
+    steps=1400,
     batch_size=4,
     max_length=320,
-    learning_rate=2e-3,
+    learning_rate=5e-4,
     warmup_steps=20,
     max_new_tokens=160,
     extra={"pool_size": 80, "max_calls": 1, "scalar_only": True},
