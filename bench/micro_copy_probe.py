@@ -5,8 +5,9 @@ format-plausible values ("AP11110") instead of the request's ("AP30451").
 The probe strips the task down to that one skill. Each `tool` training request becomes
 ``<request>\\nWhat is the <argument>?`` with, as the answer, the value of one of its string
 arguments that occurs verbatim in the request (seeded choice). A model of the `tool` spec's
-size (same tokenizer and chat template) is trained from scratch on these with the same SFT
-trainer and the same schedule as the `tool` build. The probe then reports greedy exact-match
+size (same tokenizer and chat template) is trained from random weights on these with the same
+SFT trainer and the schedule the `tool` build used before it started from the induction circuit
+(``ifrl.pipelines.micro.circuits``): 700 steps at lr 2e-3. The probe then reports greedy exact-match
 accuracy on the requests of the spec's `eval_seen` split (never trained on), with a Wilson 95%
 interval.
 
@@ -24,7 +25,7 @@ training items, 93 test items):
 - with 300 copy steps (copy loss 6.59 -> 0.015): 0/93 ([0, 0.040]), final loss 2.42;
 - with ``--steps 2100`` (three times the schedule): 2/93 ([0.006, 0.075]);
 - with ``--train-examples 20000`` (17,896 requests, each seen once): 0/93 ([0, 0.040]);
-- with ``--lr 6e-4`` (the spec's is 2e-3): 1/93 ([0.002, 0.058]).
+- with ``--lr 6e-4`` (the default is 2e-3): 1/93 ([0.002, 0.058]).
 
 The model writes values of the right shape ('PO24554' for 'PO68620'). It copies a repeated
 string perfectly, yet it does not learn to find and copy the value an argument names.
@@ -95,12 +96,12 @@ def copy_pretrain(model: Any, tokenizer: Any, steps: int, seed: int) -> list[flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=0, help="SFT steps (0: the tool spec's)")
+    parser.add_argument("--steps", type=int, default=700, help="SFT steps")
     parser.add_argument("--copy-steps", type=int, default=0, help="verbatim-copy steps first")
     parser.add_argument(
         "--train-examples", type=int, default=0, help="training requests (0: the tool spec's)"
     )
-    parser.add_argument("--lr", type=float, default=0.0, help="peak learning rate (0: the spec's)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -118,10 +119,11 @@ def main() -> None:
     spec = get_spec("tool")
     spec = replace(
         spec,
-        steps=args.steps or spec.steps,
+        init="random",
+        steps=args.steps,
         seed=args.seed,
         train_examples=args.train_examples or spec.train_examples,
-        learning_rate=args.lr or spec.learning_rate,
+        learning_rate=args.lr,
     )
     data = tool_data(spec)
     train, test = probe_items(data["train"], spec.seed), probe_items(data["eval_seen"], spec.seed)

@@ -114,7 +114,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     spec = get_spec("tool")
-    changes: dict[str, Any] = {"seed": args.seed}
+    # random weights unless --circuit: the tool spec itself now starts from the circuit
+    changes: dict[str, Any] = {"seed": args.seed, "init": "random"}
     for field, value in (
         ("num_layers", args.layers),
         ("num_heads", args.heads),
