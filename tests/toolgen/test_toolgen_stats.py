@@ -37,6 +37,17 @@ def test_distinct_n_is_unique_over_all_ngrams() -> None:
     assert distinct([], 2) == (0.0, 0)
 
 
+def test_distinct_n_at_a_fixed_size_counts_the_first_ngrams_only() -> None:
+    """Corpora of different sizes compare at the same n-gram count: the cut falls mid-text,
+    and a corpus smaller than the limit is counted whole."""
+    texts = ["a b c", "a b d", "a b c"]  # ab bc | ab bd | ab bc
+    assert distinct(texts, 2, limit=3) == (2 / 3, 3)  # ab bc ab
+    assert distinct(texts, 2, limit=4) == (3 / 4, 4)
+    assert distinct(texts, 2, limit=100) == distinct(texts, 2) == (3 / 6, 6)
+    with pytest.raises(ValueError, match="positive"):
+        distinct(texts, 2, limit=0)
+
+
 def _dialog(kind: str, user: str, answer: str) -> Dialog:
     return Dialog(kind, (), (Message("user", user), Message("assistant", answer)))  # type: ignore[arg-type]
 

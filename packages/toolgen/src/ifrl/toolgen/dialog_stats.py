@@ -51,13 +51,23 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def distinct(texts: Iterable[str], n: int) -> tuple[float, int]:
-    """Distinct-n of a corpus: ``(unique n-grams / all n-grams, all n-grams)``."""
+def distinct(texts: Iterable[str], n: int, limit: int | None = None) -> tuple[float, int]:
+    """Distinct-n of a corpus: ``(unique n-grams / all n-grams, all n-grams)``.
+
+    Distinct-n falls as a corpus grows (each new text can only repeat more of what came
+    before), so two corpora compare only at the same number of n-grams: ``limit`` counts the
+    first ``limit`` n-grams in order and stops (mid-text if need be). A corpus with fewer
+    n-grams than ``limit`` is counted whole; the second element says how many were counted.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of n-grams, got {limit}")
     seen: set[tuple[str, ...]] = set()
     total = 0
     for text in texts:
         toks = tokens(text)
         for i in range(len(toks) - n + 1):
+            if total == limit:
+                return len(seen) / total, total
             seen.add(tuple(toks[i : i + n]))
             total += 1
     return (len(seen) / total if total else 0.0), total
